@@ -1,0 +1,82 @@
+//! Where the tensors live: the CPU (Burn's pure-Rust `flex` backend) or a GPU through wgpu
+//! (Vulkan/Metal/DX12 natively, WebGPU in the browser). One code path serves both; acquiring a GPU
+//! is asynchronous so that a browser never blocks.
+
+use std::fmt;
+use std::str::FromStr;
+use std::sync::OnceLock;
+
+use burn::prelude::*;
+use serde::{Deserialize, Serialize};
+
+/// A compute backend.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Backend {
+    /// Burn's `flex` backend on the CPU.
+    Cpu,
+    /// wgpu: Vulkan, Metal or DX12 natively; WebGPU in a browser.
+    Wgpu,
+}
+
+impl Backend {
+    /// The backend's name as the command line and reports spell it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Backend::Cpu => "cpu",
+            Backend::Wgpu => "wgpu",
+        }
+    }
+
+    /// Opens the backend's default device. The GPU is acquired once per process; later calls
+    /// share it (Burn's wgpu runtime cannot be initialised twice).
+    pub async fn device(self) -> Result<Device, BackendError> {
+        static GPU: OnceLock<Device> = OnceLock::new();
+        match self {
+            Backend::Cpu => Ok(Device::flex()),
+            Backend::Wgpu => {
+                if let Some(device) = GPU.get() {
+                    return Ok(device.clone());
+                }
+                match Device::wgpu_options().init_async().await {
+                    Ok(device) => Ok(GPU.get_or_init(|| device).clone()),
+                    // Another caller initialised the runtime while this one waited.
+                    Err(_) if GPU.get().is_some() => Ok(GPU.get().expect("set").clone()),
+                    Err(e) => Err(BackendError(format!(
+                        "no usable GPU adapter through wgpu: {e}"
+                    ))),
+                }
+            }
+        }
+    }
+}
+
+impl fmt::Display for Backend {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for Backend {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "cpu" => Ok(Backend::Cpu),
+            "wgpu" => Ok(Backend::Wgpu),
+            _ => Err(format!("unknown backend `{s}`: expected `cpu` or `wgpu`")),
+        }
+    }
+}
+
+/// A backend that could not be opened.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BackendError(pub String);
+
+impl fmt::Display for BackendError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for BackendError {}

@@ -1,0 +1,18 @@
+//! gradcause: does gradient attribution tell the truth about a transformer?
+//!
+//! The engine behind the command-line tool and the browser page: the tasks ([`task`]), the model
+//! with its named components and interventions ([`model`], [`component`]), training ([`train`])
+//! and evaluation ([`eval`]), on the CPU or a GPU ([`backend`]). `METHOD.md` (shared with the
+//! paper's reproduction notes) fixes every number these modules compute.
+
+pub mod backend;
+pub mod component;
+pub mod config;
+pub mod eval;
+pub mod model;
+pub mod objective;
+pub mod report;
+pub mod rng;
+pub mod task;
+pub mod train;
+pub mod weights;

@@ -1,0 +1,356 @@
+//! The decoder-only transformer of METHOD §2, in one file.
+//!
+//! GPT-2 style, pre-LayerNorm: token and absolute position embeddings, `layers` blocks of
+//! `x += Attn(LN1(x)); x += MLP(LN2(x))`, a final LayerNorm and a linear unembedding. Each head's
+//! W_Q, W_K, W_V (`d_model x d_head`) and W_O (`d_head x d_model`) are slices of per-layer
+//! tensors indexed by head, so a head's weights are addressable on their own.
+//!
+//! Every forward pass takes an [`Intervention`]: the outputs of the components it names are
+//! replaced on the way into the residual stream. [`Transformer::run`] can also return every
+//! component's output and every head's attention pattern.
+
+use burn::module::Param;
+use burn::nn::{LayerNorm, LayerNormConfig, Linear};
+use burn::prelude::*;
+use burn::tensor::activation::{gelu, softmax};
+use burn::tensor::module::embedding;
+
+use crate::component::{Component, Intervention};
+use crate::rng::{Rng, Stream};
+use crate::task::VOCAB_SIZE;
+
+/// Shape of the model. The defaults are the paper's (METHOD §2).
+#[derive(Config, Debug, PartialEq)]
+pub struct ModelConfig {
+    /// Number of blocks L.
+    #[config(default = 4)]
+    pub layers: usize,
+    /// Attention heads per block H.
+    #[config(default = 4)]
+    pub heads: usize,
+    /// Width of the residual stream.
+    #[config(default = 128)]
+    pub d_model: usize,
+    /// Hidden width of each MLP.
+    #[config(default = 512)]
+    pub d_ff: usize,
+    /// Number of learned positions: the longest input the model can read.
+    #[config(default = 32)]
+    pub context: usize,
+}
+
+impl ModelConfig {
+    /// Width of one head, `d_model / heads`.
+    pub fn d_head(&self) -> usize {
+        self.d_model / self.heads
+    }
+
+    /// The model's components in canonical order.
+    pub fn components(&self) -> Vec<Component> {
+        Component::all(self.layers, self.heads)
+    }
+
+    /// A model with fresh weights drawn from the seed's weight-init stream, identical on every
+    /// backend: weights N(0, 0.02²), the two projections into the residual stream (W_O, MLP
+    /// W_out) N(0, (0.02/√(2L))²) as in GPT-2, biases 0, LayerNorm gain 1.
+    pub fn init(&self, seed: u64, device: &Device) -> Transformer {
+        let mut init = Init {
+            rng: Rng::new(seed, Stream::WeightInit),
+            device,
+        };
+        let (d, h, dh, ff) = (self.d_model, self.heads, self.d_head(), self.d_ff);
+        let std = 0.02;
+        let residual_std = std / (2.0 * self.layers as f64).sqrt();
+        let layer_norm = || LayerNormConfig::new(d).init(device);
+        Transformer {
+            token_embedding: init.normal([VOCAB_SIZE, d], std),
+            position_embedding: init.normal([self.context, d], std),
+            blocks: (0..self.layers)
+                .map(|_| Block {
+                    ln1: layer_norm(),
+                    attn: Attention {
+                        w_q: init.normal([h, d, dh], std),
+                        b_q: init.zeros([h, dh]),
+                        w_k: init.normal([h, d, dh], std),
+                        b_k: init.zeros([h, dh]),
+                        w_v: init.normal([h, d, dh], std),
+                        b_v: init.zeros([h, dh]),
+                        w_o: init.normal([h, dh, d], residual_std),
+                        b_o: init.zeros([d]),
+                    },
+                    ln2: layer_norm(),
+                    mlp: Mlp {
+                        w_in: init.linear(d, ff, std),
+                        w_out: init.linear(ff, d, residual_std),
+                    },
+                })
+                .collect(),
+            ln_final: layer_norm(),
+            unembed: init.linear(d, VOCAB_SIZE, std),
+        }
+    }
+}
+
+/// Draws parameters from one random stream, in a fixed order.
+struct Init<'a> {
+    rng: Rng,
+    device: &'a Device,
+}
+
+impl Init<'_> {
+    fn normal<const D: usize>(&mut self, shape: [usize; D], std: f64) -> Param<Tensor<D>> {
+        let count = shape.iter().product();
+        let values: Vec<f32> = (0..count)
+            .map(|_| (self.rng.normal() * std) as f32)
+            .collect();
+        Param::from_data(TensorData::new(values, shape), self.device)
+    }
+
+    fn zeros<const D: usize>(&mut self, shape: [usize; D]) -> Param<Tensor<D>> {
+        Param::from_tensor(Tensor::zeros(shape, self.device))
+    }
+
+    fn linear(&mut self, d_input: usize, d_output: usize, std: f64) -> Linear {
+        Linear {
+            weight: self.normal([d_input, d_output], std),
+            bias: Some(self.zeros([d_output])),
+        }
+    }
+}
+
+/// The whole model.
+#[derive(Module, Debug)]
+pub struct Transformer {
+    /// `[vocab, d_model]`.
+    pub token_embedding: Param<Tensor<2>>,
+    /// `[context, d_model]`.
+    pub position_embedding: Param<Tensor<2>>,
+    /// The blocks, from layer 0.
+    pub blocks: Vec<Block>,
+    /// LayerNorm before the unembedding.
+    pub ln_final: LayerNorm,
+    /// `[d_model, vocab]` and a bias.
+    pub unembed: Linear,
+}
+
+/// One pre-LayerNorm block.
+#[derive(Module, Debug)]
+pub struct Block {
+    /// LayerNorm before attention.
+    pub ln1: LayerNorm,
+    /// Causal multi-head self-attention.
+    pub attn: Attention,
+    /// LayerNorm before the MLP.
+    pub ln2: LayerNorm,
+    /// The feed-forward sublayer.
+    pub mlp: Mlp,
+}
+
+/// Causal multi-head self-attention with per-head weight slices.
+#[derive(Module, Debug)]
+pub struct Attention {
+    /// Queries, `[heads, d_model, d_head]`.
+    pub w_q: Param<Tensor<3>>,
+    /// Query biases, `[heads, d_head]`.
+    pub b_q: Param<Tensor<2>>,
+    /// Keys, `[heads, d_model, d_head]`.
+    pub w_k: Param<Tensor<3>>,
+    /// Key biases, `[heads, d_head]`.
+    pub b_k: Param<Tensor<2>>,
+    /// Values, `[heads, d_model, d_head]`.
+    pub w_v: Param<Tensor<3>>,
+    /// Value biases, `[heads, d_head]`.
+    pub b_v: Param<Tensor<2>>,
+    /// Output projections, `[heads, d_head, d_model]`.
+    pub w_o: Param<Tensor<3>>,
+    /// The layer's shared output bias, `[d_model]` (part of no head).
+    pub b_o: Param<Tensor<1>>,
+}
+
+/// `W_out GELU(W_in x + b_in) + b_out`.
+#[derive(Module, Debug)]
+pub struct Mlp {
+    /// `[d_model, d_ff]` and its bias.
+    pub w_in: Linear,
+    /// `[d_ff, d_model]` and its bias.
+    pub w_out: Linear,
+}
+
+/// What a forward pass records besides the logits.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Capture {
+    /// Record each component's output.
+    pub outputs: bool,
+    /// Record each layer's attention pattern.
+    pub attention: bool,
+}
+
+/// The result of [`Transformer::run`].
+#[derive(Debug)]
+pub struct Forward {
+    /// `[batch, positions, vocab]`.
+    pub logits: Tensor<3>,
+    /// The residual stream after the last block, before the final LayerNorm.
+    pub residual: Tensor<3>,
+    /// With [`Capture::outputs`]: each component's output as it entered the residual stream
+    /// (after any replacement), `[batch, positions, d_model]`, in [`Component::all`] order.
+    pub outputs: Vec<Tensor<3>>,
+    /// With [`Capture::attention`]: each layer's attention pattern, `[batch, heads, query, key]`.
+    pub attention: Vec<Tensor<4>>,
+}
+
+impl Transformer {
+    /// Logits `[batch, positions, vocab]` for `tokens` `[batch, positions]`.
+    pub fn forward(&self, tokens: Tensor<2, Int>, intervention: &Intervention) -> Tensor<3> {
+        self.run(tokens, intervention, Capture::default()).logits
+    }
+
+    /// A forward pass that also records what `capture` asks for.
+    pub fn run(
+        &self,
+        tokens: Tensor<2, Int>,
+        intervention: &Intervention,
+        capture: Capture,
+    ) -> Forward {
+        let [_, positions] = tokens.dims();
+        let position = self.position_embedding.val().narrow(0, 0, positions);
+        let mut x = embedding(self.token_embedding.val(), tokens) + position.unsqueeze_dim(0);
+        let mut trace = Trace {
+            capture,
+            outputs: Vec::new(),
+            attention: Vec::new(),
+        };
+        for (layer, block) in self.blocks.iter().enumerate() {
+            x = x.clone()
+                + block
+                    .attn
+                    .forward(block.ln1.forward(x), layer, intervention, &mut trace);
+            x = x.clone()
+                + block
+                    .mlp
+                    .forward(block.ln2.forward(x), layer, intervention, &mut trace);
+        }
+        Forward {
+            logits: self.unembed.forward(self.ln_final.forward(x.clone())),
+            residual: x,
+            outputs: trace.outputs,
+            attention: trace.attention,
+        }
+    }
+
+    /// Number of blocks.
+    pub fn layers(&self) -> usize {
+        self.blocks.len()
+    }
+
+    /// Heads per block.
+    pub fn heads(&self) -> usize {
+        self.blocks[0].attn.w_q.dims()[0]
+    }
+
+    /// The model's components in canonical order.
+    pub fn components(&self) -> Vec<Component> {
+        Component::all(self.layers(), self.heads())
+    }
+}
+
+/// Outputs and patterns collected during one forward pass.
+struct Trace {
+    capture: Capture,
+    outputs: Vec<Tensor<3>>,
+    attention: Vec<Tensor<4>>,
+}
+
+impl Attention {
+    /// The sublayer's contribution to the residual stream: the sum of the heads' outputs (each
+    /// possibly replaced) plus the shared output bias.
+    fn forward(
+        &self,
+        x: Tensor<3>,
+        layer: usize,
+        intervention: &Intervention,
+        trace: &mut Trace,
+    ) -> Tensor<3> {
+        let [batch, positions, d_model] = x.dims();
+        let [heads, d_head, _] = self.w_o.dims();
+        let x_device = x.device();
+        let q = project(x.clone(), &self.w_q, &self.b_q);
+        let k = project(x.clone(), &self.w_k, &self.b_k);
+        let v = project(x, &self.w_v, &self.b_v);
+        let scores = q
+            .matmul(k.swap_dims(2, 3))
+            .div_scalar((d_head as f64).sqrt());
+        let pattern = softmax(scores + causal_mask(positions, &x_device), 3);
+        if trace.capture.attention {
+            trace.attention.push(pattern.clone());
+        }
+        let z = pattern.matmul(v); // [batch, heads, positions, d_head]
+        let bias = self.b_o.val().unsqueeze_dims::<3>(&[0, 1]);
+
+        if !trace.capture.outputs && !intervention.touches_heads_of(layer) {
+            // Nothing per head to see or change: one matmul over the concatenated heads.
+            let z = z
+                .swap_dims(1, 2)
+                .reshape([batch, positions, heads * d_head]);
+            let w_o = self.w_o.val().reshape([1, heads * d_head, d_model]);
+            return z.matmul(w_o) + bias;
+        }
+        let per_head = z.matmul(self.w_o.val().unsqueeze_dim(0)); // [batch, heads, positions, d_model]
+        (0..heads).fold(bias, |sum, head| {
+            let output = per_head.clone().narrow(1, head, 1).squeeze_dim(1);
+            sum + trace.pass(Component::Head { layer, head }, output, intervention)
+        })
+    }
+}
+
+/// `[1, 1, positions, positions]`: 0 where a query may attend to a key (key ≤ query), a large
+/// negative number after it. Finite, not -inf: -inf gave NaN losses on the CPU backends.
+fn causal_mask(positions: usize, device: &Device) -> Tensor<4> {
+    let future = Tensor::<2, Bool>::tril_mask([positions, positions], 0, device);
+    Tensor::<2>::zeros([positions, positions], device)
+        .mask_fill(future, -1e9)
+        .unsqueeze_dims(&[0, 1])
+}
+
+/// `x W + b` for every head at once: `[batch, positions, d_model]` to `[batch, heads, positions, d_head]`.
+fn project(x: Tensor<3>, w: &Param<Tensor<3>>, b: &Param<Tensor<2>>) -> Tensor<4> {
+    let [batch, positions, d_model] = x.dims();
+    let [heads, _, d_head] = w.dims();
+    let w = w
+        .val()
+        .swap_dims(0, 1)
+        .reshape([1, d_model, heads * d_head]);
+    let b = b.val().reshape([1, 1, heads * d_head]);
+    (x.matmul(w) + b)
+        .reshape([batch, positions, heads, d_head])
+        .swap_dims(1, 2)
+}
+
+impl Mlp {
+    fn forward(
+        &self,
+        x: Tensor<3>,
+        layer: usize,
+        intervention: &Intervention,
+        trace: &mut Trace,
+    ) -> Tensor<3> {
+        let output = self.w_out.forward(gelu(self.w_in.forward(x)));
+        trace.pass(Component::Mlp { layer }, output, intervention)
+    }
+}
+
+impl Trace {
+    /// Applies the intervention to a component's output and records what is passed on.
+    fn pass(
+        &mut self,
+        component: Component,
+        output: Tensor<3>,
+        intervention: &Intervention,
+    ) -> Tensor<3> {
+        let output = intervention.apply(component, output);
+        if self.capture.outputs {
+            self.outputs.push(output.clone());
+        }
+        output
+    }
+}

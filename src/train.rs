@@ -1,0 +1,281 @@
+//! Training (METHOD §3), driven one step at a time so a browser can yield between steps.
+//!
+//! Adam on the masked cross-entropy of fresh batches whose lengths are uniform in the training
+//! range. Every `eval_every` steps the model is scored on fresh training-distribution examples;
+//! training stops once that accuracy reaches the target, or after `max_steps`.
+
+use std::fmt;
+
+use burn::optim::{AdamConfig, GradientsParams};
+use burn::prelude::*;
+use burn::tensor::ExecutionError;
+use serde::{Deserialize, Serialize};
+
+use crate::component::Intervention;
+use crate::config::ExperimentConfig;
+use crate::eval::accuracy;
+use crate::model::Transformer;
+use crate::objective::{BatchTensors, exact_matches, loss};
+use crate::rng::{Rng, Stream};
+use crate::task::Batch;
+
+/// Optimiser, batches and stop rule. The defaults are the paper's.
+#[derive(Config, Debug, PartialEq)]
+pub struct TrainConfig {
+    /// Adam's learning rate (betas 0.9 and 0.999, epsilon 1e-8, as PyTorch's defaults).
+    #[config(default = 1e-3)]
+    pub lr: f64,
+    /// Examples per training batch.
+    #[config(default = 64)]
+    pub batch_size: usize,
+    /// Shortest training sequence n.
+    #[config(default = 3)]
+    pub min_length: usize,
+    /// Longest training sequence n.
+    #[config(default = 7)]
+    pub max_length: usize,
+    /// Steps between evaluations of the stop rule.
+    #[config(default = 250)]
+    pub eval_every: usize,
+    /// Fresh training-distribution examples per evaluation.
+    #[config(default = 1024)]
+    pub eval_examples: usize,
+    /// Exact-match accuracy at which training stops.
+    #[config(default = 0.9)]
+    pub target_accuracy: f64,
+    /// Steps after which training stops regardless.
+    #[config(default = 15_000)]
+    pub max_steps: usize,
+}
+
+/// Why training stopped.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StopReason {
+    /// The evaluation accuracy reached the target.
+    Target,
+    /// The step budget ran out first.
+    MaxSteps,
+}
+
+/// What one training step reports.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Progress {
+    /// Steps done so far (this one included).
+    pub step: usize,
+    /// The step budget.
+    pub max_steps: usize,
+    /// This step's batch loss.
+    pub loss: f64,
+    /// Exact-match accuracy on this step's batch, before the update.
+    pub train_accuracy: f64,
+    /// The stop-rule accuracy, when this step ran an evaluation.
+    pub eval_accuracy: Option<f64>,
+    /// Set on the last step.
+    pub stopped: Option<StopReason>,
+}
+
+/// The outcome of a training run, as the JSON report records it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TrainSummary {
+    /// Steps taken.
+    pub steps: usize,
+    /// Why training stopped.
+    pub stop_reason: StopReason,
+    /// The last stop-rule accuracy.
+    pub train_accuracy: f64,
+    /// At each evaluation: `[step, mean training loss since the previous evaluation, accuracy]`.
+    pub curve: Vec<(usize, f64, f64)>,
+}
+
+/// Why training could not go on.
+#[derive(Debug)]
+pub enum TrainError {
+    /// The loss became NaN or infinite.
+    NonFiniteLoss {
+        /// The step whose loss it was.
+        step: usize,
+    },
+    /// The device failed (lost, out of memory, ...).
+    Device(ExecutionError),
+}
+
+impl fmt::Display for TrainError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TrainError::NonFiniteLoss { step } => write!(
+                f,
+                "the loss became NaN or infinite at step {step}; training stopped (try a smaller learning rate)"
+            ),
+            TrainError::Device(e) => write!(f, "the compute device failed: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for TrainError {}
+
+impl From<ExecutionError> for TrainError {
+    fn from(e: ExecutionError) -> Self {
+        TrainError::Device(e)
+    }
+}
+
+/// A training run in progress.
+pub struct Trainer {
+    config: ExperimentConfig,
+    device: Device,
+    model: Transformer,
+    optimizer: burn::optim::ModuleOptimizer,
+    batches: Rng,
+    eval_examples: Rng,
+    step: usize,
+    loss_since_eval: (f64, usize),
+    curve: Vec<(usize, f64, f64)>,
+    stopped: Option<StopReason>,
+}
+
+impl Trainer {
+    /// A fresh model for `config` (which must be valid) on `device`, ready to train.
+    pub fn new(config: &ExperimentConfig, device: &Device) -> Self {
+        let device = device.clone().autodiff();
+        Self {
+            model: config.model.init(config.seed, &device),
+            optimizer: AdamConfig::new().with_epsilon(1e-8).init(),
+            batches: Rng::new(config.seed, Stream::TrainData),
+            eval_examples: Rng::new(config.seed, Stream::TrainEval),
+            config: config.clone(),
+            device,
+            step: 0,
+            loss_since_eval: (0.0, 0),
+            curve: Vec::new(),
+            stopped: None,
+        }
+    }
+
+    /// Why training stopped, once it has.
+    pub fn stopped(&self) -> Option<StopReason> {
+        self.stopped
+    }
+
+    /// Steps done so far.
+    pub fn step_count(&self) -> usize {
+        self.step
+    }
+
+    /// One optimiser step on a fresh batch, and the stop rule's evaluation when it is due.
+    ///
+    /// # Panics
+    /// If training has already stopped.
+    pub async fn step(&mut self) -> Result<Progress, TrainError> {
+        assert!(self.stopped.is_none(), "training has already stopped");
+        let c = &self.config.train;
+        let batch = Batch::generate(
+            self.config.task,
+            c.batch_size,
+            c.min_length,
+            c.max_length,
+            &mut self.batches,
+        );
+        let tensors = BatchTensors::new(&batch, &self.device);
+        let logits = self
+            .model
+            .forward(tensors.inputs.clone(), &Intervention::none());
+        let loss = loss(logits.clone(), &tensors);
+        let correct = exact_matches(logits.detach(), &tensors).sum();
+        let stats = Tensor::cat(vec![loss.clone().detach(), correct], 0).inner();
+
+        let gradients = GradientsParams::from_grads(loss.backward(), &self.model);
+        self.model = self.optimizer.step(c.lr, self.model.clone(), gradients);
+        self.step += 1;
+
+        let stats: Vec<f32> = stats
+            .into_data_async()
+            .await?
+            .try_to_vec::<f32>()
+            .expect("f32 stats");
+        let (loss, correct) = (f64::from(stats[0]), f64::from(stats[1]));
+        if !loss.is_finite() {
+            return Err(TrainError::NonFiniteLoss { step: self.step });
+        }
+        self.loss_since_eval.0 += loss;
+        self.loss_since_eval.1 += 1;
+
+        let mut eval_accuracy = None;
+        if self.step % c.eval_every == 0 || self.step >= c.max_steps {
+            let accuracy = self.evaluate().await?;
+            let (sum, count) = std::mem::take(&mut self.loss_since_eval);
+            self.curve.push((self.step, sum / count as f64, accuracy));
+            eval_accuracy = Some(accuracy);
+            if accuracy >= self.config.train.target_accuracy {
+                self.stopped = Some(StopReason::Target);
+            } else if self.step >= self.config.train.max_steps {
+                self.stopped = Some(StopReason::MaxSteps);
+            }
+        }
+        Ok(Progress {
+            step: self.step,
+            max_steps: self.config.train.max_steps,
+            loss,
+            train_accuracy: correct / batch.size as f64,
+            eval_accuracy,
+            stopped: self.stopped,
+        })
+    }
+
+    /// Accuracy on `eval_examples` fresh training-distribution examples.
+    async fn evaluate(&mut self) -> Result<f64, ExecutionError> {
+        let c = &self.config.train;
+        let mut batches = Vec::new();
+        let mut remaining = c.eval_examples;
+        while remaining > 0 {
+            let size = remaining.min(c.batch_size);
+            batches.push(Batch::generate(
+                self.config.task,
+                size,
+                c.min_length,
+                c.max_length,
+                &mut self.eval_examples,
+            ));
+            remaining -= size;
+        }
+        let model = self.model.valid();
+        accuracy(
+            &model,
+            &batches,
+            &Intervention::none(),
+            &model_device(&model),
+        )
+        .await
+    }
+
+    /// The model as it stands (without autodiff) and, once training has stopped, its summary.
+    pub fn finish(self) -> (Transformer, Option<TrainSummary>) {
+        let summary = self.stopped.map(|stop_reason| TrainSummary {
+            steps: self.step,
+            stop_reason,
+            train_accuracy: self.curve.last().map_or(0.0, |point| point.2),
+            curve: self.curve,
+        });
+        (self.model.valid(), summary)
+    }
+}
+
+/// The device a model's weights live on.
+pub fn model_device(model: &Transformer) -> Device {
+    model.token_embedding.device()
+}
+
+/// Trains to the stop rule, reporting every step to `on_progress`.
+pub async fn train(
+    config: &ExperimentConfig,
+    device: &Device,
+    mut on_progress: impl FnMut(&Progress),
+) -> Result<(Transformer, TrainSummary), TrainError> {
+    let mut trainer = Trainer::new(config, device);
+    while trainer.stopped().is_none() {
+        let progress = trainer.step().await?;
+        on_progress(&progress);
+    }
+    let (model, summary) = trainer.finish();
+    Ok((model, summary.expect("training has stopped")))
+}

@@ -1,0 +1,237 @@
+//! The model's interventions and component decomposition (METHOD §2), on the CPU backend.
+#![cfg(not(target_arch = "wasm32"))]
+
+use burn::module::Param;
+use burn::prelude::*;
+use gradcause::component::{Component, Intervention, Replacement};
+use gradcause::model::{Capture, ModelConfig, Transformer};
+use gradcause::objective::BatchTensors;
+use gradcause::rng::{Rng, Stream};
+use gradcause::task::{Batch, Task};
+
+fn device() -> Device {
+    Device::flex()
+}
+
+fn small_config() -> ModelConfig {
+    ModelConfig::new()
+        .with_layers(3)
+        .with_heads(2)
+        .with_d_model(16)
+        .with_d_ff(32)
+        .with_context(16)
+}
+
+/// A model with random biases and LayerNorm parameters too, so no term is trivially zero.
+fn model() -> Transformer {
+    let mut model = small_config().init(7, &device());
+    let mut rng = Rng::new(99, Stream::Analysis);
+    let mut noise = |param: &mut Param<Tensor<1>>| {
+        let n = param.dims()[0];
+        let values: Vec<f32> = (0..n).map(|_| rng.normal() as f32 * 0.1).collect();
+        *param = Param::from_tensor(
+            param.val() + Tensor::from_data(TensorData::new(values, [n]), &device()),
+        );
+    };
+    for block in &mut model.blocks {
+        noise(&mut block.attn.b_o);
+        noise(&mut block.ln1.gamma);
+        noise(block.ln2.beta.as_mut().unwrap());
+        noise(block.mlp.w_out.bias.as_mut().unwrap());
+    }
+    model
+}
+
+fn tokens() -> Tensor<2, Int> {
+    let mut rng = Rng::new(1, Stream::TrainData);
+    let batch = Batch::generate(Task::Sort, 5, 2, 6, &mut rng);
+    BatchTensors::new(&batch, &device()).inputs
+}
+
+fn values<const D: usize>(t: Tensor<D>) -> Vec<f32> {
+    t.into_data().try_to_vec::<f32>().unwrap()
+}
+
+fn assert_close<const D: usize>(a: Tensor<D>, b: Tensor<D>, tolerance: f32) {
+    assert_eq!(a.dims(), b.dims());
+    let (a, b) = (values(a), values(b));
+    let worst = a
+        .iter()
+        .zip(&b)
+        .map(|(x, y)| (x - y).abs())
+        .fold(0.0, f32::max);
+    assert!(
+        worst <= tolerance,
+        "largest difference {worst} > {tolerance}"
+    );
+}
+
+fn max_abs_difference<const D: usize>(a: Tensor<D>, b: Tensor<D>) -> f32 {
+    values(a - b).into_iter().map(f32::abs).fold(0.0, f32::max)
+}
+
+#[test]
+fn an_empty_intervention_equals_the_plain_forward() {
+    let (model, tokens) = (model(), tokens());
+    let plain = model.forward(tokens.clone(), &Intervention::none());
+    // Capturing outputs takes the per-head path; it must agree with the fused one.
+    let all = Capture {
+        outputs: true,
+        attention: true,
+    };
+    let traced = model.run(tokens, &Intervention::none(), all);
+    assert_close(plain, traced.logits, 1e-5);
+    assert_eq!(traced.outputs.len(), 9);
+    assert_eq!(traced.attention.len(), 3);
+}
+
+#[test]
+fn zero_ablating_a_head_equals_removing_its_term_by_hand() {
+    let (model, tokens) = (model(), tokens());
+    let head = Component::Head { layer: 1, head: 1 };
+    let ablated = model.forward(tokens.clone(), &Intervention::zero([head]));
+
+    // By hand: a zero W_O slice makes the head contribute nothing to the residual stream.
+    let mut by_hand = model.clone();
+    let w_o = by_hand.blocks[1].attn.w_o.val();
+    let [heads, d_head, d_model] = w_o.dims();
+    let keep = Tensor::<3>::from_data(
+        TensorData::new(
+            (0..heads * d_head * d_model)
+                .map(|i| {
+                    if i / (d_head * d_model) == 1 {
+                        0.0f32
+                    } else {
+                        1.0
+                    }
+                })
+                .collect::<Vec<_>>(),
+            [heads, d_head, d_model],
+        ),
+        &device(),
+    );
+    by_hand.blocks[1].attn.w_o = Param::from_tensor(w_o * keep);
+    let removed = by_hand.forward(tokens.clone(), &Intervention::none());
+    assert_close(ablated.clone(), removed, 1e-5);
+
+    // And the ablation does change the output.
+    let plain = model.forward(tokens, &Intervention::none());
+    assert!(max_abs_difference(ablated, plain) > 1e-3);
+}
+
+#[test]
+fn zero_ablating_an_mlp_equals_skipping_it() {
+    let (model, tokens) = (model(), tokens());
+    let ablated = model.forward(
+        tokens.clone(),
+        &Intervention::zero([Component::Mlp { layer: 2 }]),
+    );
+    let mut by_hand = model.clone();
+    let mlp = &mut by_hand.blocks[2].mlp;
+    mlp.w_out.weight = Param::from_tensor(mlp.w_out.weight.val().zeros_like());
+    mlp.w_out.bias = Some(Param::from_tensor(
+        mlp.w_out.bias.as_ref().unwrap().val().zeros_like(),
+    ));
+    assert_close(
+        ablated,
+        by_hand.forward(tokens, &Intervention::none()),
+        1e-5,
+    );
+}
+
+#[test]
+fn replacing_every_output_by_itself_changes_nothing() {
+    let (model, tokens) = (model(), tokens());
+    let capture = Capture {
+        outputs: true,
+        attention: false,
+    };
+    let clean = model.run(tokens.clone(), &Intervention::none(), capture);
+    let same = model
+        .components()
+        .into_iter()
+        .zip(clean.outputs)
+        .fold(Intervention::none(), |i, (c, output)| {
+            i.with(c, Replacement::Value(output))
+        });
+    let patched = model.forward(tokens, &same);
+    assert_close(clean.logits, patched, 1e-5);
+}
+
+#[test]
+fn replacing_an_output_by_another_value_changes_the_logits() {
+    let (model, tokens) = (model(), tokens());
+    let capture = Capture {
+        outputs: true,
+        attention: false,
+    };
+    let clean = model.run(tokens.clone(), &Intervention::none(), capture);
+    let head = Component::Head { layer: 2, head: 0 };
+    let doubled = clean.outputs[head.index(2)].clone().mul_scalar(2.0);
+    let patched = model.forward(
+        tokens,
+        &Intervention::none().with(head, Replacement::Value(doubled)),
+    );
+    assert!(max_abs_difference(clean.logits, patched) > 1e-3);
+}
+
+#[test]
+fn component_outputs_sum_to_the_final_residual_stream() {
+    let (model, tokens) = (model(), tokens());
+    let capture = Capture {
+        outputs: true,
+        attention: false,
+    };
+    let run = model.run(tokens.clone(), &Intervention::none(), capture);
+    let [_, positions] = tokens.dims();
+    let embeddings = burn::tensor::module::embedding(model.token_embedding.val(), tokens)
+        + model
+            .position_embedding
+            .val()
+            .narrow(0, 0, positions)
+            .unsqueeze_dim(0);
+    let biases = model
+        .blocks
+        .iter()
+        .map(|b| b.attn.b_o.val())
+        .reduce(|a, b| a + b)
+        .unwrap()
+        .unsqueeze_dims::<3>(&[0, 1]);
+    let sum = run
+        .outputs
+        .into_iter()
+        .fold(embeddings + biases, |sum, o| sum + o);
+    assert_close(sum, run.residual, 1e-4);
+}
+
+#[test]
+fn attention_is_causal_and_normalised() {
+    let (model, tokens) = (model(), tokens());
+    let capture = Capture {
+        outputs: false,
+        attention: true,
+    };
+    let run = model.run(tokens, &Intervention::none(), capture);
+    for pattern in run.attention {
+        let [batch, heads, positions, _] = pattern.dims();
+        let p = values(pattern);
+        for row in 0..batch * heads * positions {
+            let query = row % positions;
+            let weights = &p[row * positions..(row + 1) * positions];
+            assert!((weights.iter().sum::<f32>() - 1.0).abs() < 1e-5);
+            assert!(
+                weights[query + 1..].iter().all(|&w| w == 0.0),
+                "attends to the future"
+            );
+        }
+    }
+}
+
+#[test]
+fn the_same_seed_gives_the_same_initial_weights() {
+    let a = values(small_config().init(3, &device()).blocks[0].attn.w_q.val());
+    let b = values(small_config().init(3, &device()).blocks[0].attn.w_q.val());
+    let c = values(small_config().init(4, &device()).blocks[0].attn.w_q.val());
+    assert_eq!(a, b);
+    assert_ne!(a, c);
+}

@@ -1,0 +1,169 @@
+//! Training on the CPU backend: a reduced model learns reversal of short sequences, and the
+//! report and weights it produces are complete and reload exactly.
+#![cfg(not(target_arch = "wasm32"))]
+
+use burn::prelude::*;
+use gradcause::backend::Backend;
+use gradcause::component::Intervention;
+use gradcause::config::ExperimentConfig;
+use gradcause::eval::accuracy;
+use gradcause::model::ModelConfig;
+use gradcause::report::train_and_evaluate;
+use gradcause::task::Task;
+use gradcause::train::{StopReason, TrainConfig, Trainer};
+use gradcause::weights::{from_safetensors, to_safetensors};
+
+/// A model and task small enough to learn in seconds on a CPU.
+fn reduced(task: Task, seed: u64) -> ExperimentConfig {
+    let mut config = ExperimentConfig::new(task, seed);
+    config.model = ModelConfig::new()
+        .with_layers(2)
+        .with_heads(2)
+        .with_d_model(64)
+        .with_d_ff(128)
+        .with_context(16);
+    config.train = TrainConfig::new()
+        .with_lr(3e-3)
+        .with_batch_size(32)
+        .with_min_length(2)
+        .with_max_length(4)
+        .with_eval_every(100)
+        .with_eval_examples(256)
+        .with_max_steps(1_500);
+    config.eval.ood_lengths = vec![5, 6];
+    config.eval.ood_batches = 4;
+    config.validate().unwrap();
+    config
+}
+
+#[test]
+fn a_reduced_model_learns_reversal_of_short_sequences() {
+    let config = reduced(Task::Reverse, 42);
+    let device = Device::flex();
+    let mut seen = Vec::new();
+    let (model, report) =
+        pollster::block_on(train_and_evaluate(&config, Backend::Cpu, &device, |p| {
+            seen.push(*p)
+        }))
+        .unwrap();
+
+    assert_eq!(
+        report.train.stop_reason,
+        StopReason::Target,
+        "{:?}",
+        report.train.curve
+    );
+    assert!(report.train.train_accuracy >= 0.9);
+    assert!(report.train.steps < config.train.max_steps);
+    assert_eq!(report.train.steps % config.train.eval_every, 0);
+    assert_eq!(seen.len(), report.train.steps);
+    assert_eq!(seen.last().unwrap().stopped, Some(StopReason::Target));
+    // The curve has one point per evaluation, and the loss came down.
+    assert_eq!(
+        report.train.curve.len(),
+        report.train.steps / config.train.eval_every
+    );
+    let (first, last) = (report.train.curve[0], *report.train.curve.last().unwrap());
+    assert!(last.1 < first.1 / 2.0, "loss {} -> {}", first.1, last.1);
+
+    // The stop-rule accuracy holds on fresh training-distribution examples.
+    let fresh = gradcause::task::ood_set(Task::Reverse, 7, 3, 8, 32);
+    let held =
+        pollster::block_on(accuracy(&model, &fresh, &Intervention::none(), &device)).unwrap();
+    assert!(held >= 0.85, "accuracy on fresh length-3 examples {held}");
+
+    assert_eq!(
+        report.ood_accuracy.keys().copied().collect::<Vec<_>>(),
+        vec![5, 6]
+    );
+    assert_eq!(
+        report.analysis_length.is_some(),
+        report.skip_reason.is_none()
+    );
+}
+
+#[test]
+fn the_step_budget_stops_training() {
+    let mut config = reduced(Task::Sort, 1);
+    config.train.max_steps = 7;
+    config.train.eval_every = 5;
+    config.train.eval_examples = 16;
+    let mut trainer = Trainer::new(&config, &Device::flex());
+    let mut evaluations = Vec::new();
+    while trainer.stopped().is_none() {
+        let p = pollster::block_on(trainer.step()).unwrap();
+        if p.eval_accuracy.is_some() {
+            evaluations.push(p.step);
+        }
+    }
+    assert_eq!(evaluations, vec![5, 7]);
+    let (_, summary) = trainer.finish();
+    let summary = summary.unwrap();
+    assert_eq!(summary.stop_reason, StopReason::MaxSteps);
+    assert_eq!(summary.steps, 7);
+}
+
+#[test]
+fn a_nan_loss_stops_training_with_a_message() {
+    let mut config = reduced(Task::Sort, 1);
+    config.train.lr = 1e30;
+    let mut trainer = Trainer::new(&config, &Device::flex());
+    let error = (0..20)
+        .find_map(|_| pollster::block_on(trainer.step()).err())
+        .expect("an absurd learning rate must break training");
+    assert!(error.to_string().contains("NaN or infinite"), "{error}");
+}
+
+#[test]
+fn saved_weights_reload_to_the_same_model() {
+    let mut config = reduced(Task::Sort, 5);
+    config.train.max_steps = 3;
+    let device = Device::flex();
+    let mut trainer = Trainer::new(&config, &device);
+    while trainer.stopped().is_none() {
+        pollster::block_on(trainer.step()).unwrap();
+    }
+    let (model, _) = trainer.finish();
+    let bytes = pollster::block_on(to_safetensors(&model)).unwrap();
+    let reloaded = from_safetensors(&bytes, &device).unwrap();
+
+    let set = config.eval.ood_set(Task::Sort, 5, 5);
+    let tokens = gradcause::objective::BatchTensors::new(&set[0], &device).inputs;
+    let a: Vec<f32> = model
+        .forward(tokens.clone(), &Intervention::none())
+        .into_data()
+        .try_to_vec::<f32>()
+        .unwrap();
+    let b: Vec<f32> = reloaded
+        .forward(tokens, &Intervention::none())
+        .into_data()
+        .try_to_vec::<f32>()
+        .unwrap();
+    assert_eq!(a, b);
+}
+
+#[test]
+fn malformed_weights_are_refused_with_a_message() {
+    let device = Device::flex();
+    let error = from_safetensors(b"not a safetensors file", &device).unwrap_err();
+    assert!(
+        error.to_string().contains("not a safetensors file"),
+        "{error}"
+    );
+
+    let model = reduced(Task::Sort, 5).model.init(5, &device);
+    let bytes = pollster::block_on(to_safetensors(&model)).unwrap();
+    // Drop one tensor: the file no longer describes a whole model.
+    let file = safetensors::SafeTensors::deserialize(&bytes).unwrap();
+    let kept: Vec<_> = file
+        .tensors()
+        .into_iter()
+        .filter(|(name, _)| name != "blocks.1.attn.b_k")
+        .collect();
+    let partial = safetensors::serialize(kept, None).unwrap();
+    let error = from_safetensors(&partial, &device).unwrap_err();
+    assert!(
+        error.to_string().contains("`blocks.1.attn.b_k` is missing"),
+        "{error}"
+    );
+}
