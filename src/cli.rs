@@ -257,7 +257,7 @@ async fn train(args: &TrainArgs) -> Result<(), Failure> {
     eprintln!(
         "stopped after {} steps ({}), stop-rule accuracy {:.1}%",
         report.train.steps,
-        serde_json::to_value(report.train.stop_reason).expect("serialisable"),
+        report.train.stop_reason,
         100.0 * report.train.train_accuracy
     );
     for (length, accuracy) in &report.ood_accuracy {

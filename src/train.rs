@@ -58,6 +58,22 @@ pub enum StopReason {
     MaxSteps,
 }
 
+impl StopReason {
+    /// The reason as the JSON report spells it.
+    pub fn name(self) -> &'static str {
+        match self {
+            StopReason::Target => "target",
+            StopReason::MaxSteps => "max_steps",
+        }
+    }
+}
+
+impl fmt::Display for StopReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
 /// What one training step reports.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Progress {
