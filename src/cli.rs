@@ -248,10 +248,12 @@ async fn train(args: &TrainArgs) -> Result<(), Failure> {
         config.task, config.seed, args.backend, config.train.max_steps
     );
     let bar = progress_bar(config.train.max_steps as u64);
-    let (model, report) =
-        train_and_evaluate(&config, args.backend, &device, |p| show_progress(&bar, p))
-            .await
-            .map_err(run_error)?;
+    let mut last_eval = None;
+    let (model, report) = train_and_evaluate(&config, args.backend, &device, |p| {
+        show_progress(&bar, p, &mut last_eval)
+    })
+    .await
+    .map_err(run_error)?;
     bar.finish();
 
     eprintln!(
@@ -290,19 +292,18 @@ fn progress_bar(steps: u64) -> ProgressBar {
     bar
 }
 
-fn show_progress(bar: &ProgressBar, p: &Progress) {
-    bar.set_position(p.step as u64);
-    let eval = p
-        .eval_accuracy
-        .map(|a| format!("  eval {:.1}%", 100.0 * a))
+/// Shows a step on the bar, with the latest stop-rule accuracy.
+fn show_progress(bar: &ProgressBar, p: &Progress, last_eval: &mut Option<f64>) {
+    *last_eval = p.eval_accuracy.or(*last_eval);
+    let eval = last_eval
+        .map(|a| format!("  stop-rule acc {:.1}%", 100.0 * a))
         .unwrap_or_default();
-    if p.step % 10 == 0 || p.eval_accuracy.is_some() {
-        bar.set_message(format!(
-            "loss {:.3}  batch acc {:.1}%{eval}",
-            p.loss,
-            100.0 * p.train_accuracy
-        ));
-    }
+    bar.set_position(p.step as u64);
+    bar.set_message(format!(
+        "loss {:.3}  batch acc {:.1}%{eval}",
+        p.loss,
+        100.0 * p.train_accuracy
+    ));
 }
 
 /// Writes `bytes` to `path` through a temporary file, so a failed write leaves any earlier file.

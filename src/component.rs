@@ -111,6 +111,8 @@ impl<'de> Deserialize<'de> for Component {
 }
 
 /// What replaces a component's output.
+// A handful exist per forward pass, so the size of a tensor handle inline costs nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug)]
 pub enum Replacement {
     /// The zero vector at every position (zero ablation).

@@ -166,10 +166,9 @@ impl Batch {
             let tokens = example.tokens();
             let row = b * positions;
             let n = example.len();
-            for t in 0..tokens.len() - 1 {
-                inputs[row + t] = tokens[t];
-                targets[row + t] = tokens[t + 1];
-            }
+            let length = tokens.len() - 1;
+            inputs[row..row + length].copy_from_slice(&tokens[..length]);
+            targets[row..row + length].copy_from_slice(&tokens[1..]);
             // Position t predicts token t + 1; the answer tokens are n + 2 ..= 2n + 2.
             for m in &mut mask[row + n + 1..row + 2 * n + 2] {
                 *m = 1.0;

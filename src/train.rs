@@ -217,7 +217,7 @@ impl Trainer {
         self.loss_since_eval.1 += 1;
 
         let mut eval_accuracy = None;
-        if self.step % c.eval_every == 0 || self.step >= c.max_steps {
+        if self.step.is_multiple_of(c.eval_every) || self.step >= c.max_steps {
             let accuracy = self.evaluate().await?;
             let (sum, count) = std::mem::take(&mut self.loss_since_eval);
             self.curve.push((self.step, sum / count as f64, accuracy));
