@@ -120,6 +120,9 @@ pub enum Replacement {
     /// A given output, `[batch, positions, d_model]`, or `[1, positions, d_model]` for one value
     /// broadcast over the batch (mean ablation; resample ablation).
     Value(Tensor<3>),
+    /// The output plus a given tensor of its shape. With a zero tensor that requires gradients,
+    /// the forward pass is unchanged and backward yields dL/d(output) (attribution patching).
+    Shifted(Tensor<3>),
 }
 
 /// Replacements of component outputs for one forward pass.
@@ -173,6 +176,7 @@ impl Intervention {
             None => output,
             Some((_, Replacement::Zero)) => output.zeros_like(),
             Some((_, Replacement::Value(value))) => value.clone().expand(output.shape()),
+            Some((_, Replacement::Shifted(shift))) => output + shift.clone(),
         }
     }
 }

@@ -8,6 +8,7 @@ use std::fmt;
 
 use burn::prelude::*;
 
+use crate::analysis::AnalysisConfig;
 use crate::eval::EvalConfig;
 use crate::model::ModelConfig;
 use crate::task::Task;
@@ -29,6 +30,9 @@ pub struct ExperimentConfig {
     /// Out-of-distribution evaluation and the analysis length window.
     #[config(default = "EvalConfig::new()")]
     pub eval: EvalConfig,
+    /// Thresholds, pruning and attention patterns of the analysis.
+    #[config(default = "AnalysisConfig::new()")]
+    pub analysis: AnalysisConfig,
 }
 
 /// A config value out of its allowed range.
@@ -162,6 +166,32 @@ impl ExperimentConfig {
                 e.window_high, e.window_low
             )
         })?;
+
+        let a = &self.analysis;
+        require(!a.thresholds.is_empty(), "analysis.thresholds", || {
+            "must name at least one threshold".into()
+        })?;
+        let components = m.layers * (m.heads + 1);
+        for &t in &a.thresholds {
+            require((1..components).contains(&t), "analysis.thresholds", || {
+                format!("must be in 1..{components} (the number of components), got {t}")
+            })?;
+        }
+        require(
+            a.thresholds.contains(&a.threshold),
+            "analysis.threshold",
+            || {
+                format!(
+                    "must be one of analysis.thresholds {:?}, got {}",
+                    a.thresholds, a.threshold
+                )
+            },
+        )?;
+        require(
+            a.attention_examples >= 1,
+            "analysis.attention_examples",
+            || format!("must be >= 1, got {}", a.attention_examples),
+        )?;
 
         // The longest input, 2n + 2 tokens, must fit the learned positions.
         let longest = e

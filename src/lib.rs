@@ -5,14 +5,20 @@
 //! and evaluation ([`eval`]), on the CPU or a GPU ([`backend`]). `METHOD.md` (shared with the
 //! paper's reproduction notes) fixes every number these modules compute.
 
+pub mod ablation;
+pub mod analysis;
+pub mod attribution;
 pub mod backend;
 pub mod component;
 pub mod config;
 pub mod eval;
 pub mod model;
 pub mod objective;
+pub mod progress;
 pub mod report;
 pub mod rng;
+pub mod stats;
+pub mod summary;
 pub mod task;
 pub mod train;
 pub mod weights;

@@ -238,6 +238,18 @@ impl Transformer {
         }
     }
 
+    /// The shape of this model, read off its weights.
+    pub fn config(&self) -> ModelConfig {
+        let [context, d_model] = self.position_embedding.dims();
+        let [_, d_ff] = self.blocks[0].mlp.w_in.weight.dims();
+        ModelConfig::new()
+            .with_layers(self.layers())
+            .with_heads(self.heads())
+            .with_d_model(d_model)
+            .with_d_ff(d_ff)
+            .with_context(context)
+    }
+
     /// Number of blocks.
     pub fn layers(&self) -> usize {
         self.blocks.len()

@@ -3,34 +3,60 @@
 use std::collections::BTreeMap;
 
 use burn::prelude::*;
+use burn::tensor::ExecutionError;
 use serde::{Deserialize, Serialize};
 
+use crate::analysis::{Analysis, analyze};
 use crate::backend::Backend;
 use crate::config::ExperimentConfig;
 use crate::eval::evaluate_ood;
 use crate::model::Transformer;
+use crate::progress::Observer;
 use crate::task::Task;
 use crate::train::{Progress, TrainError, TrainSummary, train};
 
-/// A trained model's report: how training went and how it does out of distribution.
+/// A model's report: how it was trained and how it does out of distribution.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct TrainReport {
-    /// The task trained on.
+    /// The task.
     pub task: Task,
-    /// The run's seed.
+    /// The run's seed (it also fixes the OOD evaluation sets).
     pub seed: u64,
     /// Where it ran.
     pub backend: Backend,
     /// Every config field.
     pub config: ExperimentConfig,
-    /// Steps, stop reason and learning curve.
-    pub train: TrainSummary,
+    /// Steps, stop reason and learning curve; `None` for a model loaded from a weights file.
+    pub train: Option<TrainSummary>,
     /// Exact-match accuracy per OOD length (keys are lengths).
     pub ood_accuracy: BTreeMap<usize, f64>,
     /// The length the analysis uses, if any lies within the window.
     pub analysis_length: Option<usize>,
     /// Why the seed is skipped, when no length lies within the window.
     pub skip_reason: Option<String>,
+}
+
+impl TrainReport {
+    /// Evaluates `model` at the OOD lengths of `config` and records how it was trained.
+    pub async fn evaluate(
+        model: &Transformer,
+        config: &ExperimentConfig,
+        backend: Backend,
+        train: Option<TrainSummary>,
+    ) -> Result<Self, ExecutionError> {
+        let device = model.token_embedding.device();
+        let ood = evaluate_ood(model, config.task, config.seed, &config.eval, &device).await?;
+        Ok(Self {
+            task: config.task,
+            seed: config.seed,
+            backend,
+            config: config.clone(),
+            train,
+            ood_accuracy: ood.accuracy,
+            analysis_length: ood.analysis_length.as_ref().ok().copied(),
+            skip_reason: ood.analysis_length.err(),
+        })
+    }
 }
 
 /// Trains a model for `config` (which must be valid) and evaluates it out of distribution.
@@ -41,16 +67,48 @@ pub async fn train_and_evaluate(
     on_progress: impl FnMut(&Progress),
 ) -> Result<(Transformer, TrainReport), TrainError> {
     let (model, summary) = train(config, device, on_progress).await?;
-    let ood = evaluate_ood(&model, config.task, config.seed, &config.eval, device).await?;
-    let report = TrainReport {
-        task: config.task,
-        seed: config.seed,
-        backend,
-        config: config.clone(),
-        train: summary,
-        ood_accuracy: ood.accuracy,
-        analysis_length: ood.analysis_length.as_ref().ok().copied(),
-        skip_reason: ood.analysis_length.err(),
-    };
+    let report = TrainReport::evaluate(&model, config, backend, Some(summary)).await?;
     Ok((model, report))
+}
+
+/// A seed's whole report: training, OOD evaluation and, unless the seed is skipped, the
+/// analysis, whose fields sit at the top level beside the training ones.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct SeedReport {
+    /// Training and OOD evaluation.
+    #[serde(flatten)]
+    pub run: TrainReport,
+    /// The analysis at `analysis_length`; absent when the seed is skipped.
+    #[serde(flatten)]
+    pub analysis: Option<Analysis>,
+}
+
+// Read through a JSON value: serde's `flatten` cannot read the integer keys of the nested maps
+// (`ood_accuracy`, the classes per threshold), but a `serde_json::Value` can.
+impl<'de> Deserialize<'de> for SeedReport {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        use serde::de::Error;
+        let value = serde_json::Value::deserialize(deserializer)?;
+        let run = TrainReport::deserialize(&value).map_err(D::Error::custom)?;
+        let analysis = match value.get("base_accuracy") {
+            Some(_) => Some(Analysis::deserialize(&value).map_err(D::Error::custom)?),
+            None => None,
+        };
+        Ok(Self { run, analysis })
+    }
+}
+
+impl SeedReport {
+    /// Analyses `model`, the model `run` describes, at its analysis length (if it has one).
+    pub async fn analyse(
+        model: &Transformer,
+        run: TrainReport,
+        observer: &mut impl Observer,
+    ) -> Result<Self, ExecutionError> {
+        let analysis = match run.analysis_length {
+            Some(length) => Some(analyze(model, &run.config, length, observer).await?),
+            None => None,
+        };
+        Ok(Self { run, analysis })
+    }
 }

@@ -106,6 +106,21 @@ impl Rng {
         }
         order
     }
+
+    /// A uniformly random derangement of `0..n`: a permutation that moves every element (by
+    /// rejection; about e tries). With fewer than two elements none exists and the identity is
+    /// returned.
+    pub fn derangement(&mut self, n: usize) -> Vec<usize> {
+        if n < 2 {
+            return (0..n).collect();
+        }
+        loop {
+            let p = self.permutation(n);
+            if p.iter().enumerate().all(|(i, &j)| i != j) {
+                return p;
+            }
+        }
+    }
 }
 
 #[cfg(test)]
@@ -144,6 +159,18 @@ mod tests {
         let var = samples.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / samples.len() as f64;
         assert!(mean.abs() < 0.02, "mean {mean}");
         assert!((var - 1.0).abs() < 0.02, "variance {var}");
+    }
+
+    #[test]
+    fn derangements_move_every_element() {
+        let mut rng = Rng::new(5, Stream::Analysis);
+        for n in 2..40 {
+            let mut d = rng.derangement(n);
+            assert!(d.iter().enumerate().all(|(i, &j)| i != j));
+            d.sort_unstable();
+            assert_eq!(d, (0..n).collect::<Vec<_>>());
+        }
+        assert_eq!(rng.derangement(1), vec![0]);
     }
 
     #[test]

@@ -37,7 +37,7 @@ pub fn token_name(token: u32) -> String {
 }
 
 /// Which algorithm the model learns.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Task {
     /// y is x reversed.

@@ -4,12 +4,11 @@
 
 mod common;
 
-use common::{GOLDEN_EXAMPLES, sample_examples};
+use common::{GOLDEN_EXAMPLES, sample_examples, tiny_config};
 use gradcause::backend::Backend;
-use gradcause::config::ExperimentConfig;
-use gradcause::model::ModelConfig;
+use gradcause::report::{SeedReport, train_and_evaluate};
 use gradcause::task::Task;
-use gradcause::train::{TrainConfig, Trainer};
+use gradcause::train::Trainer;
 use wasm_bindgen_test::{wasm_bindgen_test, wasm_bindgen_test_configure};
 
 wasm_bindgen_test_configure!(run_in_browser);
@@ -20,30 +19,10 @@ fn data_for_a_seed_equals_the_native_data() {
     assert_eq!(sample_examples(42), golden);
 }
 
-fn small() -> ExperimentConfig {
-    let mut config = ExperimentConfig::new(Task::Reverse, 3);
-    config.model = ModelConfig::new()
-        .with_layers(2)
-        .with_heads(2)
-        .with_d_model(32)
-        .with_d_ff(64)
-        .with_context(16);
-    config.train = TrainConfig::new()
-        .with_lr(3e-3)
-        .with_batch_size(16)
-        .with_min_length(2)
-        .with_max_length(4)
-        .with_eval_every(1000)
-        .with_max_steps(1000);
-    config.eval.ood_lengths = vec![5];
-    config.validate().unwrap();
-    config
-}
-
 /// Trains `steps` steps on `backend`, awaiting every readback, and returns the losses.
 async fn losses(backend: Backend, steps: usize) -> Vec<f64> {
     let device = backend.device().await.expect("the backend opens");
-    let mut trainer = Trainer::new(&small(), &device);
+    let mut trainer = Trainer::new(&tiny_config(Task::Reverse, 3), &device);
     let mut losses = Vec::new();
     for _ in 0..steps {
         losses.push(trainer.step().await.expect("a training step").loss);
@@ -73,4 +52,28 @@ async fn the_model_trains_on_webgpu_and_the_loss_goes_down() {
 async fn the_model_trains_on_the_cpu_backend_in_wasm() {
     let cpu = losses(Backend::Cpu, 30).await;
     assert!(mean(&cpu[25..]) < 0.9 * mean(&cpu[..5]), "{cpu:?}");
+}
+
+#[wasm_bindgen_test]
+async fn the_analysis_runs_on_webgpu() {
+    let device = Backend::Wgpu.device().await.expect("WebGPU opens");
+    let config = tiny_config(Task::Sort, 5);
+    let (model, run) = train_and_evaluate(&config, Backend::Wgpu, &device, |_| {})
+        .await
+        .expect("training on WebGPU");
+    let report = SeedReport::analyse(&model, run, &mut ())
+        .await
+        .expect("the analysis on WebGPU");
+    let analysis = report
+        .analysis
+        .expect("every length is analysable in the tiny config");
+    assert_eq!(analysis.components.len(), 6);
+    assert!(
+        analysis
+            .components
+            .iter()
+            .all(|c| c.grad.is_finite() && c.grad > 0.0)
+    );
+    assert!((0.0..=1.0).contains(&analysis.base_accuracy));
+    assert_eq!(analysis.attention.heads.len(), 4);
 }

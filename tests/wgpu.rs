@@ -5,14 +5,15 @@
 //! `GRADCAUSE_SKIP_WGPU=1` to skip these tests on a machine that has none.
 #![cfg(not(target_arch = "wasm32"))]
 
+mod common;
+
 use burn::prelude::*;
+use common::tiny_config;
 use gradcause::backend::Backend;
 use gradcause::component::{Component, Intervention};
-use gradcause::config::ExperimentConfig;
-use gradcause::model::ModelConfig;
 use gradcause::objective::BatchTensors;
 use gradcause::task::Task;
-use gradcause::train::{TrainConfig, Trainer};
+use gradcause::train::Trainer;
 use gradcause::weights::{from_safetensors, to_safetensors};
 
 fn gpu() -> Option<Device> {
@@ -26,30 +27,11 @@ fn gpu() -> Option<Device> {
     }
 }
 
-fn small() -> ExperimentConfig {
-    let mut config = ExperimentConfig::new(Task::Sort, 11);
-    config.model = ModelConfig::new()
-        .with_layers(2)
-        .with_heads(2)
-        .with_d_model(32)
-        .with_d_ff(64)
-        .with_context(16);
-    config.train = TrainConfig::new()
-        .with_lr(3e-3)
-        .with_batch_size(16)
-        .with_min_length(2)
-        .with_max_length(4)
-        .with_eval_every(1000)
-        .with_max_steps(1000);
-    config.eval.ood_lengths = vec![5];
-    config
-}
-
 #[test]
 fn wgpu_and_cpu_compute_the_same_forward_pass() {
     let Some(gpu) = gpu() else { return };
     let cpu = Device::flex();
-    let config = small();
+    let config = tiny_config(Task::Sort, 11);
     let on_cpu = config.model.init(config.seed, &cpu);
     // The same weights on both devices, through the weights file.
     let bytes = pollster::block_on(to_safetensors(&on_cpu)).unwrap();
@@ -78,7 +60,7 @@ fn wgpu_and_cpu_compute_the_same_forward_pass() {
 fn wgpu_trains_like_the_cpu_and_the_loss_goes_down() {
     let Some(gpu) = gpu() else { return };
     let losses = |device: &Device| -> Vec<f64> {
-        let mut trainer = Trainer::new(&small(), device);
+        let mut trainer = Trainer::new(&tiny_config(Task::Sort, 11), device);
         (0..30)
             .map(|_| pollster::block_on(trainer.step()).unwrap().loss)
             .collect()

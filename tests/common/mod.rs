@@ -1,4 +1,6 @@
 //! Helpers shared by the native and the browser tests.
+// Each test crate that includes this module uses only part of it.
+#![allow(dead_code)]
 
 use gradcause::task::{Example, Task, ood_set, training_examples};
 
@@ -26,4 +28,38 @@ pub fn sample_examples(seed: u64) -> serde_json::Value {
         );
     }
     serde_json::json!({ "seed": seed, "tasks": tasks })
+}
+
+use gradcause::config::ExperimentConfig;
+use gradcause::model::ModelConfig;
+use gradcause::train::TrainConfig;
+
+/// A model and task small enough to train and analyse in seconds: 2 layers of 2 heads (6
+/// components), lengths 2–4, OOD lengths 5 and 6, every length analysable.
+pub fn tiny_config(task: Task, seed: u64) -> ExperimentConfig {
+    let mut config = ExperimentConfig::new(task, seed);
+    config.model = ModelConfig::new()
+        .with_layers(2)
+        .with_heads(2)
+        .with_d_model(32)
+        .with_d_ff(64)
+        .with_context(16);
+    config.train = TrainConfig::new()
+        .with_lr(3e-3)
+        .with_batch_size(16)
+        .with_min_length(2)
+        .with_max_length(4)
+        .with_eval_every(50)
+        .with_eval_examples(64)
+        .with_max_steps(100);
+    config.eval.ood_lengths = vec![5, 6];
+    config.eval.ood_batches = 3;
+    config.eval.ood_batch_size = 16;
+    config.eval.window_low = 0.0;
+    config.eval.window_high = 1.0;
+    config.analysis.thresholds = vec![1, 2];
+    config.analysis.threshold = 2;
+    config.analysis.attention_examples = 5;
+    config.validate().expect("a valid tiny config");
+    config
 }

@@ -1,0 +1,259 @@
+//! Causal importance by ablation (METHOD §6).
+//!
+//! A component is ablated by replacing its output on an evaluation set of one length:
+//! - mean ablation: by its mean over the set, per position;
+//! - zero ablation: by zeros;
+//! - resample ablation (activation patching): by its output on another example of the same batch,
+//!   through a fixed derangement of each batch.
+//!
+//! `C_i = Acc_base - Acc_ablated(i)`. Any set of components can be ablated jointly.
+
+use std::fmt;
+use std::str::FromStr;
+
+use burn::prelude::*;
+use burn::tensor::ExecutionError;
+use serde::{Deserialize, Serialize};
+
+use crate::component::{Component, Intervention, Replacement};
+use crate::model::{Capture, Transformer};
+use crate::objective::{BatchTensors, exact_matches};
+use crate::progress::Observer;
+use crate::rng::{Rng, Stream};
+use crate::task::Batch;
+
+/// How a component's output is removed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Ablation {
+    /// Replaced by its mean over the evaluation set, per position.
+    Mean,
+    /// Replaced by zeros.
+    Zero,
+    /// Replaced by its output on another example (a fixed derangement of each batch).
+    Resample,
+}
+
+impl Ablation {
+    /// Every ablation, in report order.
+    pub const ALL: [Ablation; 3] = [Ablation::Mean, Ablation::Zero, Ablation::Resample];
+
+    /// The name the command line and the reports use.
+    pub fn name(self) -> &'static str {
+        match self {
+            Ablation::Mean => "mean",
+            Ablation::Zero => "zero",
+            Ablation::Resample => "resample",
+        }
+    }
+}
+
+impl fmt::Display for Ablation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for Ablation {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ablation::ALL
+            .into_iter()
+            .find(|a| a.name() == s)
+            .ok_or_else(|| format!("unknown ablation `{s}`: expected `mean`, `zero` or `resample`"))
+    }
+}
+
+/// An evaluation set of one length, on the device, with what ablating on it needs: the base
+/// accuracy, each component's mean output and a fixed derangement of each batch.
+pub struct AblationSet {
+    batches: Vec<BatchTensors>,
+    examples: usize,
+    components: Vec<Component>,
+    heads: usize,
+    /// Per component, the mean output over the set, `[1, positions, d_model]`.
+    means: Vec<Tensor<3>>,
+    /// Per batch, where each example takes its resampled outputs from.
+    derangements: Vec<Tensor<1, Int>>,
+    /// Exact-match accuracy of the clean model.
+    pub base_accuracy: f64,
+}
+
+impl AblationSet {
+    /// Runs the clean model over `batches` (all of one length) once, for the base accuracy and
+    /// the mean outputs. The derangements come from the seed's analysis stream.
+    pub async fn new(
+        model: &Transformer,
+        batches: &[Batch],
+        seed: u64,
+        device: &Device,
+    ) -> Result<Self, ExecutionError> {
+        let components = model.components();
+        let capture = Capture {
+            outputs: true,
+            attention: false,
+        };
+        let mut rng = Rng::new(seed, Stream::Analysis);
+        let mut tensors = Vec::with_capacity(batches.len());
+        let mut derangements = Vec::with_capacity(batches.len());
+        let mut sums: Option<Vec<Tensor<3>>> = None;
+        let mut correct = Tensor::<1>::zeros([1], device);
+        for batch in batches {
+            let batch_tensors = BatchTensors::new(batch, device);
+            let clean = model.run(batch_tensors.inputs.clone(), &Intervention::none(), capture);
+            correct = correct + exact_matches(clean.logits, &batch_tensors).sum();
+            let batch_sums = clean.outputs.into_iter().map(|o| o.sum_dim(0));
+            sums = Some(match sums {
+                None => batch_sums.collect(),
+                Some(sums) => sums
+                    .into_iter()
+                    .zip(batch_sums)
+                    .map(|(a, b)| a + b)
+                    .collect(),
+            });
+            let order: Vec<i32> = rng
+                .derangement(batch.size)
+                .into_iter()
+                .map(|i| i as i32)
+                .collect();
+            derangements.push(Tensor::from_data(
+                TensorData::new(order, [batch.size]),
+                device,
+            ));
+            tensors.push(batch_tensors);
+        }
+        let examples: usize = batches.iter().map(|b| b.size).sum();
+        let correct: f32 = correct.into_scalar_async().await?;
+        let means = sums
+            .unwrap_or_default()
+            .into_iter()
+            .map(|sum| sum.div_scalar(examples as f64))
+            .collect();
+        Ok(Self {
+            batches: tensors,
+            examples,
+            heads: model.heads(),
+            components,
+            means,
+            derangements,
+            base_accuracy: f64::from(correct) / examples.max(1) as f64,
+        })
+    }
+
+    /// Number of batches in the set.
+    pub fn batch_count(&self) -> usize {
+        self.batches.len()
+    }
+
+    /// Each component's mean output over the set, `[1, positions, d_model]`, in canonical order.
+    pub fn means(&self) -> &[Tensor<3>] {
+        &self.means
+    }
+
+    /// The set's batches on the device.
+    pub fn batches(&self) -> &[BatchTensors] {
+        &self.batches
+    }
+
+    /// The intervention ablating `components` on batch `b`. `clean` holds the batch's clean
+    /// outputs, which resample ablation needs.
+    fn intervention(
+        &self,
+        components: &[Component],
+        ablation: Ablation,
+        b: usize,
+        clean: &[Tensor<3>],
+    ) -> Intervention {
+        components
+            .iter()
+            .fold(Intervention::none(), |intervention, &c| {
+                let replacement = match ablation {
+                    Ablation::Zero => Replacement::Zero,
+                    Ablation::Mean => Replacement::Value(self.means[c.index(self.heads)].clone()),
+                    Ablation::Resample => Replacement::Value(
+                        clean[c.index(self.heads)]
+                            .clone()
+                            .select(0, self.derangements[b].clone()),
+                    ),
+                };
+                intervention.with(c, replacement)
+            })
+    }
+
+    /// The batch's clean component outputs, when `ablation` needs them.
+    fn clean_outputs(&self, model: &Transformer, b: usize, ablation: Ablation) -> Vec<Tensor<3>> {
+        if ablation != Ablation::Resample {
+            return Vec::new();
+        }
+        let capture = Capture {
+            outputs: true,
+            attention: false,
+        };
+        model
+            .run(
+                self.batches[b].inputs.clone(),
+                &Intervention::none(),
+                capture,
+            )
+            .outputs
+    }
+
+    /// Accuracy with every component of `components` ablated at once.
+    pub async fn ablated_accuracy(
+        &self,
+        model: &Transformer,
+        components: &[Component],
+        ablation: Ablation,
+    ) -> Result<f64, ExecutionError> {
+        let device = &self.batches[0].mask.device();
+        let mut correct = Tensor::<1>::zeros([1], device);
+        for (b, batch) in self.batches.iter().enumerate() {
+            let clean = self.clean_outputs(model, b, ablation);
+            let intervention = self.intervention(components, ablation, b, &clean);
+            let logits = model.forward(batch.inputs.clone(), &intervention);
+            correct = correct + exact_matches(logits, batch).sum();
+        }
+        let correct: f32 = correct.into_scalar_async().await?;
+        Ok(f64::from(correct) / self.examples as f64)
+    }
+
+    /// The accuracy with each component ablated alone, under each ablation, in one pass over the
+    /// set: `result[a][i]` for `Ablation::ALL[a]` and component `i` in canonical order.
+    pub async fn single_ablation_accuracies(
+        &self,
+        model: &Transformer,
+        observer: &mut impl Observer,
+    ) -> Result<Vec<Vec<f64>>, ExecutionError> {
+        let device = &self.batches[0].mask.device();
+        let n = self.components.len();
+        let mut correct: Vec<Tensor<1>> = vec![Tensor::zeros([1], device); Ablation::ALL.len() * n];
+        for (b, batch) in self.batches.iter().enumerate() {
+            let clean = self.clean_outputs(model, b, Ablation::Resample);
+            for (a, &ablation) in Ablation::ALL.iter().enumerate() {
+                for (i, &component) in self.components.iter().enumerate() {
+                    let intervention = self.intervention(&[component], ablation, b, &clean);
+                    let logits = model.forward(batch.inputs.clone(), &intervention);
+                    let slot = &mut correct[a * n + i];
+                    *slot = slot.clone() + exact_matches(logits, batch).sum();
+                }
+            }
+            observer
+                .progress("ablations", b + 1, self.batches.len())
+                .await;
+        }
+        let counts: Vec<f32> = Tensor::cat(correct, 0)
+            .into_data_async()
+            .await?
+            .try_to_vec::<f32>()
+            .expect("f32 counts");
+        Ok(counts
+            .chunks(n)
+            .map(|row| {
+                row.iter()
+                    .map(|&c| f64::from(c) / self.examples as f64)
+                    .collect()
+            })
+            .collect())
+    }
+}

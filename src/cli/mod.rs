@@ -1,0 +1,245 @@
+//! The native command-line tool: `gradcause data | train | analyze | sweep | ablate`.
+
+mod ablate;
+mod config_args;
+mod data;
+mod run;
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+use gradcause::ablation::Ablation;
+use gradcause::backend::Backend;
+use gradcause::progress::Observer;
+use gradcause::task::Task;
+use indicatif::{ProgressBar, ProgressStyle};
+
+use config_args::ConfigArgs;
+
+/// Does gradient attribution tell the truth about a transformer? Train the paper's model on
+/// sequence reversal or sorting, and compare gradient magnitude with causal importance.
+#[derive(Parser, Debug)]
+#[command(name = "gradcause", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Print examples of a task as tokens and as readable text.
+    Data(DataArgs),
+    /// Train a model to its stop rule and evaluate it out of distribution (METHOD §3–4).
+    Train(TrainArgs),
+    /// Train (or load) a model, then compare gradients with ablations (METHOD §5–8, §10).
+    Analyze(AnalyzeArgs),
+    /// Train and analyse every seed, then print and save the across-seed tables (METHOD §9).
+    Sweep(SweepArgs),
+    /// Accuracy of a saved model with some components ablated.
+    Ablate(AblateArgs),
+}
+
+#[derive(Args, Debug)]
+struct DataArgs {
+    /// The task: reverse or sort.
+    #[arg(long)]
+    task: Task,
+    /// The run's seed.
+    #[arg(long)]
+    seed: u64,
+    /// Show the fixed OOD evaluation set of this length instead of training batches.
+    #[arg(long)]
+    length: Option<usize>,
+    /// Number of examples to print.
+    #[arg(long, default_value_t = 8)]
+    count: usize,
+    #[command(flatten)]
+    config: ConfigArgs,
+}
+
+#[derive(Args, Debug)]
+struct TrainArgs {
+    /// The task: reverse or sort.
+    #[arg(long)]
+    task: Task,
+    /// The run's seed.
+    #[arg(long)]
+    seed: u64,
+    /// Where to compute: cpu (Burn flex) or wgpu (Vulkan, Metal, DX12).
+    #[arg(long, default_value = "cpu")]
+    backend: Backend,
+    /// Write the JSON report here (default: standard output).
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Also save the trained weights as safetensors.
+    #[arg(long)]
+    save_weights: Option<PathBuf>,
+    #[command(flatten)]
+    config: ConfigArgs,
+}
+
+#[derive(Args, Debug)]
+struct AnalyzeArgs {
+    /// The task: reverse or sort.
+    #[arg(long)]
+    task: Task,
+    /// The run's seed (also fixes the OOD evaluation sets).
+    #[arg(long)]
+    seed: u64,
+    /// Analyse these weights (safetensors, see the README) instead of training.
+    #[arg(long)]
+    weights: Option<PathBuf>,
+    /// Where to compute: cpu (Burn flex) or wgpu (Vulkan, Metal, DX12).
+    #[arg(long, default_value = "cpu")]
+    backend: Backend,
+    /// Write the JSON report here (default: standard output).
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Also save the trained weights as safetensors.
+    #[arg(long)]
+    save_weights: Option<PathBuf>,
+    #[command(flatten)]
+    config: ConfigArgs,
+}
+
+#[derive(Args, Debug)]
+struct SweepArgs {
+    /// The task: reverse or sort.
+    #[arg(long)]
+    task: Task,
+    /// Seeds, comma-separated.
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "42,123,456,789,1010,2020,3030,4040,5050,6060"
+    )]
+    seeds: Vec<u64>,
+    /// Directory for the per-seed reports, summary.json and the CSV tables. A seed whose report
+    /// is already there is not recomputed.
+    #[arg(long)]
+    out_dir: PathBuf,
+    /// Where to compute: cpu (Burn flex) or wgpu (Vulkan, Metal, DX12).
+    #[arg(long, default_value = "cpu")]
+    backend: Backend,
+    /// Also save each seed's weights in the directory.
+    #[arg(long)]
+    save_weights: bool,
+    #[command(flatten)]
+    config: ConfigArgs,
+}
+
+#[derive(Args, Debug)]
+struct AblateArgs {
+    /// Saved weights (safetensors).
+    #[arg(long)]
+    weights: PathBuf,
+    /// The task the weights were trained on.
+    #[arg(long)]
+    task: Task,
+    /// The sequence length of the evaluation set.
+    #[arg(long)]
+    length: usize,
+    /// Components to ablate together, comma-separated (e.g. L3_H3,L1_H1,L2_MLP).
+    #[arg(long, value_delimiter = ',', required = true)]
+    components: Vec<gradcause::component::Component>,
+    /// mean, zero or resample; all three when omitted.
+    #[arg(long)]
+    ablation: Option<Ablation>,
+    /// The seed whose OOD evaluation set is used.
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
+    /// Batches in the evaluation set.
+    #[arg(long, default_value_t = 50)]
+    batches: usize,
+    /// Where to compute: cpu (Burn flex) or wgpu (Vulkan, Metal, DX12).
+    #[arg(long, default_value = "cpu")]
+    backend: Backend,
+}
+
+/// Runs the tool; the exit code is 0 on success, 1 on failure, 2 on bad usage.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Data(args) => data::data(&args),
+        Command::Train(args) => pollster::block_on(run::train(&args)),
+        Command::Analyze(args) => pollster::block_on(run::analyze(&args)),
+        Command::Sweep(args) => pollster::block_on(run::sweep(&args)),
+        Command::Ablate(args) => pollster::block_on(ablate::ablate(&args)),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(Failure::Usage(message)) => {
+            eprintln!("error: {message}");
+            ExitCode::from(2)
+        }
+        Err(Failure::Run(message)) => {
+            eprintln!("error: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Why a command failed.
+enum Failure {
+    /// The arguments are wrong.
+    Usage(String),
+    /// The work itself failed.
+    Run(String),
+}
+
+fn run_error(e: impl std::fmt::Display) -> Failure {
+    Failure::Run(e.to_string())
+}
+
+/// A progress bar on standard error.
+fn progress_bar(length: u64, template: &str) -> ProgressBar {
+    let bar = ProgressBar::new(length);
+    bar.set_style(ProgressStyle::with_template(template).expect("valid template"));
+    bar
+}
+
+/// Shows the analysis' stages on a progress bar.
+struct BarObserver(ProgressBar);
+
+impl BarObserver {
+    fn new() -> Self {
+        Self(progress_bar(
+            0,
+            "{bar:30} {pos}/{len} {msg}  [{elapsed} < {eta}]",
+        ))
+    }
+}
+
+impl Observer for BarObserver {
+    async fn progress(&mut self, stage: &str, done: usize, total: usize) {
+        if self.0.message() != stage {
+            self.0.reset();
+            self.0.set_message(stage.to_string());
+        }
+        self.0.set_length(total as u64);
+        self.0.set_position(done as u64);
+    }
+}
+
+impl Drop for BarObserver {
+    fn drop(&mut self) {
+        self.0.finish_and_clear();
+    }
+}
+
+/// Writes `bytes` to `path` through a temporary file, so a failed write leaves any earlier file.
+fn write_file(path: &Path, bytes: &[u8]) -> Result<(), Failure> {
+    let fail = |e: std::io::Error| Failure::Run(format!("could not write {}: {e}", path.display()));
+    let mut temporary = path.as_os_str().to_owned();
+    temporary.push(".partial");
+    std::fs::write(&temporary, bytes).map_err(fail)?;
+    std::fs::rename(&temporary, path).map_err(fail)?;
+    eprintln!("wrote {}", path.display());
+    Ok(())
+}
+
+/// Reads a file, with its name in the error.
+fn read_file(path: &Path) -> Result<Vec<u8>, Failure> {
+    std::fs::read(path).map_err(|e| Failure::Run(format!("could not read {}: {e}", path.display())))
+}

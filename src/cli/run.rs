@@ -1,0 +1,350 @@
+//! `gradcause train`, `analyze` and `sweep`.
+
+use std::path::Path;
+use std::time::{Instant, SystemTime};
+
+use burn::prelude::*;
+use gradcause::ablation::Ablation;
+use gradcause::analysis::Analysis;
+use gradcause::backend::Backend;
+use gradcause::config::ExperimentConfig;
+use gradcause::model::{ModelConfig, Transformer};
+use gradcause::report::{SeedReport, TrainReport, train_and_evaluate};
+use gradcause::summary::SweepSummary;
+use gradcause::task::Task;
+use gradcause::weights::{from_safetensors, to_safetensors};
+
+use super::{
+    AnalyzeArgs, BarObserver, Failure, SweepArgs, TrainArgs, progress_bar, read_file, run_error,
+    write_file,
+};
+
+/// Trains to the stop rule with a progress bar, then evaluates out of distribution.
+async fn train_model(
+    config: &ExperimentConfig,
+    backend: Backend,
+    device: &Device,
+) -> Result<(Transformer, TrainReport), Failure> {
+    eprintln!(
+        "training {} (seed {}) on {}: up to {} steps",
+        config.task, config.seed, backend, config.train.max_steps
+    );
+    let bar = progress_bar(
+        config.train.max_steps as u64,
+        "{bar:30} {pos}/{len} steps  {msg}  [{elapsed} < {eta}]",
+    );
+    let mut last_eval = None;
+    let started = Instant::now();
+    let result = train_and_evaluate(config, backend, device, |p| {
+        last_eval = p.eval_accuracy.or(last_eval);
+        let eval = last_eval
+            .map(|a| format!("  stop-rule acc {:.1}%", 100.0 * a))
+            .unwrap_or_default();
+        bar.set_position(p.step as u64);
+        bar.set_message(format!(
+            "loss {:.3}  batch acc {:.1}%{eval}",
+            p.loss,
+            100.0 * p.train_accuracy
+        ));
+    })
+    .await
+    .map_err(run_error);
+    bar.finish_and_clear();
+    let (model, report) = result?;
+    eprintln!(
+        "trained and evaluated in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+    Ok((model, report))
+}
+
+/// How training went and which length, if any, is analysed.
+fn print_run(report: &TrainReport) {
+    if let Some(t) = &report.train {
+        eprintln!(
+            "stopped after {} steps ({}), stop-rule accuracy {:.1}%",
+            t.steps,
+            t.stop_reason,
+            100.0 * t.train_accuracy
+        );
+    }
+    for (length, accuracy) in &report.ood_accuracy {
+        eprintln!("  OOD n={length}: {:.1}%", 100.0 * accuracy);
+    }
+    match (&report.analysis_length, &report.skip_reason) {
+        (Some(length), _) => eprintln!("analysis length: {length}"),
+        (None, Some(reason)) => eprintln!("seed skipped: {reason}"),
+        (None, None) => {}
+    }
+}
+
+fn to_json<T: serde::Serialize>(value: &T) -> String {
+    serde_json::to_string_pretty(value).expect("reports serialise") + "\n"
+}
+
+/// Writes `json` to `out`, or prints it.
+fn emit(out: Option<&Path>, json: &str) -> Result<(), Failure> {
+    match out {
+        Some(path) => write_file(path, json.as_bytes()),
+        None => {
+            print!("{json}");
+            Ok(())
+        }
+    }
+}
+
+async fn save_weights(model: &Transformer, path: Option<&Path>) -> Result<(), Failure> {
+    if let Some(path) = path {
+        write_file(path, &to_safetensors(model).await.map_err(run_error)?)?;
+    }
+    Ok(())
+}
+
+pub async fn train(args: &TrainArgs) -> Result<(), Failure> {
+    let config = args
+        .config
+        .resolve(args.task, args.seed)
+        .map_err(Failure::Usage)?;
+    let device = args.backend.device().await.map_err(run_error)?;
+    let (model, report) = train_model(&config, args.backend, &device).await?;
+    print_run(&report);
+    emit(args.out.as_deref(), &to_json(&report))?;
+    save_weights(&model, args.save_weights.as_deref()).await
+}
+
+pub async fn analyze(args: &AnalyzeArgs) -> Result<(), Failure> {
+    let mut config = args
+        .config
+        .resolve(args.task, args.seed)
+        .map_err(Failure::Usage)?;
+    let device = args.backend.device().await.map_err(run_error)?;
+    let (model, run) = match &args.weights {
+        Some(path) => {
+            let model = from_safetensors(&read_file(path)?, &device).map_err(run_error)?;
+            let shape = model.config();
+            if config.model != ModelConfig::new() && config.model != shape {
+                return Err(Failure::Usage(format!(
+                    "the model's shape comes from {}: drop the --layers/--heads/--d-model/--d-ff/--context flags",
+                    path.display()
+                )));
+            }
+            config.model = shape;
+            config
+                .validate()
+                .map_err(|e| Failure::Usage(e.to_string()))?;
+            eprintln!("loaded {}; evaluating out of distribution", path.display());
+            let run = TrainReport::evaluate(&model, &config, args.backend, None)
+                .await
+                .map_err(run_error)?;
+            (model, run)
+        }
+        None => train_model(&config, args.backend, &device).await?,
+    };
+    print_run(&run);
+    let report = analyse(&model, run).await?;
+    if let Some(analysis) = &report.analysis {
+        print_analysis(analysis, &config);
+    }
+    emit(args.out.as_deref(), &to_json(&report))?;
+    save_weights(&model, args.save_weights.as_deref()).await
+}
+
+/// The analysis of a trained model, timed.
+async fn analyse(model: &Transformer, run: TrainReport) -> Result<SeedReport, Failure> {
+    let started = Instant::now();
+    let report = SeedReport::analyse(model, run, &mut BarObserver::new())
+        .await
+        .map_err(run_error)?;
+    if report.analysis.is_some() {
+        eprintln!("analysed in {:.1} s", started.elapsed().as_secs_f64());
+    }
+    Ok(report)
+}
+
+/// One seed's analysis as a table.
+fn print_analysis(a: &Analysis, config: &ExperimentConfig) {
+    let t = config.analysis.threshold;
+    let rho = |x: Option<f64>| x.map_or("undefined".to_string(), |x| format!("{x:.3}"));
+    eprintln!("\nbase accuracy {:.1}%", 100.0 * a.base_accuracy);
+    eprintln!(
+        "Spearman ρ: mean {}, zero {}, resample {}; attribution patching vs mean {}",
+        rho(a.spearman.mean),
+        rho(a.spearman.zero),
+        rho(a.spearman.resample),
+        rho(a.spearman.attribution_patching)
+    );
+    eprintln!(
+        "\n{:<7} {:>9} {:>9} {:>9} {:>9} {:>10} {:>6}  class (mean, t={t})",
+        "", "G", "C mean", "C zero", "C resamp", "A", "Δ mean"
+    );
+    for (i, c) in a.components.iter().enumerate() {
+        eprintln!(
+            "{:<7} {:>9.5} {:>8.1}% {:>8.1}% {:>8.1}% {:>10.4} {:>6.1}  {:?}",
+            c.name.to_string(),
+            c.grad,
+            100.0 * c.causal[&Ablation::Mean],
+            100.0 * c.causal[&Ablation::Zero],
+            100.0 * c.causal[&Ablation::Resample],
+            c.attribution_patching,
+            a.delta[&Ablation::Mean][i],
+            a.class[&Ablation::Mean][&t][i]
+        );
+    }
+    let joint = |j: &Option<gradcause::analysis::JointAblation>| match j {
+        Some(j) => format!(
+            "{} → {:+.1}%",
+            j.components
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join("+"),
+            100.0 * j.change
+        ),
+        None => "none".into(),
+    };
+    eprintln!(
+        "\npruning ({}): heroes {}; bloats {}",
+        a.pruning.ablation,
+        joint(&a.pruning.heroes),
+        joint(&a.pruning.bloats)
+    );
+    if let Some(s) = &a.superadditivity {
+        eprintln!(
+            "superadditivity: individual mean drop {:.1}%, joint drop {:.1}%, joint/Σ individual {}",
+            100.0 * s.individual_mean,
+            100.0 * s.joint_drop,
+            s.additive_ratio
+                .map_or("undefined".into(), |r| format!("{r:.2}×"))
+        );
+    }
+}
+
+/// The report of `seed` in `dir`.
+fn report_path(dir: &Path, task: Task, seed: u64) -> std::path::PathBuf {
+    dir.join(format!("{task}-seed{seed}.json"))
+}
+
+/// A report written earlier, refused with a message when malformed.
+fn read_report(path: &Path) -> Result<SeedReport, Failure> {
+    serde_json::from_slice(&read_file(path)?).map_err(|e| {
+        Failure::Run(format!(
+            "{} is not a gradcause report ({e}); move it away to recompute that seed",
+            path.display()
+        ))
+    })
+}
+
+pub async fn sweep(args: &SweepArgs) -> Result<(), Failure> {
+    let dir = &args.out_dir;
+    std::fs::create_dir_all(dir)
+        .map_err(|e| Failure::Run(format!("could not create {}: {e}", dir.display())))?;
+    let configs = args
+        .seeds
+        .iter()
+        .map(|&seed| args.config.resolve(args.task, seed))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(Failure::Usage)?;
+    let device = args.backend.device().await.map_err(run_error)?;
+    let started = Instant::now();
+    for (i, config) in configs.iter().enumerate() {
+        let path = report_path(dir, args.task, config.seed);
+        eprintln!(
+            "\n[{}/{}] {} seed {}",
+            i + 1,
+            configs.len(),
+            args.task,
+            config.seed
+        );
+        if path.exists() {
+            let report = read_report(&path)?;
+            if report.run.config != *config {
+                return Err(Failure::Run(format!(
+                    "{} was made with a different config; use another --out-dir or move it away",
+                    path.display()
+                )));
+            }
+            eprintln!("report found in {}: not recomputed", path.display());
+            continue;
+        }
+        let (model, run) = train_model(config, args.backend, &device).await?;
+        print_run(&run);
+        let report = analyse(&model, run).await?;
+        write_file(&path, to_json(&report).as_bytes())?;
+        if args.save_weights {
+            save_weights(
+                &model,
+                Some(&dir.join(format!("{}-seed{}.safetensors", args.task, config.seed))),
+            )
+            .await?;
+        }
+    }
+    eprintln!("\nsweep done in {:.1} s", started.elapsed().as_secs_f64());
+
+    // The summary covers every report in the directory, of either task.
+    let mut reports = Vec::new();
+    let entries = std::fs::read_dir(dir)
+        .map_err(|e| Failure::Run(format!("could not list {}: {e}", dir.display())))?;
+    let mut paths: Vec<_> = entries.filter_map(Result::ok).map(|e| e.path()).collect();
+    paths.sort();
+    for path in paths {
+        let name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default();
+        if name.contains("-seed") && name.ends_with(".json") {
+            reports.push(read_report(&path)?);
+        }
+    }
+    let command = std::env::args().collect::<Vec<_>>().join(" ");
+    let summary = SweepSummary::new(&reports, command, utc_now());
+    write_file(&dir.join("summary.json"), to_json(&summary).as_bytes())?;
+    for task_summary in summary.tasks.values() {
+        for (name, contents) in task_summary.csv_files() {
+            write_file(&dir.join(name), contents.as_bytes())?;
+        }
+    }
+    if let Some(task_summary) = summary.tasks.get(&args.task) {
+        println!("{}", task_summary.text());
+    }
+    Ok(())
+}
+
+/// The current time in UTC, as `2026-11-24T05:40:00Z`.
+fn utc_now() -> String {
+    let seconds = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs()) as i64;
+    let (year, month, day) = civil(seconds.div_euclid(86_400));
+    let rest = seconds.rem_euclid(86_400);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        rest / 3600,
+        rest % 3600 / 60,
+        rest % 60
+    )
+}
+
+/// The civil date (year, month, day) of a day counted from 1970-01-01 (Howard Hinnant's
+/// algorithm).
+fn civil(days: i64) -> (i64, i64, i64) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    (yoe + era * 400 + i64::from(month <= 2), month, day)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn utc_dates_are_civil_dates() {
+        // Spot checks of the day arithmetic against known dates.
+        assert_eq!(super::civil(0), (1970, 1, 1));
+        assert_eq!(super::civil(11_016), (2000, 2, 29));
+        assert_eq!(super::civil(20_781), (2026, 11, 24));
+    }
+}

@@ -1,0 +1,120 @@
+//! Ranks, rank correlation and summary statistics (METHOD §7, §9).
+
+/// The rank of each value: 1 for the smallest, ties given the average of the ranks they span
+/// (scipy's `rankdata(method="average")`).
+pub fn ranks(values: &[f64]) -> Vec<f64> {
+    let mut order: Vec<usize> = (0..values.len()).collect();
+    order.sort_by(|&a, &b| values[a].total_cmp(&values[b]));
+    let mut ranks = vec![0.0; values.len()];
+    let mut start = 0;
+    while start < order.len() {
+        let mut end = start + 1;
+        while end < order.len() && values[order[end]] == values[order[start]] {
+            end += 1;
+        }
+        // Positions start..end hold equal values: ranks start+1 ..= end, averaged.
+        let average = (start + 1 + end) as f64 / 2.0;
+        for &i in &order[start..end] {
+            ranks[i] = average;
+        }
+        start = end;
+    }
+    ranks
+}
+
+/// Pearson correlation of two equally long samples; `None` when either is constant (or shorter
+/// than two), where the correlation is undefined.
+pub fn pearson(a: &[f64], b: &[f64]) -> Option<f64> {
+    assert_eq!(a.len(), b.len(), "samples of different lengths");
+    let (mean_a, mean_b) = (mean(a)?, mean(b)?);
+    let mut covariance = 0.0;
+    let (mut var_a, mut var_b) = (0.0, 0.0);
+    for (x, y) in a.iter().zip(b) {
+        covariance += (x - mean_a) * (y - mean_b);
+        var_a += (x - mean_a).powi(2);
+        var_b += (y - mean_b).powi(2);
+    }
+    if a.len() < 2 || var_a == 0.0 || var_b == 0.0 {
+        return None;
+    }
+    Some((covariance / (var_a * var_b).sqrt()).clamp(-1.0, 1.0))
+}
+
+/// Spearman's ρ: the Pearson correlation of the two rank vectors, ties averaged (scipy's
+/// `spearmanr`). `None` when either sample is constant.
+pub fn spearman(a: &[f64], b: &[f64]) -> Option<f64> {
+    pearson(&ranks(a), &ranks(b))
+}
+
+/// The arithmetic mean; `None` for no values.
+pub fn mean(values: &[f64]) -> Option<f64> {
+    (!values.is_empty()).then(|| values.iter().sum::<f64>() / values.len() as f64)
+}
+
+/// The sample standard deviation (n − 1 in the denominator); `None` for fewer than two values.
+pub fn sample_std(values: &[f64]) -> Option<f64> {
+    let m = mean(values)?;
+    (values.len() >= 2).then(|| {
+        let squares: f64 = values.iter().map(|x| (x - m).powi(2)).sum();
+        (squares / (values.len() - 1) as f64).sqrt()
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn close(a: f64, b: f64) -> bool {
+        (a - b).abs() < 1e-12
+    }
+
+    #[test]
+    fn ranks_start_at_one_for_the_smallest_and_average_ties() {
+        assert_eq!(ranks(&[10.0, 30.0, 20.0]), vec![1.0, 3.0, 2.0]);
+        // 5 and 5 share ranks 2 and 3; the three 7s share 4, 5, 6.
+        assert_eq!(
+            ranks(&[5.0, 1.0, 7.0, 5.0, 7.0, 7.0]),
+            vec![2.5, 1.0, 5.0, 2.5, 5.0, 5.0]
+        );
+        assert_eq!(ranks(&[4.0, 4.0, 4.0]), vec![2.0, 2.0, 2.0]);
+        assert!(ranks(&[]).is_empty());
+    }
+
+    #[test]
+    fn spearman_matches_values_computed_by_hand() {
+        // Perfect monotone agreement and disagreement.
+        assert!(close(
+            spearman(&[1.0, 2.0, 3.0, 4.0], &[10.0, 20.0, 35.0, 90.0]).unwrap(),
+            1.0
+        ));
+        assert!(close(
+            spearman(&[1.0, 2.0, 3.0, 4.0], &[9.0, 7.0, 5.0, 1.0]).unwrap(),
+            -1.0
+        ));
+        // No ties: 1 - 6 Σd² / (n(n² - 1)); ranks (1,2,3,4,5) vs (2,1,4,3,5): Σd² = 4, ρ = 0.8.
+        assert!(close(
+            spearman(&[1.0, 2.0, 3.0, 4.0, 5.0], &[2.0, 1.0, 4.0, 3.0, 5.0]).unwrap(),
+            0.8
+        ));
+        // With ties, the Pearson correlation of average ranks (scipy.stats.spearmanr):
+        // a ranks (1, 2.5, 2.5, 4), b ranks (1, 2, 3, 4): r = 4.5 / sqrt(4.5 * 5) = 0.9486832980505138.
+        let rho = spearman(&[1.0, 2.0, 2.0, 3.0], &[1.0, 2.0, 3.0, 4.0]).unwrap();
+        assert!(close(rho, 0.948_683_298_050_513_8), "{rho}");
+    }
+
+    #[test]
+    fn spearman_is_undefined_when_a_sample_is_constant() {
+        assert_eq!(spearman(&[1.0, 1.0, 1.0], &[1.0, 2.0, 3.0]), None);
+        assert_eq!(spearman(&[1.0, 2.0, 3.0], &[0.0, 0.0, 0.0]), None);
+        assert_eq!(spearman(&[1.0], &[2.0]), None);
+    }
+
+    #[test]
+    fn mean_and_sample_std() {
+        assert_eq!(mean(&[]), None);
+        assert_eq!(sample_std(&[3.0]), None);
+        assert!(close(mean(&[1.0, 2.0, 6.0]).unwrap(), 3.0));
+        // Deviations -2, -1, 3: squares sum to 14, over n - 1 = 2: std = √7.
+        assert!(close(sample_std(&[1.0, 2.0, 6.0]).unwrap(), 7f64.sqrt()));
+    }
+}
