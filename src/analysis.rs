@@ -36,6 +36,9 @@ pub struct AnalysisConfig {
     /// Evaluation examples averaged into each attention pattern.
     #[config(default = 20)]
     pub attention_examples: usize,
+    /// Also analyse the model every this many training steps (0: only the final model).
+    #[config(default = 0)]
+    pub checkpoint_every: usize,
 }
 
 /// How gradient ranks relate to causal ranks for one component.
@@ -276,7 +279,7 @@ pub async fn analyze(
     length: usize,
     observer: &mut impl Observer,
 ) -> Result<Analysis, ExecutionError> {
-    let device = model.token_embedding.device();
+    let device = model.device();
     let components = model.components();
     let batches = config.eval.ood_set(config.task, config.seed, length);
     let set = AblationSet::new(model, &batches, config.seed, &device).await?;
@@ -461,6 +464,38 @@ async fn attention_patterns(
         examples: count,
         heads,
     })
+}
+
+/// The analysis of a model snapshot taken during training (METHOD §10), at the final model's
+/// analysis length: when do Heroes and Bloats emerge?
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Checkpoint {
+    /// Training steps done.
+    pub step: usize,
+    /// Exact-match accuracy at the analysis length.
+    pub base_accuracy: f64,
+    /// Spearman ρ per baseline.
+    pub spearman: Correlations,
+    /// Gradient magnitude per component.
+    pub grad: Vec<f64>,
+    /// Mean-ablation causal importance per component.
+    pub causal_mean: Vec<f64>,
+    /// Mean-ablation classes at the pruning threshold.
+    pub class: Vec<Class>,
+}
+
+impl Checkpoint {
+    /// The compact record of a snapshot's analysis.
+    pub fn new(step: usize, analysis: &Analysis) -> Self {
+        Self {
+            step,
+            base_accuracy: analysis.base_accuracy,
+            spearman: analysis.spearman.clone(),
+            grad: analysis.grad(),
+            causal_mean: analysis.causal(Ablation::Mean),
+            class: analysis.class[&Ablation::Mean][&analysis.pruning.threshold].clone(),
+        }
+    }
 }
 
 #[cfg(test)]

@@ -57,7 +57,7 @@ pub async fn attribute(
     let mut patching_sum = Tensor::<1>::zeros([components.len()], &device);
     for (b, batch) in set.batches().iter().enumerate() {
         let [size, positions] = batch.inputs.dims();
-        let ad_device = trainable.token_embedding.device();
+        let ad_device = trainable.device();
         let probes: Vec<Tensor<3>> = components
             .iter()
             .map(|_| Tensor::zeros([size, positions, d_model], &ad_device).require_grad())

@@ -250,6 +250,11 @@ impl Transformer {
             .with_context(context)
     }
 
+    /// The device the weights live on.
+    pub fn device(&self) -> Device {
+        self.token_embedding.device()
+    }
+
     /// Number of blocks.
     pub fn layers(&self) -> usize {
         self.blocks.len()

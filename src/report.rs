@@ -6,14 +6,14 @@ use burn::prelude::*;
 use burn::tensor::ExecutionError;
 use serde::{Deserialize, Serialize};
 
-use crate::analysis::{Analysis, analyze};
+use crate::analysis::{Analysis, Checkpoint, analyze};
 use crate::backend::Backend;
 use crate::config::ExperimentConfig;
 use crate::eval::evaluate_ood;
 use crate::model::Transformer;
 use crate::progress::Observer;
 use crate::task::Task;
-use crate::train::{Progress, TrainError, TrainSummary, train};
+use crate::train::{Progress, Snapshot, TrainError, TrainSummary, Trained, train};
 
 /// A model's report: how it was trained and how it does out of distribution.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -44,7 +44,7 @@ impl TrainReport {
         backend: Backend,
         train: Option<TrainSummary>,
     ) -> Result<Self, ExecutionError> {
-        let device = model.token_embedding.device();
+        let device = model.device();
         let ood = evaluate_ood(model, config.task, config.seed, &config.eval, &device).await?;
         Ok(Self {
             task: config.task,
@@ -65,10 +65,16 @@ pub async fn train_and_evaluate(
     backend: Backend,
     device: &Device,
     on_progress: impl FnMut(&Progress),
-) -> Result<(Transformer, TrainReport), TrainError> {
-    let (model, summary) = train(config, device, on_progress).await?;
-    let report = TrainReport::evaluate(&model, config, backend, Some(summary)).await?;
-    Ok((model, report))
+) -> Result<(Trained, TrainReport), TrainError> {
+    let trained = train(config, device, on_progress).await?;
+    let report = TrainReport::evaluate(
+        &trained.model,
+        config,
+        backend,
+        Some(trained.summary.clone()),
+    )
+    .await?;
+    Ok((trained, report))
 }
 
 /// A seed's whole report: training, OOD evaluation and, unless the seed is skipped, the
@@ -81,6 +87,9 @@ pub struct SeedReport {
     /// The analysis at `analysis_length`; absent when the seed is skipped.
     #[serde(flatten)]
     pub analysis: Option<Analysis>,
+    /// Analyses of the snapshots taken during training, at the same length.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub checkpoints: Vec<Checkpoint>,
 }
 
 // Read through a JSON value: serde's `flatten` cannot read the integer keys of the nested maps
@@ -94,21 +103,44 @@ impl<'de> Deserialize<'de> for SeedReport {
             Some(_) => Some(Analysis::deserialize(&value).map_err(D::Error::custom)?),
             None => None,
         };
-        Ok(Self { run, analysis })
+        let checkpoints = match value.get("checkpoints") {
+            Some(list) => Vec::deserialize(list).map_err(D::Error::custom)?,
+            None => Vec::new(),
+        };
+        Ok(Self {
+            run,
+            analysis,
+            checkpoints,
+        })
     }
 }
 
 impl SeedReport {
-    /// Analyses `model`, the model `run` describes, at its analysis length (if it has one).
+    /// Analyses `model`, the model `run` describes, at its analysis length (if it has one), and
+    /// each training snapshot at the same length.
     pub async fn analyse(
         model: &Transformer,
         run: TrainReport,
+        snapshots: &[Snapshot],
         observer: &mut impl Observer,
     ) -> Result<Self, ExecutionError> {
-        let analysis = match run.analysis_length {
-            Some(length) => Some(analyze(model, &run.config, length, observer).await?),
-            None => None,
+        let Some(length) = run.analysis_length else {
+            return Ok(Self {
+                run,
+                analysis: None,
+                checkpoints: Vec::new(),
+            });
         };
-        Ok(Self { run, analysis })
+        let analysis = analyze(model, &run.config, length, observer).await?;
+        let mut checkpoints = Vec::with_capacity(snapshots.len());
+        for snapshot in snapshots {
+            let at_step = analyze(&snapshot.model, &run.config, length, observer).await?;
+            checkpoints.push(Checkpoint::new(snapshot.step, &at_step));
+        }
+        Ok(Self {
+            run,
+            analysis: Some(analysis),
+            checkpoints,
+        })
     }
 }

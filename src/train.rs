@@ -147,7 +147,28 @@ pub struct Trainer {
     step: usize,
     loss_since_eval: (f64, usize),
     curve: Vec<(usize, f64, f64)>,
+    snapshots: Vec<Snapshot>,
     stopped: Option<StopReason>,
+}
+
+/// The model as it was after `step` steps, kept for the checkpoint analysis.
+#[derive(Clone, Debug)]
+pub struct Snapshot {
+    /// Steps done when it was taken.
+    pub step: usize,
+    /// The model then (without autodiff).
+    pub model: Transformer,
+}
+
+/// A finished training run.
+#[derive(Debug)]
+pub struct Trained {
+    /// The final model (without autodiff).
+    pub model: Transformer,
+    /// Steps, stop reason and curve.
+    pub summary: TrainSummary,
+    /// Every `analysis.checkpoint_every` steps, the model then; empty when that is 0.
+    pub snapshots: Vec<Snapshot>,
 }
 
 impl Trainer {
@@ -164,6 +185,7 @@ impl Trainer {
             step: 0,
             loss_since_eval: (0.0, 0),
             curve: Vec::new(),
+            snapshots: Vec::new(),
             stopped: None,
         }
     }
@@ -215,6 +237,13 @@ impl Trainer {
         }
         self.loss_since_eval.0 += loss;
         self.loss_since_eval.1 += 1;
+        let every = self.config.analysis.checkpoint_every;
+        if every > 0 && self.step.is_multiple_of(every) {
+            self.snapshots.push(Snapshot {
+                step: self.step,
+                model: self.model.valid(),
+            });
+        }
 
         let mut eval_accuracy = None;
         if self.step.is_multiple_of(c.eval_every) || self.step >= c.max_steps {
@@ -255,30 +284,23 @@ impl Trainer {
             remaining -= size;
         }
         let model = self.model.valid();
-        accuracy(
-            &model,
-            &batches,
-            &Intervention::none(),
-            &model_device(&model),
-        )
-        .await
+        accuracy(&model, &batches, &Intervention::none(), &model.device()).await
     }
 
-    /// The model as it stands (without autodiff) and, once training has stopped, its summary.
-    pub fn finish(self) -> (Transformer, Option<TrainSummary>) {
-        let summary = self.stopped.map(|stop_reason| TrainSummary {
-            steps: self.step,
-            stop_reason,
-            train_accuracy: self.curve.last().map_or(0.0, |point| point.2),
-            curve: self.curve,
-        });
-        (self.model.valid(), summary)
+    /// The finished run, once training has stopped.
+    pub fn finish(self) -> Option<Trained> {
+        let stop_reason = self.stopped?;
+        Some(Trained {
+            model: self.model.valid(),
+            summary: TrainSummary {
+                steps: self.step,
+                stop_reason,
+                train_accuracy: self.curve.last().map_or(0.0, |point| point.2),
+                curve: self.curve,
+            },
+            snapshots: self.snapshots,
+        })
     }
-}
-
-/// The device a model's weights live on.
-pub fn model_device(model: &Transformer) -> Device {
-    model.token_embedding.device()
 }
 
 /// Trains to the stop rule, reporting every step to `on_progress`.
@@ -286,12 +308,11 @@ pub async fn train(
     config: &ExperimentConfig,
     device: &Device,
     mut on_progress: impl FnMut(&Progress),
-) -> Result<(Transformer, TrainSummary), TrainError> {
+) -> Result<Trained, TrainError> {
     let mut trainer = Trainer::new(config, device);
     while trainer.stopped().is_none() {
         let progress = trainer.step().await?;
         on_progress(&progress);
     }
-    let (model, summary) = trainer.finish();
-    Ok((model, summary.expect("training has stopped")))
+    Ok(trainer.finish().expect("training has stopped"))
 }

@@ -13,10 +13,11 @@ use gradcause::backend::Backend;
 use gradcause::component::{Component, Intervention, Replacement};
 use gradcause::model::Transformer;
 use gradcause::objective::{BatchTensors, loss};
-use gradcause::report::{SeedReport, train_and_evaluate};
+use gradcause::report::{SeedReport, TrainReport, train_and_evaluate};
 use gradcause::rng::{Rng, Stream};
 use gradcause::summary::Summary;
 use gradcause::task::{Batch, Task, ood_set};
+use gradcause::train::Trained;
 use gradcause::weights::{from_safetensors, to_safetensors};
 
 fn device() -> Device {
@@ -183,13 +184,24 @@ fn resample_ablation_takes_outputs_from_other_examples() {
     assert_eq!(resampled, set.base_accuracy);
 }
 
+/// Analyses a trained model and its snapshots.
+fn analyse(trained: &Trained, run: TrainReport) -> SeedReport {
+    pollster::block_on(SeedReport::analyse(
+        &trained.model,
+        run,
+        &trained.snapshots,
+        &mut (),
+    ))
+    .unwrap()
+}
+
 /// Trains the tiny config and analyses it.
 fn trained_report(task: Task, seed: u64) -> (Transformer, SeedReport) {
     let config = tiny_config(task, seed);
-    let (model, run) =
+    let (trained, run) =
         pollster::block_on(train_and_evaluate(&config, Backend::Cpu, &device(), |_| {})).unwrap();
-    let report = pollster::block_on(SeedReport::analyse(&model, run, &mut ())).unwrap();
-    (model, report)
+    let report = analyse(&trained, run);
+    (trained.model, report)
 }
 
 #[test]
@@ -231,8 +243,13 @@ fn a_saved_and_reloaded_model_gives_the_same_report() {
     let (model, report) = trained_report(Task::Reverse, 9);
     let bytes = pollster::block_on(to_safetensors(&model)).unwrap();
     let reloaded = from_safetensors(&bytes, &device()).unwrap();
-    let again =
-        pollster::block_on(SeedReport::analyse(&reloaded, report.run.clone(), &mut ())).unwrap();
+    let again = pollster::block_on(SeedReport::analyse(
+        &reloaded,
+        report.run.clone(),
+        &[],
+        &mut (),
+    ))
+    .unwrap();
     assert_eq!(again.analysis, report.analysis);
 }
 
@@ -296,4 +313,28 @@ fn summaries_average_over_analysed_seeds_only() {
         .map(|c| c.heroes + c.bloats)
         .sum();
     assert_eq!(counted, 2 * heads_classed);
+}
+
+#[test]
+fn checkpoints_analyse_the_snapshots_taken_during_training() {
+    let mut config = tiny_config(Task::Sort, 13);
+    config.analysis.checkpoint_every = 40;
+    let (trained, run) =
+        pollster::block_on(train_and_evaluate(&config, Backend::Cpu, &device(), |_| {})).unwrap();
+    let steps: Vec<usize> = trained.snapshots.iter().map(|s| s.step).collect();
+    assert_eq!(steps, vec![40, 80]);
+    let report = analyse(&trained, run);
+    assert_eq!(
+        report
+            .checkpoints
+            .iter()
+            .map(|c| c.step)
+            .collect::<Vec<_>>(),
+        steps
+    );
+    // A snapshot is an earlier model: its gradients differ from the final model's.
+    let last = report.analysis.as_ref().unwrap().grad();
+    assert_ne!(report.checkpoints[0].grad, last);
+    let back: SeedReport = serde_json::from_str(&serde_json::to_string(&report).unwrap()).unwrap();
+    assert_eq!(back, report);
 }

@@ -44,7 +44,7 @@ fn a_reduced_model_learns_reversal_of_short_sequences() {
     let config = reduced(Task::Reverse, 42);
     let device = Device::flex();
     let mut seen = Vec::new();
-    let (model, report) =
+    let (trained, report) =
         pollster::block_on(train_and_evaluate(&config, Backend::Cpu, &device, |p| {
             seen.push(*p)
         }))
@@ -69,8 +69,13 @@ fn a_reduced_model_learns_reversal_of_short_sequences() {
 
     // The stop-rule accuracy holds on fresh training-distribution examples.
     let fresh = gradcause::task::ood_set(Task::Reverse, 7, 3, 8, 32);
-    let held =
-        pollster::block_on(accuracy(&model, &fresh, &Intervention::none(), &device)).unwrap();
+    let held = pollster::block_on(accuracy(
+        &trained.model,
+        &fresh,
+        &Intervention::none(),
+        &device,
+    ))
+    .unwrap();
     assert!(held >= 0.85, "accuracy on fresh length-3 examples {held}");
 
     assert_eq!(
@@ -98,8 +103,7 @@ fn the_step_budget_stops_training() {
         }
     }
     assert_eq!(evaluations, vec![5, 7]);
-    let (_, summary) = trainer.finish();
-    let summary = summary.unwrap();
+    let summary = trainer.finish().unwrap().summary;
     assert_eq!(summary.stop_reason, StopReason::MaxSteps);
     assert_eq!(summary.steps, 7);
 }
@@ -124,7 +128,7 @@ fn saved_weights_reload_to_the_same_model() {
     while trainer.stopped().is_none() {
         pollster::block_on(trainer.step()).unwrap();
     }
-    let (model, _) = trainer.finish();
+    let model = trainer.finish().unwrap().model;
     let bytes = pollster::block_on(to_safetensors(&model)).unwrap();
     let reloaded = from_safetensors(&bytes, &device).unwrap();
 

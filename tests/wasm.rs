@@ -58,10 +58,10 @@ async fn the_model_trains_on_the_cpu_backend_in_wasm() {
 async fn the_analysis_runs_on_webgpu() {
     let device = Backend::Wgpu.device().await.expect("WebGPU opens");
     let config = tiny_config(Task::Sort, 5);
-    let (model, run) = train_and_evaluate(&config, Backend::Wgpu, &device, |_| {})
+    let (trained, run) = train_and_evaluate(&config, Backend::Wgpu, &device, |_| {})
         .await
         .expect("training on WebGPU");
-    let report = SeedReport::analyse(&model, run, &mut ())
+    let report = SeedReport::analyse(&trained.model, run, &trained.snapshots, &mut ())
         .await
         .expect("the analysis on WebGPU");
     let analysis = report

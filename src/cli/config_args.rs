@@ -74,6 +74,9 @@ pub struct ConfigArgs {
     /// Examples averaged into each attention pattern [default: 20].
     #[arg(long, help_heading = "Analysis")]
     attention_examples: Option<usize>,
+    /// Also analyse snapshots taken every this many training steps; 0 for none [default: 0].
+    #[arg(long, help_heading = "Analysis")]
+    checkpoint_every: Option<usize>,
 }
 
 /// Replaces `slot` by `value` when one is given.
@@ -109,6 +112,7 @@ impl ConfigArgs {
         set(&mut c.analysis.threshold, &self.threshold);
         set(&mut c.analysis.pruning_ablation, &self.pruning_ablation);
         set(&mut c.analysis.attention_examples, &self.attention_examples);
+        set(&mut c.analysis.checkpoint_every, &self.checkpoint_every);
         c.validate().map_err(|e| e.to_string())?;
         Ok(c)
     }

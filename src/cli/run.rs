@@ -12,6 +12,7 @@ use gradcause::model::{ModelConfig, Transformer};
 use gradcause::report::{SeedReport, TrainReport, train_and_evaluate};
 use gradcause::summary::SweepSummary;
 use gradcause::task::Task;
+use gradcause::train::Snapshot;
 use gradcause::weights::{from_safetensors, to_safetensors};
 
 use super::{
@@ -19,12 +20,19 @@ use super::{
     write_file,
 };
 
+/// A model to analyse, how it came about, and its training snapshots (if any).
+struct Subject {
+    model: Transformer,
+    run: TrainReport,
+    snapshots: Vec<Snapshot>,
+}
+
 /// Trains to the stop rule with a progress bar, then evaluates out of distribution.
 async fn train_model(
     config: &ExperimentConfig,
     backend: Backend,
     device: &Device,
-) -> Result<(Transformer, TrainReport), Failure> {
+) -> Result<Subject, Failure> {
     eprintln!(
         "training {} (seed {}) on {}: up to {} steps",
         config.task, config.seed, backend, config.train.max_steps
@@ -50,12 +58,16 @@ async fn train_model(
     .await
     .map_err(run_error);
     bar.finish_and_clear();
-    let (model, report) = result?;
+    let (trained, run) = result?;
     eprintln!(
         "trained and evaluated in {:.1} s",
         started.elapsed().as_secs_f64()
     );
-    Ok((model, report))
+    Ok(Subject {
+        model: trained.model,
+        run,
+        snapshots: trained.snapshots,
+    })
 }
 
 /// How training went and which length, if any, is analysed.
@@ -106,10 +118,10 @@ pub async fn train(args: &TrainArgs) -> Result<(), Failure> {
         .resolve(args.task, args.seed)
         .map_err(Failure::Usage)?;
     let device = args.backend.device().await.map_err(run_error)?;
-    let (model, report) = train_model(&config, args.backend, &device).await?;
-    print_run(&report);
-    emit(args.out.as_deref(), &to_json(&report))?;
-    save_weights(&model, args.save_weights.as_deref()).await
+    let subject = train_model(&config, args.backend, &device).await?;
+    print_run(&subject.run);
+    emit(args.out.as_deref(), &to_json(&subject.run))?;
+    save_weights(&subject.model, args.save_weights.as_deref()).await
 }
 
 pub async fn analyze(args: &AnalyzeArgs) -> Result<(), Failure> {
@@ -118,7 +130,7 @@ pub async fn analyze(args: &AnalyzeArgs) -> Result<(), Failure> {
         .resolve(args.task, args.seed)
         .map_err(Failure::Usage)?;
     let device = args.backend.device().await.map_err(run_error)?;
-    let (model, run) = match &args.weights {
+    let subject = match &args.weights {
         Some(path) => {
             let model = from_safetensors(&read_file(path)?, &device).map_err(run_error)?;
             let shape = model.config();
@@ -136,25 +148,35 @@ pub async fn analyze(args: &AnalyzeArgs) -> Result<(), Failure> {
             let run = TrainReport::evaluate(&model, &config, args.backend, None)
                 .await
                 .map_err(run_error)?;
-            (model, run)
+            Subject {
+                model,
+                run,
+                snapshots: Vec::new(),
+            }
         }
         None => train_model(&config, args.backend, &device).await?,
     };
-    print_run(&run);
-    let report = analyse(&model, run).await?;
+    print_run(&subject.run);
+    let report = analyse(&subject).await?;
     if let Some(analysis) = &report.analysis {
         print_analysis(analysis, &config);
     }
     emit(args.out.as_deref(), &to_json(&report))?;
-    save_weights(&model, args.save_weights.as_deref()).await
+    save_weights(&subject.model, args.save_weights.as_deref()).await
 }
 
-/// The analysis of a trained model, timed.
-async fn analyse(model: &Transformer, run: TrainReport) -> Result<SeedReport, Failure> {
+/// The analysis of a model and its snapshots, timed.
+async fn analyse(subject: &Subject) -> Result<SeedReport, Failure> {
     let started = Instant::now();
-    let report = SeedReport::analyse(model, run, &mut BarObserver::new())
-        .await
-        .map_err(run_error)?;
+    let observer = &mut BarObserver::new();
+    let report = SeedReport::analyse(
+        &subject.model,
+        subject.run.clone(),
+        &subject.snapshots,
+        observer,
+    )
+    .await
+    .map_err(run_error)?;
     if report.analysis.is_some() {
         eprintln!("analysed in {:.1} s", started.elapsed().as_secs_f64());
     }
@@ -266,13 +288,13 @@ pub async fn sweep(args: &SweepArgs) -> Result<(), Failure> {
             eprintln!("report found in {}: not recomputed", path.display());
             continue;
         }
-        let (model, run) = train_model(config, args.backend, &device).await?;
-        print_run(&run);
-        let report = analyse(&model, run).await?;
+        let subject = train_model(config, args.backend, &device).await?;
+        print_run(&subject.run);
+        let report = analyse(&subject).await?;
         write_file(&path, to_json(&report).as_bytes())?;
         if args.save_weights {
             save_weights(
-                &model,
+                &subject.model,
                 Some(&dir.join(format!("{}-seed{}.safetensors", args.task, config.seed))),
             )
             .await?;
