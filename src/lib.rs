@@ -2,11 +2,14 @@
 //!
 //! The engine behind the command-line tool and the browser page: the tasks ([`task`]), the model
 //! with its named components and interventions ([`model`], [`component`]), training ([`train`])
-//! and evaluation ([`eval`]), on the CPU or a GPU ([`backend`]). `METHOD.md` (shared with the
+//! and evaluation ([`eval`]), on the CPU or a GPU ([`backend`]); the analysis ([`analysis`]) and,
+//! in the browser, the page (`app`). `METHOD.md` (shared with the
 //! paper's reproduction notes) fixes every number these modules compute.
 
 pub mod ablation;
 pub mod analysis;
+#[cfg(target_arch = "wasm32")]
+pub mod app;
 pub mod attribution;
 pub mod backend;
 pub mod component;
@@ -14,6 +17,8 @@ pub mod config;
 pub mod eval;
 pub mod model;
 pub mod objective;
+pub mod permalink;
+pub mod plot;
 pub mod progress;
 pub mod report;
 pub mod rng;

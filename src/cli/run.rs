@@ -317,7 +317,12 @@ pub async fn sweep(args: &SweepArgs) -> Result<(), Failure> {
             reports.push(read_report(&path)?);
         }
     }
-    let command = std::env::args().collect::<Vec<_>>().join(" ");
+    reports.sort_by_key(|r| (r.run.task, r.run.seed));
+    // Recorded as typed, with the binary's path shortened to its name.
+    let command = std::iter::once("gradcause".to_string())
+        .chain(std::env::args().skip(1))
+        .collect::<Vec<_>>()
+        .join(" ");
     let summary = SweepSummary::new(&reports, command, utc_now());
     write_file(&dir.join("summary.json"), to_json(&summary).as_bytes())?;
     for task_summary in summary.tasks.values() {

@@ -1,0 +1,98 @@
+//! Figure 1: the rank gap Δ = Rank(G) − Rank(C) of every component, with the ±t lines.
+
+use leptos::prelude::*;
+
+use crate::analysis::{Analysis, Class};
+use crate::plot::{Scale, band, class_colour};
+
+use super::super::state::Lab;
+use super::{Figure, HEIGHT, axes, plot_ranges, svg_frame};
+
+/// Δ per component for the lab's baseline, bars coloured by class at the lab's threshold.
+#[component]
+pub fn DeltaBars(analysis: Analysis) -> impl IntoView {
+    let lab = Lab::get();
+    let analysis = StoredValue::new(analysis);
+    let chart = move || {
+        let ablation = lab.ablation.get();
+        let t = lab.threshold.get() as f64;
+        analysis.with_value(|a| {
+            let delta = &a.delta[&ablation];
+            let reach = delta.iter().fold(t + 1.0, |m, d| m.max(d.abs())).ceil();
+            let ((left, right), y_range) = plot_ranges();
+            let y = Scale {
+                domain: (-reach, reach),
+                range: y_range,
+            };
+            let x = Scale {
+                domain: (0.0, 1.0),
+                range: (left, right),
+            };
+            let bars = a
+                .components
+                .iter()
+                .enumerate()
+                .map(|(i, c)| {
+                    let class = Class::of(delta[i], t as usize);
+                    let (offset, width) = band(i, delta.len(), right - left);
+                    let top = y.map(delta[i].max(0.0));
+                    let height = (y.map(0.0) - y.map(delta[i].abs())).max(0.5);
+                    let label_x = left + offset + width / 2.0;
+                    view! {
+                        <rect
+                            class="bar"
+                            x=left + offset
+                            y=top
+                            width=width
+                            height=height
+                            fill=class_colour(class)
+                            data-component=c.name.to_string()
+                        >
+                            <title>{format!("{}: Δ = {} ({class:?})", c.name, delta[i])}</title>
+                        </rect>
+                        <text
+                            x=label_x
+                            y=HEIGHT - 40.0
+                            font-size="9"
+                            text-anchor="end"
+                            transform=format!("rotate(-60 {label_x} {})", HEIGHT - 40.0)
+                        >
+                            {c.name.to_string()}
+                        </text>
+                    }
+                })
+                .collect_view();
+            let line = |value: f64| {
+                let py = y.map(value);
+                view! {
+                    <line
+                        x1=left
+                        x2=right
+                        y1=py
+                        y2=py
+                        stroke="#444"
+                        stroke-dasharray="4 3"
+                    ></line>
+                }
+            };
+            svg_frame(
+                "Rank gap per component".into(),
+                view! {
+                    {axes(x, 0, y, String::new(), format!("Δ = Rank(G) − Rank(C), {ablation}"))}
+                    {line(t)}
+                    {line(-t)}
+                    <g class="bars">{bars}</g>
+                },
+            )
+        })
+    };
+    view! {
+        <Figure
+            id="delta"
+            title="Rank gap Δ per component"
+            caption="Above the upper dashed line: Gradient Bloats; below the lower one: Hidden Heroes."
+        >
+            {chart}
+        </Figure>
+    }
+}

@@ -1,0 +1,75 @@
+//! Figure 4: per layer, the mean over its heads of the W_V-only gradient magnitude.
+
+use leptos::prelude::*;
+
+use crate::plot::{Scale, band, format_number};
+
+use super::{Figure, HEIGHT, axes, plot_ranges, svg_frame};
+
+/// One bar per layer.
+#[component]
+pub fn GradNormBars(
+    /// Element id (and SVG file name).
+    #[prop(into)]
+    id: String,
+    /// Per layer, the norm (and, across seeds, its spread).
+    norms: Vec<(f64, Option<f64>)>,
+    /// What the bars cover.
+    caption: &'static str,
+) -> impl IntoView {
+    let ((left, right), y_range) = plot_ranges();
+    let y = Scale::fit(
+        norms.iter().map(|(m, s)| m + s.unwrap_or(0.0)).chain([0.0]),
+        y_range,
+    );
+    let x = Scale {
+        domain: (0.0, 1.0),
+        range: (left, right),
+    };
+    let bars = norms
+        .iter()
+        .enumerate()
+        .map(|(layer, &(norm, spread))| {
+            let (offset, width) = band(layer, norms.len(), right - left);
+            let top = y.map(norm);
+            let middle = left + offset + width / 2.0;
+            let tip = match spread {
+                Some(s) => format!("layer {layer}: {} ± {}", format_number(norm, 3), format_number(s, 2)),
+                None => format!("layer {layer}: {}", format_number(norm, 3)),
+            };
+            let whisker = spread.map(|s| {
+                view! {
+                    <line x1=middle x2=middle y1=y.map(norm - s) y2=y.map(norm + s) stroke="#222"></line>
+                }
+            });
+            view! {
+                <g class="layer">
+                    <rect
+                        x=left + offset
+                        y=top
+                        width=width
+                        height=(y.map(0.0) - top).max(0.0)
+                        fill="#4575b4"
+                    >
+                        <title>{tip}</title>
+                    </rect>
+                    {whisker}
+                    <text x=middle y=HEIGHT - 32.0 text-anchor="middle">
+                        {format!("L{layer}")}
+                    </text>
+                </g>
+            }
+        })
+        .collect_view();
+    view! {
+        <Figure id=id title="Gradient norm per layer (W_V)" caption=caption>
+            {svg_frame(
+                "Gradient norm per layer".into(),
+                view! {
+                    {axes(x, 0, y, "layer".into(), "mean W_V gradient magnitude".into())}
+                    {bars}
+                },
+            )}
+        </Figure>
+    }
+}

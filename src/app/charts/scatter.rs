@@ -1,0 +1,129 @@
+//! Figure 6: gradient magnitude against causal importance, one point per component, coloured by
+//! class, with Spearman ρ; by value or by rank.
+
+use leptos::prelude::*;
+
+use crate::analysis::{Analysis, Class};
+use crate::plot::{Scale, class_colour, format_number};
+
+use super::super::state::Lab;
+use super::{Figure, axes, plot_ranges, svg_frame};
+
+/// G against C for the lab's baseline and threshold.
+#[component]
+pub fn GradCausalScatter(analysis: Analysis) -> impl IntoView {
+    let lab = Lab::get();
+    let by_rank = RwSignal::new(false);
+    let analysis = StoredValue::new(analysis);
+    let rho = move || {
+        let ablation = lab.ablation.get();
+        analysis.with_value(|a| match a.spearman.of(ablation) {
+            Some(rho) => format!("Spearman ρ = {rho:.3} ({ablation} ablation)"),
+            None => format!("Spearman ρ undefined ({ablation} ablation: a constant ranking)"),
+        })
+    };
+    let chart = move || {
+        let ablation = lab.ablation.get();
+        let t = lab.threshold.get();
+        let rank = by_rank.get();
+        analysis.with_value(|a| {
+            let (xs, ys) = if rank {
+                (a.ranks.grad.clone(), a.ranks.causal[&ablation].clone())
+            } else {
+                (a.grad(), a.causal(ablation))
+            };
+            let (x_range, y_range) = plot_ranges();
+            let x = Scale::fit(xs.iter().copied(), x_range);
+            let y = Scale::fit(ys.iter().copied(), y_range);
+            let delta = &a.delta[&ablation];
+            let points = a
+                .components
+                .iter()
+                .enumerate()
+                .map(|(i, c)| {
+                    let class = Class::of(delta[i], t);
+                    let tip = format!(
+                        "{}: G = {}, C = {}, Δ = {}, {class:?}",
+                        c.name,
+                        format_number(c.grad, 3),
+                        format_number(c.causal[&ablation], 3),
+                        delta[i],
+                    );
+                    view! {
+                        <circle
+                            cx=x.map(xs[i])
+                            cy=y.map(ys[i])
+                            r="6"
+                            fill=class_colour(class)
+                            fill-opacity="0.85"
+                            stroke="#222"
+                            stroke-width="0.5"
+                            data-component=c.name.to_string()
+                            data-class=format!("{class:?}")
+                        >
+                            <title>{tip}</title>
+                        </circle>
+                    }
+                })
+                .collect_view();
+            let (x_label, y_label) = if rank {
+                (
+                    "rank of G (1 = smallest)".to_string(),
+                    "rank of C".to_string(),
+                )
+            } else {
+                (
+                    "gradient magnitude G".to_string(),
+                    format!("causal importance C ({ablation}, accuracy drop)"),
+                )
+            };
+            svg_frame(
+                "Gradient magnitude against causal importance".into(),
+                view! {
+                    {axes(x, 6, y, x_label, y_label)}
+                    <g class="points">{points}</g>
+                },
+            )
+        })
+    };
+    view! {
+        <Figure
+            id="scatter"
+            title="Gradient vs. causal importance"
+            caption="Each dot is a component. Green: Hidden Hero (Δ ≤ −t), red: Gradient Bloat (Δ ≥ t), grey: aligned."
+        >
+            <div class="figure-controls">
+                <label>
+                    <input
+                        type="checkbox"
+                        prop:checked=move || by_rank.get()
+                        on:change=move |ev| by_rank.set(event_target_checked(&ev))
+                    />
+                    " by rank"
+                </label>
+                <span class="rho">{rho}</span>
+            </div>
+            {chart}
+            <ClassLegend />
+        </Figure>
+    }
+}
+
+/// The three class colours with their names.
+#[component]
+pub fn ClassLegend() -> impl IntoView {
+    let items = [
+        (Class::Hero, "Hidden Hero"),
+        (Class::Bloat, "Gradient Bloat"),
+        (Class::Aligned, "Aligned"),
+    ]
+    .map(|(class, name)| {
+        view! {
+            <span class="legend-item">
+                <span class="swatch" style=format!("background:{}", class_colour(class))></span>
+                {name}
+            </span>
+        }
+    });
+    view! { <div class="legend">{items.into_iter().collect_view()}</div> }
+}

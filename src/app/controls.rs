@@ -1,0 +1,162 @@
+//! The settings: task, seed, every METHOD field in an "advanced" panel, the backend choice, and
+//! the buttons that start and stop runs.
+
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+
+use crate::config::ExperimentConfig;
+use crate::permalink::FIELDS;
+use crate::task::Task;
+
+use super::runner::{DEFAULT_SEEDS, run_all};
+use super::state::Lab;
+
+/// A change to the settings that may be refused with a message.
+type Edit = Box<dyn FnOnce(&mut ExperimentConfig) -> Result<(), String>>;
+
+/// Task, seed, advanced settings and the run buttons.
+#[component]
+pub fn Controls() -> impl IntoView {
+    let lab = Lab::get();
+    let error = RwSignal::new(None::<String>);
+    let busy = move || lab.status.with(|s| s.busy());
+    // Applies `edit` to a copy of the settings; keeps it only when the result is valid.
+    let apply = move |edit: Edit| {
+        let mut config = lab.settings.get_untracked();
+        match edit(&mut config).and_then(|()| config.validate().map_err(|e| e.to_string())) {
+            Ok(()) => {
+                error.set(None);
+                lab.settings.set(config);
+            }
+            Err(e) => error.set(Some(e)),
+        }
+    };
+    let train = move |_| {
+        let config = lab.settings.get_untracked();
+        spawn_local(run_all(lab, vec![config]));
+    };
+    let train_all = move |_| {
+        let base = lab.settings.get_untracked();
+        let configs = DEFAULT_SEEDS
+            .iter()
+            .map(|&seed| ExperimentConfig {
+                seed,
+                ..base.clone()
+            })
+            .collect();
+        spawn_local(run_all(lab, configs));
+    };
+    let tasks = Task::ALL
+        .map(|task| view! { <option value=task.name()>{task.name()}</option> })
+        .into_iter()
+        .collect_view();
+    let advanced = ["Model", "Training", "Evaluation", "Analysis"]
+        .map(|section| {
+            let inputs = FIELDS
+                .iter()
+                .filter(|f| f.section == section)
+                .map(|field| {
+                    let set = field.set;
+                    view! {
+                        <label class="field" title=field.help>
+                            <span>{field.key}</span>
+                            <input
+                                name=field.key
+                                prop:value=move || lab.settings.with(|c| (field.get)(c))
+                                on:change=move |ev| {
+                                    let text = event_target_value(&ev);
+                                    apply(
+                                        Box::new(move |c| {
+                                            set(c, &text).map_err(|e| format!("`{}`: {e}", field.key))
+                                        }),
+                                    )
+                                }
+                            />
+                            <small>{field.help}</small>
+                        </label>
+                    }
+                })
+                .collect_view();
+            view! {
+                <fieldset>
+                    <legend>{section}</legend>
+                    {inputs}
+                </fieldset>
+            }
+        })
+        .into_iter()
+        .collect_view();
+    view! {
+        <div class="controls">
+            <label>
+                "Task "
+                <select
+                    name="task"
+                    prop:value=move || lab.settings.with(|c| c.task.name())
+                    on:change=move |ev| {
+                        let text = event_target_value(&ev);
+                        apply(Box::new(move |c| {
+                            c.task = text.parse()?;
+                            Ok(())
+                        }))
+                    }
+                >
+                    {tasks}
+                </select>
+            </label>
+            <label>
+                "Seed "
+                <input
+                    name="seed"
+                    type="number"
+                    min="0"
+                    prop:value=move || lab.settings.with(|c| c.seed.to_string())
+                    on:change=move |ev| {
+                        let text = event_target_value(&ev);
+                        apply(Box::new(move |c| {
+                            c.seed = text
+                                .trim()
+                                .parse()
+                                .map_err(|_| format!("`seed`: expected a whole number, got `{text}`"))?;
+                            Ok(())
+                        }))
+                    }
+                />
+            </label>
+            <label title="Use the CPU even where WebGPU works">
+                <input
+                    type="checkbox"
+                    name="cpu"
+                    prop:checked=move || lab.force_cpu.get()
+                    on:change=move |ev| lab.force_cpu.set(event_target_checked(&ev))
+                />
+                " CPU only"
+            </label>
+            <button id="train" class="primary" disabled=busy on:click=train>
+                "Train"
+            </button>
+            <button id="train-all" disabled=busy on:click=train_all>
+                "Run all 10 default seeds"
+            </button>
+            <button
+                id="cancel"
+                disabled=move || !busy()
+                on:click=move |_| lab.cancel.set(true)
+            >
+                "Cancel"
+            </button>
+        </div>
+        <Show when=move || error.get().is_some()>
+            <p class="error" role="alert">{move || error.get()}</p>
+        </Show>
+        <details class="advanced">
+            <summary>"Advanced settings (METHOD.md defaults reproduce the paper)"</summary>
+            <div class="fieldsets">{advanced}</div>
+            <button on:click=move |_| {
+                let c = lab.settings.get_untracked();
+                error.set(None);
+                lab.settings.set(ExperimentConfig::new(c.task, c.seed));
+            }>"Reset to the paper's settings"</button>
+        </details>
+    }
+}

@@ -1,0 +1,73 @@
+//! The browser lab: a Leptos page that trains on WebGPU (or the CPU), analyses, and draws the
+//! paper's figures. One component a file; [`state::Lab`] holds the shared signals.
+
+mod browser;
+mod charts;
+mod controls;
+mod explorer;
+mod guide;
+mod results;
+mod runner;
+mod runs;
+mod state;
+mod status;
+mod sweep;
+mod tables;
+
+use leptos::prelude::*;
+
+use crate::permalink;
+
+use guide::{Explain, GuideBar};
+use state::Lab;
+
+/// Mounts the page on the document body.
+pub fn start() {
+    console_error_panic_hook::set_once();
+    leptos::mount::mount_to_body(App);
+}
+
+/// The whole page.
+#[component]
+fn App() -> impl IntoView {
+    let lab = Lab::new();
+    provide_context(lab);
+    // The address bar always links to the current settings.
+    Effect::new(move |_| browser::set_query(&permalink::to_query(&lab.settings.get())));
+    view! {
+        <header class="top">
+            <div>
+                <h1>"gradcause"</h1>
+                <p class="tagline">
+                    "Does gradient attribution tell the truth about a transformer? Train one here, then compare each component's gradient with what removing it actually does."
+                </p>
+            </div>
+            <label class="guided">
+                <input
+                    type="checkbox"
+                    prop:checked=move || lab.guided.get()
+                    on:change=move |ev| lab.guided.set(event_target_checked(&ev))
+                />
+                " Classroom walkthrough"
+            </label>
+        </header>
+        <GuideBar />
+        <main>
+            <section id="stage-train" class="panel">
+                <h2>"1 · Train"</h2>
+                <Explain stage=0 />
+                <controls::Controls />
+                <status::StatusPanel />
+            </section>
+            <results::Results />
+            <tables::AcrossSeeds />
+            <runs::RunList />
+            <sweep::Precomputed />
+        </main>
+        <footer>
+            "gradcause reproduces “Hidden Heroes and Gradient Bloats” (CC BY 4.0). Every number is computed in your browser or by "
+            <code>"gradcause sweep"</code>
+            "; nothing is copied from the paper."
+        </footer>
+    }
+}

@@ -1,0 +1,319 @@
+//! The selected run: its OOD accuracies and analysis length, then every figure of its analysis,
+//! the ablation explorer and its checkpoints.
+
+use leptos::prelude::*;
+
+use crate::ablation::Ablation;
+use crate::analysis::Analysis;
+use crate::report::SeedReport;
+use crate::summary::Summary;
+
+use super::charts::{AttentionMap, DeltaBars, GradCausalScatter, GradNormBars, LayerCounts};
+use super::explorer::Explorer;
+use super::guide::Explain;
+use super::state::Lab;
+
+/// Everything about the selected run.
+#[component]
+pub fn Results() -> impl IntoView {
+    let lab = Lab::get();
+    move || {
+        lab.selected_run().map(|report| {
+            let analysis = report.analysis.clone();
+            view! {
+                <section id="stage-ood" class="panel">
+                    <h2>"2 · Out of distribution"</h2>
+                    <Explain stage=1 />
+                    <RunHeader report=report.clone() />
+                </section>
+                {analysis.map(|a| view! { <AnalysisView report=report.clone() analysis=a /> })}
+            }
+        })
+    }
+}
+
+/// Task, seed, training outcome, OOD accuracy per length and the analysis length.
+#[component]
+fn RunHeader(report: SeedReport) -> impl IntoView {
+    let run = &report.run;
+    let training = match &run.train {
+        Some(t) => format!(
+            "trained {} steps on {} ({}), stop-rule accuracy {:.1}%",
+            t.steps,
+            run.backend,
+            t.stop_reason,
+            t.train_accuracy * 100.0
+        ),
+        None => "loaded from a weights file".into(),
+    };
+    let rows = run
+        .ood_accuracy
+        .iter()
+        .map(|(n, a)| {
+            let chosen = run.analysis_length == Some(*n);
+            view! {
+                <tr class:chosen=chosen>
+                    <td>{*n}</td>
+                    <td>{format!("{:.1}%", a * 100.0)}</td>
+                    <td>{if chosen { "analysed" } else { "" }}</td>
+                </tr>
+            }
+        })
+        .collect_view();
+    let outcome = match (&run.analysis_length, &run.skip_reason) {
+        (Some(n), _) => format!(
+            "Analysis at length {n}: the smallest length whose accuracy lies in the window."
+        ),
+        (None, Some(reason)) => format!("Seed skipped: {reason}."),
+        (None, None) => String::new(),
+    };
+    view! {
+        <p class="run-title">{format!("{} · seed {} · {training}", run.task, run.seed)}</p>
+        <table class="ood">
+            <thead>
+                <tr>
+                    <th>"length n"</th>
+                    <th>"exact match"</th>
+                    <th></th>
+                </tr>
+            </thead>
+            <tbody>{rows}</tbody>
+        </table>
+        <p id="outcome" class:skipped=run.analysis_length.is_none()>{outcome}</p>
+    }
+}
+
+/// The analysis figures of one run.
+#[component]
+fn AnalysisView(report: SeedReport, analysis: Analysis) -> impl IntoView {
+    let lab = Lab::get();
+    let config = report.run.config.clone();
+    let task = report.run.task;
+    let thresholds = config.analysis.thresholds.clone();
+    if !thresholds.contains(&lab.threshold.get_untracked()) {
+        lab.threshold.set(config.analysis.threshold);
+    }
+    let ablations = Ablation::ALL
+        .map(|a| view! { <option value=a.name()>{format!("{a} ablation")}</option> })
+        .into_iter()
+        .collect_view();
+    let threshold_options = thresholds
+        .iter()
+        .map(|t| view! { <option value=t.to_string()>{format!("t = {t}")}</option> })
+        .collect_view();
+    let seed_report = report.clone();
+    let this_seed = Signal::derive(move || {
+        layer_counts(&Summary::new(task, std::slice::from_ref(&seed_report)), lab)
+    });
+    let all_seeds = Signal::derive(move || {
+        lab.runs
+            .with(|runs| layer_counts(&Summary::new(task, runs), lab))
+    });
+    let norms = analysis
+        .layer_grad_norm
+        .iter()
+        .map(|&n| (n, None))
+        .collect();
+    let (layers, heads) = (config.model.layers, config.model.heads);
+    view! {
+        <div class="view-controls panel">
+            <label>
+                "Baseline "
+                <select
+                    name="ablation"
+                    prop:value=move || lab.ablation.get().name()
+                    on:change=move |ev| {
+                        if let Ok(a) = event_target_value(&ev).parse() {
+                            lab.ablation.set(a)
+                        }
+                    }
+                >
+                    {ablations}
+                </select>
+            </label>
+            <label>
+                "Threshold "
+                <select
+                    name="threshold"
+                    prop:value=move || lab.threshold.get().to_string()
+                    on:change=move |ev| {
+                        if let Ok(t) = event_target_value(&ev).parse() {
+                            lab.threshold.set(t)
+                        }
+                    }
+                >
+                    {threshold_options}
+                </select>
+            </label>
+            <span>{format!("base accuracy {:.1}%", analysis.base_accuracy * 100.0)}</span>
+        </div>
+        <section id="stage-scatter" class="panel">
+            <h2>"3 · Gradient vs. causal importance"</h2>
+            <Explain stage=2 />
+            <GradCausalScatter analysis=analysis.clone() />
+            <SeedSpearman analysis=analysis.clone() />
+        </section>
+        <section id="stage-delta" class="panel">
+            <h2>"4 · Hidden Heroes and Gradient Bloats"</h2>
+            <Explain stage=3 />
+            <DeltaBars analysis=analysis.clone() />
+            <SeedPruning analysis=analysis.clone() />
+        </section>
+        <section id="stage-layers" class="panel grid">
+            <h2>"5 · Layers"</h2>
+            <Explain stage=4 />
+            <LayerCounts
+                id="layers-seed"
+                title="Heroes and Bloats per layer, this seed"
+                caption="Heads only. Green: Hidden Heroes; red: Gradient Bloats."
+                counts=this_seed
+            />
+            <LayerCounts
+                id="layers-all"
+                title="Heroes and Bloats per layer, all seeds so far"
+                caption="Heads only, summed over every analysed run of this task."
+                counts=all_seeds
+            />
+            <GradNormBars id="grad-norm" norms=norms caption="This seed: mean over a layer's heads of the W_V-only gradient magnitude." />
+        </section>
+        <section id="stage-attention" class="panel">
+            <h2>"6 · Attention"</h2>
+            <Explain stage=5 />
+            <AttentionMap patterns=analysis.attention.clone() layers=layers heads=heads />
+        </section>
+        <Explorer report=report.clone() />
+        <Checkpoints report=report />
+    }
+}
+
+/// Per layer, Heroes and Bloats among the heads of `summary`, at the lab's baseline and threshold.
+fn layer_counts(summary: &Summary, lab: Lab) -> Vec<crate::summary::LayerCount> {
+    let (ablation, t) = (lab.ablation.get(), lab.threshold.get());
+    summary
+        .layer_counts
+        .get(&ablation)
+        .and_then(|by_t| by_t.get(&t))
+        .cloned()
+        .unwrap_or_default()
+}
+
+/// ρ of G against each baseline, and of attribution patching against mean ablation.
+#[component]
+fn SeedSpearman(analysis: Analysis) -> impl IntoView {
+    let s = &analysis.spearman;
+    let rows = [
+        ("G vs. mean ablation", s.mean),
+        ("G vs. zero ablation", s.zero),
+        ("G vs. resample ablation", s.resample),
+        (
+            "attribution patching vs. mean ablation",
+            s.attribution_patching,
+        ),
+    ]
+    .map(|(name, rho)| {
+        view! {
+            <tr>
+                <td>{name}</td>
+                <td>{rho.map_or("undefined".to_string(), |r| format!("{r:.3}"))}</td>
+            </tr>
+        }
+    })
+    .into_iter()
+    .collect_view();
+    view! {
+        <table class="small-table">
+            <caption>"Spearman ρ, this seed"</caption>
+            <tbody>{rows}</tbody>
+        </table>
+    }
+}
+
+/// Pruning damage and superadditivity of this seed.
+#[component]
+fn SeedPruning(analysis: Analysis) -> impl IntoView {
+    let p = &analysis.pruning;
+    let row = |name: &str, joint: &Option<crate::analysis::JointAblation>| {
+        let (who, change) = match joint {
+            Some(j) => (
+                j.components
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join(" + "),
+                format!("{:+.1} points", j.change * 100.0),
+            ),
+            None => ("none".to_string(), "—".to_string()),
+        };
+        view! {
+            <tr>
+                <td>{name.to_string()}</td>
+                <td>{who}</td>
+                <td>{change}</td>
+            </tr>
+        }
+    };
+    let superadditivity = analysis.superadditivity.as_ref().map(|s| {
+        let ratio = |r: Option<f64>| r.map_or("undefined".to_string(), |r| format!("{r:.2}"));
+        format!(
+            "Top-two Bloats: mean single drop {:.1} points, joint drop {:.1} points; joint / mean single {}, joint / sum of singles {} (above 1: superadditive).",
+            s.individual_mean * 100.0,
+            s.joint_drop * 100.0,
+            ratio(s.ratio),
+            ratio(s.additive_ratio)
+        )
+    });
+    view! {
+        <table class="small-table">
+            <caption>{format!("Pruning the top two, {} ablation, t = {}", p.ablation, p.threshold)}</caption>
+            <thead>
+                <tr>
+                    <th>"class"</th>
+                    <th>"ablated together"</th>
+                    <th>"accuracy change"</th>
+                </tr>
+            </thead>
+            <tbody>{row("Hidden Heroes", &p.heroes)} {row("Gradient Bloats", &p.bloats)}</tbody>
+        </table>
+        <p>{superadditivity}</p>
+    }
+}
+
+/// ρ and class counts at each training snapshot, when the run took snapshots.
+#[component]
+fn Checkpoints(report: SeedReport) -> impl IntoView {
+    (!report.checkpoints.is_empty()).then(|| {
+        let rows = report
+            .checkpoints
+            .iter()
+            .map(|c| {
+                let count = |class| c.class.iter().filter(|&&k| k == class).count();
+                view! {
+                    <tr>
+                        <td>{c.step}</td>
+                        <td>{format!("{:.1}%", c.base_accuracy * 100.0)}</td>
+                        <td>{c.spearman.mean.map_or("undefined".into(), |r| format!("{r:.3}"))}</td>
+                        <td>{count(crate::analysis::Class::Hero)}</td>
+                        <td>{count(crate::analysis::Class::Bloat)}</td>
+                    </tr>
+                }
+            })
+            .collect_view();
+        view! {
+            <section class="panel">
+                <h2>"Checkpoints"</h2>
+                <table>
+                    <thead>
+                        <tr>
+                            <th>"step"</th>
+                            <th>"accuracy"</th>
+                            <th>"ρ (mean)"</th>
+                            <th>"Heroes"</th>
+                            <th>"Bloats"</th>
+                        </tr>
+                    </thead>
+                    <tbody>{rows}</tbody>
+                </table>
+            </section>
+        }
+    })
+}

@@ -1,0 +1,102 @@
+//! The precomputed sweep shipped with the page (`gradcause sweep` over the default seeds of both
+//! tasks): its tables at once, and its reports to load into the run list.
+
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+
+use crate::report::SeedReport;
+use crate::summary::SweepSummary;
+
+use super::browser;
+use super::state::Lab;
+use super::tables::SummaryTables;
+
+/// Where Trunk puts the sweep's files, relative to the page.
+const SWEEP_DIR: &str = "sweep";
+
+/// The tasks the page ships a sweep for.
+const TASKS: [&str; 2] = ["reverse", "sort"];
+
+/// The sweep summaries of both tasks, with a button to load their reports.
+#[component]
+pub fn Precomputed() -> impl IntoView {
+    let lab = Lab::get();
+    let summaries = LocalResource::new(|| async {
+        let mut found = Vec::new();
+        for task in TASKS {
+            match browser::fetch_text(&format!("{SWEEP_DIR}/{task}/summary.json")).await {
+                Ok(text) => match serde_json::from_str::<SweepSummary>(&text) {
+                    Ok(summary) => found.push(summary),
+                    Err(e) => return Err(format!("the shipped {task} sweep is unreadable: {e}")),
+                },
+                Err(e) => return Err(format!("no precomputed {task} sweep ({e})")),
+            }
+        }
+        Ok(found)
+    });
+    let load = move |summary: SweepSummary| {
+        spawn_local(async move {
+            let mut reports = Vec::new();
+            for (task, s) in &summary.tasks {
+                for seed in &s.seeds {
+                    let path = format!("{SWEEP_DIR}/{task}/{task}-seed{seed}.json");
+                    let parsed = browser::fetch_text(&path).await.and_then(|t| {
+                        serde_json::from_str::<SeedReport>(&t).map_err(|e| e.to_string())
+                    });
+                    match parsed {
+                        Ok(report) => reports.push(report),
+                        Err(e) => {
+                            lab.notice.set(Some(format!("Could not load {path}: {e}")));
+                            return;
+                        }
+                    }
+                }
+            }
+            lab.add_runs(reports);
+        });
+    };
+    view! {
+        <section id="precomputed" class="panel">
+            <h2>"Precomputed sweep"</h2>
+            <Suspense fallback=|| view! { <p>"Loading the shipped sweep…"</p> }>
+                {move || {
+                    summaries
+                        .get()
+                        .map(|result| match result {
+                            Err(e) => view! { <p class="hint">{e}</p> }.into_any(),
+                            Ok(list) => {
+                                list.into_iter()
+                                    .map(|sweep| {
+                                        let header = format!(
+                                            "Made by `{}` on {}.",
+                                            sweep.command,
+                                            sweep.generated
+                                        );
+                                        let tables = sweep
+                                            .tasks
+                                            .values()
+                                            .map(|s| {
+                                                view! {
+                                                    <h3>{s.task.name()}</h3>
+                                                    <SummaryTables summary=s.clone() scope="shipped" />
+                                                }
+                                            })
+                                            .collect_view();
+                                        view! {
+                                            <p class="hint">{header}</p>
+                                            {tables}
+                                            <button on:click={
+                                                let sweep = sweep.clone();
+                                                move |_| load(sweep.clone())
+                                            }>"Load these reports into your runs"</button>
+                                        }
+                                    })
+                                    .collect_view()
+                                    .into_any()
+                            }
+                        })
+                }}
+            </Suspense>
+        </section>
+    }
+}

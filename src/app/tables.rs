@@ -1,0 +1,140 @@
+//! Across seeds (METHOD §9): ρ per baseline, per-seed rows, pruning, superadditivity and the
+//! per-layer gradient norm, for the selected run's task, updated as seeds finish.
+
+use leptos::prelude::*;
+
+use crate::summary::{MeanStd, Summary};
+
+use super::browser;
+use super::charts::GradNormBars;
+use super::guide::Explain;
+use super::state::Lab;
+
+/// The across-seed tables of the selected task, once two runs of it are analysed.
+#[component]
+pub fn AcrossSeeds() -> impl IntoView {
+    let lab = Lab::get();
+    move || {
+        let task = lab.selected_run()?.run.task;
+        let summary = lab.runs.with(|runs| Summary::new(task, runs));
+        (summary.rows.len() >= 2).then(|| {
+            view! {
+                <section id="stage-seeds" class="panel">
+                    <h2>{format!("7 · Across seeds: {task}")}</h2>
+                    <Explain stage=6 />
+                    <SummaryTables summary=summary scope="runs" />
+                </section>
+            }
+        })
+    }
+}
+
+/// `0.42 ± 0.10 (n=3)`, percentages when `percent`.
+fn cell(value: MeanStd, percent: bool) -> String {
+    if percent {
+        value.display(100.0, 1)
+    } else {
+        value.display(1.0, 3)
+    }
+}
+
+/// The tables of one summary, with CSV downloads; `scope` keeps element ids unique on the page.
+#[component]
+pub fn SummaryTables(summary: Summary, scope: &'static str) -> impl IntoView {
+    let norm_id = format!("grad-norm-{scope}-{}", summary.task);
+    let rho = summary
+        .spearman
+        .rows()
+        .map(|(name, value)| {
+            view! {
+                <tr>
+                    <td>{name}</td>
+                    <td>{cell(value, false)}</td>
+                </tr>
+            }
+        })
+        .into_iter()
+        .collect_view();
+    let seeds = summary
+        .rows
+        .iter()
+        .map(|r| {
+            let rho = |x: Option<f64>| x.map_or("—".into(), |x| format!("{x:.3}"));
+            let pct = |x: Option<f64>| x.map_or("—".into(), |x| format!("{:.1}", x * 100.0));
+            view! {
+                <tr>
+                    <td>{r.seed}</td>
+                    <td>{r.analysis_length}</td>
+                    <td>{format!("{:.1}%", r.base_accuracy * 100.0)}</td>
+                    <td>{rho(r.spearman.mean)}</td>
+                    <td>{rho(r.spearman.zero)}</td>
+                    <td>{pct(r.bloat_individual_drop)}</td>
+                    <td>{pct(r.bloat_joint_drop)}</td>
+                    <td>{r.bloat_additive_ratio.map_or("—".into(), |x| format!("{x:.2}"))}</td>
+                    <td>{pct(r.hero_pruning_change)}</td>
+                    <td>{pct(r.bloat_pruning_change)}</td>
+                </tr>
+            }
+        })
+        .collect_view();
+    let skipped = summary
+        .skipped
+        .iter()
+        .map(|s| view! { <li>{format!("seed {}: {}", s.seed, s.reason)}</li> })
+        .collect_view();
+    let ratio = |r: Option<f64>| r.map_or("undefined".into(), |r| format!("{r:.2}"));
+    let norms = summary
+        .layer_grad_norm
+        .iter()
+        .map(|m| (m.mean.unwrap_or(0.0), m.std))
+        .collect();
+    let files = summary.csv_files();
+    let download = move |_| {
+        for (name, text) in &files {
+            browser::download(name, "text/csv", text);
+        }
+    };
+    view! {
+        <p>{format!("{} seeds analysed, {} skipped.", summary.rows.len(), summary.skipped.len())}</p>
+        <table class="small-table">
+            <caption>"Spearman ρ across seeds (mean ± sample std)"</caption>
+            <tbody>{rho}</tbody>
+        </table>
+        <table>
+            <caption>"Per seed: ρ, top-two Bloat drops (points), pruning change (points)"</caption>
+            <thead>
+                <tr>
+                    <th>"seed"</th>
+                    <th>"n"</th>
+                    <th>"base"</th>
+                    <th>"ρ mean"</th>
+                    <th>"ρ zero"</th>
+                    <th>"single drop"</th>
+                    <th>"joint drop"</th>
+                    <th>"joint / sum"</th>
+                    <th>"prune Heroes"</th>
+                    <th>"prune Bloats"</th>
+                </tr>
+            </thead>
+            <tbody>{seeds}</tbody>
+        </table>
+        <p>
+            {format!(
+                "Superadditivity of the top-two Bloats: mean joint drop / mean single drop = {}; mean joint drop / mean sum of single drops = {}. Pruning the top-two Heroes: {}; the top-two Bloats: {} (points).",
+                ratio(summary.superadditivity_ratio),
+                ratio(summary.additive_ratio),
+                cell(summary.pruning.heroes, true),
+                cell(summary.pruning.bloats, true),
+            )}
+        </p>
+        <GradNormBars id=norm_id norms=norms caption="Mean over seeds (± sample std) of each layer's mean W_V gradient magnitude." />
+        <Show when={
+            let any = !summary.skipped.is_empty();
+            move || any
+        }>
+            <p>"Skipped seeds:"</p>
+        </Show>
+        <ul class="skipped">{skipped}</ul>
+        <button on:click=download>"Download the tables as CSV"</button>
+    }
+}

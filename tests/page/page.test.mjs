@@ -1,0 +1,166 @@
+// Browser test of the built page (dist/, from `trunk build --release`): headless Chromium with
+// WebGPU through SwiftShader, then again with WebGPU disabled (the CPU fallback). Each flow opens
+// the page with a reduced config in the URL, presses Train, waits for the analysis, counts what
+// is drawn, reloads, and imports a malformed file. Screenshots go to tests/page/artifacts/.
+//
+//   node tests/page/page.test.mjs [dist-dir]
+//
+// Environment: CHROMIUM (default /usr/bin/chromium), GRADCAUSE_PAGE_TIMEOUT_S (per flow, 900).
+
+import { createServer } from "node:http";
+import { readFile, mkdir } from "node:fs/promises";
+import { extname, join, normalize, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import assert from "node:assert/strict";
+import { chromium } from "playwright-core";
+
+const here = fileURLToPath(new URL(".", import.meta.url));
+const dist = resolve(process.argv[2] ?? join(here, "../../dist"));
+const artifacts = join(here, "artifacts");
+const timeout = Number(process.env.GRADCAUSE_PAGE_TIMEOUT_S ?? 900) * 1000;
+
+// A reduced config: the paper's 4 x 4 components, a narrow model, a few steps, a tiny OOD set
+// and the whole accuracy window, so the analysis always runs.
+const REDUCED =
+  "task=reverse&seed=3&d-model=32&d-ff=64&batch-size=16&max-length=5&eval-every=10" +
+  "&eval-examples=32&max-steps=20&ood-lengths=6&ood-batches=1&ood-batch-size=8" +
+  "&window-low=0&window-high=1&attention-examples=2";
+
+const TYPES = {
+  ".html": "text/html",
+  ".js": "text/javascript",
+  ".wasm": "application/wasm",
+  ".css": "text/css",
+  ".json": "application/json",
+};
+
+/** Serves `dist` on a free port. */
+function serve() {
+  const server = createServer(async (request, response) => {
+    const path = decodeURIComponent(new URL(request.url, "http://x").pathname);
+    const file = normalize(join(dist, path === "/" ? "index.html" : path));
+    if (!file.startsWith(dist)) {
+      response.writeHead(403).end();
+      return;
+    }
+    try {
+      const body = await readFile(file);
+      response.writeHead(200, { "content-type": TYPES[extname(file)] ?? "application/octet-stream" });
+      response.end(body);
+    } catch {
+      response.writeHead(404).end();
+    }
+  });
+  return new Promise((ok) => server.listen(0, "127.0.0.1", () => ok(server)));
+}
+
+const BASE_FLAGS = [
+  "--no-sandbox",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+  "--no-first-run",
+];
+
+/** One flow: train, analyse, count, reload, import a bad file. */
+async function flow(origin, name, flags, expectBackend) {
+  const browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
+    headless: true,
+    args: [...BASE_FLAGS, ...flags],
+  });
+  const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+  const errors = [];
+  page.on("pageerror", (e) => errors.push(String(e)));
+  page.on("console", (m) => {
+    if (m.type() === "error") errors.push(m.text());
+  });
+  try {
+    const opened = Date.now();
+    await page.goto(`${origin}/?${REDUCED}`);
+    await page.waitForSelector("#train:not([disabled])", { timeout: 60_000 });
+    const mounted = Date.now() - opened;
+
+    // The link's settings reached the form.
+    assert.equal(await page.inputValue('input[name="max-steps"]'), "20");
+
+    const clicked = Date.now();
+    await page.click("#train");
+    await page.waitForFunction(() => /step \d+ \/ 20/.test(document.querySelector("#status")?.textContent ?? ""), null, {
+      timeout,
+    });
+    const firstStep = Date.now() - clicked;
+    await page.waitForFunction(() => document.querySelectorAll("#scatter circle").length > 0, null, { timeout });
+    const analysed = Date.now() - clicked;
+
+    const backend = await page.textContent(".backend");
+    assert.match(backend, expectBackend, `backend line: ${backend}`);
+    assert.equal(await page.locator("#scatter circle").count(), 20, "scatter points");
+    assert.equal(await page.locator("#delta rect.bar").count(), 20, "Δ bars");
+    assert.equal(await page.locator("#layers-seed g.layer").count(), 4, "layer groups");
+    assert.equal(await page.locator("#grad-norm g.layer").count(), 4, "gradient-norm bars");
+    const cells = await page.locator("#attention rect[fill^='rgb']").count();
+    assert.ok(cells > 0, "attention heat map drawn");
+    // Classes are coloured by the shared palette.
+    const fills = await page.locator("#scatter circle").evaluateAll((cs) => cs.map((c) => c.getAttribute("fill")));
+    assert.ok(fills.every((f) => ["#1a9850", "#d73027", "#9e9e9e"].includes(f)), `fills: ${fills}`);
+    // The address bar links to the run.
+    assert.match(page.url(), /max-steps=20/);
+    await page.screenshot({ path: join(artifacts, `${name}-analysed.png`), fullPage: true });
+
+    // Picking another head redraws the heat map.
+    await page.click("button.head:has-text('L2_H1')");
+    await page.waitForFunction(() => document.querySelector("#attention svg")?.getAttribute("aria-label")?.includes("L2_H1"));
+
+    // The ablation explorer measures a joint ablation on the live model.
+    await page.check("#explorer .component-box:has-text('L0_H0') input");
+    await page.check("#explorer .component-box:has-text('L0_MLP') input");
+    await page.click("#explorer button:has-text('Measure')");
+    await page.waitForFunction(() => /ablated/.test(document.querySelector("#explorer-result")?.textContent ?? ""), null, {
+      timeout,
+    });
+    assert.match(await page.textContent("#explorer-result"), /L0_H0 \+ L0_MLP ablated \(mean\): \d+\.\d% exact match/);
+
+    // A reload keeps the run.
+    await page.reload();
+    await page.waitForSelector("#runs .run-list li", { timeout: 60_000 });
+    assert.equal(await page.locator("#runs .run-list li").count(), 1, "runs after reload");
+    assert.equal(await page.locator("#scatter circle").count(), 20, "scatter after reload");
+
+    // A malformed file is refused with a message and changes nothing.
+    await page.setInputFiles("#import", { name: "broken.json", mimeType: "application/json", buffer: Buffer.from("{ not json") });
+    await page.waitForSelector(".notice", { timeout: 10_000 });
+    assert.match(await page.textContent(".notice"), /broken\.json` is not JSON.*nothing was imported/);
+    await page.setInputFiles("#import", {
+      name: "foreign.json",
+      mimeType: "application/json",
+      buffer: Buffer.from(JSON.stringify({ hello: "world" })),
+    });
+    await page.waitForFunction(() => /foreign\.json` is not a gradcause runs file/.test(document.querySelector(".notice")?.textContent ?? ""));
+    assert.equal(await page.locator("#runs .run-list li").count(), 1, "runs after bad imports");
+    await page.screenshot({ path: join(artifacts, `${name}-import-refused.png`), fullPage: true });
+
+    assert.deepEqual(errors.filter((e) => /panicked|RuntimeError/.test(e)), [], "no panic");
+    console.log(
+      `${name}: page mounted in ${mounted} ms; first training step ${firstStep} ms after Train; ` +
+        `analysis drawn ${(analysed / 1000).toFixed(1)} s after Train; backend: ${backend.replace("Backend: ", "")}`,
+    );
+  } catch (e) {
+    await page.screenshot({ path: join(artifacts, `${name}-failure.png`), fullPage: true }).catch(() => {});
+    console.error(`${name}: page errors:\n${errors.join("\n")}`);
+    throw e;
+  } finally {
+    await browser.close();
+  }
+}
+
+await mkdir(artifacts, { recursive: true });
+const server = await serve();
+const origin = `http://127.0.0.1:${server.address().port}`;
+try {
+  await flow(origin, "webgpu", ["--enable-unsafe-webgpu"], /WebGPU/);
+  await flow(origin, "cpu-fallback", ["--disable-features=WebGPU"], /CPU fallback/);
+  console.log("page tests passed");
+} finally {
+  server.close();
+}
