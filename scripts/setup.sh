@@ -69,6 +69,20 @@ ensure_test_tools() {
   ensure_debian chromium chromium-driver mesa-vulkan-drivers
 }
 
+# Node and the npm packages of tests/page: playwright-core drives Debian's Chromium (it never
+# downloads a browser) and binaryen provides the wasm-opt Trunk runs. Reinstalled only when the
+# lock file changes.
+ensure_node_tools() {
+  command -v npm >/dev/null || ensure_debian nodejs npm
+  local stamp=tests/page/node_modules/.installed-lock
+  if ! cmp -s tests/page/package-lock.json "$stamp" 2>/dev/null; then
+    say "installing the npm packages of tests/page"
+    (cd tests/page && npm ci --no-audit --no-fund --loglevel=error)
+    cp tests/page/package-lock.json "$stamp"
+  fi
+  export PATH="$PWD/tests/page/node_modules/.bin:$PATH"
+}
+
 # wgpu's Vulkan loader complains without a runtime directory.
 export XDG_RUNTIME_DIR="${XDG_RUNTIME_DIR:-/tmp/xdg-runtime-$(id -u)}"
 mkdir -p "$XDG_RUNTIME_DIR" && chmod 700 "$XDG_RUNTIME_DIR"

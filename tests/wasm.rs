@@ -5,7 +5,12 @@
 mod common;
 
 use common::{GOLDEN_EXAMPLES, sample_examples, tiny_config};
+use gradcause::analysis::Class;
 use gradcause::backend::Backend;
+use gradcause::config::ExperimentConfig;
+use gradcause::permalink::{from_query, to_query};
+use gradcause::plot::{Scale, band, class_colour, heat_colour};
+use gradcause::summary::Summary;
 use gradcause::report::{SeedReport, train_and_evaluate};
 use gradcause::task::Task;
 use gradcause::train::Trainer;
@@ -76,4 +81,55 @@ async fn the_analysis_runs_on_webgpu() {
     );
     assert!((0.0..=1.0).contains(&analysis.base_accuracy));
     assert_eq!(analysis.attention.heads.len(), 4);
+
+    // What the page draws from it: every scatter point inside the plot, one colour per class,
+    // and layer bins that count each classed head once.
+    let x = Scale::fit(analysis.grad(), (64.0, 500.0));
+    assert!(analysis.grad().iter().all(|&g| (64.0..=500.0).contains(&x.map(g))));
+    let t = config.analysis.threshold;
+    let classes = &analysis.class[&config.analysis.pruning_ablation][&t];
+    for (class, delta) in classes.iter().zip(&analysis.delta[&config.analysis.pruning_ablation]) {
+        assert_eq!(*class, Class::of(*delta, t));
+    }
+    let report = SeedReport {
+        analysis: Some(analysis.clone()),
+        ..report
+    };
+    let summary = Summary::new(Task::Sort, std::slice::from_ref(&report));
+    let bins = &summary.layer_counts[&config.analysis.pruning_ablation][&t];
+    assert_eq!(bins.len(), config.model.layers);
+    let heads = |class| {
+        analysis
+            .components
+            .iter()
+            .zip(classes)
+            .filter(|(c, k)| c.kind == "head" && **k == class)
+            .count()
+    };
+    assert_eq!(bins.iter().map(|b| b.heroes).sum::<usize>(), heads(Class::Hero));
+    assert_eq!(bins.iter().map(|b| b.bloats).sum::<usize>(), heads(Class::Bloat));
+}
+
+#[wasm_bindgen_test]
+fn figure_geometry_and_colours_in_the_browser() {
+    let y = Scale {
+        domain: (0.0, 1.0),
+        range: (300.0, 20.0),
+    };
+    assert_eq!(y.map(0.5), 160.0);
+    assert_eq!(y.ticks(5), vec![0.0, 0.2, 0.4, 0.6, 0.8, 1.0]);
+    assert_eq!(band(1, 4, 400.0), (110.0, 80.0));
+    assert_eq!(class_colour(Class::Hero), "#1a9850");
+    assert_eq!(class_colour(Class::Bloat), "#d73027");
+    assert_eq!(class_colour(Class::Aligned), "#9e9e9e");
+    assert_eq!(heat_colour(1.0), "rgb(8,48,107)");
+}
+
+#[wasm_bindgen_test]
+fn links_reproduce_a_config_in_the_browser() {
+    let mut config = ExperimentConfig::new(Task::Sort, 9);
+    config.train.max_steps = 20;
+    config.eval.ood_lengths = vec![8, 10];
+    assert_eq!(from_query(&to_query(&config)).unwrap(), config);
+    assert!(from_query("lr=-1").unwrap_err().contains("train.lr"));
 }

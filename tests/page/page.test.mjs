@@ -7,12 +7,11 @@
 //
 // Environment: CHROMIUM (default /usr/bin/chromium), GRADCAUSE_PAGE_TIMEOUT_S (per flow, 900).
 
-import { createServer } from "node:http";
-import { readFile, mkdir } from "node:fs/promises";
-import { extname, join, normalize, resolve } from "node:path";
+import { mkdir } from "node:fs/promises";
+import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import assert from "node:assert/strict";
-import { chromium } from "playwright-core";
+import { MODES, launch, serve } from "./browser.mjs";
 
 const here = fileURLToPath(new URL(".", import.meta.url));
 const dist = resolve(process.argv[2] ?? join(here, "../../dist"));
@@ -26,49 +25,10 @@ const REDUCED =
   "&eval-examples=32&max-steps=20&ood-lengths=6&ood-batches=1&ood-batch-size=8" +
   "&window-low=0&window-high=1&attention-examples=2";
 
-const TYPES = {
-  ".html": "text/html",
-  ".js": "text/javascript",
-  ".wasm": "application/wasm",
-  ".css": "text/css",
-  ".json": "application/json",
-};
-
-/** Serves `dist` on a free port. */
-function serve() {
-  const server = createServer(async (request, response) => {
-    const path = decodeURIComponent(new URL(request.url, "http://x").pathname);
-    const file = normalize(join(dist, path === "/" ? "index.html" : path));
-    if (!file.startsWith(dist)) {
-      response.writeHead(403).end();
-      return;
-    }
-    try {
-      const body = await readFile(file);
-      response.writeHead(200, { "content-type": TYPES[extname(file)] ?? "application/octet-stream" });
-      response.end(body);
-    } catch {
-      response.writeHead(404).end();
-    }
-  });
-  return new Promise((ok) => server.listen(0, "127.0.0.1", () => ok(server)));
-}
-
-const BASE_FLAGS = [
-  "--no-sandbox",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-  "--no-first-run",
-];
-
 /** One flow: train, analyse, count, reload, import a bad file. */
-async function flow(origin, name, flags, expectBackend) {
-  const browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
-    headless: true,
-    args: [...BASE_FLAGS, ...flags],
-  });
+async function flow(origin, name) {
+  const expectBackend = MODES[name].backend;
+  const browser = await launch(MODES[name].flags);
   const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
   const errors = [];
   page.on("pageerror", (e) => errors.push(String(e)));
@@ -155,11 +115,10 @@ async function flow(origin, name, flags, expectBackend) {
 }
 
 await mkdir(artifacts, { recursive: true });
-const server = await serve();
+const server = await serve(dist);
 const origin = `http://127.0.0.1:${server.address().port}`;
 try {
-  await flow(origin, "webgpu", ["--enable-unsafe-webgpu"], /WebGPU/);
-  await flow(origin, "cpu-fallback", ["--disable-features=WebGPU"], /CPU fallback/);
+  for (const name of Object.keys(MODES)) await flow(origin, name);
   console.log("page tests passed");
 } finally {
   server.close();

@@ -1,0 +1,57 @@
+// What the page test and the page benchmark share: a static server for dist/ and headless
+// Debian Chromium with the flags that work offline (see BUILD-NOTES), WebGPU on or off.
+
+import { createServer } from "node:http";
+import { readFile } from "node:fs/promises";
+import { extname, join, normalize } from "node:path";
+import { chromium } from "playwright-core";
+
+const TYPES = {
+  ".html": "text/html",
+  ".js": "text/javascript",
+  ".wasm": "application/wasm",
+  ".css": "text/css",
+  ".json": "application/json",
+};
+
+/** Serves the directory `dist` on a free loopback port; resolves to the server. */
+export function serve(dist) {
+  const server = createServer(async (request, response) => {
+    const path = decodeURIComponent(new URL(request.url, "http://x").pathname);
+    const file = normalize(join(dist, path === "/" ? "index.html" : path));
+    if (!file.startsWith(dist)) {
+      response.writeHead(403).end();
+      return;
+    }
+    try {
+      const body = await readFile(file);
+      response.writeHead(200, { "content-type": TYPES[extname(file)] ?? "application/octet-stream" });
+      response.end(body);
+    } catch {
+      response.writeHead(404).end();
+    }
+  });
+  return new Promise((ok) => server.listen(0, "127.0.0.1", () => ok(server)));
+}
+
+/** The two ways the page is run: WebGPU through SwiftShader, and WebGPU disabled. */
+export const MODES = {
+  webgpu: { flags: ["--enable-unsafe-webgpu"], backend: /WebGPU/ },
+  "cpu-fallback": { flags: ["--disable-features=WebGPU"], backend: /CPU fallback/ },
+};
+
+/** Headless Chromium (CHROMIUM, default /usr/bin/chromium) with `flags` added. */
+export function launch(flags) {
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
+    headless: true,
+    args: [
+      "--no-sandbox",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+      "--no-first-run",
+      ...flags,
+    ],
+  });
+}
