@@ -231,7 +231,9 @@ impl Transformer {
                     .forward(block.ln2.forward(x), layer, intervention, &mut trace);
         }
         Forward {
-            logits: self.unembed.forward(self.ln_final.forward(x.clone())),
+            logits: rows(self.ln_final.forward(x.clone()), |x| {
+                self.unembed.forward(x)
+            }),
             residual: x,
             outputs: trace.outputs,
             attention: trace.attention,
@@ -308,9 +310,9 @@ impl Attention {
             // Nothing per head to see or change: one matmul over the concatenated heads.
             let z = z
                 .swap_dims(1, 2)
-                .reshape([batch, positions, heads * d_head]);
-            let w_o = self.w_o.val().reshape([1, heads * d_head, d_model]);
-            return z.matmul(w_o) + bias;
+                .reshape([batch * positions, heads * d_head]);
+            let w_o = self.w_o.val().reshape([heads * d_head, d_model]);
+            return z.matmul(w_o).reshape([batch, positions, d_model]) + bias;
         }
         let per_head = z.matmul(self.w_o.val().unsqueeze_dim(0)); // [batch, heads, positions, d_model]
         (0..heads).fold(bias, |sum, head| {
@@ -333,14 +335,21 @@ fn causal_mask(positions: usize, device: &Device) -> Tensor<4> {
 fn project(x: Tensor<3>, w: &Param<Tensor<3>>, b: &Param<Tensor<2>>) -> Tensor<4> {
     let [batch, positions, d_model] = x.dims();
     let [heads, _, d_head] = w.dims();
-    let w = w
-        .val()
-        .swap_dims(0, 1)
-        .reshape([1, d_model, heads * d_head]);
-    let b = b.val().reshape([1, 1, heads * d_head]);
+    let w = w.val().swap_dims(0, 1).reshape([d_model, heads * d_head]);
+    let b = b.val().reshape([1, heads * d_head]);
+    let x = x.reshape([batch * positions, d_model]);
     (x.matmul(w) + b)
         .reshape([batch, positions, heads, d_head])
         .swap_dims(1, 2)
+}
+
+/// Applies `f` to every position of every example as the rows of one matrix: one large matmul
+/// instead of a batch of small ones, forward and backward.
+fn rows(x: Tensor<3>, f: impl FnOnce(Tensor<2>) -> Tensor<2>) -> Tensor<3> {
+    let [batch, positions, d] = x.dims();
+    let y = f(x.reshape([batch * positions, d]));
+    let [_, d_out] = y.dims();
+    y.reshape([batch, positions, d_out])
 }
 
 impl Mlp {
@@ -351,7 +360,7 @@ impl Mlp {
         intervention: &Intervention,
         trace: &mut Trace,
     ) -> Tensor<3> {
-        let output = self.w_out.forward(gelu(self.w_in.forward(x)));
+        let output = rows(x, |x| self.w_out.forward(gelu(self.w_in.forward(x))));
         trace.pass(Component::Mlp { layer }, output, intervention)
     }
 }

@@ -161,7 +161,8 @@ mod tests {
     #[test]
     fn domains_and_ticks_are_round() {
         assert_eq!(nice_domain([0.013, 0.072]), (0.01, 0.08));
-        assert_eq!(nice_domain([-0.02, 0.31]), (-0.1, 0.4));
+        // Span 0.33 over 5 ticks: step 0.05.
+        assert_eq!(nice_domain([-0.02, 0.31]), (-0.05, 0.35));
         assert_eq!(nice_domain([f64::NAN]), (0.0, 1.0));
         assert_eq!(nice_domain([2.0, 2.0]), (1.5, 2.5));
         let scale = Scale {
