@@ -60,6 +60,18 @@ pub fn sample_std(values: &[f64]) -> Option<f64> {
     })
 }
 
+/// The median (the mean of the middle two for an even count); `None` for no values.
+pub fn median(values: &[f64]) -> Option<f64> {
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    let mid = sorted.len() / 2;
+    match sorted.len() {
+        0 => None,
+        n if n % 2 == 1 => Some(sorted[mid]),
+        _ => Some((sorted[mid - 1] + sorted[mid]) / 2.0),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -116,5 +128,12 @@ mod tests {
         assert!(close(mean(&[1.0, 2.0, 6.0]).unwrap(), 3.0));
         // Deviations -2, -1, 3: squares sum to 14, over n - 1 = 2: std = √7.
         assert!(close(sample_std(&[1.0, 2.0, 6.0]).unwrap(), 7f64.sqrt()));
+    }
+
+    #[test]
+    fn median_of_odd_even_and_no_values() {
+        assert_eq!(median(&[3.0, 1.0, 2.0]), Some(2.0));
+        assert_eq!(median(&[4.0, 1.0, 3.0, 2.0]), Some(2.5));
+        assert_eq!(median(&[]), None);
     }
 }

@@ -1,6 +1,7 @@
-//! The native command-line tool: `gradcause data | train | analyze | sweep | ablate`.
+//! The native command-line tool: `gradcause data | train | analyze | sweep | ablate | bench`.
 
 mod ablate;
+mod bench;
 mod config_args;
 mod data;
 mod run;
@@ -38,6 +39,8 @@ enum Command {
     Sweep(SweepArgs),
     /// Accuracy of a saved model with some components ablated.
     Ablate(AblateArgs),
+    /// Time the training step, OOD batches and (optionally) the analysis; compare with PyTorch.
+    Bench(bench::BenchArgs),
 }
 
 #[derive(Args, Debug)]
@@ -166,6 +169,7 @@ pub fn main() -> ExitCode {
         Command::Analyze(args) => pollster::block_on(run::analyze(&args)),
         Command::Sweep(args) => pollster::block_on(run::sweep(&args)),
         Command::Ablate(args) => pollster::block_on(ablate::ablate(&args)),
+        Command::Bench(args) => pollster::block_on(bench::bench(&args)),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,0 +1,403 @@
+//! `gradcause bench`: the figures of BENCHMARKS.md, measured in one run.
+//!
+//! For the paper config (batch 64, lengths 3–7, so up to 17 tokens): milliseconds per training
+//! step on each backend asked for, with a forward / backward / optimiser breakdown; milliseconds
+//! per OOD forward batch; PyTorch's step on the same machine (`bench/torch_step.py`) and the
+//! ratio; with `--analysis`, a whole training run and the full per-seed analysis after it; and
+//! the peak resident memory of each part. Medians over `--steps` after `--warmup` untimed ones.
+
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::Instant;
+
+use burn::optim::{AdamConfig, GradientsParams};
+use burn::prelude::*;
+use clap::Args;
+use gradcause::analysis::analyze;
+use gradcause::backend::Backend;
+use gradcause::component::Intervention;
+use gradcause::config::ExperimentConfig;
+use gradcause::eval::accuracy;
+use gradcause::objective::{BatchTensors, exact_matches, loss};
+use gradcause::report::TrainReport;
+use gradcause::rng::{Rng, Stream};
+use gradcause::stats;
+use gradcause::task::{Batch, Task};
+use gradcause::train::{Trainer, train};
+use serde::Serialize;
+
+use super::{Failure, run_error, write_file};
+
+/// The flags of `gradcause bench`.
+#[derive(Args, Debug)]
+pub struct BenchArgs {
+    /// The task whose batches are timed.
+    #[arg(long, default_value = "sort")]
+    task: Task,
+    /// The seed of the model and the batches.
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
+    /// Backends to time, comma-separated: cpu, wgpu.
+    #[arg(long, value_delimiter = ',', default_value = "cpu")]
+    backends: Vec<Backend>,
+    /// Timed training steps (and OOD batches) per backend.
+    #[arg(long, default_value_t = 30)]
+    steps: usize,
+    /// Untimed steps first (allocations, kernel compilation, autotuning).
+    #[arg(long, default_value_t = 5)]
+    warmup: usize,
+    /// Also time PyTorch's step with `bench/torch_step.py` and print the ratio.
+    #[arg(long)]
+    pytorch: bool,
+    /// The Python that has torch installed.
+    #[arg(long, default_value = "python3")]
+    python: String,
+    /// Also train to the stop rule on the first backend and time the full analysis after it.
+    /// A seed outside the accuracy window is analysed at its first OOD length regardless.
+    #[arg(long)]
+    analysis: bool,
+    /// Write the figures as JSON here too.
+    #[arg(long)]
+    json: Option<PathBuf>,
+}
+
+/// Every figure of one run.
+#[derive(Debug, Serialize)]
+struct Figures {
+    task: Task,
+    seed: u64,
+    threads: usize,
+    steps: Vec<StepFigures>,
+    pytorch: Option<serde_json::Value>,
+    /// gradcause's CPU step over PyTorch's, medians.
+    cpu_over_pytorch: Option<f64>,
+    analysis: Option<AnalysisFigures>,
+}
+
+/// One backend's training step and OOD forward batch.
+#[derive(Debug, Serialize)]
+struct StepFigures {
+    backend: Backend,
+    median_ms: f64,
+    mean_ms: f64,
+    min_ms: f64,
+    /// The same step taken apart (each phase read back before the next starts).
+    forward_ms: f64,
+    backward_ms: f64,
+    optimizer_ms: f64,
+    /// One batch of the n = 8 OOD set: forward and exact-match count.
+    ood_batch_ms: f64,
+    /// Peak resident memory while this backend ran, KiB (Linux only).
+    peak_kib: Option<u64>,
+}
+
+/// A training run and the per-seed analysis after it.
+#[derive(Debug, Serialize)]
+struct AnalysisFigures {
+    backend: Backend,
+    train_steps: usize,
+    train_s: f64,
+    ood_evaluation_s: f64,
+    length: usize,
+    analysis_s: f64,
+    /// Analysis time over training time.
+    ratio: f64,
+    train_peak_kib: Option<u64>,
+    analysis_peak_kib: Option<u64>,
+}
+
+/// Measures, prints, and optionally writes the figures as JSON.
+pub async fn bench(args: &BenchArgs) -> Result<(), Failure> {
+    if args.steps == 0 {
+        return Err(Failure::Usage("--steps must be at least 1".into()));
+    }
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let mut figures = Figures {
+        task: args.task,
+        seed: args.seed,
+        threads,
+        steps: Vec::new(),
+        pytorch: None,
+        cpu_over_pytorch: None,
+        analysis: None,
+    };
+    println!(
+        "gradcause bench: paper config, {} (seed {}), batch 64, lengths 3-7; {threads} threads",
+        args.task, args.seed
+    );
+    for &backend in &args.backends {
+        let device = backend.device().await.map_err(run_error)?;
+        let step = time_steps(args, backend, &device)
+            .await
+            .map_err(run_error)?;
+        println!(
+            "{backend:>5}: training step {:.1} ms median ({:.1} mean, {:.1} min) = forward {:.1} + backward {:.1} + optimiser {:.1}; OOD batch {:.1} ms; peak {}",
+            step.median_ms,
+            step.mean_ms,
+            step.min_ms,
+            step.forward_ms,
+            step.backward_ms,
+            step.optimizer_ms,
+            step.ood_batch_ms,
+            kib(step.peak_kib)
+        );
+        figures.steps.push(step);
+    }
+
+    let mut pytorch_failure = None;
+    if args.pytorch {
+        match run_pytorch(args, threads) {
+            Ok(torch) => {
+                let torch_ms = torch["median_ms"].as_f64().unwrap_or(f64::NAN);
+                println!(
+                    "torch: training step {torch_ms:.1} ms median = forward {:.1} + backward {:.1} + optimiser {:.1} ({})",
+                    torch["forward_ms"].as_f64().unwrap_or(f64::NAN),
+                    torch["backward_ms"].as_f64().unwrap_or(f64::NAN),
+                    torch["optimizer_ms"].as_f64().unwrap_or(f64::NAN),
+                    torch["framework"].as_str().unwrap_or("PyTorch"),
+                );
+                if let Some(cpu) = figures.steps.iter().find(|s| s.backend == Backend::Cpu) {
+                    let ratio = cpu.median_ms / torch_ms;
+                    println!("ratio: gradcause cpu / PyTorch = {ratio:.2}x (target <= 1.0x)");
+                    figures.cpu_over_pytorch = Some(ratio);
+                }
+                figures.pytorch = Some(torch);
+            }
+            Err(message) => pytorch_failure = Some(message),
+        }
+    }
+
+    if args.analysis {
+        let backend = args.backends[0];
+        let device = backend.device().await.map_err(run_error)?;
+        let analysis = time_analysis(args, backend, &device).await?;
+        println!(
+            "analysis on {backend}: training {} steps {:.1} s (peak {}), OOD evaluation {:.1} s, analysis at n={} {:.1} s (peak {}) = {:.1}% of training (target <= 10%)",
+            analysis.train_steps,
+            analysis.train_s,
+            kib(analysis.train_peak_kib),
+            analysis.ood_evaluation_s,
+            analysis.length,
+            analysis.analysis_s,
+            kib(analysis.analysis_peak_kib),
+            100.0 * analysis.ratio
+        );
+        figures.analysis = Some(analysis);
+    }
+
+    if let Some(path) = &args.json {
+        let json = serde_json::to_string_pretty(&figures).expect("figures serialise") + "\n";
+        write_file(path, json.as_bytes())?;
+    }
+    match pytorch_failure {
+        Some(message) => Err(Failure::Run(message)),
+        None => Ok(()),
+    }
+}
+
+/// The paper config for the bench, with no stop-rule evaluation inside the timed steps.
+fn step_config(args: &BenchArgs) -> ExperimentConfig {
+    let mut config = ExperimentConfig::new(args.task, args.seed);
+    let steps = args.warmup + args.steps + 1;
+    config.train.max_steps = steps;
+    config.train.eval_every = steps;
+    config
+}
+
+async fn time_steps(
+    args: &BenchArgs,
+    backend: Backend,
+    device: &Device,
+) -> Result<StepFigures, Box<dyn std::error::Error>> {
+    reset_peak_memory();
+    let config = step_config(args);
+
+    // The step exactly as training takes it.
+    let mut trainer = Trainer::new(&config, device);
+    let mut whole = Vec::with_capacity(args.steps);
+    for step in 0..args.warmup + args.steps {
+        let started = Instant::now();
+        trainer.step().await?;
+        if step >= args.warmup {
+            whole.push(ms(started));
+        }
+    }
+
+    // The same work in phases, each synchronised by a read-back before the next starts.
+    let autodiff = device.clone().autodiff();
+    let mut model = config.model.init(config.seed, &autodiff);
+    let mut optimizer = AdamConfig::new().with_epsilon(1e-8).init();
+    let mut batches = Rng::new(config.seed, Stream::TrainData);
+    let (mut forward, mut backward, mut update) = (Vec::new(), Vec::new(), Vec::new());
+    for step in 0..args.warmup + args.steps {
+        let t = &config.train;
+        let batch = Batch::generate(
+            config.task,
+            t.batch_size,
+            t.min_length,
+            t.max_length,
+            &mut batches,
+        );
+        let started = Instant::now();
+        let tensors = BatchTensors::new(&batch, &autodiff);
+        let logits = model.forward(tensors.inputs.clone(), &Intervention::none());
+        let objective = loss(logits.clone(), &tensors);
+        let correct = exact_matches(logits.detach(), &tensors).sum();
+        Tensor::cat(vec![objective.clone().detach(), correct], 0)
+            .into_data_async()
+            .await?;
+        let forwarded = Instant::now();
+        let gradients = GradientsParams::from_grads(objective.backward(), &model);
+        sync(&model.token_embedding.val()).await?;
+        let backwarded = Instant::now();
+        model = optimizer.step(t.lr, model, gradients);
+        sync(&model.token_embedding.val()).await?;
+        if step >= args.warmup {
+            forward.push(between(started, forwarded));
+            backward.push(between(forwarded, backwarded));
+            update.push(ms(backwarded));
+        }
+    }
+
+    // OOD forward batches at the first OOD length.
+    let model = model.valid();
+    let length = config.eval.ood_lengths[0];
+    let set = config.eval.ood_set(config.task, config.seed, length);
+    let mut ood = Vec::new();
+    for (i, batch) in set
+        .iter()
+        .cycle()
+        .take(args.warmup + args.steps)
+        .enumerate()
+    {
+        let started = Instant::now();
+        accuracy(
+            &model,
+            std::slice::from_ref(batch),
+            &Intervention::none(),
+            device,
+        )
+        .await?;
+        if i >= args.warmup {
+            ood.push(ms(started));
+        }
+    }
+
+    Ok(StepFigures {
+        backend,
+        median_ms: median(&whole),
+        mean_ms: stats::mean(&whole).unwrap_or(f64::NAN),
+        min_ms: whole.iter().copied().fold(f64::INFINITY, f64::min),
+        forward_ms: median(&forward),
+        backward_ms: median(&backward),
+        optimizer_ms: median(&update),
+        ood_batch_ms: median(&ood),
+        peak_kib: peak_memory(),
+    })
+}
+
+/// Trains to the stop rule, evaluates out of distribution and runs the full analysis.
+async fn time_analysis(
+    args: &BenchArgs,
+    backend: Backend,
+    device: &Device,
+) -> Result<AnalysisFigures, Failure> {
+    let config = ExperimentConfig::new(args.task, args.seed);
+    eprintln!(
+        "training {} (seed {}) on {backend} to the stop rule...",
+        config.task, config.seed
+    );
+    reset_peak_memory();
+    let started = Instant::now();
+    let trained = train(&config, device, |_| {}).await.map_err(run_error)?;
+    let train_s = started.elapsed().as_secs_f64();
+    let train_peak_kib = peak_memory();
+
+    let started = Instant::now();
+    let report = TrainReport::evaluate(&trained.model, &config, backend, None)
+        .await
+        .map_err(run_error)?;
+    let ood_evaluation_s = started.elapsed().as_secs_f64();
+    let length = report.analysis_length.unwrap_or(config.eval.ood_lengths[0]);
+
+    eprintln!("analysing at n={length}...");
+    reset_peak_memory();
+    let started = Instant::now();
+    analyze(&trained.model, &config, length, &mut ())
+        .await
+        .map_err(run_error)?;
+    let analysis_s = started.elapsed().as_secs_f64();
+    Ok(AnalysisFigures {
+        backend,
+        train_steps: trained.summary.steps,
+        train_s,
+        ood_evaluation_s,
+        length,
+        analysis_s,
+        ratio: analysis_s / train_s,
+        train_peak_kib,
+        analysis_peak_kib: peak_memory(),
+    })
+}
+
+/// Runs `bench/torch_step.py` with the same task, seed, steps and threads.
+fn run_pytorch(args: &BenchArgs, threads: usize) -> Result<serde_json::Value, String> {
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/bench/torch_step.py");
+    eprintln!("timing PyTorch ({script})...");
+    let output = Command::new(&args.python)
+        .arg(script)
+        .args(["--task", args.task.name()])
+        .args(["--seed", &args.seed.to_string()])
+        .args(["--steps", &args.steps.to_string()])
+        .args(["--warmup", &args.warmup.to_string()])
+        .args(["--threads", &threads.to_string()])
+        .output()
+        .map_err(|e| format!("could not run {}: {e}", args.python))?;
+    if !output.status.success() {
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        let last = stderr.lines().last().unwrap_or("no message");
+        return Err(format!(
+            "the PyTorch benchmark failed ({last}); install torch with `pip install -r bench/requirements.txt`"
+        ));
+    }
+    serde_json::from_slice(&output.stdout)
+        .map_err(|e| format!("the PyTorch benchmark printed no JSON object: {e}"))
+}
+
+/// Waits until `tensor` (and so everything it depends on) has been computed.
+async fn sync(tensor: &Tensor<2>) -> Result<(), burn::tensor::ExecutionError> {
+    tensor.clone().slice([0..1, 0..1]).into_data_async().await?;
+    Ok(())
+}
+
+/// Milliseconds since `since`.
+fn ms(since: Instant) -> f64 {
+    since.elapsed().as_secs_f64() * 1e3
+}
+
+/// Milliseconds from `start` to `end`.
+fn between(start: Instant, end: Instant) -> f64 {
+    (end - start).as_secs_f64() * 1e3
+}
+
+fn median(values: &[f64]) -> f64 {
+    stats::median(values).unwrap_or(f64::NAN)
+}
+
+/// Starts a new peak-memory measurement (Linux: resets VmHWM; elsewhere nothing).
+fn reset_peak_memory() {
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+}
+
+/// The peak resident memory since the last reset, KiB (Linux only).
+fn peak_memory() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+fn kib(value: Option<u64>) -> String {
+    value.map_or("unknown".into(), |k| {
+        format!("{:.0} MiB", k as f64 / 1024.0)
+    })
+}
