@@ -10,8 +10,8 @@ use gradcause::backend::Backend;
 use gradcause::config::ExperimentConfig;
 use gradcause::permalink::{from_query, to_query};
 use gradcause::plot::{Scale, band, class_colour, heat_colour};
-use gradcause::summary::Summary;
 use gradcause::report::{SeedReport, train_and_evaluate};
+use gradcause::summary::Summary;
 use gradcause::task::Task;
 use gradcause::train::Trainer;
 use wasm_bindgen_test::{wasm_bindgen_test, wasm_bindgen_test_configure};
@@ -85,10 +85,18 @@ async fn the_analysis_runs_on_webgpu() {
     // What the page draws from it: every scatter point inside the plot, one colour per class,
     // and layer bins that count each classed head once.
     let x = Scale::fit(analysis.grad(), (64.0, 500.0));
-    assert!(analysis.grad().iter().all(|&g| (64.0..=500.0).contains(&x.map(g))));
+    assert!(
+        analysis
+            .grad()
+            .iter()
+            .all(|&g| (64.0..=500.0).contains(&x.map(g)))
+    );
     let t = config.analysis.threshold;
     let classes = &analysis.class[&config.analysis.pruning_ablation][&t];
-    for (class, delta) in classes.iter().zip(&analysis.delta[&config.analysis.pruning_ablation]) {
+    for (class, delta) in classes
+        .iter()
+        .zip(&analysis.delta[&config.analysis.pruning_ablation])
+    {
         assert_eq!(*class, Class::of(*delta, t));
     }
     let report = SeedReport {
@@ -106,8 +114,14 @@ async fn the_analysis_runs_on_webgpu() {
             .filter(|(c, k)| c.kind == "head" && **k == class)
             .count()
     };
-    assert_eq!(bins.iter().map(|b| b.heroes).sum::<usize>(), heads(Class::Hero));
-    assert_eq!(bins.iter().map(|b| b.bloats).sum::<usize>(), heads(Class::Bloat));
+    assert_eq!(
+        bins.iter().map(|b| b.heroes).sum::<usize>(),
+        heads(Class::Hero)
+    );
+    assert_eq!(
+        bins.iter().map(|b| b.bloats).sum::<usize>(),
+        heads(Class::Bloat)
+    );
 }
 
 #[wasm_bindgen_test]
