@@ -2,7 +2,8 @@
 //! fields that the page's "advanced" panel is drawn from.
 //!
 //! Keys are the command line's flag names (`max-steps`, `ood-lengths`, ...). A query names
-//! only the fields that differ from the paper's defaults, plus `task` and `seed`.
+//! only the fields that differ from the paper's defaults, plus `task` and `seed`, and the page's
+//! backend when it is not chosen automatically (`backend=cpu` or `backend=webgpu`).
 
 use crate::ablation::Ablation;
 use crate::config::ExperimentConfig;
@@ -21,6 +22,46 @@ pub struct Field {
     pub get: fn(&ExperimentConfig) -> String,
     /// Sets it from text; `Err` says what was expected.
     pub set: fn(&mut ExperimentConfig, &str) -> Result<(), String>,
+}
+
+/// Where the page trains.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum BackendChoice {
+    /// WebGPU on a hardware adapter; the CPU where WebGPU is missing, fails, or offers only a
+    /// software adapter (which is many times slower than the CPU backend).
+    #[default]
+    Auto,
+    /// WebGPU on whatever adapter the browser offers, software included.
+    WebGpu,
+    /// The CPU backend.
+    Cpu,
+}
+
+impl BackendChoice {
+    /// The value of the `backend` key; `None` for [`BackendChoice::Auto`], which is left out.
+    pub fn key_value(self) -> Option<&'static str> {
+        match self {
+            BackendChoice::Auto => None,
+            BackendChoice::WebGpu => Some("webgpu"),
+            BackendChoice::Cpu => Some("cpu"),
+        }
+    }
+}
+
+/// The backend a query asks for; an unknown value is refused with a message.
+pub fn backend_from_query(query: &str) -> Result<BackendChoice, String> {
+    let value = query
+        .trim_start_matches('?')
+        .split('&')
+        .find_map(|pair| pair.strip_prefix("backend="));
+    match value {
+        None | Some("auto") => Ok(BackendChoice::Auto),
+        Some("webgpu") => Ok(BackendChoice::WebGpu),
+        Some("cpu") => Ok(BackendChoice::Cpu),
+        Some(other) => Err(format!(
+            "link field `backend`: expected auto, webgpu or cpu, got `{other}`"
+        )),
+    }
 }
 
 /// Parses `text` as a `T`, saying what was expected on failure.
@@ -229,7 +270,8 @@ pub fn to_query(config: &ExperimentConfig) -> String {
 
 /// The config a query describes: the paper's config for its task (default reversal) and seed
 /// (default 42) with each named field applied, then validated. Unknown keys, unparsable values
-/// and values out of range are refused with a message naming the key.
+/// and values out of range are refused with a message naming the key. The `backend` key is the
+/// page's, read by [`backend_from_query`].
 pub fn from_query(query: &str) -> Result<ExperimentConfig, String> {
     let pairs: Vec<(String, String)> = query
         .trim_start_matches('?')
@@ -263,7 +305,7 @@ pub fn from_query(query: &str) -> Result<ExperimentConfig, String> {
     };
     let mut config = ExperimentConfig::new(task, seed);
     for (key, value) in &pairs {
-        if key == "task" || key == "seed" {
+        if key == "task" || key == "seed" || key == "backend" {
             continue;
         }
         let field = FIELDS
@@ -285,6 +327,25 @@ mod tests {
         let config = ExperimentConfig::new(Task::Sort, 123);
         assert_eq!(to_query(&config), "task=sort&seed=123");
         assert_eq!(from_query("?task=sort&seed=123").unwrap(), config);
+    }
+
+    #[test]
+    fn the_backend_is_the_pages_own_key() {
+        let query = "task=sort&seed=3&backend=cpu&max-steps=50";
+        assert_eq!(backend_from_query(query), Ok(BackendChoice::Cpu));
+        assert_eq!(from_query(query).unwrap().train.max_steps, 50);
+        assert_eq!(
+            backend_from_query("?backend=webgpu"),
+            Ok(BackendChoice::WebGpu)
+        );
+        assert_eq!(backend_from_query("seed=1"), Ok(BackendChoice::Auto));
+        assert!(
+            backend_from_query("backend=tpu")
+                .unwrap_err()
+                .contains("tpu")
+        );
+        assert_eq!(BackendChoice::Auto.key_value(), None);
+        assert_eq!(BackendChoice::Cpu.key_value(), Some("cpu"));
     }
 
     #[test]

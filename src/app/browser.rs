@@ -131,8 +131,17 @@ pub async fn fetch_text(path: &str) -> Result<String, String> {
     Ok(text.as_string().unwrap_or_default())
 }
 
-/// The WebGPU adapter's description (vendor, architecture, device), or why there is none.
-pub async fn webgpu_adapter() -> Result<String, String> {
+/// A WebGPU adapter as the browser describes it.
+pub struct Adapter {
+    /// Vendor, architecture, device and description, as far as the browser tells.
+    pub name: String,
+    /// A software (CPU-emulated) adapter: flagged as the fallback adapter, or SwiftShader,
+    /// llvmpipe or lavapipe by name.
+    pub software: bool,
+}
+
+/// The WebGPU adapter the browser offers, or why there is none.
+pub async fn webgpu_adapter() -> Result<Adapter, String> {
     let navigator = window().navigator();
     let gpu = Reflect::get(&navigator, &"gpu".into()).map_err(message)?;
     if gpu.is_undefined() {
@@ -157,9 +166,19 @@ pub async fn webgpu_adapter() -> Result<String, String> {
         .into_iter()
         .filter_map(field)
         .collect();
-    Ok(if parts.is_empty() {
-        "unnamed adapter".into()
+    let name = if parts.is_empty() {
+        "unnamed adapter".to_string()
     } else {
         parts.join(" / ")
-    })
+    };
+    let flagged = Reflect::get(&info, &"isFallbackAdapter".into())
+        .ok()
+        .and_then(|v| v.as_bool())
+        .unwrap_or(false);
+    let lower = name.to_lowercase();
+    let software = flagged
+        || ["swiftshader", "llvmpipe", "lavapipe"]
+            .iter()
+            .any(|s| lower.contains(s));
+    Ok(Adapter { name, software })
 }

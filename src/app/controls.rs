@@ -5,7 +5,7 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 
 use crate::config::ExperimentConfig;
-use crate::permalink::FIELDS;
+use crate::permalink::{BackendChoice, FIELDS};
 use crate::task::Task;
 
 use super::runner::{DEFAULT_SEEDS, run_all};
@@ -20,6 +20,7 @@ pub fn Controls() -> impl IntoView {
     let lab = Lab::get();
     let error = RwSignal::new(None::<String>);
     let busy = move || lab.status.with(|s| s.busy());
+    let chosen = move |choice: BackendChoice| move || lab.backend_choice.get() == choice;
     // Applies `edit` to a copy of the settings; keeps it only when the result is valid.
     let apply = move |edit: Edit| {
         let mut config = lab.settings.get_untracked();
@@ -123,14 +124,31 @@ pub fn Controls() -> impl IntoView {
                     }
                 />
             </label>
-            <label title="Use the CPU even where WebGPU works">
-                <input
-                    type="checkbox"
-                    name="cpu"
-                    prop:checked=move || lab.force_cpu.get()
-                    on:change=move |ev| lab.force_cpu.set(event_target_checked(&ev))
-                />
-                " CPU only"
+            <label title="Automatic: WebGPU on a hardware adapter, else the CPU">
+                "Backend "
+                <select
+                    name="backend"
+                    on:change=move |ev| {
+                        lab.backend_choice
+                            .set(
+                                match event_target_value(&ev).as_str() {
+                                    "webgpu" => BackendChoice::WebGpu,
+                                    "cpu" => BackendChoice::Cpu,
+                                    _ => BackendChoice::Auto,
+                                },
+                            )
+                    }
+                >
+                    <option value="auto" prop:selected=chosen(BackendChoice::Auto)>
+                        "automatic"
+                    </option>
+                    <option value="webgpu" prop:selected=chosen(BackendChoice::WebGpu)>
+                        "WebGPU"
+                    </option>
+                    <option value="cpu" prop:selected=chosen(BackendChoice::Cpu)>
+                        "CPU"
+                    </option>
+                </select>
             </label>
             <button id="train" class="primary" disabled=busy on:click=train>
                 "Train"

@@ -32,8 +32,14 @@ pub fn start() {
 fn App() -> impl IntoView {
     let lab = Lab::new();
     provide_context(lab);
-    // The address bar always links to the current settings.
-    Effect::new(move |_| browser::set_query(&permalink::to_query(&lab.settings.get())));
+    // The address bar always links to the current settings and backend choice.
+    Effect::new(move |_| {
+        let mut query = permalink::to_query(&lab.settings.get());
+        if let Some(backend) = lab.backend_choice.get().key_value() {
+            query.push_str(&format!("&backend={backend}"));
+        }
+        browser::set_query(&query);
+    });
     view! {
         <header class="top">
             <div>

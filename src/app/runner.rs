@@ -6,6 +6,7 @@ use leptos::prelude::*;
 
 use crate::backend::Backend;
 use crate::config::ExperimentConfig;
+use crate::permalink::BackendChoice;
 use crate::progress::Observer;
 use crate::report::{SeedReport, TrainReport};
 use crate::train::{TrainError, Trainer};
@@ -32,24 +33,30 @@ impl Observer for PageObserver {
     }
 }
 
-/// Opens the backend the lab asks for: WebGPU unless the CPU is forced or WebGPU fails, in which
-/// case the CPU, with the reason in `lab.backend`.
+/// Opens the backend the lab asks for: by default WebGPU on a hardware adapter, and the CPU
+/// where WebGPU is missing, fails or offers only a software adapter, with the reason in
+/// `lab.backend`. A forced choice is followed, and a failing WebGPU still falls back.
 async fn open_backend(lab: Lab) -> (Backend, burn::prelude::Device) {
-    if lab.force_cpu.get_untracked() {
-        lab.backend.set("CPU (chosen in the settings)".into());
-        return (Backend::Cpu, Backend::Cpu.device().await.expect("the CPU"));
-    }
-    let reason = match browser::webgpu_adapter().await {
-        Ok(adapter) => match Backend::Wgpu.device().await {
-            Ok(device) => {
-                lab.backend.set(format!("WebGPU: {adapter}"));
-                return (Backend::Wgpu, device);
-            }
-            Err(e) => e.to_string(),
-        },
-        Err(e) => e,
+    let choice = lab.backend_choice.get_untracked();
+    let reason = if choice == BackendChoice::Cpu {
+        "chosen in the settings".to_string()
+    } else {
+        match browser::webgpu_adapter().await {
+            Ok(adapter) if adapter.software && choice == BackendChoice::Auto => format!(
+                "WebGPU offers only a software adapter ({}), which is slower than the CPU; choose WebGPU to use it anyway",
+                adapter.name
+            ),
+            Ok(adapter) => match Backend::Wgpu.device().await {
+                Ok(device) => {
+                    lab.backend.set(format!("WebGPU: {}", adapter.name));
+                    return (Backend::Wgpu, device);
+                }
+                Err(e) => e.to_string(),
+            },
+            Err(e) => e,
+        }
     };
-    lab.backend.set(format!("CPU fallback, slower: {reason}"));
+    lab.backend.set(format!("CPU: {reason}"));
     (Backend::Cpu, Backend::Cpu.device().await.expect("the CPU"))
 }
 

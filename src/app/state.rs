@@ -7,7 +7,7 @@ use crate::ablation::Ablation;
 use crate::component::Component;
 use crate::config::ExperimentConfig;
 use crate::model::Transformer;
-use crate::permalink;
+use crate::permalink::{self, BackendChoice};
 use crate::report::SeedReport;
 use crate::task::Task;
 use crate::train::Progress;
@@ -77,8 +77,8 @@ pub struct LivePoint {
 pub struct Lab {
     /// The config the next run uses (mirrored in the URL).
     pub settings: RwSignal<ExperimentConfig>,
-    /// Train on the CPU even where WebGPU works.
-    pub force_cpu: RwSignal<bool>,
+    /// Where to train (mirrored in the URL when not automatic).
+    pub backend_choice: RwSignal<BackendChoice>,
     /// Finished runs, oldest first.
     pub runs: RwSignal<Vec<SeedReport>>,
     /// The run the figures show (an index into `runs`).
@@ -108,24 +108,32 @@ pub struct Lab {
 impl Lab {
     /// The lab as the URL and browser storage leave it.
     pub fn new() -> Self {
-        let (settings, notice) = match permalink::from_query(&browser::query()) {
+        let query = browser::query();
+        let (settings, notice) = match permalink::from_query(&query) {
             Ok(config) => (config, None),
             Err(e) => (
                 ExperimentConfig::new(Task::Reverse, 42),
                 Some(format!("The link's settings were not used: {e}")),
             ),
         };
+        let (backend_choice, backend_notice) = match permalink::backend_from_query(&query) {
+            Ok(choice) => (choice, None),
+            Err(e) => (
+                BackendChoice::Auto,
+                Some(format!("{e}; choosing automatically.")),
+            ),
+        };
         let (runs, storage_notice) = load_runs();
         let selected = runs.len().checked_sub(1);
         Self {
             settings: RwSignal::new(settings),
-            force_cpu: RwSignal::new(browser::query().contains("backend=cpu")),
+            backend_choice: RwSignal::new(backend_choice),
             runs: RwSignal::new(runs),
             selected: RwSignal::new(selected),
             status: RwSignal::new(Status::Idle),
             live: RwSignal::new(Vec::new()),
             backend: RwSignal::new(String::new()),
-            notice: RwSignal::new(notice.or(storage_notice)),
+            notice: RwSignal::new(notice.or(backend_notice).or(storage_notice)),
             cancel: RwSignal::new(false),
             ablation: RwSignal::new(Ablation::Mean),
             threshold: RwSignal::new(6),

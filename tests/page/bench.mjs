@@ -36,7 +36,7 @@ async function measure(origin, name) {
   try {
     const page = await browser.newPage();
     const opened = performance.now();
-    await page.goto(`${origin}/?${PAPER}`);
+    await page.goto(`${origin}/?${PAPER}${MODES[name].query}`);
     await page.waitForSelector("#train:not([disabled])", { timeout: 120_000 });
     const mounted = performance.now();
     await page.click("#train");

@@ -34,10 +34,14 @@ export function serve(dist) {
   return new Promise((ok) => server.listen(0, "127.0.0.1", () => ok(server)));
 }
 
-/** The two ways the page is run: WebGPU through SwiftShader, and WebGPU disabled. */
+/**
+ * The two ways the page is run: WebGPU through SwiftShader (forced with `backend=webgpu`: left
+ * to choose, the page prefers the CPU to a software adapter), and WebGPU disabled. `query` is
+ * added to the page's URL; `backend` matches the page's backend line.
+ */
 export const MODES = {
-  webgpu: { flags: ["--enable-unsafe-webgpu"], backend: /WebGPU/ },
-  "cpu-fallback": { flags: ["--disable-features=WebGPU"], backend: /CPU fallback/ },
+  webgpu: { flags: ["--enable-unsafe-webgpu"], query: "&backend=webgpu", backend: /^Backend: WebGPU: / },
+  "cpu-fallback": { flags: ["--disable-features=WebGPU"], query: "", backend: /^Backend: CPU: WebGPU offered no adapter/ },
 };
 
 /** Headless Chromium (CHROMIUM, default /usr/bin/chromium) with `flags` added. */

@@ -37,7 +37,7 @@ async function flow(origin, name) {
   });
   try {
     const opened = Date.now();
-    await page.goto(`${origin}/?${REDUCED}`);
+    await page.goto(`${origin}/?${REDUCED}${MODES[name].query}`);
     await page.waitForSelector("#train:not([disabled])", { timeout: 60_000 });
     const mounted = Date.now() - opened;
 
@@ -66,6 +66,7 @@ async function flow(origin, name) {
     assert.ok(fills.every((f) => ["#1a9850", "#d73027", "#9e9e9e"].includes(f)), `fills: ${fills}`);
     // The address bar links to the run.
     assert.match(page.url(), /max-steps=20/);
+    assert.ok(page.url().endsWith(MODES[name].query), `the backend choice stays in the link: ${page.url()}`);
     await page.screenshot({ path: join(artifacts, `${name}-analysed.png`), fullPage: true });
 
     // Picking another head redraws the heat map.
@@ -114,11 +115,29 @@ async function flow(origin, name) {
   }
 }
 
+/** Left to choose, the page trains on the CPU when WebGPU offers only SwiftShader, and says so. */
+async function softwareAdapterMeansCpu(origin) {
+  const browser = await launch(MODES.webgpu.flags);
+  try {
+    const page = await browser.newPage();
+    await page.goto(`${origin}/?${REDUCED}`);
+    await page.waitForSelector("#train:not([disabled])", { timeout: 60_000 });
+    await page.click("#train");
+    await page.waitForSelector(".backend", { timeout: 60_000 });
+    const backend = await page.textContent(".backend");
+    assert.match(backend, /^Backend: CPU: WebGPU offers only a software adapter \(.*swiftshader/, backend);
+    console.log(`automatic choice on SwiftShader: ${backend}`);
+  } finally {
+    await browser.close();
+  }
+}
+
 await mkdir(artifacts, { recursive: true });
 const server = await serve(dist);
 const origin = `http://127.0.0.1:${server.address().port}`;
 try {
   for (const name of Object.keys(MODES)) await flow(origin, name);
+  await softwareAdapterMeansCpu(origin);
   console.log("page tests passed");
 } finally {
   server.close();
