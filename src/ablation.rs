@@ -93,6 +93,7 @@ impl AblationSet {
         let capture = Capture {
             outputs: true,
             attention: false,
+            residuals: false,
         };
         let mut rng = Rng::new(seed, Stream::Analysis);
         let mut tensors = Vec::with_capacity(batches.len());
@@ -189,6 +190,7 @@ impl AblationSet {
         let capture = Capture {
             outputs: true,
             attention: false,
+            residuals: false,
         };
         model
             .run(
@@ -219,7 +221,8 @@ impl AblationSet {
     }
 
     /// The accuracy with each component ablated alone, under each ablation, in one pass over the
-    /// set: `result[a][i]` for `Ablation::ALL[a]` and component `i` in canonical order.
+    /// set: `result[a][i]` for `Ablation::ALL[a]` and component `i` in canonical order. Each
+    /// ablation reuses the clean pass up to its component's block.
     pub async fn single_ablation_accuracies(
         &self,
         model: &Transformer,
@@ -228,12 +231,27 @@ impl AblationSet {
         let device = &self.batches[0].mask.device();
         let n = self.components.len();
         let mut correct: Vec<Tensor<1>> = vec![Tensor::zeros([1], device); Ablation::ALL.len() * n];
+        let capture = Capture {
+            outputs: true,
+            attention: false,
+            residuals: true,
+        };
         for (b, batch) in self.batches.iter().enumerate() {
-            let clean = self.clean_outputs(model, b, Ablation::Resample);
+            // One clean pass gives the outputs resampling needs and the residual stream entering
+            // each block: an ablation in block l reruns only blocks l and later.
+            let clean = model.run(batch.inputs.clone(), &Intervention::none(), capture);
             for (a, &ablation) in Ablation::ALL.iter().enumerate() {
                 for (i, &component) in self.components.iter().enumerate() {
-                    let intervention = self.intervention(&[component], ablation, b, &clean);
-                    let logits = model.forward(batch.inputs.clone(), &intervention);
+                    let intervention = self.intervention(&[component], ablation, b, &clean.outputs);
+                    let layer = component.layer();
+                    let logits = model
+                        .run_from(
+                            layer,
+                            clean.residuals[layer].clone(),
+                            &intervention,
+                            Capture::default(),
+                        )
+                        .logits;
                     let slot = &mut correct[a * n + i];
                     *slot = slot.clone() + exact_matches(logits, batch).sum();
                 }

@@ -441,6 +441,7 @@ async fn attention_patterns(
     let capture = Capture {
         outputs: false,
         attention: true,
+        residuals: false,
     };
     let run = model.run(tensors.inputs, &Intervention::none(), capture);
     let positions = batch.positions;

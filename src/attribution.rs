@@ -71,6 +71,7 @@ pub async fn attribute(
         let capture = Capture {
             outputs: true,
             attention: false,
+            residuals: false,
         };
         let run = trainable.run(batch.inputs.clone(), &intervention, capture);
         let gradients = loss(run.logits, batch).backward();

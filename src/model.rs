@@ -183,6 +183,8 @@ pub struct Capture {
     pub outputs: bool,
     /// Record each layer's attention pattern.
     pub attention: bool,
+    /// Record the residual stream entering each block.
+    pub residuals: bool,
 }
 
 /// The result of [`Transformer::run`].
@@ -197,6 +199,9 @@ pub struct Forward {
     pub outputs: Vec<Tensor<3>>,
     /// With [`Capture::attention`]: each layer's attention pattern, `[batch, heads, query, key]`.
     pub attention: Vec<Tensor<4>>,
+    /// With [`Capture::residuals`]: the residual stream entering each block,
+    /// `[batch, positions, d_model]`.
+    pub residuals: Vec<Tensor<3>>,
 }
 
 impl Transformer {
@@ -214,13 +219,32 @@ impl Transformer {
     ) -> Forward {
         let [_, positions] = tokens.dims();
         let position = self.position_embedding.val().narrow(0, 0, positions);
-        let mut x = embedding(self.token_embedding.val(), tokens) + position.unsqueeze_dim(0);
+        let x = embedding(self.token_embedding.val(), tokens) + position.unsqueeze_dim(0);
+        self.run_from(0, x, intervention, capture)
+    }
+
+    /// The forward pass from block `start` on, given the residual stream entering it (as
+    /// [`Forward::residuals`] records it). Equal to a whole pass whose intervention touches
+    /// only blocks `start` and later, without recomputing the blocks before; what is captured
+    /// starts at block `start`.
+    pub fn run_from(
+        &self,
+        start: usize,
+        residual: Tensor<3>,
+        intervention: &Intervention,
+        capture: Capture,
+    ) -> Forward {
+        let mut x = residual;
         let mut trace = Trace {
             capture,
             outputs: Vec::new(),
             attention: Vec::new(),
         };
-        for (layer, block) in self.blocks.iter().enumerate() {
+        let mut residuals = Vec::new();
+        for (layer, block) in self.blocks.iter().enumerate().skip(start) {
+            if capture.residuals {
+                residuals.push(x.clone());
+            }
             x = x.clone()
                 + block
                     .attn
@@ -237,6 +261,7 @@ impl Transformer {
             residual: x,
             outputs: trace.outputs,
             attention: trace.attention,
+            residuals,
         }
     }
 

@@ -338,3 +338,29 @@ fn checkpoints_analyse_the_snapshots_taken_during_training() {
     let back: SeedReport = serde_json::from_str(&serde_json::to_string(&report).unwrap()).unwrap();
     assert_eq!(back, report);
 }
+
+#[test]
+fn single_ablations_resumed_mid_model_equal_whole_ablated_passes() {
+    // Trained long enough to answer some examples, so the accuracies compared are not all 0.
+    let mut config = tiny_config(Task::Reverse, 5);
+    config.train.max_steps = 1500;
+    let trained = pollster::block_on(gradcause::train::train(&config, &device(), |_| {})).unwrap();
+    let model = trained.model;
+    let mut rng = Rng::new(5, Stream::TrainEval);
+    let batches: Vec<Batch> = (0..2)
+        .map(|_| Batch::generate(Task::Reverse, 16, 2, 4, &mut rng))
+        .collect();
+    let set = pollster::block_on(AblationSet::new(&model, &batches, 5, &device())).unwrap();
+    assert!(
+        set.base_accuracy > 0.0,
+        "the check needs a model that answers something"
+    );
+    let single = pollster::block_on(set.single_ablation_accuracies(&model, &mut ())).unwrap();
+    for (a, &ablation) in Ablation::ALL.iter().enumerate() {
+        for (i, component) in model.components().into_iter().enumerate() {
+            let whole =
+                pollster::block_on(set.ablated_accuracy(&model, &[component], ablation)).unwrap();
+            assert_eq!(single[a][i], whole, "{ablation} {component}");
+        }
+    }
+}

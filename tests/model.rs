@@ -78,6 +78,7 @@ fn an_empty_intervention_equals_the_plain_forward() {
     let all = Capture {
         outputs: true,
         attention: true,
+        residuals: false,
     };
     let traced = model.run(tokens, &Intervention::none(), all);
     assert_close(plain, traced.logits, 1e-5);
@@ -145,6 +146,7 @@ fn replacing_every_output_by_itself_changes_nothing() {
     let capture = Capture {
         outputs: true,
         attention: false,
+        residuals: false,
     };
     let clean = model.run(tokens.clone(), &Intervention::none(), capture);
     let same = model
@@ -164,6 +166,7 @@ fn replacing_an_output_by_another_value_changes_the_logits() {
     let capture = Capture {
         outputs: true,
         attention: false,
+        residuals: false,
     };
     let clean = model.run(tokens.clone(), &Intervention::none(), capture);
     let head = Component::Head { layer: 2, head: 0 };
@@ -181,6 +184,7 @@ fn component_outputs_sum_to_the_final_residual_stream() {
     let capture = Capture {
         outputs: true,
         attention: false,
+        residuals: false,
     };
     let run = model.run(tokens.clone(), &Intervention::none(), capture);
     let [_, positions] = tokens.dims();
@@ -210,6 +214,7 @@ fn attention_is_causal_and_normalised() {
     let capture = Capture {
         outputs: false,
         attention: true,
+        residuals: false,
     };
     let run = model.run(tokens, &Intervention::none(), capture);
     for pattern in run.attention {
@@ -234,4 +239,32 @@ fn the_same_seed_gives_the_same_initial_weights() {
     let c = values(small_config().init(4, &device()).blocks[0].attn.w_q.val());
     assert_eq!(a, b);
     assert_ne!(a, c);
+}
+
+#[test]
+fn resuming_from_a_clean_residual_equals_the_whole_pass() {
+    let (model, tokens) = (model(), tokens());
+    let capture = Capture {
+        outputs: false,
+        attention: false,
+        residuals: true,
+    };
+    let clean = model.run(tokens.clone(), &Intervention::none(), capture);
+    assert_eq!(clean.residuals.len(), model.layers());
+    for component in model.components() {
+        let layer = component.layer();
+        let ablated = Intervention::none().with(component, Replacement::Zero);
+        let whole = model.forward(tokens.clone(), &ablated);
+        let resumed = model
+            .run_from(
+                layer,
+                clean.residuals[layer].clone(),
+                &ablated,
+                Capture::default(),
+            )
+            .logits;
+        assert_close(whole.clone(), resumed, 1e-5);
+        // Not trivially equal: the ablation changes the logits.
+        assert!(max_abs_difference(whole, clean.logits.clone()) > 1e-4);
+    }
 }
