@@ -87,35 +87,34 @@ fn join(values: &[usize]) -> String {
         .join(",")
 }
 
-/// A field table entry for a whole-number field at `$($path).+`.
-macro_rules! whole {
-    ($key:literal, $section:literal, $help:literal, $($path:ident).+) => {
+/// A field table entry for a field at `$($path).+` parsed with `FromStr`; `$expected` names
+/// what a bad value should have been.
+macro_rules! parsed {
+    ($key:literal, $section:literal, $help:literal, $expected:literal, $($path:ident).+) => {
         Field {
             key: $key,
             section: $section,
             help: $help,
             get: |c| c.$($path).+.to_string(),
             set: |c, text| {
-                c.$($path).+ = parse(text, "a whole number")?;
+                c.$($path).+ = parse(text, $expected)?;
                 Ok(())
             },
         }
     };
 }
 
+/// A field table entry for a whole-number field at `$($path).+`.
+macro_rules! whole {
+    ($key:literal, $section:literal, $help:literal, $($path:ident).+) => {
+        parsed!($key, $section, $help, "a whole number", $($path).+)
+    };
+}
+
 /// A field table entry for a real-number field at `$($path).+`.
 macro_rules! real {
     ($key:literal, $section:literal, $help:literal, $($path:ident).+) => {
-        Field {
-            key: $key,
-            section: $section,
-            help: $help,
-            get: |c| c.$($path).+.to_string(),
-            set: |c, text| {
-                c.$($path).+ = parse(text, "a number")?;
-                Ok(())
-            },
-        }
+        parsed!($key, $section, $help, "a number", $($path).+)
     };
 }
 
