@@ -18,11 +18,12 @@ const dist = resolve(process.argv[2] ?? join(here, "../../dist"));
 const artifacts = join(here, "artifacts");
 const timeout = Number(process.env.GRADCAUSE_PAGE_TIMEOUT_S ?? 900) * 1000;
 
-// A reduced config: the paper's 4 x 4 components, a narrow model, a few steps, a tiny OOD set
-// and the whole accuracy window, so the analysis always runs.
+// A reduced config: the paper's 4 x 4 components, a narrow model, a few steps (SwiftShader takes
+// seconds a step), a tiny OOD set and the whole accuracy window, so the analysis always runs.
+const STEPS = 4;
 const REDUCED =
-  "task=reverse&seed=3&d-model=32&d-ff=64&batch-size=16&max-length=5&eval-every=10" +
-  "&eval-examples=32&max-steps=20&ood-lengths=6&ood-batches=1&ood-batch-size=8" +
+  `task=reverse&seed=3&d-model=32&d-ff=64&batch-size=16&max-length=5&eval-every=${STEPS}` +
+  `&eval-examples=32&max-steps=${STEPS}&ood-lengths=6&ood-batches=1&ood-batch-size=8` +
   "&window-low=0&window-high=1&attention-examples=2";
 
 /** One flow: train, analyse, count, reload, import a bad file. */
@@ -42,13 +43,15 @@ async function flow(origin, name) {
     const mounted = Date.now() - opened;
 
     // The link's settings reached the form.
-    assert.equal(await page.inputValue('input[name="max-steps"]'), "20");
+    assert.equal(await page.inputValue('input[name="max-steps"]'), String(STEPS));
 
     const clicked = Date.now();
     await page.click("#train");
-    await page.waitForFunction(() => /step \d+ \/ 20/.test(document.querySelector("#status")?.textContent ?? ""), null, {
-      timeout,
-    });
+    await page.waitForFunction(
+      (steps) => new RegExp(`step \\d+ / ${steps}`).test(document.querySelector("#status")?.textContent ?? ""),
+      STEPS,
+      { timeout },
+    );
     const firstStep = Date.now() - clicked;
     await page.waitForFunction(() => document.querySelectorAll("#scatter circle").length > 0, null, { timeout });
     const analysed = Date.now() - clicked;
@@ -65,7 +68,7 @@ async function flow(origin, name) {
     const fills = await page.locator("#scatter circle").evaluateAll((cs) => cs.map((c) => c.getAttribute("fill")));
     assert.ok(fills.every((f) => ["#1a9850", "#d73027", "#9e9e9e"].includes(f)), `fills: ${fills}`);
     // The address bar links to the run.
-    assert.match(page.url(), /max-steps=20/);
+    assert.match(page.url(), new RegExp(`max-steps=${STEPS}`));
     assert.ok(page.url().endsWith(MODES[name].query), `the backend choice stays in the link: ${page.url()}`);
     await page.screenshot({ path: join(artifacts, `${name}-analysed.png`), fullPage: true });
 
