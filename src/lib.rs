@@ -23,6 +23,7 @@ pub mod progress;
 pub mod report;
 pub mod rng;
 pub mod stats;
+pub mod study;
 pub mod summary;
 pub mod task;
 pub mod train;

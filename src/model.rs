@@ -1,6 +1,7 @@
 //! The decoder-only transformer of METHOD §2, in one file.
 //!
-//! GPT-2 style, pre-LayerNorm: token and absolute position embeddings, `layers` blocks of
+//! GPT-2 style, pre-LayerNorm: token and absolute position embeddings (or none, see
+//! [`Positions`]), `layers` blocks of
 //! `x += Attn(LN1(x)); x += MLP(LN2(x))`, a final LayerNorm and a linear unembedding. Each head's
 //! W_Q, W_K, W_V (`d_model x d_head`) and W_O (`d_head x d_model`) are slices of per-layer
 //! tensors indexed by head, so a head's weights are addressable on their own.
@@ -14,10 +15,67 @@ use burn::nn::{LayerNorm, LayerNormConfig, Linear};
 use burn::prelude::*;
 use burn::tensor::activation::{gelu, softmax};
 use burn::tensor::module::embedding;
+use serde::{Deserialize, Serialize};
 
 use crate::component::{Component, Intervention};
 use crate::rng::{Rng, Stream};
 use crate::task::VOCAB_SIZE;
+
+/// How the model knows where a token stands (METHOD §2, config field `positions`).
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Positions {
+    /// Learned absolute positions; in training each example starts at its own random offset
+    /// in `0..=context - T`, so every position of the context is trained. Evaluation and the
+    /// analysis start at 0.
+    #[default]
+    Shifted,
+    /// Learned absolute positions, always from 0 (the paper's text read literally): positions
+    /// past the longest training example are never trained.
+    Learned,
+    /// No position embedding: the causal mask alone carries order.
+    None,
+}
+
+impl Positions {
+    /// Every scheme, the default first.
+    pub const ALL: [Positions; 3] = [Positions::Shifted, Positions::Learned, Positions::None];
+
+    /// The scheme's name as the command line, links and reports spell it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Positions::Shifted => "shifted",
+            Positions::Learned => "learned",
+            Positions::None => "none",
+        }
+    }
+
+    /// Whether the model has a position embedding table.
+    pub fn embedded(self) -> bool {
+        self != Positions::None
+    }
+}
+
+impl std::fmt::Display for Positions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl std::str::FromStr for Positions {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Positions::ALL
+            .into_iter()
+            .find(|p| p.name() == s)
+            .ok_or_else(|| {
+                format!("unknown positions `{s}`: expected `shifted`, `learned` or `none`")
+            })
+    }
+}
 
 /// Shape of the model. The defaults are the paper's (METHOD §2).
 #[derive(Config, Debug, PartialEq)]
@@ -34,9 +92,12 @@ pub struct ModelConfig {
     /// Hidden width of each MLP.
     #[config(default = 512)]
     pub d_ff: usize,
-    /// Number of learned positions: the longest input the model can read.
+    /// Number of positions: the longest input the model can read.
     #[config(default = 32)]
     pub context: usize,
+    /// How positions are embedded and trained.
+    #[config(default = "Positions::Shifted")]
+    pub positions: Positions,
 }
 
 impl ModelConfig {
@@ -64,7 +125,10 @@ impl ModelConfig {
         let layer_norm = || LayerNormConfig::new(d).init(device);
         Transformer {
             token_embedding: init.normal([VOCAB_SIZE, d], std),
-            position_embedding: init.normal([self.context, d], std),
+            position_embedding: self
+                .positions
+                .embedded()
+                .then(|| init.normal([self.context, d], std)),
             blocks: (0..self.layers)
                 .map(|_| Block {
                     ln1: layer_norm(),
@@ -87,6 +151,8 @@ impl ModelConfig {
                 .collect(),
             ln_final: layer_norm(),
             unembed: init.linear(d, VOCAB_SIZE, std),
+            context: self.context,
+            positions: self.positions,
         }
     }
 }
@@ -123,14 +189,20 @@ impl Init<'_> {
 pub struct Transformer {
     /// `[vocab, d_model]`.
     pub token_embedding: Param<Tensor<2>>,
-    /// `[context, d_model]`.
-    pub position_embedding: Param<Tensor<2>>,
+    /// `[context, d_model]`; absent under [`Positions::None`].
+    pub position_embedding: Option<Param<Tensor<2>>>,
     /// The blocks, from layer 0.
     pub blocks: Vec<Block>,
     /// LayerNorm before the unembedding.
     pub ln_final: LayerNorm,
     /// `[d_model, vocab]` and a bias.
     pub unembed: Linear,
+    /// The longest input the model reads.
+    #[module(skip)]
+    pub context: usize,
+    /// How positions were embedded and trained.
+    #[module(skip)]
+    pub positions: Positions,
 }
 
 /// One pre-LayerNorm block.
@@ -210,16 +282,33 @@ impl Transformer {
         self.run(tokens, intervention, Capture::default()).logits
     }
 
-    /// A forward pass that also records what `capture` asks for.
+    /// A forward pass that also records what `capture` asks for, every example starting at
+    /// position 0.
     pub fn run(
         &self,
         tokens: Tensor<2, Int>,
         intervention: &Intervention,
         capture: Capture,
     ) -> Forward {
+        self.run_at(tokens, None, intervention, capture)
+    }
+
+    /// A forward pass whose token t of example b stands at position `position_ids[b, t]`
+    /// (`[batch, positions]`; training under [`Positions::Shifted`]), or at t when `None`.
+    pub fn run_at(
+        &self,
+        tokens: Tensor<2, Int>,
+        position_ids: Option<Tensor<2, Int>>,
+        intervention: &Intervention,
+        capture: Capture,
+    ) -> Forward {
         let [_, positions] = tokens.dims();
-        let position = self.position_embedding.val().narrow(0, 0, positions);
-        let x = embedding(self.token_embedding.val(), tokens) + position.unsqueeze_dim(0);
+        let x = embedding(self.token_embedding.val(), tokens);
+        let x = match (&self.position_embedding, position_ids) {
+            (None, _) => x,
+            (Some(table), Some(ids)) => x + embedding(table.val(), ids),
+            (Some(table), None) => x + table.val().narrow(0, 0, positions).unsqueeze_dim(0),
+        };
         self.run_from(0, x, intervention, capture)
     }
 
@@ -267,14 +356,15 @@ impl Transformer {
 
     /// The shape of this model, read off its weights.
     pub fn config(&self) -> ModelConfig {
-        let [context, d_model] = self.position_embedding.dims();
+        let [_, d_model] = self.token_embedding.dims();
         let [_, d_ff] = self.blocks[0].mlp.w_in.weight.dims();
         ModelConfig::new()
             .with_layers(self.layers())
             .with_heads(self.heads())
             .with_d_model(d_model)
             .with_d_ff(d_ff)
-            .with_context(context)
+            .with_context(self.context)
+            .with_positions(self.positions)
     }
 
     /// The device the weights live on.

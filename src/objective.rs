@@ -11,6 +11,9 @@ use crate::task::Batch;
 pub struct BatchTensors {
     /// Input tokens, `[batch, positions]`.
     pub inputs: Tensor<2, Int>,
+    /// Where each input token stands, `[batch, positions]`, for a shifted batch; `None` when
+    /// every example starts at position 0.
+    pub position_ids: Option<Tensor<2, Int>>,
     /// Next-token targets, `[batch, positions]`.
     pub targets: Tensor<2, Int>,
     /// 1 at the answer positions, `[batch, positions]`.
@@ -23,13 +26,15 @@ impl BatchTensors {
     /// Uploads `batch` to `device`.
     pub fn new(batch: &Batch, device: &Device) -> Self {
         let shape = [batch.size, batch.positions];
-        let ints = |tokens: &[u32]| {
-            let values: Vec<i32> = tokens.iter().map(|&t| t as i32).collect();
+        let ints = |values: &[usize]| {
+            let values: Vec<i32> = values.iter().map(|&t| t as i32).collect();
             Tensor::from_data(TensorData::new(values, shape), device)
         };
+        let tokens = |tokens: &[u32]| ints(&tokens.iter().map(|&t| t as usize).collect::<Vec<_>>());
         Self {
-            inputs: ints(&batch.inputs),
-            targets: ints(&batch.targets),
+            inputs: tokens(&batch.inputs),
+            position_ids: batch.position_ids().map(|ids| ints(&ids)),
+            targets: tokens(&batch.targets),
             mask: Tensor::from_data(TensorData::new(batch.mask.clone(), shape), device),
             target_count: batch.target_count(),
         }

@@ -145,7 +145,19 @@ pub const FIELDS: &[Field] = &[
     ),
     whole!("d-model", "Model", "Residual stream width", model.d_model),
     whole!("d-ff", "Model", "MLP hidden width", model.d_ff),
-    whole!("context", "Model", "Learned positions", model.context),
+    whole!(
+        "context",
+        "Model",
+        "Longest input, in positions",
+        model.context
+    ),
+    parsed!(
+        "positions",
+        "Model",
+        "Positions: shifted, learned or none",
+        "`shifted`, `learned` or `none`",
+        model.positions
+    ),
     real!("lr", "Training", "Adam learning rate", train.lr),
     whole!(
         "batch-size",

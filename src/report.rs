@@ -10,10 +10,23 @@ use crate::analysis::{Analysis, Checkpoint, analyze};
 use crate::backend::Backend;
 use crate::config::ExperimentConfig;
 use crate::eval::evaluate_ood;
-use crate::model::Transformer;
+use crate::model::{Positions, Transformer};
 use crate::progress::Observer;
 use crate::task::Task;
 use crate::train::{Progress, Snapshot, TrainError, TrainSummary, Trained, train};
+
+/// Reads a report's config, taking a missing `model.positions` as `learned`.
+fn config_with_legacy_positions<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<ExperimentConfig, D::Error> {
+    let mut value = serde_json::Value::deserialize(deserializer)?;
+    if let Some(model) = value.get_mut("model").and_then(|m| m.as_object_mut()) {
+        model
+            .entry("positions")
+            .or_insert_with(|| Positions::Learned.name().into());
+    }
+    serde_json::from_value(value).map_err(serde::de::Error::custom)
+}
 
 /// A model's report: how it was trained and how it does out of distribution.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -24,7 +37,9 @@ pub struct TrainReport {
     pub seed: u64,
     /// Where it ran.
     pub backend: Backend,
-    /// Every config field.
+    /// Every config field. Reports written before `model.positions` existed load as
+    /// `learned`, the only scheme there was.
+    #[serde(deserialize_with = "config_with_legacy_positions")]
     pub config: ExperimentConfig,
     /// Steps, stop reason and learning curve; `None` for a model loaded from a weights file.
     pub train: Option<TrainSummary>,

@@ -152,6 +152,9 @@ pub struct Batch {
     pub mask: Vec<f32>,
     /// The examples the batch was made from.
     pub examples: Vec<Example>,
+    /// Each example's first position (`shifted` training, see [`Batch::shift`]); `None` when
+    /// every example starts at position 0, as in every evaluation.
+    pub offsets: Option<Vec<usize>>,
 }
 
 impl Batch {
@@ -181,7 +184,26 @@ impl Batch {
             targets,
             mask,
             examples,
+            offsets: None,
         }
+    }
+
+    /// Gives each example its own first position, uniform in `0..=context - positions`, drawn
+    /// from `rng` (METHOD §2, `shifted`). `context` must be at least the batch's positions.
+    pub fn shift(&mut self, context: usize, rng: &mut Rng) {
+        let highest = context - self.positions;
+        self.offsets = Some((0..self.size).map(|_| rng.range(0, highest)).collect());
+    }
+
+    /// The position of token t of example b, `[size, positions]` row-major: its offset plus t.
+    pub fn position_ids(&self) -> Option<Vec<usize>> {
+        let offsets = self.offsets.as_ref()?;
+        Some(
+            offsets
+                .iter()
+                .flat_map(|&offset| offset..offset + self.positions)
+                .collect(),
+        )
     }
 
     /// Draws a batch of `size` examples whose lengths are uniform in `min_length..=max_length`.
@@ -205,21 +227,6 @@ impl Batch {
     pub fn target_count(&self) -> usize {
         self.mask.iter().filter(|&&m| m > 0.0).count()
     }
-}
-
-/// The examples of the training batches of a seed, in the order training draws them.
-pub fn training_examples(
-    task: Task,
-    seed: u64,
-    batch_size: usize,
-    min_length: usize,
-    max_length: usize,
-) -> impl Iterator<Item = Example> {
-    let mut rng = Rng::new(seed, Stream::TrainData);
-    std::iter::repeat_with(move || {
-        Batch::generate(task, batch_size, min_length, max_length, &mut rng).examples
-    })
-    .flatten()
 }
 
 /// The fixed out-of-distribution evaluation set of one length: `batches` batches of

@@ -14,10 +14,10 @@ use serde::{Deserialize, Serialize};
 use crate::component::Intervention;
 use crate::config::ExperimentConfig;
 use crate::eval::accuracy;
-use crate::model::Transformer;
+use crate::model::{Capture, Positions, Transformer};
 use crate::objective::{BatchTensors, exact_matches, loss};
 use crate::rng::{Rng, Stream};
-use crate::task::Batch;
+use crate::task::{Batch, Task};
 
 /// Optimiser, batches and stop rule. The defaults are the paper's.
 #[derive(Config, Debug, PartialEq)]
@@ -136,13 +136,54 @@ impl From<ExecutionError> for TrainError {
     }
 }
 
+/// The training batches of a run, in the order training draws them, all from the seed's data
+/// stream: each batch's examples and then, under [`Positions::Shifted`], each example's offset.
+pub struct TrainingData {
+    task: Task,
+    config: TrainConfig,
+    /// The context to shift within; `None` unless the positions are shifted.
+    shift: Option<usize>,
+    rng: Rng,
+}
+
+impl TrainingData {
+    /// The batches `config` trains on.
+    pub fn new(config: &ExperimentConfig) -> Self {
+        Self {
+            task: config.task,
+            config: config.train.clone(),
+            shift: (config.model.positions == Positions::Shifted).then_some(config.model.context),
+            rng: Rng::new(config.seed, Stream::TrainData),
+        }
+    }
+}
+
+impl Iterator for TrainingData {
+    type Item = Batch;
+
+    fn next(&mut self) -> Option<Batch> {
+        let c = &self.config;
+        let mut batch = Batch::generate(
+            self.task,
+            c.batch_size,
+            c.min_length,
+            c.max_length,
+            &mut self.rng,
+        );
+        if let Some(context) = self.shift {
+            batch.shift(context, &mut self.rng);
+        }
+        Some(batch)
+    }
+}
+
 /// A training run in progress.
 pub struct Trainer {
     config: ExperimentConfig,
     device: Device,
     model: Transformer,
     optimizer: burn::optim::ModuleOptimizer,
-    batches: Rng,
+    batches: TrainingData,
     eval_examples: Rng,
     step: usize,
     loss_since_eval: (f64, usize),
@@ -178,7 +219,7 @@ impl Trainer {
         Self {
             model: config.model.init(config.seed, &device),
             optimizer: AdamConfig::new().with_epsilon(1e-8).init(),
-            batches: Rng::new(config.seed, Stream::TrainData),
+            batches: TrainingData::new(config),
             eval_examples: Rng::new(config.seed, Stream::TrainEval),
             config: config.clone(),
             device,
@@ -207,17 +248,17 @@ impl Trainer {
     pub async fn step(&mut self) -> Result<Progress, TrainError> {
         assert!(self.stopped.is_none(), "training has already stopped");
         let c = &self.config.train;
-        let batch = Batch::generate(
-            self.config.task,
-            c.batch_size,
-            c.min_length,
-            c.max_length,
-            &mut self.batches,
-        );
+        let batch = self.batches.next().expect("training data never ends");
         let tensors = BatchTensors::new(&batch, &self.device);
         let logits = self
             .model
-            .forward(tensors.inputs.clone(), &Intervention::none());
+            .run_at(
+                tensors.inputs.clone(),
+                tensors.position_ids.clone(),
+                &Intervention::none(),
+                Capture::default(),
+            )
+            .logits;
         let loss = loss(logits.clone(), &tensors);
         let correct = exact_matches(logits.detach(), &tensors).sum();
         let stats = Tensor::cat(vec![loss.clone().detach(), correct], 0).inner();

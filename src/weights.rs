@@ -7,7 +7,7 @@
 //! | name | shape |
 //! | --- | --- |
 //! | `token_embedding` | `[V, D]` |
-//! | `position_embedding` | `[C, D]` |
+//! | `position_embedding` (absent under `positions = none`) | `[C, D]` |
 //! | `blocks.{l}.ln1.gamma`, `blocks.{l}.ln1.beta` | `[D]` |
 //! | `blocks.{l}.attn.w_q`, `.w_k`, `.w_v` | `[H, D, d]` (head h is `[h, :, :]`) |
 //! | `blocks.{l}.attn.b_q`, `.b_k`, `.b_v` | `[H, d]` |
@@ -19,10 +19,13 @@
 //! | `ln_final.gamma`, `ln_final.beta` | `[D]` |
 //! | `unembed.weight`, `unembed.bias` | `[D, V]`, `[V]` |
 //!
-//! The model's shape is read off the tensors, so a file written by another program loads as long
-//! as it has exactly these names and consistent shapes. LayerNorm epsilon is 1e-5.
+//! The file's metadata records `positions` (`shifted`, `learned` or `none`) and `context`. The
+//! model's shape is read off the tensors, so a file written by another program loads as long
+//! as it has exactly these names and consistent shapes; without that metadata its positions are
+//! `learned` when it has a `position_embedding` (whose rows are the context) and `none` (with the
+//! default context) when it has not. LayerNorm epsilon is 1e-5.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 
 use burn::module::Param;
@@ -31,7 +34,7 @@ use burn::prelude::*;
 use burn::tensor::ExecutionError;
 use safetensors::{Dtype, SafeTensors};
 
-use crate::model::{ModelConfig, Transformer};
+use crate::model::{ModelConfig, Positions, Transformer};
 use crate::task::VOCAB_SIZE;
 
 /// A weights file that cannot be used.
@@ -80,7 +83,9 @@ fn visit_linear(v: &mut impl ParamVisitor, name: &str, linear: &mut burn::nn::Li
 /// The one list of names and parameters, in file order.
 fn walk(model: &mut Transformer, v: &mut impl ParamVisitor) {
     v.visit("token_embedding", &mut model.token_embedding);
-    v.visit("position_embedding", &mut model.position_embedding);
+    if let Some(table) = &mut model.position_embedding {
+        v.visit("position_embedding", table);
+    }
     for (l, block) in model.blocks.iter_mut().enumerate() {
         let prefix = format!("blocks.{l}");
         visit_layer_norm(v, &format!("{prefix}.ln1"), &mut block.ln1);
@@ -135,7 +140,11 @@ pub async fn to_safetensors(model: &Transformer) -> Result<Vec<u8>, WeightsError
             (name.as_str(), view)
         })
         .collect::<Vec<_>>();
-    safetensors::serialize(views, None).map_err(|e| invalid(e.to_string()))
+    let metadata = HashMap::from([
+        ("positions".to_string(), model.positions.name().to_string()),
+        ("context".to_string(), model.context.to_string()),
+    ]);
+    safetensors::serialize(views, Some(metadata)).map_err(|e| invalid(e.to_string()))
 }
 
 /// Loads a model from a safetensors file, inferring its shape from the tensors.
@@ -158,7 +167,7 @@ pub fn from_safetensors(bytes: &[u8], device: &Device) -> Result<Transformer, We
         tensors.insert(name, (view.shape().to_vec(), values));
     }
 
-    let config = infer_config(&tensors)?;
+    let config = infer_config(&tensors, file_metadata(bytes)?)?;
     let mut model = config.init(0, device);
 
     struct Load<'a> {
@@ -200,9 +209,17 @@ pub fn from_safetensors(bytes: &[u8], device: &Device) -> Result<Transformer, We
     Ok(model)
 }
 
-/// The model shape implied by the tensors' names and shapes.
+/// The file's metadata (`positions`, `context`), empty when it has none.
+fn file_metadata(bytes: &[u8]) -> Result<HashMap<String, String>, WeightsError> {
+    let (_, metadata) = SafeTensors::read_metadata(bytes)
+        .map_err(|e| invalid(format!("not a safetensors file ({e})")))?;
+    Ok(metadata.metadata().clone().unwrap_or_default())
+}
+
+/// The model shape implied by the tensors' names and shapes and the file's metadata.
 fn infer_config(
     tensors: &BTreeMap<String, (Vec<usize>, Vec<f32>)>,
+    metadata: HashMap<String, String>,
 ) -> Result<ModelConfig, WeightsError> {
     let shape = |name: &str| {
         tensors
@@ -224,8 +241,25 @@ fn infer_config(
             "`token_embedding` has {vocab} rows, expected {VOCAB_SIZE}"
         )));
     }
-    let [context, _] = *shape("position_embedding")? else {
-        return Err(invalid("`position_embedding` must have 2 axes"));
+    let positions = match metadata.get("positions") {
+        Some(name) => name
+            .parse::<Positions>()
+            .map_err(|e| invalid(format!("metadata `positions`: {e}")))?,
+        None if tensors.contains_key("position_embedding") => Positions::Learned,
+        None => Positions::None,
+    };
+    let context = if positions.embedded() {
+        let [context, _] = *shape("position_embedding")? else {
+            return Err(invalid("`position_embedding` must have 2 axes"));
+        };
+        context
+    } else {
+        match metadata.get("context") {
+            Some(text) => text
+                .parse()
+                .map_err(|_| invalid(format!("metadata `context`: `{text}` is not a number")))?,
+            None => ModelConfig::new().context,
+        }
     };
     let [heads, _, _] = *shape("blocks.0.attn.w_q")? else {
         return Err(invalid("`blocks.0.attn.w_q` must have 3 axes"));
@@ -243,5 +277,6 @@ fn infer_config(
         .with_heads(heads)
         .with_d_model(d_model)
         .with_d_ff(d_ff)
-        .with_context(context))
+        .with_context(context)
+        .with_positions(positions))
 }

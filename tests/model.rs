@@ -191,6 +191,8 @@ fn component_outputs_sum_to_the_final_residual_stream() {
     let embeddings = burn::tensor::module::embedding(model.token_embedding.val(), tokens)
         + model
             .position_embedding
+            .as_ref()
+            .expect("the default positions are embedded")
             .val()
             .narrow(0, 0, positions)
             .unsqueeze_dim(0);

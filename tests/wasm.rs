@@ -8,6 +8,7 @@ use common::{GOLDEN_EXAMPLES, sample_examples, tiny_config};
 use gradcause::analysis::Class;
 use gradcause::backend::Backend;
 use gradcause::config::ExperimentConfig;
+use gradcause::model::Positions;
 use gradcause::permalink::{from_query, to_query};
 use gradcause::plot::{Scale, band, class_colour, heat_colour};
 use gradcause::report::{SeedReport, train_and_evaluate};
@@ -156,6 +157,8 @@ fn links_reproduce_a_config_in_the_browser() {
     let mut config = ExperimentConfig::new(Task::Sort, 9);
     config.train.max_steps = 20;
     config.eval.ood_lengths = vec![8, 10];
+    config.model.positions = Positions::None;
+    assert!(to_query(&config).contains("positions=none"));
     assert_eq!(from_query(&to_query(&config)).unwrap(), config);
     assert!(from_query("lr=-1").unwrap_err().contains("train.lr"));
 }

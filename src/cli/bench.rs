@@ -18,12 +18,12 @@ use gradcause::backend::Backend;
 use gradcause::component::Intervention;
 use gradcause::config::ExperimentConfig;
 use gradcause::eval::accuracy;
+use gradcause::model::Capture;
 use gradcause::objective::{BatchTensors, exact_matches, loss};
 use gradcause::report::TrainReport;
-use gradcause::rng::{Rng, Stream};
 use gradcause::stats;
-use gradcause::task::{Batch, Task};
-use gradcause::train::{Trainer, train};
+use gradcause::task::Task;
+use gradcause::train::{Trainer, TrainingData, train};
 use serde::Serialize;
 
 use super::{Failure, run_error, write_file};
@@ -227,20 +227,21 @@ async fn time_steps(
     let autodiff = device.clone().autodiff();
     let mut model = config.model.init(config.seed, &autodiff);
     let mut optimizer = AdamConfig::new().with_epsilon(1e-8).init();
-    let mut batches = Rng::new(config.seed, Stream::TrainData);
+    let mut batches = TrainingData::new(&config);
     let (mut forward, mut backward, mut update) = (Vec::new(), Vec::new(), Vec::new());
     for step in 0..args.warmup + args.steps {
         let t = &config.train;
-        let batch = Batch::generate(
-            config.task,
-            t.batch_size,
-            t.min_length,
-            t.max_length,
-            &mut batches,
-        );
+        let batch = batches.next().expect("training data never ends");
         let started = Instant::now();
         let tensors = BatchTensors::new(&batch, &autodiff);
-        let logits = model.forward(tensors.inputs.clone(), &Intervention::none());
+        let logits = model
+            .run_at(
+                tensors.inputs.clone(),
+                tensors.position_ids.clone(),
+                &Intervention::none(),
+                Capture::default(),
+            )
+            .logits;
         let objective = loss(logits.clone(), &tensors);
         let correct = exact_matches(logits.detach(), &tensors).sum();
         Tensor::cat(vec![objective.clone().detach(), correct], 0)

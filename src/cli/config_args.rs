@@ -3,6 +3,7 @@
 use clap::Args;
 use gradcause::ablation::Ablation;
 use gradcause::config::ExperimentConfig;
+use gradcause::model::Positions;
 use gradcause::task::Task;
 
 /// Every METHOD.md default, settable; unset flags keep the paper's value.
@@ -20,9 +21,13 @@ pub struct ConfigArgs {
     /// MLP hidden width [default: 512].
     #[arg(long, help_heading = "Model")]
     d_ff: Option<usize>,
-    /// Learned positions; at least 2 x longest length + 2 [default: 32].
+    /// Longest input, in positions; at least 2 x longest length + 2 [default: 32].
     #[arg(long, help_heading = "Model")]
     context: Option<usize>,
+    /// Positions: shifted (each training example at a random offset), learned (always from 0)
+    /// or none (no position embedding) [default: shifted].
+    #[arg(long, help_heading = "Model")]
+    positions: Option<Positions>,
     /// Adam learning rate, > 0 [default: 0.001].
     #[arg(long, allow_negative_numbers = true, help_heading = "Training")]
     lr: Option<f64>,
@@ -87,6 +92,11 @@ fn set<T: Clone>(slot: &mut T, value: &Option<T>) {
 }
 
 impl ConfigArgs {
+    /// The position scheme given with `--positions`, if any.
+    pub fn positions(&self) -> Option<Positions> {
+        self.positions
+    }
+
     /// The paper's config for `task` and `seed` with every given flag applied, validated.
     pub fn resolve(&self, task: Task, seed: u64) -> Result<ExperimentConfig, String> {
         let mut c = ExperimentConfig::new(task, seed);
@@ -95,6 +105,7 @@ impl ConfigArgs {
         set(&mut c.model.d_model, &self.d_model);
         set(&mut c.model.d_ff, &self.d_ff);
         set(&mut c.model.context, &self.context);
+        set(&mut c.model.positions, &self.positions);
         set(&mut c.train.lr, &self.lr);
         set(&mut c.train.batch_size, &self.batch_size);
         set(&mut c.train.min_length, &self.min_length);

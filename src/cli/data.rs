@@ -1,6 +1,7 @@
 //! `gradcause data`: the examples a seed gives.
 
-use gradcause::task::{Example, training_examples};
+use gradcause::task::Example;
+use gradcause::train::TrainingData;
 
 use super::{DataArgs, Failure};
 
@@ -9,7 +10,8 @@ pub fn data(args: &DataArgs) -> Result<(), Failure> {
         .config
         .resolve(args.task, args.seed)
         .map_err(Failure::Usage)?;
-    let (examples, source): (Vec<Example>, String) = match args.length {
+    // Each example with its first position (training under `shifted` positions), or none.
+    let (examples, source): (Vec<(Example, Option<usize>)>, String) = match args.length {
         Some(0) => return Err(Failure::Usage("--length must be >= 1".into())),
         Some(length) => (
             config
@@ -17,30 +19,30 @@ pub fn data(args: &DataArgs) -> Result<(), Failure> {
                 .ood_set(config.task, config.seed, length)
                 .into_iter()
                 .flat_map(|batch| batch.examples)
+                .map(|example| (example, None))
                 .take(args.count)
                 .collect(),
             format!("OOD evaluation set, length {length}"),
         ),
-        None => {
-            let t = &config.train;
-            let stream = training_examples(
-                config.task,
-                config.seed,
-                t.batch_size,
-                t.min_length,
-                t.max_length,
-            );
-            (
-                stream.take(args.count).collect(),
-                "training batches".to_string(),
-            )
-        }
+        None => (
+            TrainingData::new(&config)
+                .flat_map(|batch| {
+                    let offsets = batch.offsets.map_or(vec![None; batch.size], |o| {
+                        o.into_iter().map(Some).collect()
+                    });
+                    batch.examples.into_iter().zip(offsets)
+                })
+                .take(args.count)
+                .collect(),
+            format!("training batches, positions {}", config.model.positions),
+        ),
     };
     println!("# {} examples, seed {}, {source}", config.task, config.seed);
-    for (i, example) in examples.iter().enumerate() {
+    for (i, (example, offset)) in examples.iter().enumerate() {
         let tokens: Vec<String> = example.tokens().iter().map(u32::to_string).collect();
+        let offset = offset.map_or(String::new(), |o| format!(" offset={o:<2}"));
         println!(
-            "{i:>3}  n={:<2} tokens: {}",
+            "{i:>3}  n={:<2}{offset} tokens: {}",
             example.len(),
             tokens.join(" ")
         );

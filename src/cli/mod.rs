@@ -1,10 +1,12 @@
-//! The native command-line tool: `gradcause data | train | analyze | sweep | ablate | bench`.
+//! The native command-line tool: `gradcause data | train | analyze | sweep | positions | ablate |
+//! bench`.
 
 mod ablate;
 mod bench;
 mod config_args;
 mod data;
 mod run;
+mod study;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -37,6 +39,9 @@ enum Command {
     Analyze(AnalyzeArgs),
     /// Train and analyse every seed, then print and save the across-seed tables (METHOD §9).
     Sweep(SweepArgs),
+    /// The positions study: train every seed under each position scheme and evaluate out of
+    /// distribution (no analysis), one report per run; write the table as CSV.
+    Positions(PositionsArgs),
     /// Accuracy of a saved model with some components ablated.
     Ablate(AblateArgs),
     /// Time the training step, OOD batches and (optionally) the analysis; compare with PyTorch.
@@ -133,6 +138,32 @@ struct SweepArgs {
 }
 
 #[derive(Args, Debug)]
+struct PositionsArgs {
+    /// Tasks, comma-separated.
+    #[arg(long, value_delimiter = ',', default_value = "reverse,sort")]
+    tasks: Vec<Task>,
+    /// Position schemes, comma-separated, run in this order.
+    #[arg(long, value_delimiter = ',', default_value = "shifted,none,learned")]
+    schemes: Vec<gradcause::model::Positions>,
+    /// Seeds, comma-separated.
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "42,123,456,789,1010,2020,3030,4040,5050,6060"
+    )]
+    seeds: Vec<u64>,
+    /// Directory for one report per run and `positions.csv`. A run whose report is already
+    /// there is not recomputed.
+    #[arg(long)]
+    out_dir: PathBuf,
+    /// Where to compute: cpu (Burn flex) or wgpu (Vulkan, Metal, DX12).
+    #[arg(long, default_value = "cpu")]
+    backend: Backend,
+    #[command(flatten)]
+    config: ConfigArgs,
+}
+
+#[derive(Args, Debug)]
 struct AblateArgs {
     /// Saved weights (safetensors).
     #[arg(long)]
@@ -168,6 +199,7 @@ pub fn main() -> ExitCode {
         Command::Train(args) => pollster::block_on(run::train(&args)),
         Command::Analyze(args) => pollster::block_on(run::analyze(&args)),
         Command::Sweep(args) => pollster::block_on(run::sweep(&args)),
+        Command::Positions(args) => pollster::block_on(study::positions(&args)),
         Command::Ablate(args) => pollster::block_on(ablate::ablate(&args)),
         Command::Bench(args) => pollster::block_on(bench::bench(&args)),
     };

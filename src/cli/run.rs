@@ -21,14 +21,14 @@ use super::{
 };
 
 /// A model to analyse, how it came about, and its training snapshots (if any).
-struct Subject {
-    model: Transformer,
-    run: TrainReport,
-    snapshots: Vec<Snapshot>,
+pub(super) struct Subject {
+    pub(super) model: Transformer,
+    pub(super) run: TrainReport,
+    pub(super) snapshots: Vec<Snapshot>,
 }
 
 /// Trains to the stop rule with a progress bar, then evaluates out of distribution.
-async fn train_model(
+pub(super) async fn train_model(
     config: &ExperimentConfig,
     backend: Backend,
     device: &Device,
@@ -71,7 +71,7 @@ async fn train_model(
 }
 
 /// How training went and which length, if any, is analysed.
-fn print_run(report: &TrainReport) {
+pub(super) fn print_run(report: &TrainReport) {
     if let Some(t) = &report.train {
         eprintln!(
             "stopped after {} steps ({}), stop-rule accuracy {:.1}%",
@@ -90,7 +90,7 @@ fn print_run(report: &TrainReport) {
     }
 }
 
-fn to_json<T: serde::Serialize>(value: &T) -> String {
+pub(super) fn to_json<T: serde::Serialize>(value: &T) -> String {
     serde_json::to_string_pretty(value).expect("reports serialise") + "\n"
 }
 
@@ -136,7 +136,7 @@ pub async fn analyze(args: &AnalyzeArgs) -> Result<(), Failure> {
             let shape = model.config();
             if config.model != ModelConfig::new() && config.model != shape {
                 return Err(Failure::Usage(format!(
-                    "the model's shape comes from {}: drop the --layers/--heads/--d-model/--d-ff/--context flags",
+                    "the model's shape comes from {}: drop the --layers/--heads/--d-model/--d-ff/--context/--positions flags",
                     path.display()
                 )));
             }

@@ -2,7 +2,8 @@
 // Each test crate that includes this module uses only part of it.
 #![allow(dead_code)]
 
-use gradcause::task::{Example, Task, ood_set, training_examples};
+use gradcause::task::{Example, Task, ood_set};
+use gradcause::train::TrainingData;
 
 /// The golden examples, checked in: seed 42's first training and OOD examples of each task.
 pub const GOLDEN_EXAMPLES: &str = include_str!("../golden/examples.json");
@@ -15,7 +16,11 @@ pub fn sample_examples(seed: u64) -> serde_json::Value {
     };
     let mut tasks = serde_json::Map::new();
     for task in Task::ALL {
-        let train = training_examples(task, seed, 64, 3, 7).take(12).collect();
+        let config = ExperimentConfig::new(task, seed);
+        let train = TrainingData::new(&config)
+            .flat_map(|batch| batch.examples)
+            .take(12)
+            .collect();
         let ood = ood_set(task, seed, 8, 1, 64)
             .remove(0)
             .examples

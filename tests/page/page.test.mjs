@@ -44,6 +44,8 @@ async function flow(origin, name) {
 
     // The link's settings reached the form.
     assert.equal(await page.inputValue('input[name="max-steps"]'), String(STEPS));
+    // The position scheme is a setting like any other, at its default.
+    assert.equal(await page.inputValue('input[name="positions"]'), "shifted");
 
     const clicked = Date.now();
     await page.click("#train");

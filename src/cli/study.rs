@@ -1,0 +1,90 @@
+//! `gradcause positions`: the positions study, one report per task, scheme and seed.
+
+use std::path::Path;
+
+use gradcause::report::TrainReport;
+use gradcause::study::{report_file, study_csv, window_counts};
+
+use super::run::{print_run, to_json, train_model};
+use super::{Failure, PositionsArgs, read_file, run_error, write_file};
+
+pub async fn positions(args: &PositionsArgs) -> Result<(), Failure> {
+    if args.config.positions().is_some() {
+        return Err(Failure::Usage(
+            "--schemes picks the position schemes of the study; drop --positions".into(),
+        ));
+    }
+    let dir = &args.out_dir;
+    std::fs::create_dir_all(dir)
+        .map_err(|e| Failure::Run(format!("could not create {}: {e}", dir.display())))?;
+    let mut configs = Vec::new();
+    for &positions in &args.schemes {
+        for &task in &args.tasks {
+            for &seed in &args.seeds {
+                let mut config = args.config.resolve(task, seed).map_err(Failure::Usage)?;
+                config.model.positions = positions;
+                configs.push(config);
+            }
+        }
+    }
+    let device = args.backend.device().await.map_err(run_error)?;
+    let mut reports = Vec::new();
+    for (i, config) in configs.iter().enumerate() {
+        let path = dir.join(report_file(
+            config.task,
+            config.model.positions,
+            config.seed,
+        ));
+        eprintln!(
+            "\n[{}/{}] {} positions={} seed {}",
+            i + 1,
+            configs.len(),
+            config.task,
+            config.model.positions,
+            config.seed
+        );
+        let report = if path.exists() {
+            let report = read_report(&path)?;
+            if report.config != *config {
+                return Err(Failure::Run(format!(
+                    "{} was made with a different config; use another --out-dir or move it away",
+                    path.display()
+                )));
+            }
+            eprintln!("report found in {}: not recomputed", path.display());
+            report
+        } else {
+            let subject = train_model(config, args.backend, &device).await?;
+            write_file(&path, to_json(&subject.run).as_bytes())?;
+            subject.run
+        };
+        print_run(&report);
+        reports.push(report);
+        // The table so far, so an interrupted study still leaves one.
+        write_file(
+            &dir.join("positions.csv"),
+            study_csv(&reports, &config.eval.ood_lengths).as_bytes(),
+        )?;
+    }
+    eprintln!("\nruns with a length in the OOD window:");
+    for ((task, positions), count) in window_counts(&reports) {
+        println!(
+            "{:<8} {:<8} {} of {}",
+            task.name(),
+            positions.name(),
+            count.in_window,
+            count.runs
+        );
+    }
+    Ok(())
+}
+
+/// A report written earlier, refused with a message when malformed.
+fn read_report(path: &Path) -> Result<TrainReport, Failure> {
+    serde_json::from_slice(&read_file(path)?).map_err(|e| {
+        Failure::Run(format!(
+            "{} is not a gradcause training report ({e}); move it away to recompute that run",
+            path.display()
+        ))
+    })
+}
