@@ -301,6 +301,14 @@ fn the_study_writes_a_report_per_run_resumes_and_tabulates() {
         csv
     );
 
+    // A study run in parts: the table holds every run in the directory.
+    let part = study(&["--seeds", "1"]);
+    assert!(part.status.success());
+    assert_eq!(
+        std::fs::read_to_string(dir.join("positions.csv")).unwrap(),
+        csv
+    );
+
     // The schemes come from --schemes; another position value is refused, with the field.
     let both = study(&["--positions", "learned"]);
     assert!(!both.status.success());

@@ -59,14 +59,18 @@ pub async fn positions(args: &PositionsArgs) -> Result<(), Failure> {
             subject.run
         };
         print_run(&report);
-        reports.push(report);
-        // The table so far, so an interrupted study still leaves one.
+        // The table of every run in the directory so far, so an interrupted study, or one run
+        // in parts, still leaves the whole table.
+        reports = read_all(dir)?;
         write_file(
             &dir.join("positions.csv"),
             study_csv(&reports, &config.eval.ood_lengths).as_bytes(),
         )?;
     }
-    eprintln!("\nruns with a length in the OOD window:");
+    eprintln!(
+        "\nruns with a length in the OOD window (every run in {}):",
+        dir.display()
+    );
     for ((task, positions), count) in window_counts(&reports) {
         println!(
             "{:<8} {:<8} {} of {}",
@@ -77,6 +81,23 @@ pub async fn positions(args: &PositionsArgs) -> Result<(), Failure> {
         );
     }
     Ok(())
+}
+
+/// Every run's report in `dir`, by the study's file names.
+fn read_all(dir: &Path) -> Result<Vec<TrainReport>, Failure> {
+    let entries = std::fs::read_dir(dir)
+        .map_err(|e| Failure::Run(format!("could not read {}: {e}", dir.display())))?;
+    let mut reports = Vec::new();
+    for entry in entries {
+        let path = entry
+            .map_err(|e| Failure::Run(format!("could not read {}: {e}", dir.display())))?
+            .path();
+        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+        if name.ends_with(".json") && name.contains("-seed") {
+            reports.push(read_report(&path)?);
+        }
+    }
+    Ok(reports)
 }
 
 /// A report written earlier, refused with a message when malformed.
