@@ -18,6 +18,7 @@ use burn::tensor::module::embedding;
 use serde::{Deserialize, Serialize};
 
 use crate::component::{Component, Intervention};
+use crate::objective::BatchTensors;
 use crate::rng::{Rng, Stream};
 use crate::task::VOCAB_SIZE;
 
@@ -280,6 +281,19 @@ impl Transformer {
     /// Logits `[batch, positions, vocab]` for `tokens` `[batch, positions]`.
     pub fn forward(&self, tokens: Tensor<2, Int>, intervention: &Intervention) -> Tensor<3> {
         self.run(tokens, intervention, Capture::default()).logits
+    }
+
+    /// Logits of a batch as it stands, each example at its own positions when the batch is
+    /// shifted, with no intervention: what training scores.
+    pub fn forward_batch(&self, batch: &BatchTensors) -> Tensor<3> {
+        let (tokens, position_ids) = (batch.inputs.clone(), batch.position_ids.clone());
+        self.run_at(
+            tokens,
+            position_ids,
+            &Intervention::none(),
+            Capture::default(),
+        )
+        .logits
     }
 
     /// A forward pass that also records what `capture` asks for, every example starting at

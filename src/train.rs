@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use crate::component::Intervention;
 use crate::config::ExperimentConfig;
 use crate::eval::accuracy;
-use crate::model::{Capture, Positions, Transformer};
+use crate::model::{Positions, Transformer};
 use crate::objective::{BatchTensors, exact_matches, loss};
 use crate::rng::{Rng, Stream};
 use crate::task::{Batch, Task};
@@ -250,15 +250,7 @@ impl Trainer {
         let c = &self.config.train;
         let batch = self.batches.next().expect("training data never ends");
         let tensors = BatchTensors::new(&batch, &self.device);
-        let logits = self
-            .model
-            .run_at(
-                tensors.inputs.clone(),
-                tensors.position_ids.clone(),
-                &Intervention::none(),
-                Capture::default(),
-            )
-            .logits;
+        let logits = self.model.forward_batch(&tensors);
         let loss = loss(logits.clone(), &tensors);
         let correct = exact_matches(logits.detach(), &tensors).sum();
         let stats = Tensor::cat(vec![loss.clone().detach(), correct], 0).inner();

@@ -6,9 +6,8 @@
 use burn::module::Module;
 use burn::prelude::*;
 use gradcause::backend::Backend;
-use gradcause::component::Intervention;
 use gradcause::config::ExperimentConfig;
-use gradcause::model::{Capture, ModelConfig, Positions};
+use gradcause::model::{ModelConfig, Positions};
 use gradcause::objective::{BatchTensors, loss};
 use gradcause::permalink::{from_query, to_query};
 use gradcause::report::{TrainReport, train_and_evaluate};
@@ -97,15 +96,7 @@ fn trained_rows(positions: Positions, steps: usize) -> Vec<bool> {
         .take(steps)
         .map(|batch| {
             let tensors = BatchTensors::new(&batch, &device);
-            let logits = model
-                .run_at(
-                    tensors.inputs.clone(),
-                    tensors.position_ids.clone(),
-                    &Intervention::none(),
-                    Capture::default(),
-                )
-                .logits;
-            loss(logits, &tensors)
+            loss(model.forward_batch(&tensors), &tensors)
         })
         .reduce(|a, b| a + b)
         .unwrap();

@@ -18,7 +18,6 @@ use gradcause::backend::Backend;
 use gradcause::component::Intervention;
 use gradcause::config::ExperimentConfig;
 use gradcause::eval::accuracy;
-use gradcause::model::Capture;
 use gradcause::objective::{BatchTensors, exact_matches, loss};
 use gradcause::report::TrainReport;
 use gradcause::stats;
@@ -234,14 +233,7 @@ async fn time_steps(
         let batch = batches.next().expect("training data never ends");
         let started = Instant::now();
         let tensors = BatchTensors::new(&batch, &autodiff);
-        let logits = model
-            .run_at(
-                tensors.inputs.clone(),
-                tensors.position_ids.clone(),
-                &Intervention::none(),
-                Capture::default(),
-            )
-            .logits;
+        let logits = model.forward_batch(&tensors);
         let objective = loss(logits.clone(), &tensors);
         let correct = exact_matches(logits.detach(), &tensors).sum();
         Tensor::cat(vec![objective.clone().detach(), correct], 0)
