@@ -111,18 +111,26 @@ struct AnalyzeArgs {
     config: ConfigArgs,
 }
 
+/// The seeds a sweep or study runs: the paper's ten unless given.
+#[derive(Args, Debug)]
+struct Seeds {
+    /// Seeds, comma-separated.
+    #[arg(
+        long = "seeds",
+        value_name = "SEEDS",
+        value_delimiter = ',',
+        default_value = "42,123,456,789,1010,2020,3030,4040,5050,6060"
+    )]
+    list: Vec<u64>,
+}
+
 #[derive(Args, Debug)]
 struct SweepArgs {
     /// The task: reverse or sort.
     #[arg(long)]
     task: Task,
-    /// Seeds, comma-separated.
-    #[arg(
-        long,
-        value_delimiter = ',',
-        default_value = "42,123,456,789,1010,2020,3030,4040,5050,6060"
-    )]
-    seeds: Vec<u64>,
+    #[command(flatten)]
+    seeds: Seeds,
     /// Directory for the per-seed reports, summary.json and the CSV tables. A seed whose report
     /// is already there is not recomputed.
     #[arg(long)]
@@ -145,13 +153,8 @@ struct PositionsArgs {
     /// Position schemes, comma-separated, run in this order.
     #[arg(long, value_delimiter = ',', default_value = "shifted,none,learned")]
     schemes: Vec<gradcause::model::Positions>,
-    /// Seeds, comma-separated.
-    #[arg(
-        long,
-        value_delimiter = ',',
-        default_value = "42,123,456,789,1010,2020,3030,4040,5050,6060"
-    )]
-    seeds: Vec<u64>,
+    #[command(flatten)]
+    seeds: Seeds,
     /// Directory for one report per run and `positions.csv`. A run whose report is already
     /// there is not recomputed.
     #[arg(long)]

@@ -262,6 +262,7 @@ pub async fn sweep(args: &SweepArgs) -> Result<(), Failure> {
         .map_err(|e| Failure::Run(format!("could not create {}: {e}", dir.display())))?;
     let configs = args
         .seeds
+        .list
         .iter()
         .map(|&seed| args.config.resolve(args.task, seed))
         .collect::<Result<Vec<_>, _>>()

@@ -20,7 +20,7 @@ pub async fn positions(args: &PositionsArgs) -> Result<(), Failure> {
     let mut configs = Vec::new();
     for &positions in &args.schemes {
         for &task in &args.tasks {
-            for &seed in &args.seeds {
+            for &seed in &args.seeds.list {
                 let mut config = args.config.resolve(task, seed).map_err(Failure::Usage)?;
                 config.model.positions = positions;
                 configs.push(config);
