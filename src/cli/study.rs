@@ -28,7 +28,6 @@ pub async fn positions(args: &PositionsArgs) -> Result<(), Failure> {
         }
     }
     let device = args.backend.device().await.map_err(run_error)?;
-    let mut reports = Vec::new();
     for (i, config) in configs.iter().enumerate() {
         let path = dir.join(report_file(
             config.task,
@@ -43,7 +42,7 @@ pub async fn positions(args: &PositionsArgs) -> Result<(), Failure> {
             config.model.positions,
             config.seed
         );
-        let report = if path.exists() {
+        if path.exists() {
             let report = read_report(&path)?;
             if report.config != *config {
                 return Err(Failure::Run(format!(
@@ -52,21 +51,18 @@ pub async fn positions(args: &PositionsArgs) -> Result<(), Failure> {
                 )));
             }
             eprintln!("report found in {}: not recomputed", path.display());
-            report
+            print_run(&report);
         } else {
             let subject = train_model(config, args.backend, &device).await?;
             write_file(&path, to_json(&subject.run).as_bytes())?;
-            subject.run
-        };
-        print_run(&report);
-        // The table of every run in the directory so far, so an interrupted study, or one run
-        // in parts, still leaves the whole table.
-        reports = read_all(dir)?;
-        write_file(
-            &dir.join("positions.csv"),
-            study_csv(&reports, &config.eval.ood_lengths).as_bytes(),
-        )?;
+            print_run(&subject.run);
+            // The table so far, so an interrupted study still leaves one.
+            write_table(dir, &config.eval.ood_lengths)?;
+        }
     }
+    // Every run in the directory, so a study run in parts still tabulates whole.
+    let lengths = configs.first().map_or(&[][..], |c| &c.eval.ood_lengths[..]);
+    let reports = write_table(dir, lengths)?;
     eprintln!(
         "\nruns with a length in the OOD window (every run in {}):",
         dir.display()
@@ -81,6 +77,16 @@ pub async fn positions(args: &PositionsArgs) -> Result<(), Failure> {
         );
     }
     Ok(())
+}
+
+/// Writes `positions.csv` of every run in `dir` and returns their reports.
+fn write_table(dir: &Path, lengths: &[usize]) -> Result<Vec<TrainReport>, Failure> {
+    let reports = read_all(dir)?;
+    write_file(
+        &dir.join("positions.csv"),
+        study_csv(&reports, lengths).as_bytes(),
+    )?;
+    Ok(reports)
 }
 
 /// Every run's report in `dir`, by the study's file names.
