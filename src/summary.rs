@@ -3,7 +3,7 @@
 //! Means and sample standard deviations are over the seeds that were analysed (skipped seeds are
 //! listed with their reason and left out), and always say how many seeds they use.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 
 use serde::{Deserialize, Serialize};
@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use crate::ablation::Ablation;
 use crate::analysis::{Analysis, Class, Correlations};
 use crate::component::Component;
+use crate::model::Positions;
 use crate::report::SeedReport;
 use crate::stats::{mean, sample_std};
 use crate::task::Task;
@@ -81,9 +82,9 @@ impl MeanStd {
     }
 }
 
-/// ρ per baseline across seeds (Table 1).
+/// Table 1: ρ per baseline, mean ± sample std across the analysed seeds.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
-pub struct SpearmanSummary {
+pub struct Table1 {
     /// G against mean-ablation C.
     pub mean: MeanStd,
     /// G against zero-ablation C.
@@ -94,7 +95,18 @@ pub struct SpearmanSummary {
     pub attribution_patching: MeanStd,
 }
 
-impl SpearmanSummary {
+impl Table1 {
+    fn new(rows: &[Table3Row]) -> Self {
+        let over =
+            |f: fn(&Correlations) -> Option<f64>| MeanStd::of(rows.iter().map(|r| f(&r.spearman)));
+        Self {
+            mean: over(|s| s.mean),
+            zero: over(|s| s.zero),
+            resample: over(|s| s.resample),
+            attribution_patching: over(|s| s.attribution_patching),
+        }
+    }
+
     /// The rows of Table 1, in the paper's order.
     pub fn rows(&self) -> [(&'static str, MeanStd); 4] {
         [
@@ -106,27 +118,16 @@ impl SpearmanSummary {
     }
 }
 
-/// Accuracy change from pruning the top two of each class, across seeds.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
-pub struct PruningSummary {
-    /// The top-two Heroes.
-    pub heroes: MeanStd,
-    /// The top-two Bloats.
-    pub bloats: MeanStd,
+/// Table 3: ρ per analysed seed.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Table3 {
+    /// One row per analysed seed.
+    pub rows: Vec<Table3Row>,
 }
 
-/// A seed left out of the summary.
+/// One seed's row of Table 3.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct SkippedSeed {
-    /// The seed.
-    pub seed: u64,
-    /// Why no length could be analysed.
-    pub reason: String,
-}
-
-/// One seed's row of Tables 3 and 4.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct SeedRow {
+pub struct Table3Row {
     /// The seed.
     pub seed: u64,
     /// The length analysed.
@@ -135,16 +136,112 @@ pub struct SeedRow {
     pub base_accuracy: f64,
     /// ρ per baseline.
     pub spearman: Correlations,
-    /// Mean single-ablation drop of the top-two Bloats; `None` without Bloats.
-    pub bloat_individual_drop: Option<f64>,
+}
+
+/// Table 4: the top-two Bloats ablated one at a time and together (superadditivity).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Table4 {
+    /// One row per analysed seed.
+    pub rows: Vec<Table4Row>,
+    /// Mean single-ablation drop across seeds.
+    pub individual_drop: MeanStd,
+    /// Joint drop across seeds.
+    pub joint_drop: MeanStd,
+    /// The paper's ratio: mean joint drop / mean individual drop.
+    pub ratio: Option<f64>,
+    /// Mean joint drop / mean sum of the individual drops.
+    pub additive_ratio: Option<f64>,
+}
+
+/// One seed's row of Table 4; the drops are `None` for a seed without Bloats.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Table4Row {
+    /// The seed.
+    pub seed: u64,
+    /// Exact-match accuracy at the analysis length.
+    pub base_accuracy: f64,
+    /// Mean single-ablation drop of the top-two Bloats.
+    pub individual_drop: Option<f64>,
     /// Their joint drop.
-    pub bloat_joint_drop: Option<f64>,
+    pub joint_drop: Option<f64>,
+    /// Sum of their single drops.
+    pub individual_sum: Option<f64>,
     /// Joint drop over the sum of the single drops.
-    pub bloat_additive_ratio: Option<f64>,
-    /// Pruning change of the top-two Heroes (negative = damage).
-    pub hero_pruning_change: Option<f64>,
-    /// Pruning change of the top-two Bloats.
-    pub bloat_pruning_change: Option<f64>,
+    pub additive_ratio: Option<f64>,
+}
+
+impl Table4 {
+    fn new(analysed: &[(&SeedReport, &Analysis)]) -> Self {
+        let rows: Vec<Table4Row> = analysed
+            .iter()
+            .map(|(report, a)| {
+                let s = a.superadditivity.as_ref();
+                Table4Row {
+                    seed: report.run.seed,
+                    base_accuracy: a.base_accuracy,
+                    individual_drop: s.map(|s| s.individual_mean),
+                    joint_drop: s.map(|s| s.joint_drop),
+                    individual_sum: s.map(|s| s.individual_drops.iter().sum()),
+                    additive_ratio: s.and_then(|s| s.additive_ratio),
+                }
+            })
+            .collect();
+        let over = |f: fn(&Table4Row) -> Option<f64>| MeanStd::of(rows.iter().map(f));
+        let (individual_drop, joint_drop) = (over(|r| r.individual_drop), over(|r| r.joint_drop));
+        let sums = over(|r| r.individual_sum);
+        let ratio =
+            |numerator: &MeanStd, denominator: &MeanStd| match (numerator.mean, denominator.mean) {
+                (Some(n), Some(d)) if d != 0.0 => Some(n / d),
+                _ => None,
+            };
+        Self {
+            ratio: ratio(&joint_drop, &individual_drop),
+            additive_ratio: ratio(&joint_drop, &sums),
+            rows,
+            individual_drop,
+            joint_drop,
+        }
+    }
+}
+
+/// Pruning (§3.3): accuracy change from ablating the top two of each class together.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Pruning {
+    /// One row per analysed seed.
+    pub rows: Vec<PruningRow>,
+    /// The top-two Heroes across seeds (negative = damage).
+    pub heroes: MeanStd,
+    /// The top-two Bloats across seeds.
+    pub bloats: MeanStd,
+}
+
+/// One seed's pruning changes; `None` where the seed has no member of the class.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PruningRow {
+    /// The seed.
+    pub seed: u64,
+    /// Change from pruning the top-two Heroes.
+    pub heroes: Option<f64>,
+    /// Change from pruning the top-two Bloats.
+    pub bloats: Option<f64>,
+}
+
+impl Pruning {
+    fn new(analysed: &[(&SeedReport, &Analysis)]) -> Self {
+        let rows: Vec<PruningRow> = analysed
+            .iter()
+            .map(|(report, a)| PruningRow {
+                seed: report.run.seed,
+                heroes: a.pruning.heroes.as_ref().map(|j| j.change),
+                bloats: a.pruning.bloats.as_ref().map(|j| j.change),
+            })
+            .collect();
+        Self {
+            heroes: MeanStd::of(rows.iter().map(|r| r.heroes)),
+            bloats: MeanStd::of(rows.iter().map(|r| r.bloats)),
+            rows,
+        }
+    }
 }
 
 /// Heroes and Bloats among one layer's heads, summed over seeds.
@@ -156,6 +253,33 @@ pub struct LayerCount {
     pub heroes: usize,
     /// Heads classed as Gradient Bloats.
     pub bloats: usize,
+}
+
+/// Table 5 (and Figures 2–3): Hero and Bloat heads per layer, summed over seeds, per ablation
+/// and threshold.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Table5 {
+    /// Ablation → threshold → one count per layer.
+    pub counts: BTreeMap<Ablation, BTreeMap<usize, Vec<LayerCount>>>,
+}
+
+impl Table5 {
+    fn new(analyses: &[&Analysis]) -> Self {
+        Self {
+            counts: Ablation::ALL
+                .iter()
+                .map(|&a| (a, layer_counts(analyses, a)))
+                .collect(),
+        }
+    }
+
+    /// The per-layer counts under `ablation` at threshold `t` (empty when not computed).
+    pub fn at(&self, ablation: Ablation, t: usize) -> &[LayerCount] {
+        self.counts
+            .get(&ablation)
+            .and_then(|by_t| by_t.get(&t))
+            .map_or(&[], Vec::as_slice)
+    }
 }
 
 /// How often one component took each role.
@@ -171,36 +295,117 @@ pub struct Role {
     pub delta: MeanStd,
 }
 
-/// The across-seed tables of one task.
+/// One seed's Heroes and Bloats per ablation, at the pruning threshold.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SeedRoles {
+    /// The seed.
+    pub seed: u64,
+    /// The Hidden Heroes, in component order.
+    pub heroes: BTreeMap<Ablation, Vec<Component>>,
+    /// The Gradient Bloats, in component order.
+    pub bloats: BTreeMap<Ablation, Vec<Component>>,
+}
+
+/// Figure 1 and component identity: each component's mean Δ and how often it was a Hero or a
+/// Bloat, and each seed's Heroes and Bloats, at the pruning threshold.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Roles {
+    /// The threshold t the roles are classed at (the pruning threshold).
+    pub threshold: usize,
+    /// Per ablation, one role per component.
+    pub components: BTreeMap<Ablation, Vec<Role>>,
+    /// Per analysed seed, its Heroes and Bloats.
+    pub seeds: Vec<SeedRoles>,
+}
+
+impl Roles {
+    fn new(analysed: &[(&SeedReport, &Analysis)]) -> Self {
+        let analyses: Vec<&Analysis> = analysed.iter().map(|(_, a)| *a).collect();
+        let members = |a: &Analysis, ablation: Ablation, class: Class| {
+            a.components
+                .iter()
+                .zip(&a.class[&ablation][&a.pruning.threshold])
+                .filter(|&(_, &k)| k == class)
+                .map(|(c, _)| c.name)
+                .collect()
+        };
+        let by_ablation = |a: &Analysis, class: Class| {
+            Ablation::ALL
+                .iter()
+                .map(|&ablation| (ablation, members(a, ablation, class)))
+                .collect()
+        };
+        Self {
+            threshold: analyses.first().map_or(0, |a| a.pruning.threshold),
+            components: Ablation::ALL
+                .iter()
+                .map(|&a| (a, roles(&analyses, a)))
+                .collect(),
+            seeds: analysed
+                .iter()
+                .map(|(report, a)| SeedRoles {
+                    seed: report.run.seed,
+                    heroes: by_ablation(a, Class::Hero),
+                    bloats: by_ablation(a, Class::Bloat),
+                })
+                .collect(),
+        }
+    }
+}
+
+/// Figure 4: per layer, the mean over its heads of the W_V-only gradient magnitude, mean ± std
+/// across seeds.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Figure4 {
+    /// One value per layer.
+    pub layers: Vec<MeanStd>,
+}
+
+impl Figure4 {
+    fn new(analyses: &[&Analysis]) -> Self {
+        let layers = analyses.first().map_or(0, |a| a.layer_grad_norm.len());
+        Self {
+            layers: (0..layers)
+                .map(|l| MeanStd::of(analyses.iter().map(|a| Some(a.layer_grad_norm[l]))))
+                .collect(),
+        }
+    }
+}
+
+/// A seed left out of the summary.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SkippedSeed {
+    /// The seed.
+    pub seed: u64,
+    /// Why no length could be analysed.
+    pub reason: String,
+}
+
+/// The across-seed tables of one task, one field per table or figure of the paper.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Summary {
     /// The task.
     pub task: Task,
     /// Every seed given.
     pub seeds: Vec<u64>,
+    /// The position schemes the runs were trained under (METHOD §2), each once.
+    pub positions: Vec<Positions>,
     /// Seeds left out, with their reasons.
     pub skipped: Vec<SkippedSeed>,
-    /// Table 1: ρ per baseline.
-    pub spearman: SpearmanSummary,
-    /// Tables 3 and 4: one row per analysed seed.
-    pub rows: Vec<SeedRow>,
-    /// Table 4: mean single drop of the top-two Bloats.
-    pub bloat_individual_drop: MeanStd,
-    /// Table 4: mean joint drop.
-    pub bloat_joint_drop: MeanStd,
-    /// The paper's ratio: mean joint drop / mean individual drop.
-    pub superadditivity_ratio: Option<f64>,
-    /// Mean joint drop / mean sum of the individual drops.
-    pub additive_ratio: Option<f64>,
-    /// Pruning change of the top-two Heroes and Bloats (§3.3).
-    pub pruning: PruningSummary,
-    /// Table 5 / Figures 2–3: per ablation, per threshold, Hero and Bloat heads per layer.
-    pub layer_counts: BTreeMap<Ablation, BTreeMap<usize, Vec<LayerCount>>>,
-    /// Figure 1 and role stability: per ablation, each component's mean Δ and role counts at the
-    /// pruning threshold.
-    pub roles: BTreeMap<Ablation, Vec<Role>>,
-    /// Figure 4: per layer, the W_V-only gradient norm averaged over seeds.
-    pub layer_grad_norm: Vec<MeanStd>,
+    /// ρ per baseline across seeds.
+    pub table1: Table1,
+    /// ρ per seed.
+    pub table3: Table3,
+    /// Superadditivity of the top-two Bloats.
+    pub table4: Table4,
+    /// Pruning the top two of each class.
+    pub pruning: Pruning,
+    /// Hero and Bloat heads per layer.
+    pub table5: Table5,
+    /// Each component's Δ and roles, each seed's Heroes and Bloats.
+    pub roles: Roles,
+    /// The W_V gradient magnitude per layer.
+    pub figure4: Figure4,
 }
 
 impl Summary {
@@ -223,71 +428,41 @@ impl Summary {
                     .unwrap_or_else(|| "not analysed".into()),
             })
             .collect();
-
-        let rows: Vec<SeedRow> = analysed.iter().map(|(r, a)| seed_row(r, a)).collect();
-        let over_rows = |f: &dyn Fn(&SeedRow) -> Option<f64>| MeanStd::of(rows.iter().map(f));
-        let spearman = SpearmanSummary {
-            mean: over_rows(&|r| r.spearman.mean),
-            zero: over_rows(&|r| r.spearman.zero),
-            resample: over_rows(&|r| r.spearman.resample),
-            attribution_patching: over_rows(&|r| r.spearman.attribution_patching),
+        let table3 = Table3 {
+            rows: analysed
+                .iter()
+                .map(|(r, a)| Table3Row {
+                    seed: r.run.seed,
+                    analysis_length: r.run.analysis_length.unwrap_or(0),
+                    base_accuracy: a.base_accuracy,
+                    spearman: a.spearman.clone(),
+                })
+                .collect(),
         };
-
-        let bloat_individual_drop = over_rows(&|r| r.bloat_individual_drop);
-        let bloat_joint_drop = over_rows(&|r| r.bloat_joint_drop);
-        let bloat_sums = MeanStd::of(analysed.iter().map(|(_, a)| {
-            a.superadditivity
-                .as_ref()
-                .map(|s| s.individual_drops.iter().sum::<f64>())
-        }));
-        let ratio =
-            |numerator: &MeanStd, denominator: &MeanStd| match (numerator.mean, denominator.mean) {
-                (Some(n), Some(d)) if d != 0.0 => Some(n / d),
-                _ => None,
-            };
-
-        let pruning = PruningSummary {
-            heroes: over_rows(&|r| r.hero_pruning_change),
-            bloats: over_rows(&|r| r.bloat_pruning_change),
-        };
-
         let analyses: Vec<&Analysis> = analysed.iter().map(|(_, a)| *a).collect();
         Summary {
             task,
             seeds: reports.iter().map(|r| r.run.seed).collect(),
+            positions: reports
+                .iter()
+                .map(|r| r.run.config.model.positions)
+                .collect::<BTreeSet<_>>()
+                .into_iter()
+                .collect(),
             skipped,
-            spearman,
-            superadditivity_ratio: ratio(&bloat_joint_drop, &bloat_individual_drop),
-            additive_ratio: ratio(&bloat_joint_drop, &bloat_sums),
-            bloat_individual_drop,
-            bloat_joint_drop,
-            pruning,
-            layer_counts: Ablation::ALL
-                .iter()
-                .map(|&a| (a, layer_counts(&analyses, a)))
-                .collect(),
-            roles: Ablation::ALL
-                .iter()
-                .map(|&a| (a, roles(&analyses, a)))
-                .collect(),
-            layer_grad_norm: layer_grad_norms(&analyses),
-            rows,
+            table1: Table1::new(&table3.rows),
+            table3,
+            table4: Table4::new(&analysed),
+            pruning: Pruning::new(&analysed),
+            table5: Table5::new(&analyses),
+            roles: Roles::new(&analysed),
+            figure4: Figure4::new(&analyses),
         }
     }
-}
 
-fn seed_row(report: &SeedReport, analysis: &Analysis) -> SeedRow {
-    let s = analysis.superadditivity.as_ref();
-    SeedRow {
-        seed: report.run.seed,
-        analysis_length: report.run.analysis_length.unwrap_or(0),
-        base_accuracy: analysis.base_accuracy,
-        spearman: analysis.spearman.clone(),
-        bloat_individual_drop: s.map(|s| s.individual_mean),
-        bloat_joint_drop: s.map(|s| s.joint_drop),
-        bloat_additive_ratio: s.and_then(|s| s.additive_ratio),
-        hero_pruning_change: analysis.pruning.heroes.as_ref().map(|j| j.change),
-        bloat_pruning_change: analysis.pruning.bloats.as_ref().map(|j| j.change),
+    /// The number of seeds analysed (not skipped).
+    pub fn analysed(&self) -> usize {
+        self.table3.rows.len()
     }
 }
 
@@ -344,13 +519,6 @@ fn roles(analyses: &[&Analysis], ablation: Ablation) -> Vec<Role> {
         .collect()
 }
 
-fn layer_grad_norms(analyses: &[&Analysis]) -> Vec<MeanStd> {
-    let layers = analyses.first().map_or(0, |a| a.layer_grad_norm.len());
-    (0..layers)
-        .map(|l| MeanStd::of(analyses.iter().map(|a| Some(a.layer_grad_norm[l]))))
-        .collect()
-}
-
 /// One CSV line; fields with commas, quotes or newlines are quoted.
 fn csv_line(fields: &[String]) -> String {
     let quoted: Vec<String> = fields
@@ -377,7 +545,7 @@ impl Summary {
         let mut files = Vec::new();
 
         let mut table1 = csv_line(&["baseline".into(), "mean".into(), "std".into(), "n".into()]);
-        for (baseline, m) in self.spearman.rows() {
+        for (baseline, m) in self.table1.rows() {
             table1 += &csv_line(&[
                 baseline.into(),
                 number(m.mean),
@@ -403,7 +571,14 @@ impl Summary {
             "skip_reason",
         ];
         let mut seeds = csv_line(&header.map(String::from));
-        for r in &self.rows {
+        // The three tables hold the analysed seeds in the same order.
+        for ((r, b), p) in self
+            .table3
+            .rows
+            .iter()
+            .zip(&self.table4.rows)
+            .zip(&self.pruning.rows)
+        {
             seeds += &csv_line(&[
                 r.seed.to_string(),
                 r.analysis_length.to_string(),
@@ -412,11 +587,11 @@ impl Summary {
                 number(r.spearman.zero),
                 number(r.spearman.resample),
                 number(r.spearman.attribution_patching),
-                number(r.bloat_individual_drop),
-                number(r.bloat_joint_drop),
-                number(r.bloat_additive_ratio),
-                number(r.hero_pruning_change),
-                number(r.bloat_pruning_change),
+                number(b.individual_drop),
+                number(b.joint_drop),
+                number(b.additive_ratio),
+                number(p.heroes),
+                number(p.bloats),
                 String::new(),
             ]);
         }
@@ -430,7 +605,7 @@ impl Summary {
 
         let mut table5 =
             csv_line(&["ablation", "threshold", "layer", "heroes", "bloats"].map(String::from));
-        for (ablation, per_threshold) in &self.layer_counts {
+        for (ablation, per_threshold) in &self.table5.counts {
             for (threshold, layers) in per_threshold {
                 for c in layers {
                     table5 += &csv_line(&[
@@ -457,7 +632,7 @@ impl Summary {
             ]
             .map(String::from),
         );
-        for (ablation, roles) in &self.roles {
+        for (ablation, roles) in &self.roles.components {
             for r in roles {
                 figure1 += &csv_line(&[
                     ablation.to_string(),
@@ -473,7 +648,7 @@ impl Summary {
         files.push((format!("{task}-figure1-delta.csv"), figure1));
 
         let mut figure4 = csv_line(&["layer", "mean_wv_grad_norm", "std", "n"].map(String::from));
-        for (layer, m) in self.layer_grad_norm.iter().enumerate() {
+        for (layer, m) in self.figure4.layers.iter().enumerate() {
             figure4 += &csv_line(&[
                 layer.to_string(),
                 number(m.mean),
@@ -492,13 +667,15 @@ impl Summary {
         let pct =
             |x: Option<f64>| x.map_or("—".to_string(), |x| format!("{:.1}%", 100.0 * x + 0.0));
         let rho = |x: Option<f64>| x.map_or("—".to_string(), |x| format!("{x:.2}"));
-        let used = self.rows.len();
+        let used = self.analysed();
+        let positions: Vec<&str> = self.positions.iter().map(|p| p.name()).collect();
         let _ = writeln!(
             out,
-            "== {} — {} of {} seeds analysed",
+            "== {} — {} of {} seeds analysed (positions: {})",
             self.task,
             used,
-            self.seeds.len()
+            self.seeds.len(),
+            positions.join(", ")
         );
         for s in &self.skipped {
             let _ = writeln!(out, "   skipped seed {}: {}", s.seed, s.reason);
@@ -508,7 +685,7 @@ impl Summary {
             out,
             "\nTable 1: Spearman ρ, gradient vs causal importance (mean ± std)"
         );
-        for (baseline, m) in self.spearman.rows() {
+        for (baseline, m) in self.table1.rows() {
             let _ = writeln!(out, "  {baseline:<22} {}", m.display(1.0, 2));
         }
 
@@ -518,7 +695,7 @@ impl Summary {
             "  {:>6} {:>4} {:>7} {:>6} {:>6} {:>9} {:>9}",
             "seed", "n", "base", "mean", "zero", "resample", "attr.p."
         );
-        for r in &self.rows {
+        for r in &self.table3.rows {
             let _ = writeln!(
                 out,
                 "  {:>6} {:>4} {:>7} {:>6} {:>6} {:>9} {:>9}",
@@ -541,30 +718,29 @@ impl Summary {
             "  {:>6} {:>8} {:>12} {:>10} {:>15}",
             "seed", "base", "indiv. drop", "joint drop", "joint/Σ indiv."
         );
-        for r in &self.rows {
+        for r in &self.table4.rows {
             let _ = writeln!(
                 out,
                 "  {:>6} {:>8} {:>12} {:>10} {:>15}",
                 r.seed,
                 pct(Some(r.base_accuracy)),
-                pct(r.bloat_individual_drop),
-                pct(r.bloat_joint_drop),
-                r.bloat_additive_ratio
-                    .map_or("—".into(), |x| format!("{x:.2}×"))
+                pct(r.individual_drop),
+                pct(r.joint_drop),
+                r.additive_ratio.map_or("—".into(), |x| format!("{x:.2}×"))
             );
         }
         let _ = writeln!(
             out,
             "  mean individual drop {}, mean joint drop {}",
-            self.bloat_individual_drop.display(100.0, 1),
-            self.bloat_joint_drop.display(100.0, 1)
+            self.table4.individual_drop.display(100.0, 1),
+            self.table4.joint_drop.display(100.0, 1)
         );
         let times = |x: Option<f64>| x.map_or("—".into(), |x| format!("{x:.1}×"));
         let _ = writeln!(
             out,
             "  ratio mean joint / mean individual: {}; mean joint / mean Σ individual: {}",
-            times(self.superadditivity_ratio),
-            times(self.additive_ratio)
+            times(self.table4.ratio),
+            times(self.table4.additive_ratio)
         );
 
         let _ = writeln!(out, "\nPruning the top two (accuracy change, mean ± std)");
@@ -575,7 +751,7 @@ impl Summary {
             let _ = writeln!(out, "  {class:<8} {}", m.display(100.0, 1));
         }
 
-        if let Some(per_threshold) = self.layer_counts.get(&Ablation::Mean) {
+        if let Some(per_threshold) = self.table5.counts.get(&Ablation::Mean) {
             let _ = writeln!(
                 out,
                 "\nTable 5: Hero (H) and Bloat (B) heads per layer, mean ablation, summed over seeds"
@@ -599,7 +775,7 @@ impl Summary {
             }
         }
 
-        if let Some(roles) = self.roles.get(&Ablation::Mean) {
+        if let Some(roles) = self.roles.components.get(&Ablation::Mean) {
             let _ = writeln!(
                 out,
                 "\nFigure 1: mean Δ = Rank(G) − Rank(C) per component, mean ablation"
@@ -629,7 +805,7 @@ impl Summary {
             out,
             "\nFigure 4: W_V gradient norm per layer (mean over heads and seeds)"
         );
-        for (layer, m) in self.layer_grad_norm.iter().enumerate() {
+        for (layer, m) in self.figure4.layers.iter().enumerate() {
             let _ = writeln!(out, "  layer {layer}: {}", m.display(1.0, 4));
         }
         out

@@ -293,22 +293,24 @@ fn summaries_average_over_analysed_seeds_only() {
         .count();
     let summary = Summary::new(Task::Sort, &[a, b, skipped]);
     assert_eq!(summary.seeds, vec![10, 11, 12]);
-    assert_eq!(summary.rows.len(), 2);
+    assert_eq!(summary.analysed(), 2);
     assert_eq!(summary.skipped.len(), 1);
     assert_eq!(summary.skipped[0].reason, "no OOD length in the window");
     let close = |x: Option<f64>, y: f64| (x.unwrap() - y).abs() < 1e-12;
     assert!(close(summary.pruning.heroes.mean, -0.3));
     assert!(close(summary.pruning.heroes.std, (0.02f64).sqrt()));
-    assert!(close(summary.spearman.mean.mean, -0.3));
+    assert!(close(summary.table1.mean.mean, -0.3));
     // Individual means 0.01 and 0.03 → 0.02; joint drops 0.2 and 0.4 → 0.3; ratio 15.
-    assert!(close(summary.bloat_individual_drop.mean, 0.02));
-    assert!(close(summary.bloat_joint_drop.mean, 0.3));
-    assert!(close(summary.superadditivity_ratio, 15.0));
+    assert!(close(summary.table4.individual_drop.mean, 0.02));
+    assert!(close(summary.table4.joint_drop.mean, 0.3));
+    assert!(close(summary.table4.ratio, 15.0));
     // Sums of individual drops 0.02 and 0.06 → 0.04: additive ratio 7.5.
-    assert!(close(summary.additive_ratio, 7.5));
+    assert!(close(summary.table4.additive_ratio, 7.5));
 
     // Layer counts add up the heads' classes over the two analysed seeds (b is a copy of a).
-    let counted: usize = summary.layer_counts[&Ablation::Mean][&2]
+    let counted: usize = summary
+        .table5
+        .at(Ablation::Mean, 2)
         .iter()
         .map(|c| c.heroes + c.bloats)
         .sum();

@@ -117,7 +117,7 @@ async fn the_analysis_runs_on_webgpu() {
         ..report
     };
     let summary = Summary::new(Task::Sort, std::slice::from_ref(&report));
-    let bins = &summary.layer_counts[&config.analysis.pruning_ablation][&t];
+    let bins = summary.table5.at(config.analysis.pruning_ablation, t);
     assert_eq!(bins.len(), config.model.layers);
     let heads = |class| {
         analysis

@@ -189,12 +189,7 @@ fn AnalysisView(report: SeedReport, analysis: Analysis) -> impl IntoView {
 /// Per layer, Heroes and Bloats among the heads of `summary`, at the lab's baseline and threshold.
 fn layer_counts(summary: &Summary, lab: Lab) -> Vec<crate::summary::LayerCount> {
     let (ablation, t) = (lab.ablation.get(), lab.threshold.get());
-    summary
-        .layer_counts
-        .get(&ablation)
-        .and_then(|by_t| by_t.get(&t))
-        .cloned()
-        .unwrap_or_default()
+    summary.table5.at(ablation, t).to_vec()
 }
 
 /// ρ of G against each baseline, and of attribution patching against mean ablation.

@@ -17,7 +17,7 @@ pub fn AcrossSeeds() -> impl IntoView {
     move || {
         let task = lab.selected_run()?.run.task;
         let summary = lab.runs.with(|runs| Summary::new(task, runs));
-        (summary.rows.len() >= 2).then(|| {
+        (summary.analysed() >= 2).then(|| {
             view! {
                 <section id="stage-seeds" class="panel">
                     <h2>{format!("7 · Across seeds: {task}")}</h2>
@@ -43,7 +43,7 @@ fn cell(value: MeanStd, percent: bool) -> String {
 pub fn SummaryTables(summary: Summary, scope: &'static str) -> impl IntoView {
     let norm_id = format!("grad-norm-{scope}-{}", summary.task);
     let rho = summary
-        .spearman
+        .table1
         .rows()
         .map(|(name, value)| {
             view! {
@@ -56,9 +56,12 @@ pub fn SummaryTables(summary: Summary, scope: &'static str) -> impl IntoView {
         .into_iter()
         .collect_view();
     let seeds = summary
+        .table3
         .rows
         .iter()
-        .map(|r| {
+        .zip(&summary.table4.rows)
+        .zip(&summary.pruning.rows)
+        .map(|((r, b), p)| {
             let rho = |x: Option<f64>| x.map_or("—".into(), |x| format!("{x:.3}"));
             let pct = |x: Option<f64>| x.map_or("—".into(), |x| format!("{:.1}", x * 100.0));
             view! {
@@ -68,11 +71,11 @@ pub fn SummaryTables(summary: Summary, scope: &'static str) -> impl IntoView {
                     <td>{format!("{:.1}%", r.base_accuracy * 100.0)}</td>
                     <td>{rho(r.spearman.mean)}</td>
                     <td>{rho(r.spearman.zero)}</td>
-                    <td>{pct(r.bloat_individual_drop)}</td>
-                    <td>{pct(r.bloat_joint_drop)}</td>
-                    <td>{r.bloat_additive_ratio.map_or("—".into(), |x| format!("{x:.2}"))}</td>
-                    <td>{pct(r.hero_pruning_change)}</td>
-                    <td>{pct(r.bloat_pruning_change)}</td>
+                    <td>{pct(b.individual_drop)}</td>
+                    <td>{pct(b.joint_drop)}</td>
+                    <td>{b.additive_ratio.map_or("—".into(), |x| format!("{x:.2}"))}</td>
+                    <td>{pct(p.heroes)}</td>
+                    <td>{pct(p.bloats)}</td>
                 </tr>
             }
         })
@@ -84,7 +87,8 @@ pub fn SummaryTables(summary: Summary, scope: &'static str) -> impl IntoView {
         .collect_view();
     let ratio = |r: Option<f64>| r.map_or("undefined".into(), |r| format!("{r:.2}"));
     let norms = summary
-        .layer_grad_norm
+        .figure4
+        .layers
         .iter()
         .map(|m| (m.mean.unwrap_or(0.0), m.std))
         .collect();
@@ -95,7 +99,7 @@ pub fn SummaryTables(summary: Summary, scope: &'static str) -> impl IntoView {
         }
     };
     view! {
-        <p>{format!("{} seeds analysed, {} skipped.", summary.rows.len(), summary.skipped.len())}</p>
+        <p>{format!("{} seeds analysed, {} skipped.", summary.analysed(), summary.skipped.len())}</p>
         <table class="small-table">
             <caption>"Spearman ρ across seeds (mean ± sample std)"</caption>
             <tbody>{rho}</tbody>
@@ -121,8 +125,8 @@ pub fn SummaryTables(summary: Summary, scope: &'static str) -> impl IntoView {
         <p>
             {format!(
                 "Superadditivity of the top-two Bloats: mean joint drop / mean single drop = {}; mean joint drop / mean sum of single drops = {}. Pruning the top-two Heroes: {}; the top-two Bloats: {} (points).",
-                ratio(summary.superadditivity_ratio),
-                ratio(summary.additive_ratio),
+                ratio(summary.table4.ratio),
+                ratio(summary.table4.additive_ratio),
                 cell(summary.pruning.heroes, true),
                 cell(summary.pruning.bloats, true),
             )}
