@@ -1,8 +1,9 @@
-//! The native command-line tool: `gradcause data | train | analyze | sweep | positions | ablate |
-//! bench`.
+//! The native command-line tool: `gradcause data | train | analyze | sweep | positions | compare |
+//! reproduction | ablate | bench`.
 
 mod ablate;
 mod bench;
+mod compare;
 mod config_args;
 mod data;
 mod run;
@@ -42,6 +43,10 @@ enum Command {
     /// The positions study: train every seed under each position scheme and evaluate out of
     /// distribution (no analysis), one report per run; write the table as CSV.
     Positions(PositionsArgs),
+    /// The paper's numbers (reported.json) beside ours over a sweep's analysed seeds.
+    Compare(CompareArgs),
+    /// Write REPRODUCTION.md: the comparison, the positions study and what holds.
+    Reproduction(ReproductionArgs),
     /// Accuracy of a saved model with some components ablated.
     Ablate(AblateArgs),
     /// Time the training step, OOD batches and (optionally) the analysis; compare with PyTorch.
@@ -162,8 +167,37 @@ struct PositionsArgs {
     /// Where to compute: cpu (Burn flex) or wgpu (Vulkan, Metal, DX12).
     #[arg(long, default_value = "cpu")]
     backend: Backend,
+    /// Sweep directories (comma-separated) whose per-seed reports stand in for runs made under
+    /// exactly the same config, instead of training them again.
+    #[arg(long, value_delimiter = ',')]
+    reuse: Vec<PathBuf>,
     #[command(flatten)]
     config: ConfigArgs,
+}
+
+#[derive(Args, Debug)]
+struct CompareArgs {
+    /// A sweep directory: its per-seed reports, and those of the folders in it (one per task).
+    dir: PathBuf,
+    /// Print a Markdown table instead of text.
+    #[arg(long)]
+    markdown: bool,
+}
+
+#[derive(Args, Debug)]
+struct ReproductionArgs {
+    /// The sweep to compare with the paper.
+    #[arg(long, default_value = "assets/sweep")]
+    sweep: PathBuf,
+    /// The positions study's reports.
+    #[arg(long, default_value = "assets/positions")]
+    positions: PathBuf,
+    /// The file to write.
+    #[arg(long, default_value = "REPRODUCTION.md")]
+    out: PathBuf,
+    /// Write nothing; fail if the file differs from what would be written.
+    #[arg(long)]
+    check: bool,
 }
 
 #[derive(Args, Debug)]
@@ -203,6 +237,8 @@ pub fn main() -> ExitCode {
         Command::Analyze(args) => pollster::block_on(run::analyze(&args)),
         Command::Sweep(args) => pollster::block_on(run::sweep(&args)),
         Command::Positions(args) => pollster::block_on(study::positions(&args)),
+        Command::Compare(args) => compare::compare_command(&args),
+        Command::Reproduction(args) => compare::reproduction(&args),
         Command::Ablate(args) => pollster::block_on(ablate::ablate(&args)),
         Command::Bench(args) => pollster::block_on(bench::bench(&args)),
     };

@@ -241,9 +241,28 @@ fn print_analysis(a: &Analysis, config: &ExperimentConfig) {
     }
 }
 
-/// The report of `seed` in `dir`.
-fn report_path(dir: &Path, task: Task, seed: u64) -> std::path::PathBuf {
+/// The report of `seed` in the sweep directory `dir`.
+pub(super) fn sweep_report_path(dir: &Path, task: Task, seed: u64) -> std::path::PathBuf {
     dir.join(format!("{task}-seed{seed}.json"))
+}
+
+/// Every per-seed report (`*-seed*.json`) directly in `dir`, in file-name order.
+pub(super) fn read_reports_in(dir: &Path) -> Result<Vec<SeedReport>, Failure> {
+    let entries = std::fs::read_dir(dir)
+        .map_err(|e| Failure::Run(format!("could not list {}: {e}", dir.display())))?;
+    let mut paths: Vec<_> = entries.filter_map(Result::ok).map(|e| e.path()).collect();
+    paths.sort();
+    let mut reports = Vec::new();
+    for path in paths {
+        let name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default();
+        if name.contains("-seed") && name.ends_with(".json") {
+            reports.push(read_report(&path)?);
+        }
+    }
+    Ok(reports)
 }
 
 /// A report written earlier, refused with a message when malformed.
@@ -270,7 +289,7 @@ pub async fn sweep(args: &SweepArgs) -> Result<(), Failure> {
     let device = args.backend.device().await.map_err(run_error)?;
     let started = Instant::now();
     for (i, config) in configs.iter().enumerate() {
-        let path = report_path(dir, args.task, config.seed);
+        let path = sweep_report_path(dir, args.task, config.seed);
         eprintln!(
             "\n[{}/{}] {} seed {}",
             i + 1,
@@ -304,20 +323,7 @@ pub async fn sweep(args: &SweepArgs) -> Result<(), Failure> {
     eprintln!("\nsweep done in {:.1} s", started.elapsed().as_secs_f64());
 
     // The summary covers every report in the directory, of either task.
-    let mut reports = Vec::new();
-    let entries = std::fs::read_dir(dir)
-        .map_err(|e| Failure::Run(format!("could not list {}: {e}", dir.display())))?;
-    let mut paths: Vec<_> = entries.filter_map(Result::ok).map(|e| e.path()).collect();
-    paths.sort();
-    for path in paths {
-        let name = path
-            .file_name()
-            .and_then(|n| n.to_str())
-            .unwrap_or_default();
-        if name.contains("-seed") && name.ends_with(".json") {
-            reports.push(read_report(&path)?);
-        }
-    }
+    let mut reports = read_reports_in(dir)?;
     reports.sort_by_key(|r| (r.run.task, r.run.seed));
     // Recorded as typed, with the binary's path shortened to its name.
     let command = std::iter::once("gradcause".to_string())

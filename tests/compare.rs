@@ -1,0 +1,254 @@
+//! The paper beside ours: every entry of reported.json gets a line, verdicts follow the stated
+//! spreads, and REPRODUCTION.md is what `gradcause reproduction` makes of the shipped results.
+
+use std::collections::BTreeMap;
+use std::process::Command;
+
+use gradcause::ablation::Ablation;
+use gradcause::analysis::Correlations;
+use gradcause::compare::{REPORTED_JSON, Reported, Verdict, compare};
+use gradcause::summary::{MeanStd, SeedRoles, SkippedSeed, Summary, Table3Row};
+use gradcause::task::Task;
+
+/// Every leaf of a JSON value as a dotted path (array elements by index).
+fn leaves(value: &serde_json::Value, path: String, out: &mut Vec<String>) {
+    let join = |key: &str| {
+        if path.is_empty() {
+            key.to_string()
+        } else {
+            format!("{path}.{key}")
+        }
+    };
+    match value {
+        serde_json::Value::Object(map) => {
+            for (key, v) in map {
+                leaves(v, join(key), out);
+            }
+        }
+        serde_json::Value::Array(items) if !items.is_empty() => {
+            for (i, v) in items.iter().enumerate() {
+                leaves(v, join(&i.to_string()), out);
+            }
+        }
+        _ => out.push(path),
+    }
+}
+
+/// Whether `key` is `leaf` or one of its ancestors.
+fn covers(key: &str, leaf: &str) -> bool {
+    leaf == key || leaf.starts_with(&format!("{key}."))
+}
+
+/// A summary of `task` with `n` analysed seeds and the given mean-ablation ρ per seed.
+fn summary_with(task: Task, seeds: &[(u64, Option<f64>)], skipped: &[u64]) -> Summary {
+    let mut s = Summary::new(task, &[]);
+    s.table3.rows = seeds
+        .iter()
+        .map(|&(seed, rho)| Table3Row {
+            seed,
+            analysis_length: 8,
+            base_accuracy: 0.5,
+            spearman: Correlations {
+                mean: rho,
+                zero: rho,
+                resample: rho,
+                attribution_patching: rho,
+            },
+        })
+        .collect();
+    s.skipped = skipped
+        .iter()
+        .map(|&seed| SkippedSeed {
+            seed,
+            reason: "no OOD length in the window".into(),
+        })
+        .collect();
+    s.seeds = seeds.iter().map(|s| s.0).chain(skipped.to_vec()).collect();
+    s
+}
+
+fn line<'a>(lines: &'a [gradcause::compare::Line], key: &str) -> &'a gradcause::compare::Line {
+    lines
+        .iter()
+        .find(|l| l.key == key)
+        .unwrap_or_else(|| panic!("no line {key}"))
+}
+
+#[test]
+fn every_reported_entry_gets_a_line_with_or_without_results() {
+    let reported = Reported::shipped();
+    let json: serde_json::Value = serde_json::from_str(REPORTED_JSON).unwrap();
+    let mut all = Vec::new();
+    leaves(&json, String::new(), &mut all);
+    // The source, the seed list and Table 5's denominator are context, shown in other lines.
+    let context = ["source", "seeds", "component_identity_sort.out_of"];
+    let with_results = BTreeMap::from([(
+        Task::Sort,
+        summary_with(Task::Sort, &[(42, Some(0.5)), (123, Some(0.1))], &[456]),
+    )]);
+    for summaries in [BTreeMap::new(), with_results] {
+        let lines = compare(&reported, &summaries);
+        for leaf in all.iter().filter(|l| !context.iter().any(|c| covers(c, l))) {
+            assert!(
+                lines.iter().any(|line| covers(&line.key, leaf)),
+                "reported.json entry {leaf} has no line"
+            );
+        }
+        // And no line points at something reported.json does not have.
+        for line in &lines {
+            assert!(
+                all.iter().any(|leaf| covers(&line.key, leaf)),
+                "line {} names no entry",
+                line.key
+            );
+        }
+    }
+}
+
+#[test]
+fn reported_json_refuses_unknown_entries() {
+    let mut json: serde_json::Value = serde_json::from_str(REPORTED_JSON).unwrap();
+    json["table9_new_numbers"] = serde_json::json!([1, 2]);
+    let error = serde_json::from_value::<Reported>(json).unwrap_err();
+    assert!(error.to_string().contains("table9_new_numbers"), "{error}");
+}
+
+#[test]
+fn verdicts_follow_the_papers_spread() {
+    let reported = Reported::shipped();
+    // Reversal Table 1: 0.72 ± 0.08. Sorting: 0.27 ± 0.24.
+    let nine = [42, 123, 456, 789, 1010, 2020, 3030, 5050, 6060].map(|seed| (seed, Some(0.7)));
+    let mut reverse = summary_with(Task::Reverse, &nine, &[4040]);
+    reverse.table1.mean = MeanStd::of([Some(0.65), Some(0.66)]);
+    let mut sort = summary_with(Task::Sort, &[(456, Some(0.6)), (2020, Some(-0.2))], &[4040]);
+    sort.table1.mean = MeanStd::of([Some(0.55), Some(0.60)]);
+    let summaries = BTreeMap::from([(Task::Reverse, reverse), (Task::Sort, sort)]);
+    let lines = compare(&reported, &summaries);
+
+    let rev = line(&lines, "table1_rho_mean_std.reverse.mean_ablation");
+    assert!(matches!(rev.verdict, Verdict::Within(_)), "{rev:?}");
+    assert_eq!((rev.paper.as_str(), rev.seeds), ("0.72 ± 0.08", 2));
+    assert_eq!(rev.ours, "0.66 ± 0.01");
+    let sort = line(&lines, "table1_rho_mean_std.sort.mean_ablation");
+    assert!(matches!(sort.verdict, Verdict::Differs(_)), "{sort:?}");
+    // No zero-ablation ρ in the summaries' Table 1: the mean of nothing.
+    let zero = line(&lines, "table1_rho_mean_std.sort.zero_ablation");
+    assert!(matches!(zero.verdict, Verdict::Unavailable(_)), "{zero:?}");
+
+    // Per seed: sort 2020 is -0.18 ± 0.24 in the paper; ours -0.2.
+    let s2020 = line(&lines, "table3_rho_mean_ablation_per_seed.sort.2020");
+    assert!(matches!(s2020.verdict, Verdict::Within(_)), "{s2020:?}");
+    // Sort 456: paper 0.00; ours 0.6 is outside ±0.24.
+    let s456 = line(&lines, "table3_rho_mean_ablation_per_seed.sort.456");
+    assert!(matches!(s456.verdict, Verdict::Differs(_)), "{s456:?}");
+    // Sort 4040: ours skipped; reversal 4040: both skipped; sort 789: ours not run.
+    let s4040 = line(&lines, "table3_rho_mean_ablation_per_seed.sort.4040");
+    assert_eq!(
+        s4040.verdict,
+        Verdict::Unavailable("our seed 4040 is skipped".into())
+    );
+    let r4040 = line(&lines, "table3_rho_mean_ablation_per_seed.reverse.4040");
+    assert_eq!(r4040.paper, "skipped");
+    assert_eq!(r4040.verdict, Verdict::Within("both skipped".into()));
+    let s789 = line(&lines, "table3_rho_mean_ablation_per_seed.sort.789");
+    assert_eq!(
+        s789.verdict,
+        Verdict::Unavailable("our seed 789 was not run".into())
+    );
+
+    // Seeds in the window: reversal 9 of 10 against 9 of 10 is within one seed of ten; sorting
+    // 2 of 3 against 10 of 10 is not. The skipped seeds agree for reversal.
+    let window = line(&lines, "seeds_in_window.reverse");
+    assert!(matches!(window.verdict, Verdict::Within(_)), "{window:?}");
+    let skipped = line(&lines, "seeds_in_window.skipped.reverse");
+    assert_eq!(
+        (skipped.paper.as_str(), skipped.ours.as_str()),
+        ("4040", "4040")
+    );
+    assert!(matches!(skipped.verdict, Verdict::Within(_)), "{skipped:?}");
+    let window = line(&lines, "seeds_in_window.sort");
+    assert_eq!(window.ours, "2 of 3");
+    assert!(matches!(window.verdict, Verdict::Differs(_)), "{window:?}");
+
+    // The activation-patching ρ (-0.445, no seed named) against our range -0.2..0.6.
+    let patching = line(
+        &lines,
+        "text_activation_patching_rho_best_characterized_seed",
+    );
+    assert!(
+        matches!(patching.verdict, Verdict::Differs(_)),
+        "{patching:?}"
+    );
+}
+
+#[test]
+fn counts_are_scaled_to_the_papers_seeds_and_figure5_needs_all_four_heads() {
+    let reported = Reported::shipped();
+    let mut sort = summary_with(
+        Task::Sort,
+        &[(42, Some(0.1)), (123, Some(0.1)), (2020, Some(0.1))],
+        &[],
+    );
+    // Figure 5: the paper's Heroes L3_H0, L3_H1 and Bloats L1_H0, L1_H1 for seed 2020.
+    let heads = |names: &[&str]| -> Vec<gradcause::component::Component> {
+        names.iter().map(|n| n.parse().unwrap()).collect()
+    };
+    sort.roles.seeds = vec![SeedRoles {
+        seed: 2020,
+        heroes: BTreeMap::from([(Ablation::Mean, heads(&["L3_H0", "L3_H1", "L2_MLP"]))]),
+        bloats: BTreeMap::from([(Ablation::Mean, heads(&["L1_H0", "L1_H1"]))]),
+    }];
+    let summaries = BTreeMap::from([(Task::Sort, sort.clone())]);
+    let lines = compare(&reported, &summaries);
+    let figure5 = line(&lines, "figure5_sort_seed2020_n10");
+    assert!(matches!(figure5.verdict, Verdict::Within(_)), "{figure5:?}");
+    assert!(figure5.ours.contains("n = 8"), "{}", figure5.ours);
+
+    sort.roles.seeds[0].bloats = BTreeMap::from([(Ablation::Mean, heads(&["L1_H0"]))]);
+    let lines = compare(&reported, &BTreeMap::from([(Task::Sort, sort)]));
+    let figure5 = line(&lines, "figure5_sort_seed2020_n10");
+    assert_eq!(
+        figure5.verdict,
+        Verdict::Differs("the paper's 4 heads in the same class; ours 3".into())
+    );
+    // No roles per component were computed for these hand-made rows: identity is unavailable
+    // rather than zero.
+    let identity = line(&lines, "component_identity_sort.L3_H3_hero_seeds");
+    assert!(
+        matches!(identity.verdict, Verdict::Unavailable(_)),
+        "{identity:?}"
+    );
+}
+
+#[test]
+fn compare_reads_the_shipped_sweep_and_reproduction_md_is_up_to_date() {
+    let root = env!("CARGO_MANIFEST_DIR");
+    let run = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_gradcause"))
+            .args(args)
+            .current_dir(root)
+            .output()
+            .expect("gradcause runs")
+    };
+    let compared = run(&["compare", "assets/sweep"]);
+    assert!(
+        compared.status.success(),
+        "{}",
+        String::from_utf8_lossy(&compared.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&compared.stdout);
+    for section in [
+        "Table 1", "Table 3", "Table 4", "Table 5", "Figure 4", "Figure 5",
+    ] {
+        assert!(stdout.contains(section), "no {section} in:\n{stdout}");
+    }
+    let check = run(&["reproduction", "--check"]);
+    assert!(
+        check.status.success(),
+        "{}",
+        String::from_utf8_lossy(&check.stderr)
+    );
+    let missing = run(&["compare", "tests"]);
+    assert!(!missing.status.success());
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("no per-seed reports"));
+}
