@@ -3,6 +3,7 @@
 
 mod browser;
 mod charts;
+mod comparison;
 mod controls;
 mod explorer;
 mod guide;
@@ -67,13 +68,14 @@ fn App() -> impl IntoView {
             </section>
             <results::Results />
             <tables::AcrossSeeds />
+            <comparison::YourRunsBesidePaper />
             <runs::RunList />
             <sweep::Precomputed />
         </main>
         <footer>
-            "gradcause reproduces “Hidden Heroes and Gradient Bloats” (CC BY 4.0). Every number is computed in your browser or by "
+            "gradcause reproduces “Hidden Heroes and Gradient Bloats” (Ye 2026, arXiv 2602.01442, CC BY 4.0). Every number is computed in your browser or by "
             <code>"gradcause sweep"</code>
-            "; nothing is copied from the paper."
+            ", except the paper's own, shown only in the columns marked “paper” (from its reported.json)."
         </footer>
     }
 }

@@ -1,13 +1,17 @@
 //! The precomputed sweep shipped with the page (`gradcause sweep` over the default seeds of both
 //! tasks): its tables at once, and its reports to load into the run list.
 
+use std::collections::BTreeMap;
+
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
 use crate::report::SeedReport;
-use crate::summary::SweepSummary;
+use crate::summary::{Summary, SweepSummary};
+use crate::task::Task;
 
 use super::browser;
+use super::comparison::PaperBeside;
 use super::state::Lab;
 use super::tables::SummaryTables;
 
@@ -65,10 +69,21 @@ pub fn Precomputed() -> impl IntoView {
                         .map(|result| match result {
                             Err(e) => view! { <p class="hint">{e}</p> }.into_any(),
                             Ok(list) => {
-                                list.into_iter()
+                                let both: BTreeMap<Task, Summary> = list
+                                    .iter()
+                                    .flat_map(|sweep| sweep.tasks.clone())
+                                    .collect();
+                                let sweeps = list
+                                    .into_iter()
                                     .map(|sweep| {
+                                        let positions = sweep
+                                            .tasks
+                                            .values()
+                                            .flat_map(|s| s.positions.iter().map(|p| p.name()))
+                                            .collect::<Vec<_>>()
+                                            .join(", ");
                                         let header = format!(
-                                            "Made by `{}` on {}.",
+                                            "Made by `{}` on {} (positions: {positions}).",
                                             sweep.command,
                                             sweep.generated
                                         );
@@ -91,7 +106,12 @@ pub fn Precomputed() -> impl IntoView {
                                             }>"Load these reports into your runs"</button>
                                         }
                                     })
-                                    .collect_view()
+                                    .collect_view();
+                                view! {
+                                    <h3>"The paper beside the shipped sweep"</h3>
+                                    <PaperBeside summaries=both scope="shipped" />
+                                    {sweeps}
+                                }
                                     .into_any()
                             }
                         })

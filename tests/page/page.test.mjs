@@ -47,6 +47,15 @@ async function flow(origin, name) {
     // The position scheme is a setting like any other, at its default.
     assert.equal(await page.inputValue('input[name="positions"]'), "shifted");
 
+    // The shipped sweep beside the paper: one row per reported.json entry, the paper's Table 1
+    // among them, the tally matching the rows.
+    await page.waitForSelector("#paper-beside-shipped table.comparison", { timeout: 60_000 });
+    const tally = await page.textContent("#paper-beside-shipped .tally");
+    const entries = Number(/^(\d+) entries/.exec(tally)?.[1]);
+    assert.ok(entries >= 100, tally);
+    assert.equal(await page.locator("#paper-beside-shipped tbody tr").count(), entries, tally);
+    assert.match(await page.textContent("#paper-beside-shipped"), /0\.72 ± 0\.08/);
+
     const clicked = Date.now();
     await page.click("#train");
     await page.waitForFunction(

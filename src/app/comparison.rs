@@ -1,0 +1,100 @@
+//! The paper beside ours: every number of `reported.json` next to the same quantity over the
+//! shipped sweep or the user's own runs, with the verdict per line (as `gradcause compare`).
+
+use std::collections::BTreeMap;
+
+use leptos::prelude::*;
+
+use crate::compare::{CITATION, Line, Reported, compare, tally};
+use crate::summary::Summary;
+use crate::task::Task;
+
+use super::state::Lab;
+
+/// The comparison table for `summaries`; `scope` keeps element ids unique on the page.
+#[component]
+pub fn PaperBeside(summaries: BTreeMap<Task, Summary>, scope: &'static str) -> impl IntoView {
+    let lines = compare(&Reported::shipped(), &summaries);
+    let (within, differs, unavailable) = tally(&lines);
+    let mut sections: Vec<(&'static str, Vec<Line>)> = Vec::new();
+    for line in lines {
+        match sections.last_mut() {
+            Some((name, group)) if *name == line.section => group.push(line),
+            _ => sections.push((line.section, vec![line])),
+        }
+    }
+    let groups = sections
+        .into_iter()
+        .map(|(name, group)| {
+            let rows = group
+                .into_iter()
+                .map(|l| {
+                    let class = format!("verdict verdict-{}", l.verdict.word().replace('/', ""));
+                    view! {
+                        <tr>
+                            <td>{l.what}</td>
+                            <td class="paper">{l.paper}</td>
+                            <td>{l.ours}</td>
+                            <td>{l.seeds}</td>
+                            <td class=class>{l.verdict.to_string()}</td>
+                        </tr>
+                    }
+                })
+                .collect_view();
+            view! {
+                <table class="comparison">
+                    <caption>{name}</caption>
+                    <thead>
+                        <tr>
+                            <th>""</th>
+                            <th>"paper"</th>
+                            <th>"ours"</th>
+                            <th>"seeds"</th>
+                            <th>"verdict"</th>
+                        </tr>
+                    </thead>
+                    <tbody>{rows}</tbody>
+                </table>
+            }
+        })
+        .collect_view();
+    view! {
+        <div class="paper-beside" id=format!("paper-beside-{scope}")>
+            <p class="tally">
+                {format!(
+                    "{} entries: {within} within the paper's spread, {differs} differ, {unavailable} not available on these runs.",
+                    within + differs + unavailable
+                )}
+            </p>
+            <p class="hint">
+                {format!(
+                    "Paper column: {CITATION}, as reported.json lists it. Everything else is computed from these runs. A seed number names a different model here than in the paper's code, so compare spreads, not single seeds; each verdict names the spread it uses (REPRODUCTION.md explains them)."
+                )}
+            </p>
+            {groups}
+        </div>
+    }
+}
+
+/// The comparison for the user's own runs, once two seeds of a task are analysed.
+#[component]
+pub fn YourRunsBesidePaper() -> impl IntoView {
+    let lab = Lab::get();
+    move || {
+        let summaries: BTreeMap<Task, Summary> = lab.runs.with(|runs| {
+            Task::ALL
+                .into_iter()
+                .map(|t| (t, Summary::new(t, runs)))
+                .filter(|(_, s)| !s.seeds.is_empty())
+                .collect()
+        });
+        summaries.values().any(|s| s.analysed() >= 2).then(|| {
+            view! {
+                <section id="stage-paper" class="panel">
+                    <h2>"8 · Your runs beside the paper"</h2>
+                    <PaperBeside summaries=summaries scope="runs" />
+                </section>
+            }
+        })
+    }
+}
