@@ -1,11 +1,12 @@
 //! `gradcause positions`: the positions study, one report per task, scheme and seed.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-use gradcause::report::TrainReport;
+use gradcause::config::ExperimentConfig;
+use gradcause::report::{SeedReport, TrainReport};
 use gradcause::study::{report_file, study_csv, window_counts};
 
-use super::run::{print_run, to_json, train_model};
+use super::run::{print_run, sweep_report_path, to_json, train_model};
 use super::{Failure, PositionsArgs, read_file, run_error, write_file};
 
 pub async fn positions(args: &PositionsArgs) -> Result<(), Failure> {
@@ -52,6 +53,13 @@ pub async fn positions(args: &PositionsArgs) -> Result<(), Failure> {
             }
             eprintln!("report found in {}: not recomputed", path.display());
             print_run(&report);
+        } else if let Some((report, from)) = reusable(&args.reuse, config)? {
+            eprintln!(
+                "same config in {}: its training and OOD figures reused",
+                from.display()
+            );
+            write_file(&path, to_json(&report).as_bytes())?;
+            print_run(&report);
         } else {
             let subject = train_model(config, args.backend, &device).await?;
             write_file(&path, to_json(&subject.run).as_bytes())?;
@@ -79,6 +87,29 @@ pub async fn positions(args: &PositionsArgs) -> Result<(), Failure> {
     Ok(())
 }
 
+/// A sweep's report of the same run (same config), from the first of `dirs` that has one.
+fn reusable(
+    dirs: &[PathBuf],
+    config: &ExperimentConfig,
+) -> Result<Option<(TrainReport, PathBuf)>, Failure> {
+    for dir in dirs {
+        let path = sweep_report_path(dir, config.task, config.seed);
+        if !path.exists() {
+            continue;
+        }
+        let report: SeedReport = serde_json::from_slice(&read_file(&path)?).map_err(|e| {
+            Failure::Run(format!(
+                "{} is not a gradcause report ({e})",
+                path.display()
+            ))
+        })?;
+        if report.run.config == *config {
+            return Ok(Some((report.run, path)));
+        }
+    }
+    Ok(None)
+}
+
 /// Writes `positions.csv` of every run in `dir` and returns their reports.
 fn write_table(dir: &Path, lengths: &[usize]) -> Result<Vec<TrainReport>, Failure> {
     let reports = read_all(dir)?;
@@ -90,7 +121,7 @@ fn write_table(dir: &Path, lengths: &[usize]) -> Result<Vec<TrainReport>, Failur
 }
 
 /// Every run's report in `dir`, by the study's file names.
-fn read_all(dir: &Path) -> Result<Vec<TrainReport>, Failure> {
+pub(super) fn read_all(dir: &Path) -> Result<Vec<TrainReport>, Failure> {
     let entries = std::fs::read_dir(dir)
         .map_err(|e| Failure::Run(format!("could not read {}: {e}", dir.display())))?;
     let mut reports = Vec::new();
