@@ -37,6 +37,7 @@ pub struct Claim {
 pub fn document(
     reported: &Reported,
     summaries: &BTreeMap<Task, Summary>,
+    sweep_runs: &[TrainReport],
     study: &[TrainReport],
     sources: &Sources,
 ) -> String {
@@ -77,6 +78,10 @@ pub fn document(
     out += "- **Different models under the same seed.** A seed number fixes our random streams, \
             not PyTorch's: our seed 42 is another draw than the paper's seed 42. Per-seed lines \
             compare one draw with another; only the spread across seeds is comparable.\n";
+    out += "- **Another machine, another model.** The same seed and config trained on another \
+            CPU (other SIMD kernels, so other rounding) gives another model, and reversal's OOD \
+            accuracy moves a lot with it: see *Same config, two machines* below. Each count of \
+            seeds in the window is itself a draw.\n";
     out += "- **Positions.** The paper does not say how its models reached sequence positions \
             they were never trained on (training lengths 3–7, OOD lengths 8–11). We train under \
             `shifted` positions (METHOD §2), the scheme the positions study below supports; the \
@@ -100,6 +105,56 @@ pub fn document(
     out += &markdown(&lines);
     out += "\n## The positions study\n\n";
     out += &study_section(reported, study);
+    out += &same_config_section(sweep_runs, study);
+    out
+}
+
+/// Runs present in both the sweep and the study under the same config: identical on one machine,
+/// so any difference shows how much a run depends on where it ran.
+fn same_config_section(sweep_runs: &[TrainReport], study: &[TrainReport]) -> String {
+    let pairs: Vec<(&TrainReport, &TrainReport)> = sweep_runs
+        .iter()
+        .filter_map(|a| study.iter().find(|b| b.config == a.config).map(|b| (a, b)))
+        .collect();
+    if pairs.is_empty() {
+        return String::new();
+    }
+    let differ = pairs
+        .iter()
+        .filter(|(a, b)| a.ood_accuracy != b.ood_accuracy)
+        .count();
+    let mut out = format!(
+        "\n### Same config, two machines\n\n{} runs are in both the sweep and the study with the \
+         same config; {differ} of them differ. On one machine a run is reproducible to the bit, \
+         so each difference is the same seed trained on another CPU (the README says which \
+         reports were made where).\n\n| task | scheme | seed | sweep: steps, OOD n=8..11 | \
+         study: steps, OOD n=8..11 |\n|---|---|---|---|---|\n",
+        pairs.len()
+    );
+    let figures = |r: &TrainReport| {
+        let steps = r.train.as_ref().map_or("—".into(), |t| t.steps.to_string());
+        let ood: Vec<String> = r
+            .ood_accuracy
+            .values()
+            .map(|a| format!("{:.1}", 100.0 * a))
+            .collect();
+        let window = if r.analysis_length.is_some() {
+            "in"
+        } else {
+            "out"
+        };
+        format!("{steps}: {}% ({window})", ood.join(" / "))
+    };
+    for (a, b) in pairs {
+        out += &format!(
+            "| {} | {} | {} | {} | {} |\n",
+            a.task,
+            a.config.model.positions,
+            a.seed,
+            figures(a),
+            figures(b)
+        );
+    }
     out
 }
 
@@ -240,8 +295,9 @@ pub fn claims(reported: &Reported, summaries: &BTreeMap<Task, Summary>) -> Vec<C
     let ratio = sort.and_then(|s| s.table4.ratio);
     let additive = sort.and_then(|s| s.table4.additive_ratio);
     claims.push(Claim {
-        claim: "Ablating the top-two Bloats together is superadditive on sorting (mean joint drop \
-                14× the mean single drop)",
+        claim: "Ablating the top-two Bloats together is superadditive on sorting: the joint drop \
+                exceeds the sum of the single drops (the paper: mean joint drop 14× the mean \
+                single drop)",
         ours: format!(
             "mean joint / mean single drop {}, joint / sum of single drops {}.",
             ratio.map_or("—".into(), |x| format!("{x:.1}×")),
@@ -294,8 +350,9 @@ pub fn claims(reported: &Reported, summaries: &BTreeMap<Task, Summary>) -> Vec<C
                 )
             }),
         holds: norms.map(|n| n.iter().skip(1).is_sorted_by(|a, b| a >= b)),
-        why: "the magnitude of a gradient depends on the loss scale and the model's state at the \
-              stop rule; the order across layers is the claim, not the values.",
+        why: "the order across layers is the claim, not the values: METHOD §5 divides each norm \
+              by √N (N the number of weights), which the paper may not do, and a gradient's size \
+              depends on the model's state at the stop rule.",
     });
 
     let window = |t: Task| summaries.get(&t).map(|s| (s.analysed(), s.seeds.len()));

@@ -72,7 +72,14 @@ pub fn reproduction(args: &ReproductionArgs) -> Result<(), Failure> {
         sweep: &sweep,
         study: &positions,
     };
-    let contents = document(&Reported::shipped(), &summaries(&reports), &study, &sources);
+    let sweep_runs: Vec<_> = reports.iter().map(|r| r.run.clone()).collect();
+    let contents = document(
+        &Reported::shipped(),
+        &summaries(&reports),
+        &sweep_runs,
+        &study,
+        &sources,
+    );
     if args.check {
         let current = String::from_utf8_lossy(&read_file(&args.out)?).into_owned();
         if current != contents {
