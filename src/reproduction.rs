@@ -82,10 +82,18 @@ pub fn document(
             CPU (other SIMD kernels, so other rounding) gives another model, and reversal's OOD \
             accuracy moves a lot with it: see *Same config, two machines* below. Each count of \
             seeds in the window is itself a draw.\n";
-    out += "- **Positions.** The paper does not say how its models reached sequence positions \
-            they were never trained on (training lengths 3–7, OOD lengths 8–11). We train under \
-            `shifted` positions (METHOD §2), the scheme the positions study below supports; the \
-            paper may have done something else.\n";
+    let schemes: std::collections::BTreeSet<&str> = summaries
+        .values()
+        .flat_map(|s| s.positions.iter().map(|p| p.name()))
+        .collect();
+    out += &format!(
+        "- **Positions.** The paper does not say how its models reached sequence positions they \
+         were never trained on (training lengths 3–7, OOD lengths 8–11). The sweep here trains \
+         under `{}` positions (METHOD §2; its default, `shifted`, keeps the paper's learned \
+         position embedding); the positions study below shows how many seeds each scheme puts \
+         in the window. The paper may have done something else.\n",
+        schemes.into_iter().collect::<Vec<_>>().join("`, `")
+    );
     out += "- **The analysis length.** Ours is the smallest OOD length whose base accuracy lies \
             in [20%, 75%] (METHOD §4); the paper's lengths per seed are not given beyond Table \
             4's base accuracies and Figure 5's n = 10.\n";
@@ -169,7 +177,9 @@ fn seeds_paragraph(summaries: &BTreeMap<Task, Summary>) -> String {
         if s.skipped.is_empty() {
             out += ".\n";
         } else {
-            let skipped: Vec<String> = s.skipped.iter().map(|k| k.seed.to_string()).collect();
+            let mut skipped: Vec<u64> = s.skipped.iter().map(|k| k.seed).collect();
+            skipped.sort_unstable();
+            let skipped: Vec<String> = skipped.iter().map(u64::to_string).collect();
             out += &format!(
                 "; skipped (no OOD length in the window): {}.\n",
                 skipped.join(", ")
