@@ -120,10 +120,11 @@ pub fn document(
 /// Runs present in both the sweep and the study under the same config: identical on one machine,
 /// so any difference shows how much a run depends on where it ran.
 fn same_config_section(sweep_runs: &[TrainReport], study: &[TrainReport]) -> String {
-    let pairs: Vec<(&TrainReport, &TrainReport)> = sweep_runs
+    let mut pairs: Vec<(&TrainReport, &TrainReport)> = sweep_runs
         .iter()
         .filter_map(|a| study.iter().find(|b| b.config == a.config).map(|b| (a, b)))
         .collect();
+    pairs.sort_by_key(|(a, _)| (a.task, a.seed));
     if pairs.is_empty() {
         return String::new();
     }
