@@ -296,7 +296,7 @@ fn missing(task: Task, summaries: &BTreeMap<Task, Summary>) -> String {
 }
 
 /// The summary of `task`, if it has an analysed seed.
-fn analysed(task: Task, summaries: &BTreeMap<Task, Summary>) -> Option<&Summary> {
+pub(crate) fn analysed(task: Task, summaries: &BTreeMap<Task, Summary>) -> Option<&Summary> {
     summaries.get(&task).filter(|s| s.analysed() > 0)
 }
 
@@ -408,22 +408,40 @@ fn table1(r: &Reported, summaries: &BTreeMap<Task, Summary>, lines: &mut Vec<Lin
     }
 }
 
+/// Why one of our seeds has no analysis.
+enum NoSeed {
+    /// The task has no runs at all.
+    NoRuns(Task),
+    /// The seed ran but no OOD length lies in the window.
+    Skipped(u64),
+    /// The seed was not run.
+    NotRun(u64),
+}
+
+impl std::fmt::Display for NoSeed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            NoSeed::NoRuns(task) => write!(f, "no {task} runs"),
+            NoSeed::Skipped(seed) => write!(f, "our seed {seed} is skipped"),
+            NoSeed::NotRun(seed) => write!(f, "our seed {seed} was not run"),
+        }
+    }
+}
+
 /// Our ρ of `seed` under `ablation`, and why there is none.
 fn seed_rho(
     summaries: &BTreeMap<Task, Summary>,
     task: Task,
     seed: u64,
     ablation: Ablation,
-) -> Result<Option<f64>, String> {
-    let summary = summaries
-        .get(&task)
-        .ok_or_else(|| format!("no {task} runs"))?;
+) -> Result<Option<f64>, NoSeed> {
+    let summary = summaries.get(&task).ok_or(NoSeed::NoRuns(task))?;
     if let Some(row) = summary.table3.rows.iter().find(|r| r.seed == seed) {
         return Ok(row.spearman.of(ablation));
     }
     match summary.skipped.iter().find(|s| s.seed == seed) {
-        Some(_) => Err(format!("our seed {seed} is skipped")),
-        None => Err(format!("our seed {seed} was not run")),
+        Some(_) => Err(NoSeed::Skipped(seed)),
+        None => Err(NoSeed::NotRun(seed)),
     }
 }
 
@@ -435,16 +453,13 @@ fn table3(r: &Reported, summaries: &BTreeMap<Task, Summary>, lines: &mut Vec<Lin
                 continue;
             };
             let ours = seed_rho(summaries, task, seed, Ablation::Mean);
-            let ours_skipped = summaries
-                .get(&task)
-                .is_some_and(|s| s.skipped.iter().any(|k| k.seed == seed));
             let verdict = match (paper, &ours, sd) {
-                (None, Err(_), _) if ours_skipped => Verdict::Within("both skipped".into()),
-                (None, Err(why), _) => Verdict::Unavailable(why.clone()),
+                (None, Err(NoSeed::Skipped(_)), _) => Verdict::Within("both skipped".into()),
+                (None, Err(why), _) => Verdict::Unavailable(why.to_string()),
                 (None, Ok(_), _) => {
                     Verdict::Unavailable("the paper skipped this seed; ours is analysed".into())
                 }
-                (Some(_), Err(why), _) => Verdict::Unavailable(why.clone()),
+                (Some(_), Err(why), _) => Verdict::Unavailable(why.to_string()),
                 (Some(p), Ok(x), Some(sd)) => judge(
                     *x,
                     p,
@@ -461,7 +476,7 @@ fn table3(r: &Reported, summaries: &BTreeMap<Task, Summary>, lines: &mut Vec<Lin
                 paper: paper.map_or("skipped".into(), |p| rho(Some(p))),
                 ours: match &ours {
                     Ok(x) => rho(*x),
-                    Err(_) if ours_skipped => "skipped".into(),
+                    Err(NoSeed::Skipped(_)) => "skipped".into(),
                     Err(_) => "—".into(),
                 },
                 seeds: usize::from(ours.is_ok()),
@@ -478,7 +493,7 @@ fn text_claims(r: &Reported, summaries: &BTreeMap<Task, Summary>, lines: &mut Ve
     let both = [Ablation::Mean, Ablation::Zero].map(|a| seed_rho(summaries, Task::Sort, 456, a));
     let verdict = match (&both, table1) {
         (_, None) => Verdict::Unavailable("reported.json has no sorting Table 1".into()),
-        ([Err(why), _] | [_, Err(why)], _) => Verdict::Unavailable(why.clone()),
+        ([Err(why), _] | [_, Err(why)], _) => Verdict::Unavailable(why.to_string()),
         ([Ok(mean), Ok(zero)], Some(t)) => {
             let within = |x: &Option<f64>, sd: f64| x.is_some_and(|x| (x - paper).abs() <= sd);
             let basis = format!(
@@ -585,7 +600,7 @@ fn table4(r: &Reported, summaries: &BTreeMap<Task, Summary>, lines: &mut Vec<Lin
         };
         let row = summary.and_then(|s| s.table4.rows.iter().find(|r| r.seed == seed));
         let why = match seed_rho(summaries, Task::Sort, seed, Ablation::Mean) {
-            Err(why) => why,
+            Err(why) => why.to_string(),
             Ok(_) => "this seed has no Bloats".into(),
         };
         for (column, spread) in columns.iter().zip(spreads) {
@@ -944,7 +959,7 @@ fn figure5(r: &Reported, summaries: &BTreeMap<Task, Summary>, lines: &mut Vec<Li
             Verdict::Unavailable(
                 seed_rho(summaries, Task::Sort, seed, Ablation::Mean)
                     .err()
-                    .unwrap_or_else(|| "no roles recorded".into()),
+                    .map_or_else(|| "no roles recorded".into(), |why| why.to_string()),
             ),
         ),
     };

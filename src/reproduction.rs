@@ -6,8 +6,7 @@
 use std::collections::BTreeMap;
 
 use crate::ablation::Ablation;
-use crate::compare::{CITATION, Reported, compare, markdown, tally};
-use crate::model::Positions;
+use crate::compare::{CITATION, Reported, analysed, compare, markdown, tally};
 use crate::report::TrainReport;
 use crate::study::window_counts;
 use crate::summary::Summary;
@@ -192,7 +191,7 @@ fn seeds_paragraph(summaries: &BTreeMap<Task, Summary>) -> String {
 
 /// The paper's claims (abstract and §3), each checked on ours.
 pub fn claims(reported: &Reported, summaries: &BTreeMap<Task, Summary>) -> Vec<Claim> {
-    let summary = |t: Task| summaries.get(&t).filter(|s| s.analysed() > 0);
+    let summary = |t: Task| analysed(t, summaries);
     let (reverse, sort) = (summary(Task::Reverse), summary(Task::Sort));
     let rho = |s: Option<&Summary>| s.and_then(|s| s.table1.mean.mean);
     let fmt = |x: Option<f64>| x.map_or("—".into(), |x| format!("{x:.2}"));
@@ -416,7 +415,8 @@ fn study_section(reported: &Reported, study: &[TrainReport]) -> String {
     out += &"---|".repeat(lengths.len() + 1);
     out += "\n";
     let mut rows: Vec<&TrainReport> = study.iter().collect();
-    rows.sort_by_key(|r| (r.task, scheme_order(r.config.model.positions), r.seed));
+    // Positions order as METHOD lists the schemes, the default first.
+    rows.sort_by_key(|r| (r.task, r.config.model.positions, r.seed));
     for r in rows {
         let steps = r.train.as_ref().map_or("—".into(), |t| {
             format!("{} ({})", t.steps, t.stop_reason.name())
@@ -438,13 +438,4 @@ fn study_section(reported: &Reported, study: &[TrainReport]) -> String {
         .as_str();
     }
     out
-}
-
-/// The study's schemes in the order METHOD lists them (the default first).
-fn scheme_order(p: Positions) -> usize {
-    match p {
-        Positions::Shifted => 0,
-        Positions::Learned => 1,
-        Positions::None => 2,
-    }
 }

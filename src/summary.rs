@@ -30,15 +30,10 @@ pub struct SweepSummary {
 impl SweepSummary {
     /// Summarises `reports`, per task.
     pub fn new(reports: &[SeedReport], command: String, generated: String) -> Self {
-        let tasks = Task::ALL
-            .into_iter()
-            .filter(|&t| reports.iter().any(|r| r.run.task == t))
-            .map(|t| (t, Summary::new(t, reports)))
-            .collect();
         Self {
             command,
             generated,
-            tasks,
+            tasks: Summary::per_task(reports),
         }
     }
 }
@@ -458,6 +453,15 @@ impl Summary {
             roles: Roles::new(&analysed),
             figure4: Figure4::new(&analyses),
         }
+    }
+
+    /// One summary per task that has reports among `reports`.
+    pub fn per_task(reports: &[SeedReport]) -> BTreeMap<Task, Summary> {
+        Task::ALL
+            .into_iter()
+            .filter(|&t| reports.iter().any(|r| r.run.task == t))
+            .map(|t| (t, Summary::new(t, reports)))
+            .collect()
     }
 
     /// The number of seeds analysed (not skipped).

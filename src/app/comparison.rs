@@ -81,13 +81,7 @@ pub fn PaperBeside(summaries: BTreeMap<Task, Summary>, scope: &'static str) -> i
 pub fn YourRunsBesidePaper() -> impl IntoView {
     let lab = Lab::get();
     move || {
-        let summaries: BTreeMap<Task, Summary> = lab.runs.with(|runs| {
-            Task::ALL
-                .into_iter()
-                .map(|t| (t, Summary::new(t, runs)))
-                .filter(|(_, s)| !s.seeds.is_empty())
-                .collect()
-        });
+        let summaries = lab.runs.with(|runs| Summary::per_task(runs));
         summaries.values().any(|s| s.analysed() >= 2).then(|| {
             view! {
                 <section id="stage-paper" class="panel">

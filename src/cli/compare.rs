@@ -1,22 +1,20 @@
 //! `gradcause compare` and `gradcause reproduction`: the paper's numbers beside ours.
 
-use std::collections::BTreeMap;
 use std::path::Path;
 
 use gradcause::compare::{Reported, compare, markdown, tally, text};
 use gradcause::report::SeedReport;
 use gradcause::reproduction::{Sources, document};
 use gradcause::summary::Summary;
-use gradcause::task::Task;
 
-use super::run::read_reports_in;
+use super::run::read_seed_reports;
 use super::study::read_all;
 use super::{CompareArgs, Failure, ReproductionArgs, read_file, write_file};
 
 /// The per-seed reports of a sweep directory and of its subdirectories one level down (the
 /// shipped sweep keeps each task in its own).
 fn sweep_reports(dir: &Path) -> Result<Vec<SeedReport>, Failure> {
-    let mut reports = read_reports_in(dir)?;
+    let mut reports = read_seed_reports(dir)?;
     let entries = std::fs::read_dir(dir)
         .map_err(|e| Failure::Run(format!("could not list {}: {e}", dir.display())))?;
     let mut subdirs: Vec<_> = entries
@@ -26,7 +24,7 @@ fn sweep_reports(dir: &Path) -> Result<Vec<SeedReport>, Failure> {
         .collect();
     subdirs.sort();
     for subdir in subdirs {
-        reports.extend(read_reports_in(&subdir)?);
+        reports.extend(read_seed_reports(&subdir)?);
     }
     if reports.is_empty() {
         return Err(Failure::Run(format!(
@@ -37,18 +35,9 @@ fn sweep_reports(dir: &Path) -> Result<Vec<SeedReport>, Failure> {
     Ok(reports)
 }
 
-/// One summary per task that has reports.
-fn summaries(reports: &[SeedReport]) -> BTreeMap<Task, Summary> {
-    Task::ALL
-        .into_iter()
-        .filter(|&t| reports.iter().any(|r| r.run.task == t))
-        .map(|t| (t, Summary::new(t, reports)))
-        .collect()
-}
-
 pub fn compare_command(args: &CompareArgs) -> Result<(), Failure> {
     let reports = sweep_reports(&args.dir)?;
-    let lines = compare(&Reported::shipped(), &summaries(&reports));
+    let lines = compare(&Reported::shipped(), &Summary::per_task(&reports));
     if args.markdown {
         print!("{}", markdown(&lines));
     } else {
@@ -75,7 +64,7 @@ pub fn reproduction(args: &ReproductionArgs) -> Result<(), Failure> {
     let sweep_runs: Vec<_> = reports.iter().map(|r| r.run.clone()).collect();
     let contents = document(
         &Reported::shipped(),
-        &summaries(&reports),
+        &Summary::per_task(&reports),
         &sweep_runs,
         &study,
         &sources,

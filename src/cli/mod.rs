@@ -314,6 +314,28 @@ fn write_file(path: &Path, bytes: &[u8]) -> Result<(), Failure> {
     Ok(())
 }
 
+/// Every report (`*-seed*.json`) directly in `dir`, in file-name order, each read by `read`.
+fn read_reports_in<T>(
+    dir: &Path,
+    read: fn(&Path) -> Result<T, Failure>,
+) -> Result<Vec<T>, Failure> {
+    let entries = std::fs::read_dir(dir)
+        .map_err(|e| Failure::Run(format!("could not list {}: {e}", dir.display())))?;
+    let mut paths: Vec<_> = entries.filter_map(Result::ok).map(|e| e.path()).collect();
+    paths.sort();
+    let mut reports = Vec::new();
+    for path in paths {
+        let name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default();
+        if name.contains("-seed") && name.ends_with(".json") {
+            reports.push(read(&path)?);
+        }
+    }
+    Ok(reports)
+}
+
 /// Reads a file, with its name in the error.
 fn read_file(path: &Path) -> Result<Vec<u8>, Failure> {
     std::fs::read(path).map_err(|e| Failure::Run(format!("could not read {}: {e}", path.display())))

@@ -16,8 +16,8 @@ use gradcause::train::Snapshot;
 use gradcause::weights::{from_safetensors, to_safetensors};
 
 use super::{
-    AnalyzeArgs, BarObserver, Failure, SweepArgs, TrainArgs, progress_bar, read_file, run_error,
-    write_file,
+    AnalyzeArgs, BarObserver, Failure, SweepArgs, TrainArgs, progress_bar, read_file,
+    read_reports_in, run_error, write_file,
 };
 
 /// A model to analyse, how it came about, and its training snapshots (if any).
@@ -246,27 +246,13 @@ pub(super) fn sweep_report_path(dir: &Path, task: Task, seed: u64) -> std::path:
     dir.join(format!("{task}-seed{seed}.json"))
 }
 
-/// Every per-seed report (`*-seed*.json`) directly in `dir`, in file-name order.
-pub(super) fn read_reports_in(dir: &Path) -> Result<Vec<SeedReport>, Failure> {
-    let entries = std::fs::read_dir(dir)
-        .map_err(|e| Failure::Run(format!("could not list {}: {e}", dir.display())))?;
-    let mut paths: Vec<_> = entries.filter_map(Result::ok).map(|e| e.path()).collect();
-    paths.sort();
-    let mut reports = Vec::new();
-    for path in paths {
-        let name = path
-            .file_name()
-            .and_then(|n| n.to_str())
-            .unwrap_or_default();
-        if name.contains("-seed") && name.ends_with(".json") {
-            reports.push(read_report(&path)?);
-        }
-    }
-    Ok(reports)
+/// Every per-seed analysis report directly in `dir`, in file-name order.
+pub(super) fn read_seed_reports(dir: &Path) -> Result<Vec<SeedReport>, Failure> {
+    read_reports_in(dir, read_report)
 }
 
 /// A report written earlier, refused with a message when malformed.
-fn read_report(path: &Path) -> Result<SeedReport, Failure> {
+pub(super) fn read_report(path: &Path) -> Result<SeedReport, Failure> {
     serde_json::from_slice(&read_file(path)?).map_err(|e| {
         Failure::Run(format!(
             "{} is not a gradcause report ({e}); move it away to recompute that seed",
@@ -323,7 +309,7 @@ pub async fn sweep(args: &SweepArgs) -> Result<(), Failure> {
     eprintln!("\nsweep done in {:.1} s", started.elapsed().as_secs_f64());
 
     // The summary covers every report in the directory, of either task.
-    let mut reports = read_reports_in(dir)?;
+    let mut reports = read_seed_reports(dir)?;
     reports.sort_by_key(|r| (r.run.task, r.run.seed));
     // Recorded as typed, with the binary's path shortened to its name.
     let command = std::iter::once("gradcause".to_string())

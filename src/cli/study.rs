@@ -3,11 +3,13 @@
 use std::path::{Path, PathBuf};
 
 use gradcause::config::ExperimentConfig;
-use gradcause::report::{SeedReport, TrainReport};
+use gradcause::report::TrainReport;
 use gradcause::study::{report_file, study_csv, window_counts};
 
-use super::run::{print_run, sweep_report_path, to_json, train_model};
-use super::{Failure, PositionsArgs, read_file, run_error, write_file};
+use super::run::{
+    print_run, read_report as read_seed_report, sweep_report_path, to_json, train_model,
+};
+use super::{Failure, PositionsArgs, read_file, read_reports_in, run_error, write_file};
 
 pub async fn positions(args: &PositionsArgs) -> Result<(), Failure> {
     if args.config.positions().is_some() {
@@ -97,12 +99,7 @@ fn reusable(
         if !path.exists() {
             continue;
         }
-        let report: SeedReport = serde_json::from_slice(&read_file(&path)?).map_err(|e| {
-            Failure::Run(format!(
-                "{} is not a gradcause report ({e})",
-                path.display()
-            ))
-        })?;
+        let report = read_seed_report(&path)?;
         if report.run.config == *config {
             return Ok(Some((report.run, path)));
         }
@@ -122,19 +119,7 @@ fn write_table(dir: &Path, lengths: &[usize]) -> Result<Vec<TrainReport>, Failur
 
 /// Every run's report in `dir`, by the study's file names.
 pub(super) fn read_all(dir: &Path) -> Result<Vec<TrainReport>, Failure> {
-    let entries = std::fs::read_dir(dir)
-        .map_err(|e| Failure::Run(format!("could not read {}: {e}", dir.display())))?;
-    let mut reports = Vec::new();
-    for entry in entries {
-        let path = entry
-            .map_err(|e| Failure::Run(format!("could not read {}: {e}", dir.display())))?
-            .path();
-        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
-        if name.ends_with(".json") && name.contains("-seed") {
-            reports.push(read_report(&path)?);
-        }
-    }
-    Ok(reports)
+    read_reports_in(dir, read_report)
 }
 
 /// A report written earlier, refused with a message when malformed.
