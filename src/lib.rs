@@ -16,6 +16,7 @@ pub mod compare;
 pub mod component;
 pub mod config;
 pub mod eval;
+pub mod kernels;
 pub mod model;
 pub mod objective;
 pub mod permalink;

@@ -13,11 +13,11 @@
 use burn::module::Param;
 use burn::nn::{LayerNorm, LayerNormConfig, Linear};
 use burn::prelude::*;
-use burn::tensor::activation::{gelu, softmax};
 use burn::tensor::module::embedding;
 use serde::{Deserialize, Serialize};
 
 use crate::component::{Component, Intervention};
+use crate::kernels::{self, LAYER_NORM_EPSILON, causal_softmax, layer_norm};
 use crate::objective::BatchTensors;
 use crate::rng::{Rng, Stream};
 use crate::task::VOCAB_SIZE;
@@ -123,7 +123,11 @@ impl ModelConfig {
         let (d, h, dh, ff) = (self.d_model, self.heads, self.d_head(), self.d_ff);
         let std = 0.02;
         let residual_std = std / (2.0 * self.layers as f64).sqrt();
-        let layer_norm = || LayerNormConfig::new(d).init(device);
+        let layer_norm = || {
+            LayerNormConfig::new(d)
+                .with_epsilon(LAYER_NORM_EPSILON.into())
+                .init(device)
+        };
         Transformer {
             token_embedding: init.normal([VOCAB_SIZE, d], std),
             position_embedding: self
@@ -351,14 +355,14 @@ impl Transformer {
             x = x.clone()
                 + block
                     .attn
-                    .forward(block.ln1.forward(x), layer, intervention, &mut trace);
+                    .forward(layer_norm(x, &block.ln1), layer, intervention, &mut trace);
             x = x.clone()
                 + block
                     .mlp
-                    .forward(block.ln2.forward(x), layer, intervention, &mut trace);
+                    .forward(layer_norm(x, &block.ln2), layer, intervention, &mut trace);
         }
         Forward {
-            logits: rows(self.ln_final.forward(x.clone()), |x| {
+            logits: rows(layer_norm(x.clone(), &self.ln_final), |x| {
                 self.unembed.forward(x)
             }),
             residual: x,
@@ -421,14 +425,10 @@ impl Attention {
     ) -> Tensor<3> {
         let [batch, positions, d_model] = x.dims();
         let [heads, d_head, _] = self.w_o.dims();
-        let x_device = x.device();
         let q = project(x.clone(), &self.w_q, &self.b_q);
         let k = project(x.clone(), &self.w_k, &self.b_k);
         let v = project(x, &self.w_v, &self.b_v);
-        let scores = q
-            .matmul(k.swap_dims(2, 3))
-            .div_scalar((d_head as f64).sqrt());
-        let pattern = softmax(scores + causal_mask(positions, &x_device), 3);
+        let pattern = causal_softmax(q.matmul(k.swap_dims(2, 3)), (d_head as f32).sqrt());
         if trace.capture.attention {
             trace.attention.push(pattern.clone());
         }
@@ -449,15 +449,6 @@ impl Attention {
             sum + trace.pass(Component::Head { layer, head }, output, intervention)
         })
     }
-}
-
-/// `[1, 1, positions, positions]`: 0 where a query may attend to a key (key ≤ query), a large
-/// negative number after it. Finite, not -inf: -inf gave NaN losses on the CPU backends.
-fn causal_mask(positions: usize, device: &Device) -> Tensor<4> {
-    let future = Tensor::<2, Bool>::tril_mask([positions, positions], 0, device);
-    Tensor::<2>::zeros([positions, positions], device)
-        .mask_fill(future, -1e9)
-        .unsqueeze_dims(&[0, 1])
 }
 
 /// `x W + b` for every head at once: `[batch, positions, d_model]` to `[batch, heads, positions, d_head]`.
@@ -489,7 +480,9 @@ impl Mlp {
         intervention: &Intervention,
         trace: &mut Trace,
     ) -> Tensor<3> {
-        let output = rows(x, |x| self.w_out.forward(gelu(self.w_in.forward(x))));
+        let output = rows(x, |x| {
+            self.w_out.forward(kernels::gelu(self.w_in.forward(x)))
+        });
         trace.pass(Component::Mlp { layer }, output, intervention)
     }
 }

@@ -1,0 +1,469 @@
+//! Fused CPU kernels for the model's LayerNorm, GELU and causal softmax, forward and backward.
+//!
+//! Under autodiff Burn composes LayerNorm from eight tensor operations each way, computes GELU
+//! with a scalar `erf` per element, and builds the causal softmax from a mask addition, a
+//! maximum, an exponential, a sum and a division, each allocating its output. On the CPU
+//! backend (`flex`) the three functions here make one pass over their rows instead, with a
+//! backward pass of their own registered in Burn's autodiff graph (the backend-extension
+//! pattern: the concrete primitive is taken out of the tensor, computed on, and put back). On
+//! any other backend (wgpu, WebGPU) they are Burn's composed operations, so one model serves
+//! every backend. `tests/kernels.rs` checks each against its composed version and against
+//! finite differences.
+//!
+//! The loops are written to vectorise (no branches per element; `erf` and `exp` as
+//! polynomials instead of `libm` calls): SSE natively, SIMD128 in the browser.
+
+use burn::backend::autodiff::NodeId;
+use burn::backend::autodiff::checkpoint::base::Checkpointer;
+use burn::backend::autodiff::checkpoint::strategy::NoCheckpointing;
+use burn::backend::autodiff::grads::Gradients;
+use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
+use burn::backend::flex::FlexTensor;
+use burn::backend::tensor::FloatTensor;
+use burn::backend::{Autodiff, Flex};
+use burn::nn::LayerNorm;
+use burn::prelude::*;
+use burn::tensor::DType;
+use burn::tensor::activation;
+
+/// A tensor on the CPU backend under autodiff.
+type AutodiffTensor = FloatTensor<Autodiff<Flex>>;
+
+/// The epsilon under every LayerNorm's square root (METHOD §2; Burn's default).
+pub const LAYER_NORM_EPSILON: f32 = 1e-5;
+
+/// `norm(x)` over the last dimension of `x` `[batch, positions, d_model]`.
+pub fn layer_norm(x: Tensor<3>, norm: &LayerNorm) -> Tensor<3> {
+    let gamma = norm.gamma.val();
+    let beta = norm
+        .beta
+        .as_ref()
+        .expect("the model's LayerNorms have a bias")
+        .val();
+    match (route(&x), route(&gamma), route(&beta)) {
+        (Some(Route::Plain(x)), Some(Route::Plain(gamma)), Some(Route::Plain(beta))) => {
+            let (y, _) = layer_norm_flex(&x, &gamma, &beta, false);
+            Tensor::from_primitive::<Flex>(y)
+        }
+        (Some(Route::Tracked(x)), Some(Route::Tracked(gamma)), Some(Route::Tracked(beta))) => {
+            Tensor::from_primitive::<Autodiff<Flex>>(layer_norm_tracked(x, gamma, beta))
+        }
+        _ => norm.forward(x),
+    }
+}
+
+/// GELU (the exact, `erf` form) of every element.
+pub fn gelu(x: Tensor<2>) -> Tensor<2> {
+    match route(&x) {
+        Some(Route::Plain(x)) => Tensor::from_primitive::<Flex>(gelu_flex(&x, false).0),
+        Some(Route::Tracked(x)) => Tensor::from_primitive::<Autodiff<Flex>>(gelu_tracked(x)),
+        None => activation::gelu(x),
+    }
+}
+
+/// `softmax(scores / divisor)` over keys `[batch, heads, query, key]`, each query attending to
+/// itself and the keys before it; later keys get weight 0.
+pub fn causal_softmax(scores: Tensor<4>, divisor: f32) -> Tensor<4> {
+    match route(&scores) {
+        Some(Route::Plain(s)) => Tensor::from_primitive::<Flex>(softmax_flex(&s, divisor)),
+        Some(Route::Tracked(s)) => {
+            Tensor::from_primitive::<Autodiff<Flex>>(softmax_tracked(s, divisor))
+        }
+        None => composed::causal_softmax(scores, divisor),
+    }
+}
+
+/// Burn's composed operations, as every backend but `flex` runs them: the reference the fused
+/// kernels are checked against.
+pub mod composed {
+    use burn::prelude::*;
+    use burn::tensor::activation::softmax;
+
+    /// The composed [`super::causal_softmax`]: a mask added to the scaled scores, then softmax.
+    pub fn causal_softmax(scores: Tensor<4>, divisor: f32) -> Tensor<4> {
+        let [_, _, positions, _] = scores.dims();
+        let device = scores.device();
+        softmax(
+            scores.div_scalar(divisor) + causal_mask(positions, &device),
+            3,
+        )
+    }
+
+    /// `[1, 1, positions, positions]`: 0 where a query may attend to a key (key ≤ query), a
+    /// large negative number after it. Finite, not -inf: -inf gave NaN losses on the CPU.
+    fn causal_mask(positions: usize, device: &Device) -> Tensor<4> {
+        let future = Tensor::<2, Bool>::tril_mask([positions, positions], 0, device);
+        Tensor::<2>::zeros([positions, positions], device)
+            .mask_fill(future, -1e9)
+            .unsqueeze_dims(&[0, 1])
+    }
+}
+
+/// A tensor's primitive on the CPU backend, if it lives there as `f32`.
+enum Route {
+    /// Outside autodiff.
+    Plain(FlexTensor),
+    /// Under autodiff (tracked or not).
+    Tracked(AutodiffTensor),
+}
+
+fn route<const D: usize>(x: &Tensor<D>) -> Option<Route> {
+    if x.dtype() != DType::F32 {
+        return None;
+    }
+    if let Ok(x) = x.clone().try_into_primitive::<Flex>() {
+        return Some(Route::Plain(x));
+    }
+    x.clone()
+        .try_into_primitive::<Autodiff<Flex>>()
+        .ok()
+        .map(Route::Tracked)
+}
+
+/// A contiguous `f32` copy-free view of a tensor's values when it can be had, else a copy.
+fn values(x: &FlexTensor) -> std::borrow::Cow<'_, [f32]> {
+    match x.as_slice::<f32>() {
+        Some(values) => values.into(),
+        None => x.to_contiguous().storage::<f32>().to_vec().into(),
+    }
+}
+
+/// A tensor of `shape` holding `values`.
+fn tensor_like(values: Vec<f32>, shape: &FlexTensor) -> FlexTensor {
+    let shape = shape.layout().shape().clone();
+    FlexTensor::from_data(TensorData::new(values, shape))
+}
+
+/// Registers `grad` for `parent` when the parent is tracked.
+fn register(grads: &mut Gradients, parent: Option<NodeId>, grad: impl FnOnce() -> FlexTensor) {
+    if let Some(id) = parent {
+        grads.register::<Flex>(id, grad());
+    }
+}
+
+// ---------------------------------------------------------------- LayerNorm
+
+/// What LayerNorm's backward pass needs: the normalised input and each row's 1/σ.
+#[derive(Clone, Debug)]
+struct NormalisedRows {
+    x_hat: FlexTensor,
+    inverse_std: std::sync::Arc<Vec<f32>>,
+}
+
+fn layer_norm_flex(
+    x: &FlexTensor,
+    gamma: &FlexTensor,
+    beta: &FlexTensor,
+    keep: bool,
+) -> (FlexTensor, Option<NormalisedRows>) {
+    let (x_values, gamma, beta) = (values(x), values(gamma), values(beta));
+    let d = gamma.len();
+    let mut y = vec![0.0; x_values.len()];
+    // The normalised rows are kept for the backward pass, or written over row by row.
+    let mut x_hat = vec![0.0; if keep { x_values.len() } else { d }];
+    let mut inverse_std = Vec::new();
+    for (row, (x_row, y_row)) in x_values
+        .chunks_exact(d)
+        .zip(y.chunks_exact_mut(d))
+        .enumerate()
+    {
+        let hat = if keep {
+            &mut x_hat[row * d..(row + 1) * d]
+        } else {
+            &mut x_hat[..]
+        };
+        inverse_std.push(layer_norm_row(x_row, &gamma, &beta, hat, y_row));
+    }
+    let kept = keep.then(|| NormalisedRows {
+        x_hat: tensor_like(x_hat, x),
+        inverse_std: inverse_std.into(),
+    });
+    (tensor_like(y, x), kept)
+}
+
+/// Normalises one row: `x̂ = (x − mean) / σ` into `x_hat`, `x̂ γ + β` into `y`; returns 1/σ.
+pub fn layer_norm_row(
+    x: &[f32],
+    gamma: &[f32],
+    beta: &[f32],
+    x_hat: &mut [f32],
+    y: &mut [f32],
+) -> f32 {
+    let d = x.len() as f32;
+    let mean = x.iter().sum::<f32>() / d;
+    let variance = x.iter().map(|&v| (v - mean) * (v - mean)).sum::<f32>() / d;
+    let inverse_std = 1.0 / (variance + LAYER_NORM_EPSILON).sqrt();
+    for ((h, y), ((&x, &g), &b)) in x_hat
+        .iter_mut()
+        .zip(y.iter_mut())
+        .zip(x.iter().zip(gamma).zip(beta))
+    {
+        *h = (x - mean) * inverse_std;
+        *y = *h * g + b;
+    }
+    inverse_std
+}
+
+/// One row's input gradient from its output gradient `dy`; adds to γ's and β's gradients.
+pub fn layer_norm_row_backward(
+    dy: &[f32],
+    x_hat: &[f32],
+    inverse_std: f32,
+    gamma: &[f32],
+    dx: &mut [f32],
+    d_gamma: &mut [f32],
+    d_beta: &mut [f32],
+) {
+    let d = dy.len() as f32;
+    let (mut mean_g, mut mean_g_hat) = (0.0, 0.0);
+    for ((&dy, &h), &g) in dy.iter().zip(x_hat).zip(gamma) {
+        mean_g += dy * g;
+        mean_g_hat += dy * g * h;
+    }
+    mean_g /= d;
+    mean_g_hat /= d;
+    for ((((dx, &dy), &h), &g), (d_gamma, d_beta)) in dx
+        .iter_mut()
+        .zip(dy)
+        .zip(x_hat)
+        .zip(gamma)
+        .zip(d_gamma.iter_mut().zip(d_beta.iter_mut()))
+    {
+        *dx = inverse_std * (dy * g - mean_g - h * mean_g_hat);
+        *d_gamma += dy * h;
+        *d_beta += dy;
+    }
+}
+
+#[derive(Debug)]
+struct LayerNormBackward;
+
+impl Backward<Flex, 3> for LayerNormBackward {
+    type State = (NormalisedRows, FlexTensor);
+
+    fn backward(self, ops: Ops<Self::State, 3>, grads: &mut Gradients, _: &mut Checkpointer) {
+        let [x, gamma_node, beta_node] = ops.parents.map(|p| p.map(|p| p.id));
+        let dy = grads.consume::<Flex>(&ops.node);
+        let (rows, gamma_tensor) = ops.state;
+        let (dy_values, x_hat, gamma) = (values(&dy), values(&rows.x_hat), values(&gamma_tensor));
+        let d = gamma.len();
+        let mut dx = vec![0.0; dy_values.len()];
+        let (mut d_gamma, mut d_beta) = (vec![0.0; d], vec![0.0; d]);
+        for (row, &inverse_std) in rows.inverse_std.iter().enumerate() {
+            let span = row * d..(row + 1) * d;
+            layer_norm_row_backward(
+                &dy_values[span.clone()],
+                &x_hat[span.clone()],
+                inverse_std,
+                &gamma,
+                &mut dx[span],
+                &mut d_gamma,
+                &mut d_beta,
+            );
+        }
+        register(grads, x, || tensor_like(dx, &dy));
+        register(grads, gamma_node, || tensor_like(d_gamma, &gamma_tensor));
+        register(grads, beta_node, || tensor_like(d_beta, &gamma_tensor));
+    }
+}
+
+fn layer_norm_tracked(
+    x: AutodiffTensor,
+    gamma: AutodiffTensor,
+    beta: AutodiffTensor,
+) -> AutodiffTensor {
+    let nodes = [x.node(), gamma.node(), beta.node()];
+    let compute = |keep| layer_norm_flex(x.primitive(), gamma.primitive(), beta.primitive(), keep);
+    match LayerNormBackward
+        .prepare::<NoCheckpointing>(nodes)
+        .compute_bound()
+        .stateful()
+    {
+        OpsKind::Tracked(prep) => {
+            let (y, rows) = compute(true);
+            let rows = rows.expect("kept for the backward pass");
+            prep.finish((rows, gamma.primitive().clone()), y)
+        }
+        OpsKind::UnTracked(prep) => prep.finish(compute(false).0),
+    }
+}
+
+// ---------------------------------------------------------------- GELU
+
+/// `(Φ(x), φ(x))`: the standard normal's distribution and density at `x`. `erf` by Abramowitz
+/// and Stegun 7.1.26 (absolute error below 1.5·10⁻⁷) and `exp` by [`exp_nonpositive`], so that
+/// both vectorise; the density reuses the exponential the distribution needs.
+#[inline(always)]
+pub fn normal_cdf_pdf(x: f32) -> (f32, f32) {
+    const P: f32 = 0.327_591_1;
+    const A: [f32; 5] = [
+        0.254_829_6,
+        -0.284_496_74,
+        1.421_413_7,
+        -1.453_152,
+        1.061_405_4,
+    ];
+    const FRAC_1_SQRT_2PI: f32 = 0.398_942_3;
+    let z = x.abs() * std::f32::consts::FRAC_1_SQRT_2;
+    let t = 1.0 / (1.0 + P * z);
+    let poly = t * (A[0] + t * (A[1] + t * (A[2] + t * (A[3] + t * A[4]))));
+    let gauss = exp_nonpositive(-z * z); // exp(−x²/2)
+    let erf = (1.0 - poly * gauss).copysign(x);
+    (0.5 * (1.0 + erf), FRAC_1_SQRT_2PI * gauss)
+}
+
+/// `eˣ` for `x ≤ 0`, relative error about 10⁻⁷, without branches: `x = n ln 2 + r` with
+/// `|r| ≤ ln 2 / 2`, `eʳ` by its Taylor polynomial of degree 7 and `2ⁿ` written into the
+/// exponent bits. Below −87 (where `eˣ` leaves the normal floats) it returns e⁻⁸⁷.
+#[inline(always)]
+pub fn exp_nonpositive(x: f32) -> f32 {
+    // Adding 1.5·2²³ rounds to an integer held in the low mantissa bits.
+    const ROUND: f32 = 12_582_912.0;
+    const LN2_HIGH: f32 = 0.693_359_4;
+    const LN2_LOW: f32 = -2.121_944_4e-4;
+    // Not `max`, which would turn NaN into −87: NaN goes through.
+    let x = if x < -87.0 { -87.0 } else { x };
+    let shifted = x * std::f32::consts::LOG2_E + ROUND;
+    let n = shifted - ROUND;
+    let r = x - n * LN2_HIGH - n * LN2_LOW;
+    let p = 1.0
+        + r * (1.0
+            + r * (0.5
+                + r * (1.0 / 6.0
+                    + r * (1.0 / 24.0
+                        + r * (1.0 / 120.0 + r * (1.0 / 720.0 + r * (1.0 / 5040.0)))))));
+    let exponent = shifted
+        .to_bits()
+        .wrapping_sub(ROUND.to_bits())
+        .wrapping_add(127);
+    p * f32::from_bits(exponent << 23)
+}
+
+/// GELU of every element; with `derivative`, also `GELU′(x) = Φ(x) + x φ(x)` for the backward pass.
+fn gelu_flex(x: &FlexTensor, derivative: bool) -> (FlexTensor, Option<FlexTensor>) {
+    let x_values = values(x);
+    let mut y = vec![0.0; x_values.len()];
+    if derivative {
+        let mut slope = vec![0.0; x_values.len()];
+        for ((y, slope), &x) in y.iter_mut().zip(slope.iter_mut()).zip(x_values.iter()) {
+            let (cdf, pdf) = normal_cdf_pdf(x);
+            *y = x * cdf;
+            *slope = cdf + x * pdf;
+        }
+        (tensor_like(y, x), Some(tensor_like(slope, x)))
+    } else {
+        for (y, &x) in y.iter_mut().zip(x_values.iter()) {
+            *y = x * normal_cdf_pdf(x).0;
+        }
+        (tensor_like(y, x), None)
+    }
+}
+
+#[derive(Debug)]
+struct GeluBackward;
+
+impl Backward<Flex, 1> for GeluBackward {
+    /// GELU′ at the input.
+    type State = FlexTensor;
+
+    fn backward(self, ops: Ops<Self::State, 1>, grads: &mut Gradients, _: &mut Checkpointer) {
+        let [x] = ops.parents.map(|p| p.map(|p| p.id));
+        let dy = grads.consume::<Flex>(&ops.node);
+        register(grads, x, || {
+            let dx = values(&dy)
+                .iter()
+                .zip(values(&ops.state).iter())
+                .map(|(&dy, &slope)| dy * slope)
+                .collect();
+            tensor_like(dx, &dy)
+        });
+    }
+}
+
+fn gelu_tracked(x: AutodiffTensor) -> AutodiffTensor {
+    match GeluBackward
+        .prepare::<NoCheckpointing>([x.node()])
+        .compute_bound()
+        .stateful()
+    {
+        OpsKind::Tracked(prep) => {
+            let (y, slope) = gelu_flex(x.primitive(), true);
+            prep.finish(slope.expect("asked for"), y)
+        }
+        OpsKind::UnTracked(prep) => prep.finish(gelu_flex(x.primitive(), false).0),
+    }
+}
+
+// ---------------------------------------------------------------- causal softmax
+
+/// The softmax of one query's row of scores over the keys up to and including the query's own
+/// position `query`; the keys after it get 0.
+pub fn causal_softmax_row(scores: &[f32], query: usize, divisor: f32, y: &mut [f32]) {
+    let (visible, hidden) = y.split_at_mut(query + 1);
+    let scores = &scores[..=query];
+    let max = scores.iter().fold(f32::MIN, |m, &s| m.max(s)) / divisor;
+    let mut sum = 0.0;
+    for (y, &s) in visible.iter_mut().zip(scores) {
+        *y = exp_nonpositive(s / divisor - max);
+        sum += *y;
+    }
+    let inverse_sum = 1.0 / sum;
+    visible.iter_mut().for_each(|y| *y *= inverse_sum);
+    hidden.fill(0.0);
+}
+
+fn softmax_flex(scores: &FlexTensor, divisor: f32) -> FlexTensor {
+    let s = values(scores);
+    let keys = *scores.layout().shape().last().expect("four dimensions");
+    let mut y = vec![0.0; s.len()];
+    for (row, (s, y)) in s
+        .chunks_exact(keys)
+        .zip(y.chunks_exact_mut(keys))
+        .enumerate()
+    {
+        causal_softmax_row(s, row % keys, divisor, y);
+    }
+    tensor_like(y, scores)
+}
+
+#[derive(Debug)]
+struct SoftmaxBackward;
+
+impl Backward<Flex, 1> for SoftmaxBackward {
+    /// The softmax's output and the divisor of its scores.
+    type State = (FlexTensor, f32);
+
+    fn backward(self, ops: Ops<Self::State, 1>, grads: &mut Gradients, _: &mut Checkpointer) {
+        let [scores] = ops.parents.map(|p| p.map(|p| p.id));
+        let dy = grads.consume::<Flex>(&ops.node);
+        let (output, divisor) = ops.state;
+        register(grads, scores, || {
+            let keys = *dy.layout().shape().last().expect("four dimensions");
+            let (dy_values, y_values) = (values(&dy), values(&output));
+            let mut dx = vec![0.0; dy_values.len()];
+            for ((dx, dy), y) in dx
+                .chunks_exact_mut(keys)
+                .zip(dy_values.chunks_exact(keys))
+                .zip(y_values.chunks_exact(keys))
+            {
+                let dot: f32 = dy.iter().zip(y).map(|(&dy, &y)| dy * y).sum();
+                for ((dx, &dy), &y) in dx.iter_mut().zip(dy).zip(y) {
+                    *dx = y * (dy - dot) / divisor;
+                }
+            }
+            tensor_like(dx, &dy)
+        });
+    }
+}
+
+fn softmax_tracked(scores: AutodiffTensor, divisor: f32) -> AutodiffTensor {
+    let y = softmax_flex(scores.primitive(), divisor);
+    match SoftmaxBackward
+        .prepare::<NoCheckpointing>([scores.node()])
+        .compute_bound()
+        .stateful()
+    {
+        OpsKind::Tracked(prep) => prep.finish((y.clone(), divisor), y),
+        OpsKind::UnTracked(prep) => prep.finish(y),
+    }
+}

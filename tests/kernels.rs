@@ -1,0 +1,278 @@
+//! The fused CPU kernels (src/kernels.rs) against Burn's composed operations and against
+//! finite differences: values, gradients of every input, with and without autodiff.
+
+use burn::nn::{LayerNorm, LayerNormConfig};
+use burn::prelude::*;
+use burn::tensor::Distribution;
+use burn::tensor::activation;
+use gradcause::kernels::{self, LAYER_NORM_EPSILON, composed};
+
+fn values<const D: usize>(t: Tensor<D>) -> Vec<f32> {
+    t.into_data().try_to_vec::<f32>().unwrap()
+}
+
+fn assert_close(got: &[f32], expected: &[f32], tolerance: f32, what: &str) {
+    assert_eq!(got.len(), expected.len(), "{what}: lengths");
+    for (i, (g, e)) in got.iter().zip(expected).enumerate() {
+        assert!(
+            (g - e).abs() <= tolerance * (1.0 + e.abs()),
+            "{what}[{i}]: fused {g}, composed {e}"
+        );
+    }
+}
+
+/// A LayerNorm of width `d` with a gain and bias away from 1 and 0, on `device`.
+fn layer_norm_module(d: usize, device: &Device) -> LayerNorm {
+    let mut norm = LayerNormConfig::new(d)
+        .with_epsilon(LAYER_NORM_EPSILON.into())
+        .init(device);
+    norm.gamma = norm
+        .gamma
+        .map(|g| g + Tensor::random([d], Distribution::Normal(0.0, 0.5), device));
+    norm.beta = norm
+        .beta
+        .map(|b| b.map(|b| b + Tensor::random([d], Distribution::Normal(0.0, 0.5), device)));
+    norm
+}
+
+/// `Σ f(x) · weights`: a scalar whose gradient in f's output is `weights`.
+fn weighted_sum<const D: usize>(y: Tensor<D>, weights: &Tensor<D>) -> Tensor<1> {
+    (y * weights.clone()).sum()
+}
+
+#[test]
+fn layer_norm_equals_burns_and_so_do_its_gradients() {
+    let device = Device::flex().autodiff();
+    let norm = layer_norm_module(24, &device);
+    let x = Tensor::<3>::random([3, 5, 24], Distribution::Normal(0.3, 2.0), &device);
+    let weights = Tensor::<3>::random([3, 5, 24], Distribution::Normal(0.0, 1.0), &device);
+    // Each side on its own leaves: a graph is consumed by its backward pass.
+    let run = |fused: bool| {
+        let (norm, x) = (fresh(&norm), x.clone().detach().require_grad());
+        let y = match fused {
+            true => kernels::layer_norm(x.clone(), &norm),
+            false => norm.forward(x.clone()),
+        };
+        let grads = weighted_sum(y.clone(), &weights).backward();
+        let beta = norm.beta.unwrap().val();
+        [
+            values(y),
+            values(x.grad(&grads).unwrap()),
+            values(norm.gamma.val().grad(&grads).unwrap()),
+            values(beta.grad(&grads).unwrap()),
+        ]
+    };
+    let (fused, reference) = (run(true), run(false));
+    for (i, what) in ["y", "dx", "dγ", "dβ"].into_iter().enumerate() {
+        assert_close(&fused[i], &reference[i], 1e-4, what);
+    }
+}
+
+/// The same LayerNorm on new parameter leaves.
+fn fresh(norm: &LayerNorm) -> LayerNorm {
+    let mut copy = norm.clone();
+    copy.gamma = burn::module::Param::from_tensor(norm.gamma.val().detach());
+    copy.beta = norm
+        .beta
+        .as_ref()
+        .map(|b| burn::module::Param::from_tensor(b.val().detach()));
+    copy
+}
+
+#[test]
+fn gelu_equals_burns_and_so_does_its_gradient() {
+    let device = Device::flex().autodiff();
+    // Wide enough to reach both tails, where erf saturates.
+    let x = Tensor::<2>::random([16, 64], Distribution::Normal(0.0, 4.0), &device).require_grad();
+    let weights = Tensor::<2>::random([16, 64], Distribution::Normal(0.0, 1.0), &device);
+
+    let fused = kernels::gelu(x.clone());
+    let reference = activation::gelu(x.clone());
+    assert_close(
+        &values(fused.clone()),
+        &values(reference.clone()),
+        1e-6,
+        "y",
+    );
+
+    let fused = values(x.grad(&weighted_sum(fused, &weights).backward()).unwrap());
+    let reference = values(
+        x.grad(&weighted_sum(reference, &weights).backward())
+            .unwrap(),
+    );
+    assert_close(&fused, &reference, 1e-6, "dx");
+}
+
+#[test]
+fn causal_softmax_equals_the_masked_softmax_and_so_does_its_gradient() {
+    let device = Device::flex().autodiff();
+    let scores =
+        Tensor::<4>::random([2, 3, 7, 7], Distribution::Normal(0.0, 3.0), &device).require_grad();
+    let weights = Tensor::<4>::random([2, 3, 7, 7], Distribution::Normal(0.0, 1.0), &device);
+    let divisor = 8f32.sqrt();
+
+    let fused = kernels::causal_softmax(scores.clone(), divisor);
+    let reference = composed::causal_softmax(scores.clone(), divisor);
+    let fused_values = values(fused.clone());
+    assert_close(&fused_values, &values(reference.clone()), 1e-6, "y");
+    // Causal and normalised: nothing after the query, rows summing to 1.
+    for (row, pattern) in fused_values.chunks(7).enumerate() {
+        let query = row % 7;
+        assert!(pattern[query + 1..].iter().all(|&p| p == 0.0), "row {row}");
+        let sum: f32 = pattern.iter().sum();
+        assert!((sum - 1.0).abs() < 1e-6, "row {row} sums to {sum}");
+    }
+
+    let fused = values(
+        scores
+            .grad(&weighted_sum(fused, &weights).backward())
+            .unwrap(),
+    );
+    let reference = values(
+        scores
+            .grad(&weighted_sum(reference, &weights).backward())
+            .unwrap(),
+    );
+    assert_close(&fused, &reference, 1e-6, "dx");
+}
+
+/// Each kernel's input gradient against central differences of its own forward pass, in f64
+/// of f32 outputs.
+#[test]
+fn gradients_match_finite_differences() {
+    let device = Device::flex().autodiff();
+    let norm = layer_norm_module(8, &device);
+    type Kernel<'a> = Box<dyn Fn(Tensor<2>) -> Tensor<2> + 'a>;
+    let kernels: [(&str, Kernel); 3] = [
+        (
+            "layer_norm",
+            Box::new(|x: Tensor<2>| kernels::layer_norm(x.unsqueeze_dim(0), &norm).squeeze_dim(0)),
+        ),
+        ("gelu", Box::new(kernels::gelu)),
+        (
+            "causal_softmax",
+            Box::new(|x: Tensor<2>| {
+                kernels::causal_softmax(x.unsqueeze_dims(&[0, 1]), 2.0).squeeze_dims(&[0, 1])
+            }),
+        ),
+    ];
+    for (name, kernel) in kernels {
+        let x = Tensor::<2>::random([8, 8], Distribution::Normal(0.0, 1.5), &device);
+        let weights = Tensor::<2>::random([8, 8], Distribution::Normal(0.0, 1.0), &device);
+        let x_tracked = x.clone().require_grad();
+        let grads = weighted_sum(kernel(x_tracked.clone()), &weights).backward();
+        let gradient = values(x_tracked.grad(&grads).unwrap());
+
+        let loss = |x: Tensor<2>| f64::from(weighted_sum(kernel(x), &weights).into_scalar::<f32>());
+        let h = 1e-2;
+        for index in [0, 9, 18, 27, 36, 45, 54, 63] {
+            let nudge = |by: f32| {
+                let mut v = values(x.clone());
+                v[index] += by;
+                Tensor::<2>::from_data(TensorData::new(v, [8, 8]), &device)
+            };
+            let expected = (loss(nudge(h)) - loss(nudge(-h))) / (2.0 * f64::from(h));
+            let got = f64::from(gradient[index]);
+            assert!(
+                (got - expected).abs() <= 2e-3 * (1.0 + expected.abs()),
+                "{name}: ∂/∂x[{index}] = {got}, finite differences give {expected}"
+            );
+        }
+    }
+}
+
+#[test]
+fn inference_and_autodiff_paths_agree() {
+    let plain = Device::flex();
+    let tracked = plain.clone().autodiff();
+    let x = Tensor::<3>::random([2, 6, 16], Distribution::Normal(0.0, 2.0), &plain);
+    let norm = layer_norm_module(16, &plain);
+    let on = |device: &Device| x.clone().to_device(device);
+    let norm_on = |device: &Device| norm.clone().to_device(device);
+    let scores = |device: &Device| on(device).reshape([2, 1, 6, 16]).narrow(3, 0, 6);
+    for device in [&plain, &tracked] {
+        let name = if device == &plain {
+            "plain"
+        } else {
+            "autodiff"
+        };
+        assert_close(
+            &values(kernels::layer_norm(on(device), &norm_on(device))),
+            &values(norm.forward(x.clone())),
+            1e-5,
+            &format!("layer_norm ({name})"),
+        );
+        assert_close(
+            &values(kernels::gelu(on(device).reshape([12, 16]))),
+            &values(activation::gelu(x.clone().reshape([12, 16]))),
+            1e-6,
+            &format!("gelu ({name})"),
+        );
+        assert_close(
+            &values(kernels::causal_softmax(scores(device), 3.0)),
+            &values(composed::causal_softmax(scores(&plain), 3.0)),
+            1e-6,
+            &format!("causal_softmax ({name})"),
+        );
+    }
+}
+
+#[test]
+fn the_polynomial_erf_and_exp_are_accurate() {
+    // erf by its Taylor series in f64 (exact enough for |x| ≤ 4 with 60 terms).
+    let erf = |x: f64| {
+        let (mut term, mut sum) = (x, x);
+        for n in 1..60 {
+            term *= -x * x / n as f64;
+            sum += term / (2 * n + 1) as f64;
+        }
+        sum * 2.0 / std::f64::consts::PI.sqrt()
+    };
+    for i in -400..=400 {
+        let x = i as f32 / 50.0; // −8 … 8
+        let (cdf, pdf) = kernels::normal_cdf_pdf(x);
+        let x64 = f64::from(x);
+        let expected_cdf = if x64.abs() <= 5.6 {
+            0.5 * (1.0 + erf(x64 / 2f64.sqrt()))
+        } else {
+            f64::from(x.signum().max(0.0))
+        };
+        let expected_pdf = (-x64 * x64 / 2.0).exp() / (2.0 * std::f64::consts::PI).sqrt();
+        assert!(
+            (f64::from(cdf) - expected_cdf).abs() < 2e-7,
+            "Φ({x}) = {cdf}"
+        );
+        assert!(
+            (f64::from(pdf) - expected_pdf).abs() < 1e-7,
+            "φ({x}) = {pdf}"
+        );
+    }
+    for i in 0..=8700 {
+        let x = -(i as f32) / 100.0;
+        let (got, expected) = (f64::from(kernels::exp_nonpositive(x)), f64::from(x).exp());
+        assert!(
+            (got - expected).abs() <= 3e-7 * expected,
+            "exp({x}) = {got}, not {expected}"
+        );
+    }
+    assert!(kernels::exp_nonpositive(f32::NAN).is_nan());
+}
+
+#[test]
+fn nan_goes_through_every_kernel() {
+    let device = Device::flex();
+    let mut v = vec![0.5f32; 16];
+    v[5] = f32::NAN;
+    let x = Tensor::<2>::from_data(TensorData::new(v, [4, 4]), &device);
+    let norm = layer_norm_module(4, &device);
+    let has_nan = |t: Vec<f32>| t.iter().any(|v| v.is_nan());
+    assert!(has_nan(values(kernels::gelu(x.clone()))));
+    assert!(has_nan(values(kernels::layer_norm(
+        x.clone().unsqueeze_dim(0),
+        &norm
+    ))));
+    assert!(has_nan(values(kernels::causal_softmax(
+        x.unsqueeze_dims(&[0, 1]),
+        1.0
+    ))));
+}
