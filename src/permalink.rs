@@ -25,7 +25,7 @@ pub struct Field {
 }
 
 /// Where the page trains.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum BackendChoice {
     /// WebGPU on a hardware adapter; the CPU where WebGPU is missing, fails, or offers only a
     /// software adapter (which is many times slower than the CPU backend).

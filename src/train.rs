@@ -75,7 +75,7 @@ impl fmt::Display for StopReason {
 }
 
 /// What one training step reports.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Progress {
     /// Steps done so far (this one included).
     pub step: usize,

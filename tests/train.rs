@@ -58,7 +58,11 @@ fn a_reduced_model_learns_reversal_of_short_sequences() {
         summary.curve
     );
     assert!(summary.train_accuracy >= 0.9);
-    assert!(summary.steps < config.train.max_steps, "{:?}", summary.curve);
+    assert!(
+        summary.steps < config.train.max_steps,
+        "{:?}",
+        summary.curve
+    );
     assert_eq!(summary.steps % config.train.eval_every, 0);
     assert_eq!(seen.len(), summary.steps);
     assert_eq!(seen.last().unwrap().stopped, Some(StopReason::Target));

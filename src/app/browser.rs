@@ -1,8 +1,9 @@
-//! The few browser services the page needs, each behind a small function: yielding to the event
-//! loop, local storage, the URL, downloads, reading files, fetching shipped files, and the
-//! WebGPU adapter's name.
+//! The few browser services the page needs, each behind a small function: workers, local
+//! storage, the URL, downloads, reading files, fetching shipped files, and the WebGPU adapter's
+//! name.
 
 use js_sys::{Array, Promise, Reflect};
+use wasm_bindgen::closure::Closure;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 
@@ -18,14 +19,6 @@ fn message(error: JsValue) -> String {
         .map(|e| String::from(e.message()))
         .or_else(|| error.as_string())
         .unwrap_or_else(|| format!("{error:?}"))
-}
-
-/// Lets the browser paint and handle input before the computation goes on.
-pub async fn yield_now() {
-    let promise = Promise::new(&mut |resolve, _| {
-        let _ = window().set_timeout_with_callback(&resolve);
-    });
-    let _ = JsFuture::from(promise).await;
 }
 
 /// Milliseconds since the epoch, for ETAs and timings.
@@ -142,7 +135,8 @@ pub struct Adapter {
 
 /// The WebGPU adapter the browser offers, or why there is none.
 pub async fn webgpu_adapter() -> Result<Adapter, String> {
-    let navigator = window().navigator();
+    // The page's or the worker's navigator.
+    let navigator = Reflect::get(&js_sys::global(), &"navigator".into()).map_err(message)?;
     let gpu = Reflect::get(&navigator, &"gpu".into()).map_err(message)?;
     if gpu.is_undefined() {
         return Err("this browser has no WebGPU (navigator.gpu is missing)".into());
@@ -181,4 +175,79 @@ pub async fn webgpu_adapter() -> Result<Adapter, String> {
             .iter()
             .any(|s| lower.contains(s));
     Ok(Adapter { name, software })
+}
+
+/// Threads the browser offers (`navigator.hardwareConcurrency`), at least 1.
+pub fn hardware_threads() -> usize {
+    (window().navigator().hardware_concurrency() as usize).max(1)
+}
+
+/// A dedicated worker running this page's own WebAssembly module (see `worker.rs`), found
+/// through the module and wasm files the page preloads. `on_message` gets each message's data;
+/// `on_error` the message of an error that ended the worker.
+pub fn spawn_worker(
+    on_message: Closure<dyn FnMut(web_sys::MessageEvent)>,
+    on_error: Closure<dyn FnMut(web_sys::ErrorEvent)>,
+) -> Result<WorkerHandle, String> {
+    let document = window().document().ok_or("no document")?;
+    let base = document
+        .base_uri()
+        .map_err(message)?
+        .unwrap_or_else(|| window().location().href().unwrap_or_default());
+    let preloaded = |selector: &str| -> Result<String, String> {
+        let href = document
+            .query_selector(selector)
+            .map_err(message)?
+            .and_then(|link| link.get_attribute("href"))
+            .ok_or_else(|| format!("the page does not preload its module ({selector})"))?;
+        Ok(web_sys::Url::new_with_base(&href, &base)
+            .map_err(message)?
+            .href())
+    };
+    let module = preloaded("link[rel=modulepreload]")?;
+    let wasm = preloaded("link[rel=preload][as=fetch]")?;
+    let script =
+        format!("import init from {module:?};\nawait init({{ module_or_path: {wasm:?} }});\n");
+    let options = web_sys::BlobPropertyBag::new();
+    options.set_type("text/javascript");
+    let blob =
+        web_sys::Blob::new_with_str_sequence_and_options(&Array::of1(&script.into()), &options)
+            .map_err(message)?;
+    let url = web_sys::Url::create_object_url_with_blob(&blob).map_err(message)?;
+    let worker_options = web_sys::WorkerOptions::new();
+    worker_options.set_type(web_sys::WorkerType::Module);
+    let worker = web_sys::Worker::new_with_options(&url, &worker_options).map_err(message);
+    let _ = web_sys::Url::revoke_object_url(&url);
+    let worker = worker?;
+    worker.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+    worker.set_onerror(Some(on_error.as_ref().unchecked_ref()));
+    Ok(WorkerHandle {
+        worker,
+        _on_message: on_message,
+        _on_error: on_error,
+    })
+}
+
+/// A worker and the handlers of its messages, which live as long as it does.
+pub struct WorkerHandle {
+    worker: web_sys::Worker,
+    _on_message: Closure<dyn FnMut(web_sys::MessageEvent)>,
+    _on_error: Closure<dyn FnMut(web_sys::ErrorEvent)>,
+}
+
+impl WorkerHandle {
+    /// Posts `message`, transferring its byte arrays.
+    pub fn post(&self, data: &Array) -> Result<(), String> {
+        let transfer = super::jobs::transferables(data);
+        self.worker
+            .post_message_with_transfer(data, &transfer)
+            .map_err(message)
+    }
+}
+
+impl Drop for WorkerHandle {
+    fn drop(&mut self) {
+        // Stop it before its handlers go.
+        self.worker.terminate();
+    }
 }

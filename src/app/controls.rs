@@ -2,13 +2,12 @@
 //! the buttons that start and stop runs.
 
 use leptos::prelude::*;
-use leptos::task::spawn_local;
 
 use crate::config::ExperimentConfig;
 use crate::permalink::{BackendChoice, FIELDS};
 use crate::task::Task;
 
-use super::runner::{DEFAULT_SEEDS, run_all};
+use super::runner::{self, DEFAULT_SEEDS, run_all};
 use super::state::Lab;
 
 /// A change to the settings that may be refused with a message.
@@ -34,7 +33,7 @@ pub fn Controls() -> impl IntoView {
     };
     let train = move |_| {
         let config = lab.settings.get_untracked();
-        spawn_local(run_all(lab, vec![config]));
+        run_all(lab, vec![config]);
     };
     let train_all = move |_| {
         let base = lab.settings.get_untracked();
@@ -45,7 +44,7 @@ pub fn Controls() -> impl IntoView {
                 ..base.clone()
             })
             .collect();
-        spawn_local(run_all(lab, configs));
+        run_all(lab, configs);
     };
     let tasks = Task::ALL
         .map(|task| view! { <option value=task.name()>{task.name()}</option> })
@@ -156,10 +155,31 @@ pub fn Controls() -> impl IntoView {
             <button id="train-all" disabled=busy on:click=train_all>
                 "Run all 10 default seeds"
             </button>
+            <label class="parallel" title="Seeds trained at once, each in its own worker (default: the browser's threads less one)">
+                " in parallel: "
+                <input
+                    id="parallel"
+                    type="number"
+                    min="1"
+                    max="10"
+                    prop:value=move || lab.parallel.get().to_string()
+                    on:change=move |ev| {
+                        match event_target_value(&ev).trim().parse::<usize>() {
+                            Ok(n) if (1..=10).contains(&n) => {
+                                error.set(None);
+                                lab.parallel.set(n);
+                            }
+                            _ => {
+                                error.set(Some("`in parallel`: expected a whole number from 1 to 10".into()))
+                            }
+                        }
+                    }
+                />
+            </label>
             <button
                 id="cancel"
                 disabled=move || !busy()
-                on:click=move |_| lab.cancel.set(true)
+                on:click=move |_| runner::cancel(lab)
             >
                 "Cancel"
             </button>

@@ -4,10 +4,11 @@
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
-use crate::ablation::{Ablation, AblationSet};
+use crate::ablation::Ablation;
 use crate::component::Component;
 use crate::report::SeedReport;
 
+use super::runner;
 use super::state::Lab;
 
 /// Checkboxes per component, a baseline and a Measure button.
@@ -37,22 +38,16 @@ pub fn Explorer(report: SeedReport) -> impl IntoView {
         let config = config.clone();
         running.set(true);
         spawn_local(async move {
-            let Some(model) = lab.models.with_value(|models| {
+            let Some(weights) = lab.models.with_value(|models| {
                 models
                     .iter()
                     .find(|(i, _)| Some(*i) == index)
-                    .map(|(_, m)| m.clone())
+                    .map(|(_, w)| w.clone())
             }) else {
                 running.set(false);
                 return;
             };
-            let batches = config.eval.ood_set(config.task, config.seed, length);
-            let outcome = async {
-                let set = AblationSet::new(&model, &batches, config.seed, &model.device()).await?;
-                let accuracy = set.ablated_accuracy(&model, &picked, ablation).await?;
-                Ok::<_, burn::tensor::ExecutionError>((set.base_accuracy, accuracy))
-            }
-            .await;
+            let outcome = runner::ablate(config, length, picked.clone(), ablation, weights).await;
             result.set(Some(match outcome {
                 Ok((base, accuracy)) => format!(
                     "{} ablated ({ablation}): {:.1}% exact match at n = {length} (clean: {:.1}%, change {:+.1} points)",

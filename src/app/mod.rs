@@ -7,6 +7,7 @@ mod comparison;
 mod controls;
 mod explorer;
 mod guide;
+mod jobs;
 mod results;
 mod runner;
 mod runs;
@@ -14,6 +15,7 @@ mod state;
 mod status;
 mod sweep;
 mod tables;
+mod worker;
 
 use leptos::prelude::*;
 
@@ -22,10 +24,14 @@ use crate::permalink;
 use guide::{Explain, GuideBar};
 use state::Lab;
 
-/// Mounts the page on the document body.
+/// Mounts the page on the document body; in the page's worker, serves its jobs instead.
 pub fn start() {
     console_error_panic_hook::set_once();
-    leptos::mount::mount_to_body(App);
+    if worker::in_worker() {
+        worker::serve();
+    } else {
+        leptos::mount::mount_to_body(App);
+    }
 }
 
 /// The whole page.

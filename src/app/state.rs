@@ -2,11 +2,11 @@
 //! now, and the viewer's choices. One [`Lab`] of signals is shared by every component.
 
 use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
 
 use crate::ablation::Ablation;
 use crate::component::Component;
 use crate::config::ExperimentConfig;
-use crate::model::Transformer;
 use crate::permalink::{self, BackendChoice};
 use crate::report::SeedReport;
 use crate::task::Task;
@@ -62,7 +62,7 @@ impl Status {
 }
 
 /// One point of the live training chart.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct LivePoint {
     /// Steps done.
     pub step: usize,
@@ -70,6 +70,28 @@ pub struct LivePoint {
     pub loss: f64,
     /// The stop-rule accuracy, on steps that measured it.
     pub eval_accuracy: Option<f64>,
+}
+
+/// One seed's line while several run.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct SeedLine {
+    /// Task and seed.
+    pub label: String,
+    /// What it is doing, or how it ended.
+    pub text: String,
+    /// Finished, failed or cancelled.
+    pub ended: bool,
+}
+
+impl SeedLine {
+    /// A seed not started yet.
+    pub fn waiting(label: &str) -> Self {
+        Self {
+            label: label.to_string(),
+            text: "waiting".into(),
+            ended: false,
+        }
+    }
 }
 
 /// The page's shared state.
@@ -91,8 +113,10 @@ pub struct Lab {
     pub backend: RwSignal<String>,
     /// A message for the user (a refused file, a storage problem).
     pub notice: RwSignal<Option<String>>,
-    /// Set to stop the run under way after its current step.
-    pub cancel: RwSignal<bool>,
+    /// Each seed's line, while several run.
+    pub lines: RwSignal<Vec<SeedLine>>,
+    /// How many seeds run at once (each in its own worker).
+    pub parallel: RwSignal<usize>,
     /// The baseline the figures compare against.
     pub ablation: RwSignal<Ablation>,
     /// The Hero/Bloat threshold the figures use.
@@ -101,8 +125,9 @@ pub struct Lab {
     pub head: RwSignal<Component>,
     /// Whether the classroom walkthrough's explanations are shown.
     pub guided: RwSignal<bool>,
-    /// Models trained in this visit, by index into `runs` (weights are not kept in storage).
-    pub models: StoredValue<Vec<(usize, Transformer)>, LocalStorage>,
+    /// The weights (safetensors) of the models trained in this visit, by index into `runs`
+    /// (weights are not kept in storage).
+    pub models: StoredValue<Vec<(usize, Vec<u8>)>, LocalStorage>,
 }
 
 impl Lab {
@@ -134,7 +159,8 @@ impl Lab {
             live: RwSignal::new(Vec::new()),
             backend: RwSignal::new(String::new()),
             notice: RwSignal::new(notice.or(backend_notice).or(storage_notice)),
-            cancel: RwSignal::new(false),
+            lines: RwSignal::new(Vec::new()),
+            parallel: RwSignal::new(browser::hardware_threads().saturating_sub(1).max(1)),
             ablation: RwSignal::new(Ablation::Mean),
             threshold: RwSignal::new(6),
             head: RwSignal::new(Component::Head { layer: 0, head: 0 }),

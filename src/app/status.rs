@@ -10,31 +10,7 @@ use super::state::{Lab, Status};
 #[component]
 pub fn StatusPanel() -> impl IntoView {
     let lab = Lab::get();
-    let line = move || match lab.status.get() {
-        Status::Idle => String::new(),
-        Status::Starting => "Opening the backend…".into(),
-        Status::Training {
-            progress,
-            ms_per_step,
-        } => {
-            let left = (progress.max_steps - progress.step) as f64 * ms_per_step / 1000.0;
-            format!(
-                "step {} / {} · loss {:.3} · batch accuracy {:.0}% · {:.0} ms/step · at most {} left (stops early at the target accuracy)",
-                progress.step,
-                progress.max_steps,
-                progress.loss,
-                progress.train_accuracy * 100.0,
-                ms_per_step,
-                duration(left)
-            )
-        }
-        Status::Evaluating => "Measuring accuracy at the OOD lengths…".into(),
-        Status::Analysing { stage, done, total } => {
-            format!("Analysing: {stage} ({done}/{total})")
-        }
-        Status::Cancelled => "Cancelled. Finished runs are kept.".into(),
-        Status::Failed(message) => message,
-    };
+    let line = move || lab.status.with(describe);
     let fraction = move || match lab.status.get() {
         Status::Training { progress, .. } => {
             Some(progress.step as f64 / progress.max_steps.max(1) as f64)
@@ -59,10 +35,56 @@ pub fn StatusPanel() -> impl IntoView {
                     <button class="small" on:click=move |_| lab.notice.set(None)>"dismiss"</button>
                 </p>
             </Show>
+            <Show when=move || lab.lines.with(|lines| lines.len() > 1)>
+                <ol id="seed-lines" class="seed-lines">
+                    <For
+                        each=move || lab.lines.get().into_iter().enumerate()
+                        key=|(i, line)| (*i, line.clone())
+                        children=move |(_, line)| {
+                            view! {
+                                <li class:ended=line.ended>
+                                    <b>{line.label}</b>
+                                    " · "
+                                    {line.text}
+                                </li>
+                            }
+                        }
+                    />
+                </ol>
+            </Show>
             <Show when=move || !lab.live.with(Vec::is_empty)>
                 <TrainingCurve points=live />
             </Show>
         </div>
+    }
+}
+
+/// The status line's text.
+pub fn describe(status: &Status) -> String {
+    match status.clone() {
+        Status::Idle => String::new(),
+        Status::Starting => "Opening the backend…".into(),
+        Status::Training {
+            progress,
+            ms_per_step,
+        } => {
+            let left = (progress.max_steps - progress.step) as f64 * ms_per_step / 1000.0;
+            format!(
+                "step {} / {} · loss {:.3} · batch accuracy {:.0}% · {:.0} ms/step · at most {} left (stops early at the target accuracy)",
+                progress.step,
+                progress.max_steps,
+                progress.loss,
+                progress.train_accuracy * 100.0,
+                ms_per_step,
+                duration(left)
+            )
+        }
+        Status::Evaluating => "Measuring accuracy at the OOD lengths…".into(),
+        Status::Analysing { stage, done, total } => {
+            format!("Analysing: {stage} ({done}/{total})")
+        }
+        Status::Cancelled => "Cancelled. Finished runs are kept.".into(),
+        Status::Failed(message) => message,
     }
 }
 

@@ -1,0 +1,183 @@
+//! The page's worker: the same WebAssembly module, started in a dedicated Web Worker, where it
+//! runs the jobs the page posts (training, evaluation and analysis of a seed; an ablation on a
+//! trained model) and posts their progress back. The page's main thread only draws.
+
+use wasm_bindgen::JsCast;
+use wasm_bindgen::closure::Closure;
+use wasm_bindgen_futures::spawn_local;
+use web_sys::{DedicatedWorkerGlobalScope, MessageEvent};
+
+use crate::ablation::AblationSet;
+use crate::backend::Backend;
+use crate::config::ExperimentConfig;
+use crate::permalink::BackendChoice;
+use crate::progress::Observer;
+use crate::report::{SeedReport, TrainReport};
+use crate::train::Trainer;
+use crate::weights::{from_safetensors, to_safetensors};
+
+use super::browser;
+use super::jobs::{self, Answer, Job};
+use super::state::LivePoint;
+
+/// Least time between two training updates: the page redraws on each.
+const UPDATE_EVERY_MS: f64 = 100.0;
+
+/// Whether this code runs in a worker rather than the page.
+pub fn in_worker() -> bool {
+    js_sys::global().has_type::<DedicatedWorkerGlobalScope>()
+}
+
+/// Listens for jobs, one at a time, and says it is ready.
+pub fn serve() {
+    let on_message = Closure::<dyn FnMut(MessageEvent)>::new(|event: MessageEvent| {
+        spawn_local(async move {
+            let outcome = match jobs::decode::<Job>(&event.data()) {
+                Ok((job, weights)) => run(job, weights).await,
+                Err(e) => Err(format!("the worker received {e}")),
+            };
+            if let Err(e) = outcome {
+                post(&Answer::Failed(e), None);
+            }
+        });
+    });
+    scope().set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+    on_message.forget();
+    post(&Answer::Ready, None);
+}
+
+fn scope() -> DedicatedWorkerGlobalScope {
+    js_sys::global().unchecked_into()
+}
+
+/// Posts an update to the page, transferring the weights' bytes.
+fn post(update: &Answer, weights: Option<&[u8]>) {
+    let message = jobs::encode(update, weights);
+    let transfer = jobs::transferables(&message);
+    // Posting fails only for values that cannot be cloned, which these are not.
+    let _ = scope().post_message_with_transfer(&message, &transfer);
+}
+
+async fn run(job: Job, weights: Option<Vec<u8>>) -> Result<(), String> {
+    match job {
+        Job::Run { config, backend } => run_seed(&config, backend).await,
+        Job::Ablate {
+            config,
+            length,
+            components,
+            ablation,
+        } => {
+            let weights = weights.ok_or("no weights came with the ablation")?;
+            let device = Backend::Cpu.device().await.map_err(|e| e.to_string())?;
+            let model = from_safetensors(&weights, &device).map_err(|e| e.to_string())?;
+            let batches = config.eval.ood_set(config.task, config.seed, length);
+            let failed = |e: burn::tensor::ExecutionError| format!("the measurement failed: {e}");
+            let set = AblationSet::new(&model, &batches, config.seed, &device)
+                .await
+                .map_err(failed)?;
+            let accuracy = set
+                .ablated_accuracy(&model, &components, ablation)
+                .await
+                .map_err(failed)?;
+            post(
+                &Answer::Ablated {
+                    base: set.base_accuracy,
+                    accuracy,
+                },
+                None,
+            );
+            Ok(())
+        }
+    }
+}
+
+/// Trains, evaluates and analyses one seed; posts the report and the weights.
+async fn run_seed(config: &ExperimentConfig, choice: BackendChoice) -> Result<(), String> {
+    let what = format!("{} seed {}", config.task, config.seed);
+    let failed = |e: String| format!("{what} stopped: {e}. Finished runs are kept.");
+    let (backend, device) = open_backend(choice).await;
+    let mut trainer = Trainer::new(config, &device);
+    let started = browser::now_ms();
+    let mut last_post = f64::NEG_INFINITY;
+    let mut points = Vec::new();
+    while trainer.stopped().is_none() {
+        let progress = trainer.step().await.map_err(|e| failed(e.to_string()))?;
+        points.push(LivePoint {
+            step: progress.step,
+            loss: progress.loss,
+            eval_accuracy: progress.eval_accuracy,
+        });
+        let now = browser::now_ms();
+        if now - last_post >= UPDATE_EVERY_MS || progress.stopped.is_some() {
+            last_post = now;
+            let update = Answer::Training {
+                progress,
+                ms_per_step: (now - started) / progress.step as f64,
+                points: std::mem::take(&mut points),
+            };
+            post(&update, None);
+        }
+    }
+    let trained = trainer.finish().expect("training has stopped");
+    post(&Answer::Evaluating, None);
+    let run = TrainReport::evaluate(&trained.model, config, backend, Some(trained.summary))
+        .await
+        .map_err(|e| failed(e.to_string()))?;
+    let mut observer = WorkerObserver {
+        last_post: f64::NEG_INFINITY,
+    };
+    let report = SeedReport::analyse(&trained.model, run, &trained.snapshots, &mut observer)
+        .await
+        .map_err(|e| failed(e.to_string()))?;
+    let weights = to_safetensors(&trained.model)
+        .await
+        .map_err(|e| failed(e.to_string()))?;
+    post(&Answer::Finished(Box::new(report)), Some(&weights));
+    Ok(())
+}
+
+/// Opens the backend `choice` asks for: by default WebGPU on a hardware adapter, and the CPU
+/// where WebGPU is missing, fails or offers only a software adapter, telling the page which
+/// and why. A forced choice is followed, and a failing WebGPU still falls back.
+async fn open_backend(choice: BackendChoice) -> (Backend, burn::prelude::Device) {
+    let reason = if choice == BackendChoice::Cpu {
+        "chosen in the settings".to_string()
+    } else {
+        match browser::webgpu_adapter().await {
+            Ok(adapter) if adapter.software && choice == BackendChoice::Auto => format!(
+                "WebGPU offers only a software adapter ({}), which is slower than the CPU; choose WebGPU to use it anyway",
+                adapter.name
+            ),
+            Ok(adapter) => match Backend::Wgpu.device().await {
+                Ok(device) => {
+                    post(&Answer::Backend(format!("WebGPU: {}", adapter.name)), None);
+                    return (Backend::Wgpu, device);
+                }
+                Err(e) => e.to_string(),
+            },
+            Err(e) => e,
+        }
+    };
+    post(&Answer::Backend(format!("CPU: {reason}")), None);
+    (Backend::Cpu, Backend::Cpu.device().await.expect("the CPU"))
+}
+
+/// Posts analysis progress, spaced out like training's.
+struct WorkerObserver {
+    last_post: f64,
+}
+
+impl Observer for WorkerObserver {
+    async fn progress(&mut self, stage: &str, done: usize, total: usize) {
+        let now = browser::now_ms();
+        if now - self.last_post >= UPDATE_EVERY_MS || done == total {
+            self.last_post = now;
+            let update = Answer::Analysing {
+                stage: stage.to_string(),
+                done,
+                total,
+            };
+            post(&update, None);
+        }
+    }
+}
