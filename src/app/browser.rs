@@ -21,6 +21,13 @@ fn message(error: JsValue) -> String {
         .unwrap_or_else(|| format!("{error:?}"))
 }
 
+/// Marks this moment in the page's performance timeline (tests and benchmarks read it).
+pub fn mark(name: &str) {
+    if let Some(performance) = window().performance() {
+        let _ = performance.mark(name);
+    }
+}
+
 /// Milliseconds since the epoch, for ETAs and timings.
 pub fn now_ms() -> f64 {
     js_sys::Date::now()
@@ -182,9 +189,10 @@ pub fn hardware_threads() -> usize {
     (window().navigator().hardware_concurrency() as usize).max(1)
 }
 
-/// A dedicated worker running this page's own WebAssembly module (see `worker.rs`), found
-/// through the module and wasm files the page preloads. `on_message` gets each message's data;
-/// `on_error` the message of an error that ended the worker.
+/// A dedicated worker running this page's own WebAssembly module (see `worker.rs`): the page's
+/// JavaScript module, found through the page's preload link, instantiated with the page's
+/// already compiled wasm module (posted to the worker first, so nothing is fetched or compiled
+/// again). `on_message` gets each message; `on_error` an error that ended the worker.
 pub fn spawn_worker(
     on_message: Closure<dyn FnMut(web_sys::MessageEvent)>,
     on_error: Closure<dyn FnMut(web_sys::ErrorEvent)>,
@@ -194,20 +202,17 @@ pub fn spawn_worker(
         .base_uri()
         .map_err(message)?
         .unwrap_or_else(|| window().location().href().unwrap_or_default());
-    let preloaded = |selector: &str| -> Result<String, String> {
-        let href = document
-            .query_selector(selector)
-            .map_err(message)?
-            .and_then(|link| link.get_attribute("href"))
-            .ok_or_else(|| format!("the page does not preload its module ({selector})"))?;
-        Ok(web_sys::Url::new_with_base(&href, &base)
-            .map_err(message)?
-            .href())
-    };
-    let module = preloaded("link[rel=modulepreload]")?;
-    let wasm = preloaded("link[rel=preload][as=fetch]")?;
-    let script =
-        format!("import init from {module:?};\nawait init({{ module_or_path: {wasm:?} }});\n");
+    let href = document
+        .query_selector("link[rel=modulepreload]")
+        .map_err(message)?
+        .and_then(|link| link.get_attribute("href"))
+        .ok_or("the page does not preload its JavaScript module")?;
+    let module = web_sys::Url::new_with_base(&href, &base)
+        .map_err(message)?
+        .href();
+    let script = format!(
+        "self.onmessage = async (event) => {{\n  self.onmessage = null;\n  const {{ default: init }} = await import({module:?});\n  await init({{ module_or_path: event.data }});\n}};\n"
+    );
     let options = web_sys::BlobPropertyBag::new();
     options.set_type("text/javascript");
     let blob =
@@ -221,6 +226,9 @@ pub fn spawn_worker(
     let worker = worker?;
     worker.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
     worker.set_onerror(Some(on_error.as_ref().unchecked_ref()));
+    worker
+        .post_message(&wasm_bindgen::module())
+        .map_err(message)?;
     Ok(WorkerHandle {
         worker,
         _on_message: on_message,

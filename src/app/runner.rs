@@ -137,6 +137,7 @@ impl Pool {
         };
         let update = match jobs::decode::<Answer>(data) {
             Ok((Answer::Finished(report), weights)) => {
+                browser::mark("gradcause:run-finished");
                 self.lab.add_runs(vec![*report]);
                 let index = self.lab.runs.with_untracked(Vec::len) - 1;
                 if let Some(weights) = weights {

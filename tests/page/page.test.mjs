@@ -56,6 +56,13 @@ async function flow(origin, name) {
     assert.equal(await page.locator("#paper-beside-shipped tbody tr").count(), entries, tally);
     assert.match(await page.textContent("#paper-beside-shipped"), /0\.72 ± 0\.08/);
 
+    // Long main-thread tasks (over 50 ms) from here on: the run happens in a worker.
+    await page.evaluate(() => {
+      window.longTasks = [];
+      new PerformanceObserver((list) => {
+        for (const e of list.getEntries()) window.longTasks.push({ start: e.startTime, duration: e.duration });
+      }).observe({ type: "longtask" });
+    });
     const clicked = Date.now();
     await page.click("#train");
     await page.waitForFunction(
@@ -66,6 +73,14 @@ async function flow(origin, name) {
     const firstStep = Date.now() - clicked;
     await page.waitForFunction(() => document.querySelectorAll("#scatter circle").length > 0, null, { timeout });
     const analysed = Date.now() - clicked;
+    // While the run trained and analysed (up to the page's mark on receiving its report), no
+    // main-thread task took 50 ms or more.
+    const during = await page.evaluate(() => {
+      const finished = performance.getEntriesByName("gradcause:run-finished")[0].startTime;
+      return window.longTasks.filter((t) => t.start + t.duration < finished);
+    });
+    assert.deepEqual(during, [], "long main-thread tasks while the run trained and analysed");
+    const longest = await page.evaluate(() => Math.max(0, ...window.longTasks.map((t) => t.duration)));
 
     const backend = await page.textContent(".backend");
     assert.match(backend, expectBackend, `backend line: ${backend}`);
@@ -115,10 +130,13 @@ async function flow(origin, name) {
     assert.equal(await page.locator("#runs .run-list li").count(), 1, "runs after bad imports");
     await page.screenshot({ path: join(artifacts, `${name}-import-refused.png`), fullPage: true });
 
+    if (name === "cpu-fallback") await allSeeds(page);
+
     assert.deepEqual(errors.filter((e) => /panicked|RuntimeError/.test(e)), [], "no panic");
     console.log(
       `${name}: page mounted in ${mounted} ms; first training step ${firstStep} ms after Train; ` +
-        `analysis drawn ${(analysed / 1000).toFixed(1)} s after Train; backend: ${backend.replace("Backend: ", "")}`,
+        `analysis drawn ${(analysed / 1000).toFixed(1)} s after Train; backend: ${backend.replace("Backend: ", "")}; ` +
+        `longest main-thread task ${longest.toFixed(0)} ms (drawing the report included)`,
     );
   } catch (e) {
     await page.screenshot({ path: join(artifacts, `${name}-failure.png`), fullPage: true }).catch(() => {});
@@ -127,6 +145,31 @@ async function flow(origin, name) {
   } finally {
     await browser.close();
   }
+}
+
+/** The ten default seeds, three at a time, each with its own line; then Cancel stops a second batch. */
+async function allSeeds(page) {
+  const before = await page.locator("#runs .run-list li").count();
+  await page.fill("#parallel", "3");
+  await page.dispatchEvent("#parallel", "change");
+  await page.click("#train-all");
+  await page.waitForFunction(() => document.querySelectorAll("#seed-lines li").length === 10);
+  // Three seeds at once: never more lines under way than workers.
+  const busy = () => page.locator("#seed-lines li:not(.ended):not(:has-text('waiting'))").count();
+  assert.ok((await busy()) <= 3, "at most three seeds at once");
+  await page.waitForSelector("#train-all:not([disabled])", { timeout });
+  assert.equal(await page.locator("#seed-lines li.ended").count(), 10, "every seed ended");
+  const lines = await page.locator("#seed-lines li").allTextContents();
+  assert.ok(lines.every((l) => /· finished$/.test(l)), `seed lines: ${lines}`);
+  assert.equal(await page.locator("#runs .run-list li").count(), before + 10, "ten runs added");
+
+  await page.click("#train-all");
+  await page.click("#cancel:not([disabled])");
+  assert.match(await page.textContent("#status"), /Cancelled/);
+  const cancelled = await page.locator("#seed-lines li:has-text('cancelled')").count();
+  assert.ok(cancelled > 0, "unfinished seeds say they were cancelled");
+  assert.equal(await page.locator("#seed-lines li:not(.ended)").count(), 0, "nothing left running");
+  await page.waitForSelector("#train-all:not([disabled])");
 }
 
 /** Left to choose, the page trains on the CPU when WebGPU offers only SwiftShader, and says so. */
