@@ -2,11 +2,15 @@
 // BENCHMARKS.md: the paper config (sort, seed 42, batch 64, lengths 3-7), on WebGPU (SwiftShader
 // here, a real GPU elsewhere) and on the CPU fallback. For each: the time from navigation to a
 // usable page, from pressing Train to the first step, and training steps per second between
-// step WARMUP and step STEPS, read off the page's own status line. Also the compressed size.
+// step WARMUP and step STEPS, read off the page's own status line, and the longest main-thread
+// task meanwhile (training runs in a worker). Then, on the CPU fallback, the ten default seeds of
+// a reduced config one at a time and PARALLEL at a time ("Run all 10 default seeds"). Also the
+// compressed size.
 //
 //   node tests/page/bench.mjs [dist-dir]
 //
-// Environment: CHROMIUM, GRADCAUSE_BENCH_STEPS (default 25), GRADCAUSE_BENCH_WARMUP (5).
+// Environment: CHROMIUM, GRADCAUSE_BENCH_STEPS (default 25), GRADCAUSE_BENCH_WARMUP (5),
+// GRADCAUSE_BENCH_MODES (comma-separated, default all), GRADCAUSE_BENCH_PARALLEL (default 2).
 
 import { readdir, readFile } from "node:fs/promises";
 import { gzipSync } from "node:zlib";
@@ -20,6 +24,25 @@ const steps = Number(process.env.GRADCAUSE_BENCH_STEPS ?? 25);
 const warmup = Number(process.env.GRADCAUSE_BENCH_WARMUP ?? 5);
 // Everything else is the paper's; the stop rule's evaluation comes after the last timed step.
 const PAPER = `task=sort&seed=42&max-steps=${steps + 1}&eval-every=${steps + 1}`;
+const modes = (process.env.GRADCAUSE_BENCH_MODES ?? Object.keys(MODES).join(",")).split(",");
+const parallel = Number(process.env.GRADCAUSE_BENCH_PARALLEL ?? 2);
+// The sweep's config: small enough for ten seeds in minutes, large enough that each seed's
+// training outweighs starting its worker.
+const SWEEP =
+  "task=reverse&d-model=32&d-ff=64&batch-size=16&max-length=5&eval-every=100&eval-examples=32" +
+  "&max-steps=100&ood-lengths=6&ood-batches=2&ood-batch-size=16&window-low=0&window-high=1&attention-examples=2";
+
+/** Records main-thread tasks of 50 ms or more from now on, in `window.longTasks`. */
+async function watchLongTasks(page) {
+  await page.evaluate(() => {
+    window.longTasks = [];
+    new PerformanceObserver((list) => {
+      for (const e of list.getEntries()) window.longTasks.push(e.duration);
+    }).observe({ type: "longtask" });
+  });
+}
+
+const longest = (page) => page.evaluate(() => Math.max(0, ...window.longTasks));
 
 /** Resolves once the status line shows step `step` or later; returns the time. */
 async function reached(page, step) {
@@ -39,11 +62,13 @@ async function measure(origin, name) {
     await page.goto(`${origin}/?${PAPER}${MODES[name].query}`);
     await page.waitForSelector("#train:not([disabled])", { timeout: 120_000 });
     const mounted = performance.now();
+    await watchLongTasks(page);
     await page.click("#train");
     const first = await reached(page, 1);
     const from = await reached(page, warmup);
     const to = await reached(page, steps);
     const backend = (await page.textContent(".backend")).replace("Backend: ", "");
+    const longestTask = await longest(page);
     return {
       mode: name,
       backend,
@@ -51,7 +76,33 @@ async function measure(origin, name) {
       first_step_after_train_ms: first - mounted,
       first_step_after_load_ms: first - opened,
       steps_per_second: (steps - warmup) / ((to - from) / 1000),
+      longest_main_thread_task_ms: longestTask,
     };
+  } finally {
+    await browser.close();
+  }
+}
+
+/** Seconds for the ten default seeds of SWEEP on the CPU fallback, `workers` at a time. */
+async function sweep(origin, workers) {
+  const browser = await launch(MODES["cpu-fallback"].flags);
+  try {
+    const page = await browser.newPage();
+    await page.goto(`${origin}/?${SWEEP}`);
+    await page.waitForSelector("#train-all:not([disabled])", { timeout: 120_000 });
+    await page.fill("#parallel", String(workers));
+    await page.dispatchEvent("#parallel", "change");
+    await watchLongTasks(page);
+    const started = performance.now();
+    await page.click("#train-all");
+    await page.waitForFunction(() => document.querySelectorAll("#seed-lines li.ended").length === 10, null, {
+      timeout: 3_600_000,
+      polling: 100,
+    });
+    const seconds = (performance.now() - started) / 1000;
+    const lines = await page.locator("#seed-lines li").allTextContents();
+    if (!lines.every((l) => /· finished$/.test(l))) throw new Error(`a seed did not finish: ${lines}`);
+    return { workers, seconds, longest_main_thread_task_ms: await longest(page) };
   } finally {
     await browser.close();
   }
@@ -76,17 +127,27 @@ try {
   const size = await weight();
   console.log(`page weight: wasm + js ${(size.raw / 1e6).toFixed(2)} MB, ${(size.gzip / 1e6).toFixed(2)} MB gzip -9`);
   const results = [];
-  for (const name of Object.keys(MODES)) {
+  for (const name of modes) {
     const r = await measure(origin, name);
     results.push(r);
     console.log(
       `${name} (${r.backend}): page usable ${r.load_ms.toFixed(0)} ms after navigation; ` +
         `first step ${r.first_step_after_train_ms.toFixed(0)} ms after Train ` +
         `(${(r.first_step_after_load_ms / 1000).toFixed(1)} s after navigation); ` +
-        `${r.steps_per_second.toFixed(2)} steps/s (steps ${warmup}-${steps}, paper config)`,
+        `${r.steps_per_second.toFixed(2)} steps/s = ${(1000 / r.steps_per_second).toFixed(0)} ms/step ` +
+        `(steps ${warmup}-${steps}, paper config); longest main-thread task ${r.longest_main_thread_task_ms.toFixed(0)} ms`,
     );
   }
-  console.log(JSON.stringify({ steps, warmup, weight: size, results }));
+  const sweeps = [];
+  for (const workers of [1, parallel]) {
+    const r = await sweep(origin, workers);
+    sweeps.push(r);
+    console.log(
+      `ten seeds (reduced config, CPU fallback), ${workers} at a time: ${r.seconds.toFixed(1)} s; ` +
+        `longest main-thread task ${r.longest_main_thread_task_ms.toFixed(0)} ms`,
+    );
+  }
+  console.log(JSON.stringify({ steps, warmup, weight: size, results, sweeps }));
 } finally {
   server.close();
 }
