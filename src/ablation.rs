@@ -222,7 +222,7 @@ impl AblationSet {
 
     /// The accuracy with each component ablated alone, under each ablation, in one pass over the
     /// set: `result[a][i]` for `Ablation::ALL[a]` and component `i` in canonical order. Each
-    /// ablation reuses the clean pass up to its component's block.
+    /// ablation reuses the clean pass up to its component ([`Transformer::rerun_replacing`]).
     pub async fn single_ablation_accuracies(
         &self,
         model: &Transformer,
@@ -237,21 +237,13 @@ impl AblationSet {
             residuals: true,
         };
         for (b, batch) in self.batches.iter().enumerate() {
-            // One clean pass gives the outputs resampling needs and the residual stream entering
-            // each block: an ablation in block l reruns only blocks l and later.
+            // One clean pass gives every output and the residual stream around each sublayer:
+            // each ablation reruns only what comes after its component.
             let clean = model.run(batch.inputs.clone(), &Intervention::none(), capture);
             for (a, &ablation) in Ablation::ALL.iter().enumerate() {
                 for (i, &component) in self.components.iter().enumerate() {
                     let intervention = self.intervention(&[component], ablation, b, &clean.outputs);
-                    let layer = component.layer();
-                    let logits = model
-                        .run_from(
-                            layer,
-                            clean.residuals[layer].clone(),
-                            &intervention,
-                            Capture::default(),
-                        )
-                        .logits;
+                    let logits = model.rerun_replacing(&clean, component, &intervention);
                     let slot = &mut correct[a * n + i];
                     *slot = slot.clone() + exact_matches(logits, batch).sum();
                 }

@@ -279,6 +279,9 @@ pub struct Forward {
     /// With [`Capture::residuals`]: the residual stream entering each block,
     /// `[batch, positions, d_model]`.
     pub residuals: Vec<Tensor<3>>,
+    /// With [`Capture::residuals`]: the residual stream between each block's attention and its
+    /// MLP, `[batch, positions, d_model]`.
+    pub between: Vec<Tensor<3>>,
 }
 
 impl Transformer {
@@ -341,21 +344,71 @@ impl Transformer {
         intervention: &Intervention,
         capture: Capture,
     ) -> Forward {
+        self.run_blocks(start, false, residual, intervention, capture)
+    }
+
+    /// The logits with `component`'s output replaced as `intervention` says, given a clean pass
+    /// that captured outputs and residuals: only what comes after the component is computed.
+    /// A head's replacement enters the stream between its block's attention and MLP, so the
+    /// pass resumes at that MLP; an MLP's enters after its block, so it resumes at the next.
+    pub fn rerun_replacing(
+        &self,
+        clean: &Forward,
+        component: Component,
+        intervention: &Intervention,
+    ) -> Tensor<3> {
+        let layer = component.layer();
+        let output = clean.outputs[component.index(self.heads())].clone();
+        let replaced = intervention.apply(component, output.clone());
+        let between = clean.between[layer].clone();
+        let none = &Intervention::none();
+        let capture = Capture::default();
+        match component {
+            Component::Head { .. } => {
+                let stream = between - output + replaced;
+                self.run_blocks(layer, true, stream, none, capture).logits
+            }
+            Component::Mlp { .. } => {
+                let stream = between + replaced;
+                self.run_blocks(layer + 1, false, stream, none, capture)
+                    .logits
+            }
+        }
+    }
+
+    /// The blocks from `start` on, and the unembedding; with `skip_attention`, block `start`
+    /// runs only its MLP (`residual` is then the stream between its attention and MLP).
+    fn run_blocks(
+        &self,
+        start: usize,
+        skip_attention: bool,
+        residual: Tensor<3>,
+        intervention: &Intervention,
+        capture: Capture,
+    ) -> Forward {
         let mut x = residual;
         let mut trace = Trace {
             capture,
             outputs: Vec::new(),
             attention: Vec::new(),
         };
-        let mut residuals = Vec::new();
+        let (mut residuals, mut between) = (Vec::new(), Vec::new());
         for (layer, block) in self.blocks.iter().enumerate().skip(start) {
-            if capture.residuals {
-                residuals.push(x.clone());
+            if !(skip_attention && layer == start) {
+                if capture.residuals {
+                    residuals.push(x.clone());
+                }
+                x = x.clone()
+                    + block.attn.forward(
+                        layer_norm(x, &block.ln1),
+                        layer,
+                        intervention,
+                        &mut trace,
+                    );
             }
-            x = x.clone()
-                + block
-                    .attn
-                    .forward(layer_norm(x, &block.ln1), layer, intervention, &mut trace);
+            if capture.residuals {
+                between.push(x.clone());
+            }
             x = x.clone()
                 + block
                     .mlp
@@ -369,6 +422,7 @@ impl Transformer {
             outputs: trace.outputs,
             attention: trace.attention,
             residuals,
+            between,
         }
     }
 

@@ -270,3 +270,34 @@ fn resuming_from_a_clean_residual_equals_the_whole_pass() {
         assert!(max_abs_difference(whole, clean.logits.clone()) > 1e-4);
     }
 }
+
+#[test]
+fn rerunning_after_a_replaced_component_equals_the_whole_pass() {
+    let (model, tokens) = (model(), tokens());
+    let capture = Capture {
+        outputs: true,
+        attention: false,
+        residuals: true,
+    };
+    let clean = model.run(tokens.clone(), &Intervention::none(), capture);
+    assert_eq!(clean.between.len(), model.layers());
+    let mean = |c: Component| clean.outputs[c.index(model.heads())].clone().mean_dim(0);
+    for component in model.components() {
+        let zero = Intervention::none().with(component, Replacement::Zero);
+        let by_mean = Intervention::none().with(component, Replacement::Value(mean(component)));
+        for ablated in [&zero, &by_mean] {
+            let whole = model.forward(tokens.clone(), ablated);
+            assert_close(
+                whole,
+                model.rerun_replacing(&clean, component, ablated),
+                1e-5,
+            );
+        }
+        // Not trivially equal: removing the component changes the logits.
+        let whole = model.forward(tokens.clone(), &zero);
+        assert!(
+            max_abs_difference(whole, clean.logits.clone()) > 1e-4,
+            "{component}"
+        );
+    }
+}
