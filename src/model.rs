@@ -260,7 +260,8 @@ pub struct Capture {
     pub outputs: bool,
     /// Record each layer's attention pattern.
     pub attention: bool,
-    /// Record the residual stream entering each block.
+    /// Record the residual stream entering each block and between each block's attention and
+    /// MLP ([`Forward::residuals`], [`Forward::between`]).
     pub residuals: bool,
 }
 
