@@ -213,7 +213,7 @@ impl AblationSet {
         for (b, batch) in self.batches.iter().enumerate() {
             let clean = self.clean_outputs(model, b, ablation);
             let intervention = self.intervention(components, ablation, b, &clean);
-            let logits = model.forward(batch.inputs.clone(), &intervention);
+            let logits = model.answer_logits(batch, &intervention);
             correct = correct + exact_matches(logits, batch).sum();
         }
         let correct: f32 = correct.into_scalar_async().await?;
@@ -243,7 +243,8 @@ impl AblationSet {
             for (a, &ablation) in Ablation::ALL.iter().enumerate() {
                 for (i, &component) in self.components.iter().enumerate() {
                     let intervention = self.intervention(&[component], ablation, b, &clean.outputs);
-                    let logits = model.rerun_replacing(&clean, component, &intervention);
+                    let logits =
+                        model.rerun_replacing(&clean, component, &intervention, batch.answer_span);
                     let slot = &mut correct[a * n + i];
                     *slot = slot.clone() + exact_matches(logits, batch).sum();
                 }

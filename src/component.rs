@@ -11,6 +11,8 @@ use std::str::FromStr;
 use burn::prelude::*;
 use serde::{Deserialize, Serialize};
 
+use crate::model::last_positions;
+
 /// One attention head or one MLP.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Component {
@@ -175,7 +177,12 @@ impl Intervention {
         match self.edits.iter().find(|(c, _)| *c == component) {
             None => output,
             Some((_, Replacement::Zero)) => output.zeros_like(),
-            Some((_, Replacement::Value(value))) => value.clone().expand(output.shape()),
+            Some((_, Replacement::Value(value))) => {
+                // Made for the whole sequence; a pass that reads out fewer positions in its last
+                // block takes the last ones.
+                let [_, positions, _] = output.dims();
+                last_positions(value.clone(), positions).expand(output.shape())
+            }
             Some((_, Replacement::Shifted(shift))) => output + shift.clone(),
         }
     }

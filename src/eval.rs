@@ -49,7 +49,7 @@ pub async fn accuracy(
     let mut total = 0;
     for batch in batches {
         let tensors = BatchTensors::new(batch, device);
-        let logits = model.forward(tensors.inputs.clone(), intervention);
+        let logits = model.answer_logits(&tensors, intervention);
         correct = correct + exact_matches(logits, &tensors).sum();
         total += batch.size;
     }

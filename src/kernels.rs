@@ -62,7 +62,9 @@ pub fn gelu(x: Tensor<2>) -> Tensor<2> {
 }
 
 /// `softmax(scores / divisor)` over keys `[batch, heads, query, key]`, each query attending to
-/// itself and the keys before it; later keys get weight 0.
+/// itself and the keys before it; later keys get weight 0. The queries are the last positions of
+/// the keys' sequence: all of them (a square pattern), or fewer when only the last positions are
+/// read out ([`crate::model::Transformer::answer_logits`]).
 pub fn causal_softmax(scores: Tensor<4>, divisor: f32) -> Tensor<4> {
     match route(&scores) {
         Some(Route::Plain(s)) => Tensor::from_primitive::<Flex>(softmax_flex(&s, divisor)),
@@ -81,19 +83,21 @@ pub mod composed {
 
     /// The composed [`super::causal_softmax`]: a mask added to the scaled scores, then softmax.
     pub fn causal_softmax(scores: Tensor<4>, divisor: f32) -> Tensor<4> {
-        let [_, _, positions, _] = scores.dims();
+        let [_, _, queries, keys] = scores.dims();
         let device = scores.device();
         softmax(
-            scores.div_scalar(divisor) + causal_mask(positions, &device),
+            scores.div_scalar(divisor) + causal_mask(queries, keys, &device),
             3,
         )
     }
 
-    /// `[1, 1, positions, positions]`: 0 where a query may attend to a key (key ≤ query), a
-    /// large negative number after it. Finite, not -inf: -inf gave NaN losses on the CPU.
-    fn causal_mask(positions: usize, device: &Device) -> Tensor<4> {
-        let future = Tensor::<2, Bool>::tril_mask([positions, positions], 0, device);
-        Tensor::<2>::zeros([positions, positions], device)
+    /// `[1, 1, queries, keys]`: 0 where a query may attend to a key (key ≤ query, the queries
+    /// being the last positions), a large negative number after it. Finite, not -inf: -inf gave
+    /// NaN losses on the CPU.
+    fn causal_mask(queries: usize, keys: usize, device: &Device) -> Tensor<4> {
+        let offset = (keys - queries) as i64;
+        let future = Tensor::<2, Bool>::tril_mask([queries, keys], offset, device);
+        Tensor::<2>::zeros([queries, keys], device)
             .mask_fill(future, -1e9)
             .unsqueeze_dims(&[0, 1])
     }
@@ -414,14 +418,16 @@ pub fn causal_softmax_row(scores: &[f32], query: usize, divisor: f32, y: &mut [f
 
 fn softmax_flex(scores: &FlexTensor, divisor: f32) -> FlexTensor {
     let s = values(scores);
-    let keys = *scores.layout().shape().last().expect("four dimensions");
+    let [_, _, queries, keys] = scores.layout().shape()[..] else {
+        panic!("four dimensions")
+    };
     let mut y = vec![0.0; s.len()];
     for (row, (s, y)) in s
         .chunks_exact(keys)
         .zip(y.chunks_exact_mut(keys))
         .enumerate()
     {
-        causal_softmax_row(s, row % keys, divisor, y);
+        causal_softmax_row(s, keys - queries + row % queries, divisor, y);
     }
     tensor_like(y, scores)
 }

@@ -268,9 +268,10 @@ pub struct Capture {
 /// The result of [`Transformer::run`].
 #[derive(Debug)]
 pub struct Forward {
-    /// `[batch, positions, vocab]`.
+    /// `[batch, positions, vocab]`, or only the last positions when fewer are read out.
     pub logits: Tensor<3>,
-    /// The residual stream after the last block, before the final LayerNorm.
+    /// The residual stream after the last block, before the final LayerNorm (at the positions
+    /// read out).
     pub residual: Tensor<3>,
     /// With [`Capture::outputs`]: each component's output as it entered the residual stream
     /// (after any replacement), `[batch, positions, d_model]`, in [`Component::all`] order.
@@ -289,6 +290,17 @@ impl Transformer {
     /// Logits `[batch, positions, vocab]` for `tokens` `[batch, positions]`.
     pub fn forward(&self, tokens: Tensor<2, Int>, intervention: &Intervention) -> Tensor<3> {
         self.run(tokens, intervention, Capture::default()).logits
+    }
+
+    /// Logits at the batch's last [`BatchTensors::answer_span`] positions only,
+    /// `[batch, answer_span, vocab]`: what exact match reads. Equal to the same positions of
+    /// a whole pass, but the last block computes its queries and MLP, and the unembedding runs,
+    /// at those positions alone (nothing after the last block reads the others).
+    pub fn answer_logits(&self, batch: &BatchTensors, intervention: &Intervention) -> Tensor<3> {
+        let x = self.embed(batch.inputs.clone(), batch.position_ids.clone());
+        let capture = Capture::default();
+        self.run_blocks(0, false, x, intervention, capture, batch.answer_span)
+            .logits
     }
 
     /// Logits of a batch as it stands, each example at its own positions when the batch is
@@ -324,14 +336,19 @@ impl Transformer {
         intervention: &Intervention,
         capture: Capture,
     ) -> Forward {
+        let x = self.embed(tokens, position_ids);
+        self.run_from(0, x, intervention, capture)
+    }
+
+    /// The residual stream entering block 0: token plus position embeddings.
+    fn embed(&self, tokens: Tensor<2, Int>, position_ids: Option<Tensor<2, Int>>) -> Tensor<3> {
         let [_, positions] = tokens.dims();
         let x = embedding(self.token_embedding.val(), tokens);
-        let x = match (&self.position_embedding, position_ids) {
+        match (&self.position_embedding, position_ids) {
             (None, _) => x,
             (Some(table), Some(ids)) => x + embedding(table.val(), ids),
             (Some(table), None) => x + table.val().narrow(0, 0, positions).unsqueeze_dim(0),
-        };
-        self.run_from(0, x, intervention, capture)
+        }
     }
 
     /// The forward pass from block `start` on, given the residual stream entering it (as
@@ -345,18 +362,22 @@ impl Transformer {
         intervention: &Intervention,
         capture: Capture,
     ) -> Forward {
-        self.run_blocks(start, false, residual, intervention, capture)
+        let [_, positions, _] = residual.dims();
+        self.run_blocks(start, false, residual, intervention, capture, positions)
     }
 
-    /// The logits with `component`'s output replaced as `intervention` says, given a clean pass
-    /// that captured outputs and residuals: only what comes after the component is computed.
-    /// A head's replacement enters the stream between its block's attention and MLP, so the
-    /// pass resumes at that MLP; an MLP's enters after its block, so it resumes at the next.
+    /// The logits at the last `readout` positions with `component`'s output replaced as
+    /// `intervention` says, given a clean pass that captured outputs and residuals: only what
+    /// comes after the component is computed. A head's replacement enters the stream between
+    /// its block's attention and MLP, so the pass resumes at that MLP; an MLP's enters after its
+    /// block, so it resumes at the next. With `readout` = [`BatchTensors::answer_span`], what
+    /// exact match reads (as [`Transformer::answer_logits`]).
     pub fn rerun_replacing(
         &self,
         clean: &Forward,
         component: Component,
         intervention: &Intervention,
+        readout: usize,
     ) -> Tensor<3> {
         let layer = component.layer();
         let output = clean.outputs[component.index(self.heads())].clone();
@@ -367,18 +388,21 @@ impl Transformer {
         match component {
             Component::Head { .. } => {
                 let stream = between - output + replaced;
-                self.run_blocks(layer, true, stream, none, capture).logits
+                self.run_blocks(layer, true, stream, none, capture, readout)
+                    .logits
             }
             Component::Mlp { .. } => {
                 let stream = between + replaced;
-                self.run_blocks(layer + 1, false, stream, none, capture)
+                self.run_blocks(layer + 1, false, stream, none, capture, readout)
                     .logits
             }
         }
     }
 
     /// The blocks from `start` on, and the unembedding; with `skip_attention`, block `start`
-    /// runs only its MLP (`residual` is then the stream between its attention and MLP).
+    /// runs only its MLP (`residual` is then the stream between its attention and MLP). The last
+    /// block and the unembedding compute only the last `readout` positions (all of them when
+    /// `readout` is the number of positions; then nothing may be captured in the last block).
     fn run_blocks(
         &self,
         start: usize,
@@ -386,6 +410,7 @@ impl Transformer {
         residual: Tensor<3>,
         intervention: &Intervention,
         capture: Capture,
+        readout: usize,
     ) -> Forward {
         let mut x = residual;
         let mut trace = Trace {
@@ -395,17 +420,27 @@ impl Transformer {
         };
         let (mut residuals, mut between) = (Vec::new(), Vec::new());
         for (layer, block) in self.blocks.iter().enumerate().skip(start) {
-            if !(skip_attention && layer == start) {
+            // Every position feeds the blocks after it; after the last, only those read out.
+            let [_, positions, _] = x.dims();
+            let queries = if layer + 1 == self.layers() {
+                readout
+            } else {
+                positions
+            };
+            if skip_attention && layer == start {
+                x = last_positions(x, queries);
+            } else {
                 if capture.residuals {
                     residuals.push(x.clone());
                 }
-                x = x.clone()
-                    + block.attn.forward(
-                        layer_norm(x, &block.ln1),
-                        layer,
-                        intervention,
-                        &mut trace,
-                    );
+                let attention = block.attn.forward(
+                    layer_norm(x.clone(), &block.ln1),
+                    queries,
+                    layer,
+                    intervention,
+                    &mut trace,
+                );
+                x = last_positions(x, queries) + attention;
             }
             if capture.residuals {
                 between.push(x.clone());
@@ -415,6 +450,8 @@ impl Transformer {
                     .mlp
                     .forward(layer_norm(x, &block.ln2), layer, intervention, &mut trace);
         }
+        // A pass that resumes after the last block has not cut the stream yet.
+        let x = last_positions(x, readout);
         Forward {
             logits: rows(layer_norm(x.clone(), &self.ln_final), |x| {
                 self.unembed.forward(x)
@@ -469,36 +506,35 @@ struct Trace {
 }
 
 impl Attention {
-    /// The sublayer's contribution to the residual stream: the sum of the heads' outputs (each
-    /// possibly replaced) plus the shared output bias.
+    /// The sublayer's contribution to the residual stream at the last `queries` positions of
+    /// `x`: the sum of the heads' outputs (each possibly replaced) plus the shared output bias.
     fn forward(
         &self,
         x: Tensor<3>,
+        queries: usize,
         layer: usize,
         intervention: &Intervention,
         trace: &mut Trace,
     ) -> Tensor<3> {
-        let [batch, positions, d_model] = x.dims();
+        let [batch, _, d_model] = x.dims();
         let [heads, d_head, _] = self.w_o.dims();
-        let q = project(x.clone(), &self.w_q, &self.b_q);
+        let q = project(last_positions(x.clone(), queries), &self.w_q, &self.b_q);
         let k = project(x.clone(), &self.w_k, &self.b_k);
         let v = project(x, &self.w_v, &self.b_v);
         let pattern = causal_softmax(q.matmul(k.swap_dims(2, 3)), (d_head as f32).sqrt());
         if trace.capture.attention {
             trace.attention.push(pattern.clone());
         }
-        let z = pattern.matmul(v); // [batch, heads, positions, d_head]
+        let z = pattern.matmul(v); // [batch, heads, queries, d_head]
         let bias = self.b_o.val().unsqueeze_dims::<3>(&[0, 1]);
 
         if !trace.capture.outputs && !intervention.touches_heads_of(layer) {
             // Nothing per head to see or change: one matmul over the concatenated heads.
-            let z = z
-                .swap_dims(1, 2)
-                .reshape([batch * positions, heads * d_head]);
+            let z = z.swap_dims(1, 2).reshape([batch * queries, heads * d_head]);
             let w_o = self.w_o.val().reshape([heads * d_head, d_model]);
-            return z.matmul(w_o).reshape([batch, positions, d_model]) + bias;
+            return z.matmul(w_o).reshape([batch, queries, d_model]) + bias;
         }
-        let per_head = z.matmul(self.w_o.val().unsqueeze_dim(0)); // [batch, heads, positions, d_model]
+        let per_head = z.matmul(self.w_o.val().unsqueeze_dim(0)); // [batch, heads, queries, d_model]
         (0..heads).fold(bias, |sum, head| {
             let output = per_head.clone().narrow(1, head, 1).squeeze_dim(1);
             sum + trace.pass(Component::Head { layer, head }, output, intervention)
@@ -516,6 +552,16 @@ fn project(x: Tensor<3>, w: &Param<Tensor<3>>, b: &Param<Tensor<2>>) -> Tensor<4
     (x.matmul(w) + b)
         .reshape([batch, positions, heads, d_head])
         .swap_dims(1, 2)
+}
+
+/// The last `count` positions of `x` `[batch, positions, d]`.
+pub fn last_positions(x: Tensor<3>, count: usize) -> Tensor<3> {
+    let [_, positions, _] = x.dims();
+    if count == positions {
+        x
+    } else {
+        x.narrow(1, positions - count, count)
+    }
 }
 
 /// Applies `f` to every position of every example as the rows of one matrix: one large matmul

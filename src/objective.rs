@@ -20,6 +20,8 @@ pub struct BatchTensors {
     pub mask: Tensor<2>,
     /// Number of answer tokens (the sum of `mask`).
     pub target_count: usize,
+    /// Number of final positions that hold every answer position ([`Batch::answer_span`]).
+    pub answer_span: usize,
 }
 
 impl BatchTensors {
@@ -37,6 +39,7 @@ impl BatchTensors {
             targets: tokens(&batch.targets),
             mask: Tensor::from_data(TensorData::new(batch.mask.clone(), shape), device),
             target_count: batch.target_count(),
+            answer_span: batch.answer_span(),
         }
     }
 }
@@ -55,10 +58,20 @@ pub fn loss(logits: Tensor<3>, batch: &BatchTensors) -> Tensor<1> {
 
 /// Per example, 1 when the argmax prediction at every answer position equals the target and 0
 /// otherwise, `[batch]`. With the true prefix fed in this is exact-match accuracy, and equals
-/// greedy decoding (a fully correct greedy decode sees only true prefixes).
+/// greedy decoding (a fully correct greedy decode sees only true prefixes). `logits` cover every
+/// position of the batch, or only its last ones as long as every answer position is among them
+/// ([`BatchTensors::answer_span`], [`crate::model::Transformer::answer_logits`]).
 pub fn exact_matches(logits: Tensor<3>, batch: &BatchTensors) -> Tensor<1> {
+    let [_, read, _] = logits.dims();
+    let [_, positions] = batch.targets.dims();
+    assert!(
+        (batch.answer_span..=positions).contains(&read),
+        "logits at {read} of {positions} positions miss answers"
+    );
+    let targets = batch.targets.clone().narrow(1, positions - read, read);
+    let mask = batch.mask.clone().narrow(1, positions - read, read);
     let predicted: Tensor<2, Int> = logits.argmax(2).squeeze_dim(2);
-    let wrong = predicted.not_equal(batch.targets.clone()).float() * batch.mask.clone();
+    let wrong = predicted.not_equal(targets).float() * mask;
     let wrong_per_example: Tensor<1> = wrong.sum_dim(1).squeeze_dim(1);
     wrong_per_example.equal_elem(0.0).float()
 }

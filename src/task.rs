@@ -223,6 +223,17 @@ impl Batch {
         Self::new(examples)
     }
 
+    /// Number of final positions that hold every answer position of the batch: from the
+    /// earliest first answer position (an example of length n answers from position n + 1) to
+    /// the end.
+    pub fn answer_span(&self) -> usize {
+        self.examples
+            .iter()
+            .map(|e| self.positions - (e.len() + 1))
+            .max()
+            .unwrap_or(0)
+    }
+
     /// Number of answer tokens in the batch (the loss's denominator).
     pub fn target_count(&self) -> usize {
         self.mask.iter().filter(|&&m| m > 0.0).count()

@@ -136,6 +136,31 @@ fn causal_softmax_equals_the_masked_softmax_and_so_does_its_gradient() {
     assert_close(&fused, &reference, 1e-6, "dx");
 }
 
+#[test]
+fn causal_softmax_of_the_last_queries_equals_those_rows_of_the_square_pattern() {
+    let device = Device::flex();
+    let scores = Tensor::<4>::random([2, 3, 7, 7], Distribution::Normal(0.0, 3.0), &device);
+    let square = kernels::causal_softmax(scores.clone(), 2.0);
+    // The last four queries against all seven keys: query i sits at position 3 + i.
+    let last = scores.narrow(2, 3, 4);
+    let expected = values(square.narrow(2, 3, 4));
+    assert_close(
+        &values(kernels::causal_softmax(last.clone(), 2.0)),
+        &expected,
+        1e-6,
+        "fused",
+    );
+    assert_close(
+        &values(composed::causal_softmax(last, 2.0)),
+        &expected,
+        1e-6,
+        "composed",
+    );
+    // Not trivially so: the first of those rows still hides the last three keys.
+    assert!(expected[4..7].iter().all(|&p| p == 0.0));
+    assert!(expected[..4].iter().all(|&p| p > 0.0));
+}
+
 /// Each kernel's input gradient against central differences of its own forward pass, in f64
 /// of f32 outputs.
 #[test]

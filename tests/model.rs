@@ -5,7 +5,7 @@ use burn::module::Param;
 use burn::prelude::*;
 use gradcause::component::{Component, Intervention, Replacement};
 use gradcause::model::{Capture, ModelConfig, Transformer};
-use gradcause::objective::BatchTensors;
+use gradcause::objective::{BatchTensors, exact_matches};
 use gradcause::rng::{Rng, Stream};
 use gradcause::task::{Batch, Task};
 
@@ -42,10 +42,21 @@ fn model() -> Transformer {
     model
 }
 
-fn tokens() -> Tensor<2, Int> {
+/// Five examples of lengths 2..=6, padded to the longest.
+fn batch() -> BatchTensors {
     let mut rng = Rng::new(1, Stream::TrainData);
     let batch = Batch::generate(Task::Sort, 5, 2, 6, &mut rng);
-    BatchTensors::new(&batch, &device()).inputs
+    BatchTensors::new(&batch, &device())
+}
+
+fn tokens() -> Tensor<2, Int> {
+    batch().inputs
+}
+
+/// The last `count` positions of `logits` `[batch, positions, vocab]`.
+fn last(logits: Tensor<3>, count: usize) -> Tensor<3> {
+    let [_, positions, _] = logits.dims();
+    logits.narrow(1, positions - count, count)
 }
 
 fn values<const D: usize>(t: Tensor<D>) -> Vec<f32> {
@@ -244,6 +255,56 @@ fn the_same_seed_gives_the_same_initial_weights() {
 }
 
 #[test]
+fn answer_logits_equal_the_whole_pass_at_the_answer_positions() {
+    let (model, batch) = (model(), batch());
+    let [_, positions] = batch.inputs.dims();
+    // Lengths 2..=6: the shortest answers from position 3, so 11 of 14 positions are read.
+    assert_eq!((positions, batch.answer_span), (14, 11));
+    let clean = model.run(
+        batch.inputs.clone(),
+        &Intervention::none(),
+        Capture {
+            outputs: true,
+            attention: false,
+            residuals: false,
+        },
+    );
+    let last_head = Component::Head { layer: 2, head: 1 };
+    let mean = clean.outputs[last_head.index(model.heads())]
+        .clone()
+        .mean_dim(0);
+    let interventions = [
+        Intervention::none(),
+        // Replacements in the last block, whose queries are cut to the answers: a zero, and a
+        // value made for every position.
+        Intervention::zero([last_head, Component::Mlp { layer: 2 }]),
+        Intervention::none().with(last_head, Replacement::Value(mean)),
+        Intervention::zero([Component::Head { layer: 0, head: 0 }]),
+    ];
+    for intervention in &interventions {
+        let whole = model.forward(batch.inputs.clone(), intervention);
+        let answers = model.answer_logits(&batch, intervention);
+        assert_close(
+            last(whole.clone(), batch.answer_span),
+            answers.clone(),
+            1e-5,
+        );
+        assert_eq!(
+            values(exact_matches(whole, &batch)),
+            values(exact_matches(answers, &batch))
+        );
+    }
+}
+
+#[test]
+#[should_panic(expected = "miss answers")]
+fn exact_match_refuses_logits_that_miss_answer_positions() {
+    let (model, batch) = (model(), batch());
+    let logits = model.forward(batch.inputs.clone(), &Intervention::none());
+    exact_matches(last(logits, batch.answer_span - 1), &batch);
+}
+
+#[test]
 fn resuming_from_a_clean_residual_equals_the_whole_pass() {
     let (model, tokens) = (model(), tokens());
     let capture = Capture {
@@ -282,14 +343,22 @@ fn rerunning_after_a_replaced_component_equals_the_whole_pass() {
     let clean = model.run(tokens.clone(), &Intervention::none(), capture);
     assert_eq!(clean.between.len(), model.layers());
     let mean = |c: Component| clean.outputs[c.index(model.heads())].clone().mean_dim(0);
+    let [_, positions] = tokens.dims();
+    let span = batch().answer_span;
     for component in model.components() {
         let zero = Intervention::none().with(component, Replacement::Zero);
         let by_mean = Intervention::none().with(component, Replacement::Value(mean(component)));
         for ablated in [&zero, &by_mean] {
             let whole = model.forward(tokens.clone(), ablated);
             assert_close(
-                whole,
-                model.rerun_replacing(&clean, component, ablated),
+                whole.clone(),
+                model.rerun_replacing(&clean, component, ablated, positions),
+                1e-5,
+            );
+            // Read out at the answer positions only: the same logits there.
+            assert_close(
+                last(whole, span),
+                model.rerun_replacing(&clean, component, ablated, span),
                 1e-5,
             );
         }
