@@ -15,6 +15,7 @@ use burn::prelude::*;
 use burn::tensor::ExecutionError;
 use serde::{Deserialize, Serialize};
 
+use crate::backend::{map_parallel, parallel_width};
 use crate::component::{Component, Intervention, Replacement};
 use crate::model::{Capture, Transformer};
 use crate::objective::{BatchTensors, exact_matches};
@@ -96,33 +97,40 @@ impl AblationSet {
             residuals: false,
         };
         let mut rng = Rng::new(seed, Stream::Analysis);
-        let mut tensors = Vec::with_capacity(batches.len());
-        let mut derangements = Vec::with_capacity(batches.len());
-        let mut sums: Option<Vec<Tensor<3>>> = None;
+        let derangements = batches
+            .iter()
+            .map(|batch| {
+                let order: Vec<i32> = rng
+                    .derangement(batch.size)
+                    .into_iter()
+                    .map(|i| i as i32)
+                    .collect();
+                Tensor::from_data(TensorData::new(order, [batch.size]), device)
+            })
+            .collect();
+        let tensors: Vec<BatchTensors> = batches
+            .iter()
+            .map(|batch| BatchTensors::new(batch, device))
+            .collect();
+        // Per batch, the clean pass's exact matches and each component's output summed over the
+        // batch's examples; added up below in batch order.
+        let clean = map_parallel(device, 0..tensors.len(), |b| {
+            let clean = model.run(tensors[b].inputs.clone(), &Intervention::none(), capture);
+            let sums: Vec<Tensor<3>> = clean.outputs.into_iter().map(|o| o.sum_dim(0)).collect();
+            (exact_matches(clean.logits, &tensors[b]).sum(), sums)
+        });
         let mut correct = Tensor::<1>::zeros([1], device);
-        for batch in batches {
-            let batch_tensors = BatchTensors::new(batch, device);
-            let clean = model.run(batch_tensors.inputs.clone(), &Intervention::none(), capture);
-            correct = correct + exact_matches(clean.logits, &batch_tensors).sum();
-            let batch_sums = clean.outputs.into_iter().map(|o| o.sum_dim(0));
+        let mut sums: Option<Vec<Tensor<3>>> = None;
+        for (batch_correct, batch_sums) in clean {
+            correct = correct + batch_correct;
             sums = Some(match sums {
-                None => batch_sums.collect(),
+                None => batch_sums,
                 Some(sums) => sums
                     .into_iter()
                     .zip(batch_sums)
                     .map(|(a, b)| a + b)
                     .collect(),
             });
-            let order: Vec<i32> = rng
-                .derangement(batch.size)
-                .into_iter()
-                .map(|i| i as i32)
-                .collect();
-            derangements.push(Tensor::from_data(
-                TensorData::new(order, [batch.size]),
-                device,
-            ));
-            tensors.push(batch_tensors);
         }
         let examples: usize = batches.iter().map(|b| b.size).sum();
         let correct: f32 = correct.into_scalar_async().await?;
@@ -201,7 +209,8 @@ impl AblationSet {
             .outputs
     }
 
-    /// Accuracy with every component of `components` ablated at once.
+    /// Accuracy with every component of `components` ablated at once; batches run
+    /// [`parallel_width`] at a time.
     pub async fn ablated_accuracy(
         &self,
         model: &Transformer,
@@ -209,62 +218,77 @@ impl AblationSet {
         ablation: Ablation,
     ) -> Result<f64, ExecutionError> {
         let device = &self.batches[0].mask.device();
-        let mut correct = Tensor::<1>::zeros([1], device);
-        for (b, batch) in self.batches.iter().enumerate() {
+        let counts = map_parallel(device, 0..self.batches.len(), |b| {
             let clean = self.clean_outputs(model, b, ablation);
             let intervention = self.intervention(components, ablation, b, &clean);
-            let logits = model.answer_logits(batch, &intervention);
-            correct = correct + exact_matches(logits, batch).sum();
-        }
+            let logits = model.answer_logits(&self.batches[b], &intervention);
+            exact_matches(logits, &self.batches[b]).sum()
+        });
+        let correct = counts
+            .into_iter()
+            .fold(Tensor::<1>::zeros([1], device), |sum, count| sum + count);
         let correct: f32 = correct.into_scalar_async().await?;
         Ok(f64::from(correct) / self.examples as f64)
     }
 
     /// The accuracy with each component ablated alone, under each ablation, in one pass over the
     /// set: `result[a][i]` for `Ablation::ALL[a]` and component `i` in canonical order. Each
-    /// ablation reuses the clean pass up to its component ([`Transformer::rerun_replacing`]).
+    /// ablation reuses the clean pass up to its component ([`Transformer::rerun_replacing`]);
+    /// batches run [`parallel_width`] at a time.
     pub async fn single_ablation_accuracies(
         &self,
         model: &Transformer,
         observer: &mut impl Observer,
     ) -> Result<Vec<Vec<f64>>, ExecutionError> {
         let device = &self.batches[0].mask.device();
-        let n = self.components.len();
-        let mut correct: Vec<Tensor<1>> = vec![Tensor::zeros([1], device); Ablation::ALL.len() * n];
-        let capture = Capture {
-            outputs: true,
-            attention: false,
-            residuals: true,
-        };
-        for (b, batch) in self.batches.iter().enumerate() {
-            // One clean pass gives every output and the residual stream around each sublayer:
-            // each ablation reruns only what comes after its component.
-            let clean = model.run(batch.inputs.clone(), &Intervention::none(), capture);
-            for (a, &ablation) in Ablation::ALL.iter().enumerate() {
-                for (i, &component) in self.components.iter().enumerate() {
-                    let intervention = self.intervention(&[component], ablation, b, &clean.outputs);
-                    let logits =
-                        model.rerun_replacing(&clean, component, &intervention, batch.answer_span);
-                    let slot = &mut correct[a * n + i];
-                    *slot = slot.clone() + exact_matches(logits, batch).sum();
-                }
+        let batches = self.batches.len();
+        let width = parallel_width(device);
+        let mut correct = Tensor::<1>::zeros([Ablation::ALL.len() * self.components.len()], device);
+        for start in (0..batches).step_by(width) {
+            let end = (start + width).min(batches);
+            for counts in map_parallel(device, start..end, |b| {
+                self.single_ablation_counts(model, b)
+            }) {
+                correct = correct + counts;
             }
-            observer
-                .progress("ablations", b + 1, self.batches.len())
-                .await;
+            observer.progress("ablations", end, batches).await;
         }
-        let counts: Vec<f32> = Tensor::cat(correct, 0)
+        let counts: Vec<f32> = correct
             .into_data_async()
             .await?
             .try_to_vec::<f32>()
             .expect("f32 counts");
         Ok(counts
-            .chunks(n)
+            .chunks(self.components.len())
             .map(|row| {
                 row.iter()
                     .map(|&c| f64::from(c) / self.examples as f64)
                     .collect()
             })
             .collect())
+    }
+
+    /// On batch `b`, the number of examples right with each component ablated alone under each
+    /// ablation, `[ablations x components]` in the order of [`Self::single_ablation_accuracies`].
+    fn single_ablation_counts(&self, model: &Transformer, b: usize) -> Tensor<1> {
+        let batch = &self.batches[b];
+        let capture = Capture {
+            outputs: true,
+            attention: false,
+            residuals: true,
+        };
+        // One clean pass gives every output and the residual stream around each sublayer: each
+        // ablation reruns only what comes after its component.
+        let clean = model.run(batch.inputs.clone(), &Intervention::none(), capture);
+        let mut counts = Vec::with_capacity(Ablation::ALL.len() * self.components.len());
+        for ablation in Ablation::ALL {
+            for &component in &self.components {
+                let intervention = self.intervention(&[component], ablation, b, &clean.outputs);
+                let logits =
+                    model.rerun_replacing(&clean, component, &intervention, batch.answer_span);
+                counts.push(exact_matches(logits, batch).sum());
+            }
+        }
+        Tensor::cat(counts, 0)
     }
 }

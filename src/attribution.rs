@@ -15,6 +15,7 @@ use burn::prelude::*;
 use burn::tensor::ExecutionError;
 
 use crate::ablation::AblationSet;
+use crate::backend::{map_parallel, parallel_width};
 use crate::component::{Intervention, Replacement};
 use crate::model::{Capture, Transformer};
 use crate::objective::loss;
@@ -36,84 +37,45 @@ fn squared_norms(t: Tensor<3>) -> Tensor<1> {
     t.powi_scalar(2).sum_dims_squeeze::<1, _>(&[1, 2])
 }
 
-/// G and A over the batches of `set`, whose means serve as μ.
+/// One batch's contribution: per component ‖∇W_i L_b‖/√N_i and Σ (μ_i − o_i)·∂L_b/∂o_i, and
+/// per head ‖∇W_V L_b‖/√N.
+struct BatchAttribution {
+    grad: Tensor<1>,
+    wv: Tensor<1>,
+    patching: Tensor<1>,
+}
+
+/// G and A over the batches of `set`, whose means serve as μ; batches run [`parallel_width`]
+/// at a time, each in its own autodiff graph.
 pub async fn attribute(
     model: &Transformer,
     set: &AblationSet,
     observer: &mut impl Observer,
 ) -> Result<Attribution, ExecutionError> {
-    let trainable = model.clone().train();
     let components = model.components();
-    let (layers, heads) = (model.layers(), model.heads());
-    let [_, d_head, d_model] = model.blocks[0].attn.w_o.dims();
-    let [_, d_ff] = model.blocks[0].mlp.w_in.weight.dims();
-    let head_scale = 1.0 / ((2 * d_model * d_head) as f64).sqrt();
-    let wv_scale = 1.0 / ((d_model * d_head) as f64).sqrt();
-    let mlp_scale = 1.0 / ((2 * d_model * d_ff) as f64).sqrt();
-
+    let heads = model.heads();
     let device = set.batches()[0].mask.device();
+    let batches = set.batch_count();
+    let width = parallel_width(&device);
     let mut grad_sum = Tensor::<1>::zeros([components.len()], &device);
-    let mut wv_sum = Tensor::<1>::zeros([layers * heads], &device);
+    let mut wv_sum = Tensor::<1>::zeros([model.layers() * heads], &device);
     let mut patching_sum = Tensor::<1>::zeros([components.len()], &device);
-    for (b, batch) in set.batches().iter().enumerate() {
-        let [size, positions] = batch.inputs.dims();
-        let ad_device = trainable.device();
-        let probes: Vec<Tensor<3>> = components
-            .iter()
-            .map(|_| Tensor::zeros([size, positions, d_model], &ad_device).require_grad())
-            .collect();
-        let intervention = components
-            .iter()
-            .zip(&probes)
-            .fold(Intervention::none(), |i, (&c, probe)| {
-                i.with(c, Replacement::Shifted(probe.clone()))
-            });
-        let capture = Capture {
-            outputs: true,
-            attention: false,
-            residuals: false,
-        };
-        let run = trainable.run(batch.inputs.clone(), &intervention, capture);
-        let gradients = loss(run.logits, batch).backward();
-
-        let mut grad_parts = Vec::with_capacity(2 * layers);
-        let mut wv_parts = Vec::with_capacity(layers);
-        for block in &trainable.blocks {
-            let grad = |p: &burn::module::Param<Tensor<3>>| p.grad(&gradients).expect("a gradient");
-            let wv = squared_norms(grad(&block.attn.w_v));
-            let wo = squared_norms(grad(&block.attn.w_o));
-            grad_parts.push((wv.clone() + wo).sqrt().mul_scalar(head_scale));
-            wv_parts.push(wv.sqrt().mul_scalar(wv_scale));
-            let w_in = block.mlp.w_in.weight.grad(&gradients).expect("a gradient");
-            let w_out = block.mlp.w_out.weight.grad(&gradients).expect("a gradient");
-            let mlp = w_in.powi_scalar(2).sum() + w_out.powi_scalar(2).sum();
-            grad_parts.push(mlp.sqrt().mul_scalar(mlp_scale));
+    for start in (0..batches).step_by(width) {
+        let end = (start + width).min(batches);
+        for part in map_parallel(&device, start..end, |b| attribute_batch(model, set, b)) {
+            grad_sum = grad_sum + part.grad;
+            wv_sum = wv_sum + part.wv;
+            patching_sum = patching_sum + part.patching;
         }
-        grad_sum = grad_sum + Tensor::cat(grad_parts, 0);
-        wv_sum = wv_sum + Tensor::cat(wv_parts, 0);
-
-        let patching: Vec<Tensor<1>> = probes
-            .iter()
-            .zip(run.outputs)
-            .zip(set.means())
-            .map(|((probe, output), mean)| {
-                let d_output = probe.grad(&gradients).expect("a gradient");
-                ((mean.clone() - output.inner()) * d_output).sum()
-            })
-            .collect();
-        patching_sum = patching_sum + Tensor::cat(patching, 0);
-        observer
-            .progress("gradients", b + 1, set.batch_count())
-            .await;
+        observer.progress("gradients", end, batches).await;
     }
 
-    let batches = set.batch_count() as f64;
     let read = |t: Tensor<1>| async move {
         let values = t.into_data_async().await?.try_to_vec::<f32>().expect("f32");
         Ok::<_, ExecutionError>(
             values
                 .into_iter()
-                .map(|v| f64::from(v) / batches)
+                .map(|v| f64::from(v) / batches as f64)
                 .collect::<Vec<_>>(),
         )
     };
@@ -132,4 +94,64 @@ pub async fn attribute(
         grad_wv,
         patching,
     })
+}
+
+/// One forward and one backward pass over batch `b` of `set`, in a graph of its own.
+fn attribute_batch(model: &Transformer, set: &AblationSet, b: usize) -> BatchAttribution {
+    let batch = &set.batches()[b];
+    let trainable = model.clone().train();
+    let components = model.components();
+    let [_, d_head, d_model] = model.blocks[0].attn.w_o.dims();
+    let [_, d_ff] = model.blocks[0].mlp.w_in.weight.dims();
+    let head_scale = 1.0 / ((2 * d_model * d_head) as f64).sqrt();
+    let wv_scale = 1.0 / ((d_model * d_head) as f64).sqrt();
+    let mlp_scale = 1.0 / ((2 * d_model * d_ff) as f64).sqrt();
+
+    let [size, positions] = batch.inputs.dims();
+    let ad_device = trainable.device();
+    let probes: Vec<Tensor<3>> = components
+        .iter()
+        .map(|_| Tensor::zeros([size, positions, d_model], &ad_device).require_grad())
+        .collect();
+    let intervention = components
+        .iter()
+        .zip(&probes)
+        .fold(Intervention::none(), |i, (&c, probe)| {
+            i.with(c, Replacement::Shifted(probe.clone()))
+        });
+    let capture = Capture {
+        outputs: true,
+        attention: false,
+        residuals: false,
+    };
+    let run = trainable.run(batch.inputs.clone(), &intervention, capture);
+    let gradients = loss(run.logits, batch).backward();
+
+    let mut grad_parts = Vec::with_capacity(2 * model.layers());
+    let mut wv_parts = Vec::with_capacity(model.layers());
+    for block in &trainable.blocks {
+        let grad = |p: &burn::module::Param<Tensor<3>>| p.grad(&gradients).expect("a gradient");
+        let wv = squared_norms(grad(&block.attn.w_v));
+        let wo = squared_norms(grad(&block.attn.w_o));
+        grad_parts.push((wv.clone() + wo).sqrt().mul_scalar(head_scale));
+        wv_parts.push(wv.sqrt().mul_scalar(wv_scale));
+        let w_in = block.mlp.w_in.weight.grad(&gradients).expect("a gradient");
+        let w_out = block.mlp.w_out.weight.grad(&gradients).expect("a gradient");
+        let mlp = w_in.powi_scalar(2).sum() + w_out.powi_scalar(2).sum();
+        grad_parts.push(mlp.sqrt().mul_scalar(mlp_scale));
+    }
+    let patching: Vec<Tensor<1>> = probes
+        .iter()
+        .zip(run.outputs)
+        .zip(set.means())
+        .map(|((probe, output), mean)| {
+            let d_output = probe.grad(&gradients).expect("a gradient");
+            ((mean.clone() - output.inner()) * d_output).sum()
+        })
+        .collect();
+    BatchAttribution {
+        grad: Tensor::cat(grad_parts, 0),
+        wv: Tensor::cat(wv_parts, 0),
+        patching: Tensor::cat(patching, 0),
+    }
 }

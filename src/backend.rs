@@ -80,3 +80,32 @@ impl fmt::Display for BackendError {
 }
 
 impl std::error::Error for BackendError {}
+
+/// How many independent pieces of work (evaluation batches, say) to run at once on `device`:
+/// natively on the CPU backend, one per thread of rayon's pool, each piece's operations then
+/// running on a thread of their own instead of waiting on each other's small steps; one on a
+/// GPU (its queue already runs everything it is given) and in a browser (one thread per worker).
+pub fn parallel_width(device: &Device) -> usize {
+    #[cfg(not(target_arch = "wasm32"))]
+    if *device == Device::flex() {
+        return rayon::current_num_threads();
+    }
+    let _ = device;
+    1
+}
+
+/// `work(i)` for each `i` of `items`, in order, [`parallel_width`] at a time: on rayon's threads
+/// where that is more than one, else one after another.
+pub fn map_parallel<T: Send>(
+    device: &Device,
+    items: std::ops::Range<usize>,
+    work: impl Fn(usize) -> T + Sync + Send,
+) -> Vec<T> {
+    #[cfg(not(target_arch = "wasm32"))]
+    if parallel_width(device) > 1 {
+        use rayon::prelude::*;
+        return items.into_par_iter().map(work).collect();
+    }
+    let _ = device;
+    items.map(work).collect()
+}

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use burn::prelude::*;
 use burn::tensor::ExecutionError;
 
+use crate::backend::map_parallel;
 use crate::component::Intervention;
 use crate::model::Transformer;
 use crate::objective::{BatchTensors, exact_matches};
@@ -38,21 +39,23 @@ impl EvalConfig {
 }
 
 /// Fraction of the examples in `batches` that `model` answers exactly right under `intervention`.
-/// The per-batch counts are summed on the device and read back once.
+/// Batches run [`crate::backend::parallel_width`] at a time; the per-batch counts are summed on the device and
+/// read back once.
 pub async fn accuracy(
     model: &Transformer,
     batches: &[Batch],
     intervention: &Intervention,
     device: &Device,
 ) -> Result<f64, ExecutionError> {
-    let mut correct = Tensor::<1>::zeros([1], device);
-    let mut total = 0;
-    for batch in batches {
-        let tensors = BatchTensors::new(batch, device);
+    let counts = map_parallel(device, 0..batches.len(), |b| {
+        let tensors = BatchTensors::new(&batches[b], device);
         let logits = model.answer_logits(&tensors, intervention);
-        correct = correct + exact_matches(logits, &tensors).sum();
-        total += batch.size;
-    }
+        exact_matches(logits, &tensors).sum()
+    });
+    let correct = counts
+        .into_iter()
+        .fold(Tensor::<1>::zeros([1], device), |sum, count| sum + count);
+    let total: usize = batches.iter().map(|b| b.size).sum();
     let correct: f32 = correct.into_scalar_async().await?;
     Ok(f64::from(correct) / total.max(1) as f64)
 }

@@ -9,8 +9,9 @@ use common::tiny_config;
 use gradcause::ablation::{Ablation, AblationSet};
 use gradcause::analysis::Class;
 use gradcause::attribution::attribute;
-use gradcause::backend::Backend;
+use gradcause::backend::{Backend, parallel_width};
 use gradcause::component::{Component, Intervention, Replacement};
+use gradcause::eval::evaluate_ood;
 use gradcause::model::{Positions, Transformer};
 use gradcause::objective::{BatchTensors, loss};
 use gradcause::report::{SeedReport, TrainReport, train_and_evaluate};
@@ -236,6 +237,39 @@ fn a_report_holds_every_measurement_and_survives_json() {
     let json = serde_json::to_string(&report).unwrap();
     let back: SeedReport = serde_json::from_str(&json).unwrap();
     assert_eq!(back, report);
+}
+
+#[test]
+fn batches_run_at_once_give_the_same_evaluation_and_report_as_one_at_a_time() {
+    let config = tiny_config(Task::Sort, 8);
+    let (trained, run) =
+        pollster::block_on(train_and_evaluate(&config, Backend::Cpu, &device(), |_| {})).unwrap();
+    let in_pool = |threads: usize| {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
+        pool.install(|| {
+            assert_eq!(parallel_width(&device()), threads);
+            let ood = pollster::block_on(evaluate_ood(
+                &trained.model,
+                config.task,
+                config.seed,
+                &config.eval,
+                &device(),
+            ))
+            .unwrap();
+            (ood, analyse(&trained, run.clone()))
+        })
+    };
+    let (one, three) = (in_pool(1), in_pool(3));
+    assert!(
+        config.eval.ood_batches >= 3,
+        "enough batches to run at once"
+    );
+    assert_eq!(one.0, three.0);
+    assert!(one.1.analysis.is_some());
+    assert_eq!(one.1.analysis, three.1.analysis);
 }
 
 #[test]
