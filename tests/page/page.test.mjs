@@ -167,6 +167,8 @@ async function allSeeds(page) {
   assert.ok(lines.every((l) => /· finished$/.test(l)), `seed lines: ${lines}`);
   assert.equal(await page.locator("#runs .run-list li").count(), before + 10, "ten runs added");
 
+  await workerDeath(page);
+
   await page.click("#train-all");
   await page.click("#cancel:not([disabled])");
   assert.match(await page.textContent("#status"), /Cancelled/);
@@ -174,6 +176,39 @@ async function allSeeds(page) {
   assert.ok(cancelled > 0, "unfinished seeds say they were cancelled");
   assert.equal(await page.locator("#seed-lines li:not(.ended)").count(), 0, "nothing left running");
   await page.waitForSelector("#train-all:not([disabled])");
+}
+
+/**
+ * Workers that die (an uncaught error thrown inside them, as a crash in their JavaScript or wasm
+ * would) fail the seeds they hold, each on its seed's line; new workers take the queue and every
+ * other seed finishes. The error fires once a worker's current task ends, so the seed a worker
+ * loses is the one it holds then: the one it is training, or the next one it was handed.
+ */
+async function workerDeath(page) {
+  const before = await page.locator("#runs .run-list li").count();
+  await page.click("#train-all");
+  // Once a seed trains, at least one worker holds one.
+  await page.waitForFunction(() =>
+    [...document.querySelectorAll("#seed-lines li")].some((li) => /step \d+/.test(li.textContent)),
+  );
+  const workers = page.workers();
+  assert.ok(workers.length >= 1 && workers.length <= 3, `${workers.length} workers`);
+  for (const worker of workers) {
+    await worker.evaluate(() => {
+      setTimeout(() => {
+        throw new Error("injected fault");
+      });
+    });
+  }
+  await page.waitForSelector("#train-all:not([disabled])", { timeout });
+  const lines = await page.locator("#seed-lines li").allTextContents();
+  const died = lines.filter((l) => /its worker stopped .*injected fault/.test(l)).length;
+  const finished = lines.filter((l) => /· finished$/.test(l)).length;
+  assert.ok(died >= 1 && died <= workers.length, `seeds lost with their workers: ${lines}`);
+  assert.equal(died + finished, 10, `every other seed finished: ${lines}`);
+  assert.match(await page.textContent("#status"), new RegExp(`^${died} of 10 seeds failed`));
+  assert.equal(await page.locator("#runs .run-list li").count(), before + finished, "finished runs added");
+  console.log(`worker death: errors injected into ${workers.length} workers, ${died} seeds lost, ${finished} finished`);
 }
 
 /** Left to choose, the page trains on the CPU when WebGPU offers only SwiftShader, and says so. */
