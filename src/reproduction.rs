@@ -78,9 +78,9 @@ pub fn document(
             not PyTorch's: our seed 42 is another draw than the paper's seed 42. Per-seed lines \
             compare one draw with another; only the spread across seeds is comparable.\n";
     out += "- **Another machine, another model.** The same seed and config trained on another \
-            CPU (other SIMD kernels, so other rounding) gives another model, and reversal's OOD \
-            accuracy moves a lot with it: see *Same config, two machines* below. Each count of \
-            seeds in the window is itself a draw.\n";
+            CPU or by another build (other kernels, so other rounding) gives another model, and \
+            reversal's OOD accuracy moves a lot with it: see *Same config, two trainings* below. \
+            Each count of seeds in the window is itself a draw.\n";
     let schemes: std::collections::BTreeSet<&str> = summaries
         .values()
         .flat_map(|s| s.positions.iter().map(|p| p.name()))
@@ -132,12 +132,13 @@ fn same_config_section(sweep_runs: &[TrainReport], study: &[TrainReport]) -> Str
         .filter(|(a, b)| a.ood_accuracy != b.ood_accuracy)
         .count();
     let mut out = format!(
-        "\n### Same config, two machines\n\n{} runs are in both the sweep and the study with the \
-         same config; {differ} of them differ. On one machine a run is reproducible to the bit, \
-         so each difference is the same seed trained on another CPU (the README says which \
-         reports were made where). Both were made before the fused CPU kernels (commit \
-         bf34d78), which round differently: today's build trains each seed into yet another \
-         model, as another CPU does.\n\n| task | scheme | seed | sweep: steps, OOD n=8..11 | \
+        "\n### Same config, two trainings\n\n{} runs are in both the sweep and the study with the \
+         same config; {differ} of them differ. On one machine and one build a run is \
+         reproducible to the bit, so each difference is the same seed trained under other \
+         rounding: the sweep was made with the fused CPU kernels (commit bf34d78 and later), \
+         which round differently from Burn's composed operations, and the study before them, \
+         part of it on another CPU (the README says which reports were made where and \
+         how).\n\n| task | scheme | seed | sweep: steps, OOD n=8..11 | \
          study: steps, OOD n=8..11 |\n|---|---|---|---|---|\n",
         pairs.len()
     );
