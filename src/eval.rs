@@ -39,8 +39,8 @@ impl EvalConfig {
 }
 
 /// Fraction of the examples in `batches` that `model` answers exactly right under `intervention`.
-/// Batches run [`crate::backend::parallel_width`] at a time; the per-batch counts are summed on the device and
-/// read back once.
+/// Batches run [`crate::backend::parallel_width`] at a time; the per-batch counts are summed on
+/// the device and read back once.
 pub async fn accuracy(
     model: &Transformer,
     batches: &[Batch],

@@ -401,8 +401,8 @@ impl Transformer {
 
     /// The blocks from `start` on, and the unembedding; with `skip_attention`, block `start`
     /// runs only its MLP (`residual` is then the stream between its attention and MLP). The last
-    /// block and the unembedding compute only the last `readout` positions (all of them when
-    /// `readout` is the number of positions; then nothing may be captured in the last block).
+    /// block and the unembedding compute only the last `readout` positions; with fewer than all,
+    /// nothing may be captured (what the last block would record would cover those alone).
     fn run_blocks(
         &self,
         start: usize,
