@@ -412,6 +412,11 @@ impl Transformer {
         capture: Capture,
         readout: usize,
     ) -> Forward {
+        let [_, positions, _] = residual.dims();
+        assert!(
+            readout == positions || capture == Capture::default(),
+            "a pass that reads out {readout} of {positions} positions captures nothing"
+        );
         let mut x = residual;
         let mut trace = Trace {
             capture,

@@ -252,3 +252,38 @@ fn compare_reads_the_shipped_sweep_and_reproduction_md_is_up_to_date() {
     assert!(!missing.status.success());
     assert!(String::from_utf8_lossy(&missing.stderr).contains("no per-seed reports"));
 }
+
+/// `--out` at something other than a regular file (here a link; `/dev/null` alike) is written
+/// through, not replaced by a file: renaming a temporary file over `/dev/null` once turned the
+/// machine's `/dev/null` into a regular file.
+#[cfg(unix)]
+#[test]
+fn out_writes_through_links_and_devices_instead_of_replacing_them() {
+    let dir = std::env::temp_dir().join(format!("gradcause-out-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (target, link) = (dir.join("target.md"), dir.join("link.md"));
+    std::fs::write(&target, "old").unwrap();
+    let _ = std::fs::remove_file(&link);
+    std::os::unix::fs::symlink(&target, &link).unwrap();
+    let written = Command::new(env!("CARGO_BIN_EXE_gradcause"))
+        .args(["reproduction", "--out"])
+        .arg(&link)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("gradcause runs");
+    assert!(
+        written.status.success(),
+        "{}",
+        String::from_utf8_lossy(&written.stderr)
+    );
+    assert!(
+        std::fs::symlink_metadata(&link).unwrap().is_symlink(),
+        "the link stays a link"
+    );
+    assert!(
+        std::fs::read_to_string(&target)
+            .unwrap()
+            .starts_with("# Reproduction")
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -306,10 +306,17 @@ impl Drop for BarObserver {
 /// Writes `bytes` to `path` through a temporary file, so a failed write leaves any earlier file.
 fn write_file(path: &Path, bytes: &[u8]) -> Result<(), Failure> {
     let fail = |e: std::io::Error| Failure::Run(format!("could not write {}: {e}", path.display()));
-    let mut temporary = path.as_os_str().to_owned();
-    temporary.push(".partial");
-    std::fs::write(&temporary, bytes).map_err(fail)?;
-    std::fs::rename(&temporary, path).map_err(fail)?;
+    // Renaming over a device (`--out /dev/null`, `/dev/stdout`), a pipe or a link would replace
+    // it with a file: those are written in place.
+    let in_place = std::fs::symlink_metadata(path).is_ok_and(|m| !m.is_file());
+    if in_place {
+        std::fs::write(path, bytes).map_err(fail)?;
+    } else {
+        let mut temporary = path.as_os_str().to_owned();
+        temporary.push(".partial");
+        std::fs::write(&temporary, bytes).map_err(fail)?;
+        std::fs::rename(&temporary, path).map_err(fail)?;
+    }
     eprintln!("wrote {}", path.display());
     Ok(())
 }
