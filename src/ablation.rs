@@ -15,7 +15,7 @@ use burn::prelude::*;
 use burn::tensor::ExecutionError;
 use serde::{Deserialize, Serialize};
 
-use crate::backend::{map_parallel, parallel_width};
+use crate::backend::{map_parallel, parallel_rounds};
 use crate::component::{Component, Intervention, Replacement};
 use crate::model::{Capture, Transformer};
 use crate::objective::{BatchTensors, exact_matches};
@@ -210,7 +210,7 @@ impl AblationSet {
     }
 
     /// Accuracy with every component of `components` ablated at once; batches run
-    /// [`parallel_width`] at a time.
+    /// [`crate::backend::parallel_width`] at a time.
     pub async fn ablated_accuracy(
         &self,
         model: &Transformer,
@@ -234,7 +234,7 @@ impl AblationSet {
     /// The accuracy with each component ablated alone, under each ablation, in one pass over the
     /// set: `result[a][i]` for `Ablation::ALL[a]` and component `i` in canonical order. Each
     /// ablation reuses the clean pass up to its component ([`Transformer::rerun_replacing`]);
-    /// batches run [`parallel_width`] at a time.
+    /// batches run [`crate::backend::parallel_width`] at a time.
     pub async fn single_ablation_accuracies(
         &self,
         model: &Transformer,
@@ -242,13 +242,10 @@ impl AblationSet {
     ) -> Result<Vec<Vec<f64>>, ExecutionError> {
         let device = &self.batches[0].mask.device();
         let batches = self.batches.len();
-        let width = parallel_width(device);
         let mut correct = Tensor::<1>::zeros([Ablation::ALL.len() * self.components.len()], device);
-        for start in (0..batches).step_by(width) {
-            let end = (start + width).min(batches);
-            for counts in map_parallel(device, start..end, |b| {
-                self.single_ablation_counts(model, b)
-            }) {
+        for round in parallel_rounds(device, batches) {
+            let end = round.end;
+            for counts in map_parallel(device, round, |b| self.single_ablation_counts(model, b)) {
                 correct = correct + counts;
             }
             observer.progress("ablations", end, batches).await;

@@ -15,7 +15,7 @@ use burn::prelude::*;
 use burn::tensor::ExecutionError;
 
 use crate::ablation::AblationSet;
-use crate::backend::{map_parallel, parallel_width};
+use crate::backend::{map_parallel, parallel_rounds};
 use crate::component::{Intervention, Replacement};
 use crate::model::{Capture, Transformer};
 use crate::objective::loss;
@@ -45,7 +45,7 @@ struct BatchAttribution {
     patching: Tensor<1>,
 }
 
-/// G and A over the batches of `set`, whose means serve as μ; batches run [`parallel_width`]
+/// G and A over the batches of `set`, whose means serve as μ; batches run [`crate::backend::parallel_width`]
 /// at a time, each in its own autodiff graph.
 pub async fn attribute(
     model: &Transformer,
@@ -56,13 +56,12 @@ pub async fn attribute(
     let heads = model.heads();
     let device = set.batches()[0].mask.device();
     let batches = set.batch_count();
-    let width = parallel_width(&device);
     let mut grad_sum = Tensor::<1>::zeros([components.len()], &device);
     let mut wv_sum = Tensor::<1>::zeros([model.layers() * heads], &device);
     let mut patching_sum = Tensor::<1>::zeros([components.len()], &device);
-    for start in (0..batches).step_by(width) {
-        let end = (start + width).min(batches);
-        for part in map_parallel(&device, start..end, |b| attribute_batch(model, set, b)) {
+    for round in parallel_rounds(&device, batches) {
+        let end = round.end;
+        for part in map_parallel(&device, round, |b| attribute_batch(model, set, b)) {
             grad_sum = grad_sum + part.grad;
             wv_sum = wv_sum + part.wv;
             patching_sum = patching_sum + part.patching;

@@ -94,6 +94,18 @@ pub fn parallel_width(device: &Device) -> usize {
     1
 }
 
+/// `0..count` in consecutive ranges of [`parallel_width`] items each (the last may be shorter):
+/// the rounds of a loop that reports progress after each [`map_parallel`] over a range.
+pub fn parallel_rounds(
+    device: &Device,
+    count: usize,
+) -> impl Iterator<Item = std::ops::Range<usize>> {
+    let width = parallel_width(device);
+    (0..count)
+        .step_by(width)
+        .map(move |start| start..(start + width).min(count))
+}
+
 /// `work(i)` for each `i` of `items`, in order, [`parallel_width`] at a time: on rayon's threads
 /// where that is more than one, else one after another.
 pub fn map_parallel<T: Send>(
