@@ -88,6 +88,9 @@ struct StepFigures {
     ood_batch_ms: f64,
     /// Peak resident memory while this backend ran, KiB (Linux only).
     peak_kib: Option<u64>,
+    /// Minor page faults per timed training step (fresh pages the allocator got from the
+    /// kernel; Linux only).
+    page_faults_per_step: Option<f64>,
 }
 
 /// A training run and the per-seed analysis after it.
@@ -130,7 +133,7 @@ pub async fn bench(args: &BenchArgs) -> Result<(), Failure> {
             .await
             .map_err(run_error)?;
         println!(
-            "{backend:>5}: training step {:.1} ms median ({:.1} mean, {:.1} min) = forward {:.1} + backward {:.1} + optimiser {:.1}; OOD batch {:.1} ms; peak {}",
+            "{backend:>5}: training step {:.1} ms median ({:.1} mean, {:.1} min) = forward {:.1} + backward {:.1} + optimiser {:.1}; OOD batch {:.1} ms; peak {}; {} page faults a step",
             step.median_ms,
             step.mean_ms,
             step.min_ms,
@@ -138,7 +141,9 @@ pub async fn bench(args: &BenchArgs) -> Result<(), Failure> {
             step.backward_ms,
             step.optimizer_ms,
             step.ood_batch_ms,
-            kib(step.peak_kib)
+            kib(step.peak_kib),
+            step.page_faults_per_step
+                .map_or("unknown".into(), |faults| format!("{faults:.0}"))
         );
         figures.steps.push(step);
     }
@@ -214,13 +219,20 @@ async fn time_steps(
     // The step exactly as training takes it.
     let mut trainer = Trainer::new(&config, device);
     let mut whole = Vec::with_capacity(args.steps);
+    let mut faults_before_timed = None;
     for step in 0..args.warmup + args.steps {
+        if step == args.warmup {
+            faults_before_timed = page_faults();
+        }
         let started = Instant::now();
         trainer.step().await?;
         if step >= args.warmup {
             whole.push(ms(started));
         }
     }
+    let page_faults_per_step = faults_before_timed
+        .zip(page_faults())
+        .map(|(before, after)| (after - before) as f64 / args.steps as f64);
 
     // The same work in phases, each synchronised by a read-back before the next starts.
     let autodiff = device.clone().autodiff();
@@ -286,6 +298,7 @@ async fn time_steps(
         optimizer_ms: median(&update),
         ood_batch_ms: median(&ood),
         peak_kib: peak_memory(),
+        page_faults_per_step,
     })
 }
 
@@ -387,6 +400,14 @@ fn peak_memory() -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
     let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
     line.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// The process's minor page faults so far (Linux only): field 10 of `/proc/self/stat`.
+fn page_faults() -> Option<u64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // The fields after the command name, which is in parentheses and may hold spaces.
+    let fields = stat.rsplit_once(')')?.1;
+    fields.split_whitespace().nth(7)?.parse().ok()
 }
 
 fn kib(value: Option<u64>) -> String {

@@ -2,6 +2,7 @@
 //! reproduction | ablate | bench`.
 
 mod ablate;
+mod allocator;
 mod bench;
 mod compare;
 mod config_args;
@@ -230,6 +231,7 @@ struct AblateArgs {
 
 /// Runs the tool; the exit code is 0 on success, 1 on failure, 2 on bad usage.
 pub fn main() -> ExitCode {
+    allocator::keep_freed_memory();
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Data(args) => data::data(&args),
