@@ -11,7 +11,9 @@
 //! finite differences.
 //!
 //! The loops are written to vectorise (no branches per element; `erf` and `exp` as
-//! polynomials instead of `libm` calls): SSE natively, SIMD128 in the browser.
+//! polynomials instead of `libm` calls): SSE natively, SIMD128 in the browser. Natively the
+//! rows of a large tensor are split over rayon's threads, a row to one thread, so the values
+//! do not depend on the number of threads.
 
 use burn::backend::autodiff::NodeId;
 use burn::backend::autodiff::checkpoint::base::Checkpointer;
@@ -138,6 +140,41 @@ fn tensor_like(values: Vec<f32>, shape: &FlexTensor) -> FlexTensor {
     FlexTensor::from_data(TensorData::new(values, shape))
 }
 
+/// Elements per piece when a kernel's rows are split over threads: enough that waking a
+/// thread costs little beside its piece.
+const PIECE_ELEMENTS: usize = 16_384;
+
+/// Runs `work(first_row, pieces)` on consecutive pieces of the same rows of every output in
+/// `outputs` (each a slice of `rows` rows of its own width), on rayon's threads natively where
+/// there is more than one piece, one after another in the browser. Each row is computed by one
+/// piece alone, so the result does not depend on how many threads there are.
+fn for_each_piece<const N: usize>(
+    rows: usize,
+    outputs: [(&mut [f32], usize); N],
+    work: impl Fn(usize, [&mut [f32]; N]) + Sync + Send,
+) {
+    let rows_per_piece = (PIECE_ELEMENTS / outputs[0].1.max(1)).max(1);
+    let mut chunks = outputs.map(|(values, width)| values.chunks_mut(rows_per_piece * width));
+    let pieces: Vec<[&mut [f32]; N]> = (0..rows.div_ceil(rows_per_piece))
+        .map(|_| {
+            chunks
+                .each_mut()
+                .map(|c| c.next().expect("every output has every row"))
+        })
+        .collect();
+    #[cfg(not(target_arch = "wasm32"))]
+    if pieces.len() > 1 {
+        use rayon::prelude::*;
+        return pieces
+            .into_par_iter()
+            .enumerate()
+            .for_each(|(i, piece)| work(i * rows_per_piece, piece));
+    }
+    for (i, piece) in pieces.into_iter().enumerate() {
+        work(i * rows_per_piece, piece);
+    }
+}
+
 /// Registers `grad` for `parent` when the parent is tracked.
 fn register(grads: &mut Gradients, parent: Option<NodeId>, grad: impl FnOnce() -> FlexTensor) {
     if let Some(id) = parent {
@@ -162,22 +199,25 @@ fn layer_norm_flex(
 ) -> (FlexTensor, Option<NormalisedRows>) {
     let (x_values, gamma, beta) = (values(x), values(gamma), values(beta));
     let d = gamma.len();
+    let rows = x_values.len() / d;
     let mut y = vec![0.0; x_values.len()];
-    // The normalised rows are kept for the backward pass, or written over row by row.
-    let mut x_hat = vec![0.0; if keep { x_values.len() } else { d }];
-    let mut inverse_std = Vec::new();
-    for (row, (x_row, y_row)) in x_values
-        .chunks_exact(d)
-        .zip(y.chunks_exact_mut(d))
-        .enumerate()
-    {
-        let hat = if keep {
-            &mut x_hat[row * d..(row + 1) * d]
-        } else {
-            &mut x_hat[..]
-        };
-        inverse_std.push(layer_norm_row(x_row, &gamma, &beta, hat, y_row));
-    }
+    let mut x_hat = vec![0.0; x_values.len()];
+    let mut inverse_std = vec![0.0; rows];
+    for_each_piece(
+        rows,
+        [(&mut y, d), (&mut x_hat, d), (&mut inverse_std, 1)],
+        |first, [y, x_hat, inverse_std]| {
+            for (row, ((y, x_hat), inverse_std)) in y
+                .chunks_exact_mut(d)
+                .zip(x_hat.chunks_exact_mut(d))
+                .zip(inverse_std)
+                .enumerate()
+            {
+                let x = &x_values[(first + row) * d..][..d];
+                *inverse_std = layer_norm_row(x, &gamma, &beta, x_hat, y);
+            }
+        },
+    );
     let kept = keep.then(|| NormalisedRows {
         x_hat: tensor_like(x_hat, x),
         inverse_std: inverse_std.into(),
@@ -208,15 +248,13 @@ pub fn layer_norm_row(
     inverse_std
 }
 
-/// One row's input gradient from its output gradient `dy`; adds to γ's and β's gradients.
-pub fn layer_norm_row_backward(
+/// One row's input gradient from its output gradient `dy`.
+fn layer_norm_row_backward(
     dy: &[f32],
     x_hat: &[f32],
     inverse_std: f32,
     gamma: &[f32],
     dx: &mut [f32],
-    d_gamma: &mut [f32],
-    d_beta: &mut [f32],
 ) {
     let d = dy.len() as f32;
     let (mut mean_g, mut mean_g_hat) = (0.0, 0.0);
@@ -226,16 +264,8 @@ pub fn layer_norm_row_backward(
     }
     mean_g /= d;
     mean_g_hat /= d;
-    for ((((dx, &dy), &h), &g), (d_gamma, d_beta)) in dx
-        .iter_mut()
-        .zip(dy)
-        .zip(x_hat)
-        .zip(gamma)
-        .zip(d_gamma.iter_mut().zip(d_beta.iter_mut()))
-    {
+    for (((dx, &dy), &h), &g) in dx.iter_mut().zip(dy).zip(x_hat).zip(gamma) {
         *dx = inverse_std * (dy * g - mean_g - h * mean_g_hat);
-        *d_gamma += dy * h;
-        *d_beta += dy;
     }
 }
 
@@ -251,19 +281,26 @@ impl Backward<Flex, 3> for LayerNormBackward {
         let (rows, gamma_tensor) = ops.state;
         let (dy_values, x_hat, gamma) = (values(&dy), values(&rows.x_hat), values(&gamma_tensor));
         let d = gamma.len();
+        let inverse_std = &rows.inverse_std;
         let mut dx = vec![0.0; dy_values.len()];
+        for_each_piece(inverse_std.len(), [(&mut dx, d)], |first, [dx]| {
+            for (row, dx) in dx.chunks_exact_mut(d).enumerate() {
+                let span = (first + row) * d..(first + row + 1) * d;
+                let (dy, x_hat) = (&dy_values[span.clone()], &x_hat[span]);
+                layer_norm_row_backward(dy, x_hat, inverse_std[first + row], &gamma, dx);
+            }
+        });
+        // γ's and β's gradients: sums over the rows, in row order.
         let (mut d_gamma, mut d_beta) = (vec![0.0; d], vec![0.0; d]);
-        for (row, &inverse_std) in rows.inverse_std.iter().enumerate() {
-            let span = row * d..(row + 1) * d;
-            layer_norm_row_backward(
-                &dy_values[span.clone()],
-                &x_hat[span.clone()],
-                inverse_std,
-                &gamma,
-                &mut dx[span],
-                &mut d_gamma,
-                &mut d_beta,
-            );
+        for (dy, x_hat) in dy_values.chunks_exact(d).zip(x_hat.chunks_exact(d)) {
+            for ((d_gamma, d_beta), (&dy, &h)) in d_gamma
+                .iter_mut()
+                .zip(&mut d_beta)
+                .zip(dy.iter().zip(x_hat))
+            {
+                *d_gamma += dy * h;
+                *d_beta += dy;
+            }
         }
         register(grads, x, || tensor_like(dx, &dy));
         register(grads, gamma_node, || tensor_like(d_gamma, &gamma_tensor));
@@ -346,19 +383,25 @@ pub fn exp_nonpositive(x: f32) -> f32 {
 /// GELU of every element; with `derivative`, also `GELU′(x) = Φ(x) + x φ(x)` for the backward pass.
 fn gelu_flex(x: &FlexTensor, derivative: bool) -> (FlexTensor, Option<FlexTensor>) {
     let x_values = values(x);
-    let mut y = vec![0.0; x_values.len()];
+    let n = x_values.len();
+    let mut y = vec![0.0; n];
     if derivative {
-        let mut slope = vec![0.0; x_values.len()];
-        for ((y, slope), &x) in y.iter_mut().zip(slope.iter_mut()).zip(x_values.iter()) {
-            let (cdf, pdf) = normal_cdf_pdf(x);
-            *y = x * cdf;
-            *slope = cdf + x * pdf;
-        }
+        let mut slope = vec![0.0; n];
+        for_each_piece(n, [(&mut y, 1), (&mut slope, 1)], |first, [y, slope]| {
+            let x = &x_values[first..][..y.len()];
+            for ((y, slope), &x) in y.iter_mut().zip(slope.iter_mut()).zip(x) {
+                let (cdf, pdf) = normal_cdf_pdf(x);
+                *y = x * cdf;
+                *slope = cdf + x * pdf;
+            }
+        });
         (tensor_like(y, x), Some(tensor_like(slope, x)))
     } else {
-        for (y, &x) in y.iter_mut().zip(x_values.iter()) {
-            *y = x * normal_cdf_pdf(x).0;
-        }
+        for_each_piece(n, [(&mut y, 1)], |first, [y]| {
+            for (y, &x) in y.iter_mut().zip(&x_values[first..]) {
+                *y = x * normal_cdf_pdf(x).0;
+            }
+        });
         (tensor_like(y, x), None)
     }
 }
@@ -374,11 +417,14 @@ impl Backward<Flex, 1> for GeluBackward {
         let [x] = ops.parents.map(|p| p.map(|p| p.id));
         let dy = grads.consume::<Flex>(&ops.node);
         register(grads, x, || {
-            let dx = values(&dy)
-                .iter()
-                .zip(values(&ops.state).iter())
-                .map(|(&dy, &slope)| dy * slope)
-                .collect();
+            let (dy_values, slope) = (values(&dy), values(&ops.state));
+            let mut dx = vec![0.0; dy_values.len()];
+            for_each_piece(dx.len(), [(&mut dx, 1)], |first, [dx]| {
+                let (dy, slope) = (&dy_values[first..], &slope[first..]);
+                for ((dx, &dy), &slope) in dx.iter_mut().zip(dy).zip(slope) {
+                    *dx = dy * slope;
+                }
+            });
             tensor_like(dx, &dy)
         });
     }
@@ -422,13 +468,12 @@ fn softmax_flex(scores: &FlexTensor, divisor: f32) -> FlexTensor {
         panic!("four dimensions")
     };
     let mut y = vec![0.0; s.len()];
-    for (row, (s, y)) in s
-        .chunks_exact(keys)
-        .zip(y.chunks_exact_mut(keys))
-        .enumerate()
-    {
-        causal_softmax_row(s, keys - queries + row % queries, divisor, y);
-    }
+    for_each_piece(s.len() / keys, [(&mut y, keys)], |first, [y]| {
+        for (row, y) in (first..).zip(y.chunks_exact_mut(keys)) {
+            let s = &s[row * keys..][..keys];
+            causal_softmax_row(s, keys - queries + row % queries, divisor, y);
+        }
+    });
     tensor_like(y, scores)
 }
 
@@ -447,16 +492,19 @@ impl Backward<Flex, 1> for SoftmaxBackward {
             let keys = *dy.layout().shape().last().expect("four dimensions");
             let (dy_values, y_values) = (values(&dy), values(&output));
             let mut dx = vec![0.0; dy_values.len()];
-            for ((dx, dy), y) in dx
-                .chunks_exact_mut(keys)
-                .zip(dy_values.chunks_exact(keys))
-                .zip(y_values.chunks_exact(keys))
-            {
-                let dot: f32 = dy.iter().zip(y).map(|(&dy, &y)| dy * y).sum();
-                for ((dx, &dy), &y) in dx.iter_mut().zip(dy).zip(y) {
-                    *dx = y * (dy - dot) / divisor;
+            for_each_piece(dx.len() / keys, [(&mut dx, keys)], |first, [dx]| {
+                let (dy, y) = (&dy_values[first * keys..], &y_values[first * keys..]);
+                for ((dx, dy), y) in dx
+                    .chunks_exact_mut(keys)
+                    .zip(dy.chunks_exact(keys))
+                    .zip(y.chunks_exact(keys))
+                {
+                    let dot: f32 = dy.iter().zip(y).map(|(&dy, &y)| dy * y).sum();
+                    for ((dx, &dy), &y) in dx.iter_mut().zip(dy).zip(y) {
+                        *dx = y * (dy - dot) / divisor;
+                    }
                 }
-            }
+            });
             tensor_like(dx, &dy)
         });
     }

@@ -44,8 +44,9 @@ fn weighted_sum<const D: usize>(y: Tensor<D>, weights: &Tensor<D>) -> Tensor<1> 
 fn layer_norm_equals_burns_and_so_do_its_gradients() {
     let device = Device::flex().autodiff();
     let norm = layer_norm_module(24, &device);
-    let x = Tensor::<3>::random([3, 5, 24], Distribution::Normal(0.3, 2.0), &device);
-    let weights = Tensor::<3>::random([3, 5, 24], Distribution::Normal(0.0, 1.0), &device);
+    // More rows than one piece of work holds, so that natively they are split over threads.
+    let x = Tensor::<3>::random([4, 300, 24], Distribution::Normal(0.3, 2.0), &device);
+    let weights = Tensor::<3>::random([4, 300, 24], Distribution::Normal(0.0, 1.0), &device);
     // Each side on its own leaves: a graph is consumed by its backward pass.
     let run = |fused: bool| {
         let (norm, x) = (fresh(&norm), x.clone().detach().require_grad());
@@ -82,9 +83,9 @@ fn fresh(norm: &LayerNorm) -> LayerNorm {
 #[test]
 fn gelu_equals_burns_and_so_does_its_gradient() {
     let device = Device::flex().autodiff();
-    // Wide enough to reach both tails, where erf saturates.
-    let x = Tensor::<2>::random([16, 64], Distribution::Normal(0.0, 4.0), &device).require_grad();
-    let weights = Tensor::<2>::random([16, 64], Distribution::Normal(0.0, 1.0), &device);
+    // Wide enough to reach both tails, where erf saturates; more than one piece of work.
+    let x = Tensor::<2>::random([300, 64], Distribution::Normal(0.0, 4.0), &device).require_grad();
+    let weights = Tensor::<2>::random([300, 64], Distribution::Normal(0.0, 1.0), &device);
 
     let fused = kernels::gelu(x.clone());
     let reference = activation::gelu(x.clone());
@@ -106,9 +107,10 @@ fn gelu_equals_burns_and_so_does_its_gradient() {
 #[test]
 fn causal_softmax_equals_the_masked_softmax_and_so_does_its_gradient() {
     let device = Device::flex().autodiff();
+    // More rows than one piece of work holds.
     let scores =
-        Tensor::<4>::random([2, 3, 7, 7], Distribution::Normal(0.0, 3.0), &device).require_grad();
-    let weights = Tensor::<4>::random([2, 3, 7, 7], Distribution::Normal(0.0, 1.0), &device);
+        Tensor::<4>::random([20, 20, 7, 7], Distribution::Normal(0.0, 3.0), &device).require_grad();
+    let weights = Tensor::<4>::random([20, 20, 7, 7], Distribution::Normal(0.0, 1.0), &device);
     let divisor = 8f32.sqrt();
 
     let fused = kernels::causal_softmax(scores.clone(), divisor);
