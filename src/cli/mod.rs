@@ -233,7 +233,9 @@ struct AblateArgs {
 pub fn main() -> ExitCode {
     allocator::keep_freed_memory();
     let cli = Cli::parse();
-    let result = match cli.command {
+    // On a thread of rayon's pool, so that the tensor operations' parallel loops start there
+    // instead of handing each loop from this thread to the pool and sleeping until it is done.
+    let result = rayon::scope(|_| match cli.command {
         Command::Data(args) => data::data(&args),
         Command::Train(args) => pollster::block_on(run::train(&args)),
         Command::Analyze(args) => pollster::block_on(run::analyze(&args)),
@@ -243,7 +245,7 @@ pub fn main() -> ExitCode {
         Command::Reproduction(args) => compare::reproduction(&args),
         Command::Ablate(args) => pollster::block_on(ablate::ablate(&args)),
         Command::Bench(args) => pollster::block_on(bench::bench(&args)),
-    };
+    });
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(Failure::Usage(message)) => {
