@@ -1,4 +1,5 @@
-//! Fused CPU kernels for the model's LayerNorm, GELU and causal softmax, forward and backward.
+//! Fused CPU kernels for the model's LayerNorm, GELU and causal softmax, forward and backward,
+//! and its linear layers' products written straight into their outputs.
 //!
 //! Under autodiff Burn composes LayerNorm from eight tensor operations each way, computes GELU
 //! with a scalar `erf` per element, and builds the causal softmax from a mask addition, a
@@ -8,7 +9,9 @@
 //! pattern: the concrete primitive is taken out of the tensor, computed on, and put back). On
 //! any other backend (wgpu, WebGPU) they are Burn's composed operations, so one model serves
 //! every backend. `tests/kernels.rs` checks each against its composed version and against
-//! finite differences.
+//! finite differences. [`linear`] makes the same `gemm` calls and sums as Burn's `linear`, so
+//! its values and gradients equal Burn's exactly (also tested); it saves the second allocation
+//! and the copy Burn's CPU backend makes of every product's output.
 //!
 //! The loops are written to vectorise (no branches per element; `erf` and `exp` as
 //! polynomials instead of `libm` calls): SSE natively, SIMD128 in the browser. Natively the
@@ -74,6 +77,21 @@ pub fn causal_softmax(scores: Tensor<4>, divisor: f32) -> Tensor<4> {
             Tensor::from_primitive::<Autodiff<Flex>>(softmax_tracked(s, divisor))
         }
         None => composed::causal_softmax(scores, divisor),
+    }
+}
+
+/// `x W + b` for `x` `[rows, d_in]`, `W` `[d_in, d_out]` and `b` `[d_out]`: Burn's `linear`,
+/// with the same matrix products and sums, but each product written straight into its output
+/// (Burn's CPU backend allocates every product's output twice and copies it once).
+pub fn linear(x: Tensor<2>, weight: Tensor<2>, bias: Tensor<1>) -> Tensor<2> {
+    match (route(&x), route(&weight), route(&bias)) {
+        (Some(Route::Plain(x)), Some(Route::Plain(weight)), Some(Route::Plain(bias))) => {
+            Tensor::from_primitive::<Flex>(linear_flex(&x, &weight, &bias))
+        }
+        (Some(Route::Tracked(x)), Some(Route::Tracked(w)), Some(Route::Tracked(b))) => {
+            Tensor::from_primitive::<Autodiff<Flex>>(linear_tracked(x, w, b))
+        }
+        _ => burn::tensor::module::linear(x, weight, Some(bias)),
     }
 }
 
@@ -518,6 +536,182 @@ fn softmax_tracked(scores: AutodiffTensor, divisor: f32) -> AutodiffTensor {
         .stateful()
     {
         OpsKind::Tracked(prep) => prep.finish((y.clone(), divisor), y),
+        OpsKind::UnTracked(prep) => prep.finish(y),
+    }
+}
+
+// ---------------------------------------------------------------- linear
+
+/// A row-major matrix's values, read as they are or transposed (by strides, without a copy).
+struct Matrix<'a> {
+    values: std::borrow::Cow<'a, [f32]>,
+    /// Rows and columns as stored.
+    stored: [usize; 2],
+    transposed: bool,
+}
+
+impl<'a> Matrix<'a> {
+    fn of(tensor: &'a FlexTensor) -> Self {
+        let [rows, columns] = tensor.layout().shape()[..] else {
+            panic!("a matrix has two dimensions")
+        };
+        Matrix {
+            values: values(tensor),
+            stored: [rows, columns],
+            transposed: false,
+        }
+    }
+
+    fn transposed(self) -> Self {
+        Matrix {
+            transposed: !self.transposed,
+            ..self
+        }
+    }
+
+    /// Rows and columns as read.
+    fn dims(&self) -> [usize; 2] {
+        let [rows, columns] = self.stored;
+        if self.transposed {
+            [columns, rows]
+        } else {
+            [rows, columns]
+        }
+    }
+
+    /// (row stride, column stride) as read.
+    fn strides(&self) -> (isize, isize) {
+        let columns = self.stored[1] as isize;
+        if self.transposed {
+            (1, columns)
+        } else {
+            (columns, 1)
+        }
+    }
+}
+
+/// `a b` into a new row-major vector: the `gemm` call Burn's CPU backend makes for a product
+/// of two matrices (same strides and threads, so the same values), without its extra
+/// allocation and copy.
+fn product(a: &Matrix, b: &Matrix) -> Vec<f32> {
+    let ([m, k], [k_b, n]) = (a.dims(), b.dims());
+    assert_eq!(
+        k,
+        k_b,
+        "matrix product of {:?} and {:?}",
+        a.dims(),
+        b.dims()
+    );
+    let (a_rows, a_columns) = a.strides();
+    let (b_rows, b_columns) = b.strides();
+    assert_eq!(a.values.len(), m * k, "left matrix holds its values");
+    assert_eq!(b.values.len(), k * n, "right matrix holds its values");
+    let mut out = vec![0.0; m * n];
+    if m * n * k == 0 {
+        return out;
+    }
+    // Burn's threshold for running a product on several threads (burn-flex's matmul.rs).
+    #[cfg(not(target_arch = "wasm32"))]
+    let parallelism = if m * n * k >= 192 * 192 * 192 {
+        gemm::Parallelism::Rayon(0)
+    } else {
+        gemm::Parallelism::None
+    };
+    #[cfg(target_arch = "wasm32")]
+    let parallelism = gemm::Parallelism::None;
+    // SAFETY: `out` holds m × n values, row-major; with the strides above `a` is read at
+    // indices below m × k and `b` below k × n, which the assertions guarantee they hold.
+    unsafe {
+        gemm::gemm(
+            m,
+            n,
+            k,
+            out.as_mut_ptr(),
+            1,
+            n as isize,
+            false,
+            a.values.as_ptr(),
+            a_columns,
+            a_rows,
+            b.values.as_ptr(),
+            b_columns,
+            b_rows,
+            0.0,
+            1.0,
+            false,
+            false,
+            false,
+            parallelism,
+        );
+    }
+    out
+}
+
+/// A `[rows, columns]` tensor holding `values`.
+fn matrix_tensor(values: Vec<f32>, rows: usize, columns: usize) -> FlexTensor {
+    FlexTensor::from_data(TensorData::new(values, [rows, columns]))
+}
+
+fn linear_flex(x: &FlexTensor, weight: &FlexTensor, bias: &FlexTensor) -> FlexTensor {
+    let (x, weight) = (Matrix::of(x), Matrix::of(weight));
+    let ([rows, _], [_, d_out]) = (x.dims(), weight.dims());
+    let mut y = product(&x, &weight);
+    let bias = values(bias);
+    for row in y.chunks_exact_mut(d_out) {
+        for (y, &b) in row.iter_mut().zip(bias.iter()) {
+            *y += b;
+        }
+    }
+    matrix_tensor(y, rows, d_out)
+}
+
+#[derive(Debug)]
+struct LinearBackward;
+
+impl Backward<Flex, 3> for LinearBackward {
+    /// The input and the weight.
+    type State = (FlexTensor, FlexTensor);
+
+    fn backward(self, ops: Ops<Self::State, 3>, grads: &mut Gradients, _: &mut Checkpointer) {
+        let [x_node, weight_node, bias_node] = ops.parents.map(|p| p.map(|p| p.id));
+        let dy = grads.consume::<Flex>(&ops.node);
+        let (x, weight) = ops.state;
+        let [rows, d_out] = Matrix::of(&dy).dims();
+        register(grads, x_node, || {
+            let weight = Matrix::of(&weight);
+            let d_in = weight.dims()[0];
+            matrix_tensor(product(&Matrix::of(&dy), &weight.transposed()), rows, d_in)
+        });
+        register(grads, weight_node, || {
+            let x = Matrix::of(&x);
+            let d_in = x.dims()[1];
+            matrix_tensor(product(&x.transposed(), &Matrix::of(&dy)), d_in, d_out)
+        });
+        // Burn's own sum over the rows, as its `linear` takes it.
+        register(grads, bias_node, || {
+            Tensor::<2>::from_primitive::<Flex>(dy.clone())
+                .sum_dim(0)
+                .reshape([d_out])
+                .try_into_primitive::<Flex>()
+                .expect("a CPU tensor stays on the CPU")
+        });
+    }
+}
+
+fn linear_tracked(
+    x: AutodiffTensor,
+    weight: AutodiffTensor,
+    bias: AutodiffTensor,
+) -> AutodiffTensor {
+    let y = linear_flex(x.primitive(), weight.primitive(), bias.primitive());
+    match LinearBackward
+        .prepare::<NoCheckpointing>([x.node(), weight.node(), bias.node()])
+        .compute_bound()
+        .stateful()
+    {
+        OpsKind::Tracked(prep) => {
+            prep.finish((x.primitive().clone(), weight.primitive().clone()), y)
+        }
         OpsKind::UnTracked(prep) => prep.finish(y),
     }
 }

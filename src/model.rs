@@ -459,7 +459,7 @@ impl Transformer {
         let x = last_positions(x, readout);
         Forward {
             logits: rows(layer_norm(x.clone(), &self.ln_final), |x| {
-                self.unembed.forward(x)
+                dense(x, &self.unembed)
             }),
             residual: x,
             outputs: trace.outputs,
@@ -552,11 +552,20 @@ fn project(x: Tensor<3>, w: &Param<Tensor<3>>, b: &Param<Tensor<2>>) -> Tensor<4
     let [batch, positions, d_model] = x.dims();
     let [heads, _, d_head] = w.dims();
     let w = w.val().swap_dims(0, 1).reshape([d_model, heads * d_head]);
-    let b = b.val().reshape([1, heads * d_head]);
+    let b = b.val().reshape([heads * d_head]);
     let x = x.reshape([batch * positions, d_model]);
-    (x.matmul(w) + b)
+    kernels::linear(x, w, b)
         .reshape([batch, positions, heads, d_head])
         .swap_dims(1, 2)
+}
+
+/// A linear layer on the rows of `x` `[rows, d_input]`.
+fn dense(x: Tensor<2>, layer: &Linear) -> Tensor<2> {
+    let bias = layer
+        .bias
+        .as_ref()
+        .expect("the model's linear layers have a bias");
+    kernels::linear(x, layer.weight.val(), bias.val())
 }
 
 /// The last `count` positions of `x` `[batch, positions, d]`.
@@ -587,7 +596,7 @@ impl Mlp {
         trace: &mut Trace,
     ) -> Tensor<3> {
         let output = rows(x, |x| {
-            self.w_out.forward(kernels::gelu(self.w_in.forward(x)))
+            dense(kernels::gelu(dense(x, &self.w_in)), &self.w_out)
         });
         trace.pass(Component::Mlp { layer }, output, intervention)
     }

@@ -209,6 +209,48 @@ fn gradients_match_finite_differences() {
 }
 
 #[test]
+fn linear_equals_burns_exactly_and_so_do_its_gradients() {
+    // Small, and large enough that the products run on several threads.
+    for [rows, d_in, d_out] in [[5, 7, 3], [300, 128, 200]] {
+        let plain = Device::flex();
+        let random =
+            |shape: [usize; 2]| Tensor::<2>::random(shape, Distribution::Normal(0.0, 1.0), &plain);
+        let (x, weight, weights) = (
+            random([rows, d_in]),
+            random([d_in, d_out]),
+            random([rows, d_out]),
+        );
+        let bias = Tensor::<1>::random([d_out], Distribution::Normal(0.0, 1.0), &plain);
+        let burns = |x, w, b| burn::tensor::module::linear(x, w, Some(b));
+        assert_eq!(
+            values(kernels::linear(x.clone(), weight.clone(), bias.clone())),
+            values(burns(x.clone(), weight.clone(), bias.clone())),
+            "y without autodiff ({rows} × {d_in} × {d_out})"
+        );
+
+        let run = |fused: bool| {
+            let [x, weight] = [&x, &weight].map(|t| t.clone().autodiff().require_grad());
+            let bias = bias.clone().autodiff().require_grad();
+            let y = match fused {
+                true => kernels::linear(x.clone(), weight.clone(), bias.clone()),
+                false => burns(x.clone(), weight.clone(), bias.clone()),
+            };
+            let grads = weighted_sum(y.clone(), &weights.clone().autodiff()).backward();
+            [
+                values(y),
+                values(x.grad(&grads).unwrap()),
+                values(weight.grad(&grads).unwrap()),
+                values(bias.grad(&grads).unwrap()),
+            ]
+        };
+        let (fused, reference) = (run(true), run(false));
+        for (i, what) in ["y", "dx", "dW", "db"].into_iter().enumerate() {
+            assert_eq!(fused[i], reference[i], "{what} ({rows} × {d_in} × {d_out})");
+        }
+    }
+}
+
+#[test]
 fn inference_and_autodiff_paths_agree() {
     let plain = Device::flex();
     let tracked = plain.clone().autodiff();
