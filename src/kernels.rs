@@ -158,6 +158,32 @@ fn tensor_like(values: Vec<f32>, shape: &FlexTensor) -> FlexTensor {
     FlexTensor::from_data(TensorData::new(values, shape))
 }
 
+/// Defines a function whose body is compiled twice natively on x86-64: for the build's baseline
+/// (SSE2, four lanes) and for AVX2 (eight lanes), taken where the CPU has it. The same
+/// operations lane by lane, so the same values either way; the browser's build is SIMD128 only.
+macro_rules! with_widest_vectors {
+    ($(#[$doc:meta])* fn $name:ident($($arg:ident: $type:ty),*) $body:block) => {
+        $(#[$doc])*
+        fn $name($($arg: $type),*) {
+            #[inline(always)]
+            fn body($($arg: $type),*) $body
+
+            #[cfg(target_arch = "x86_64")]
+            #[target_feature(enable = "avx2")]
+            fn avx2($($arg: $type),*) {
+                body($($arg),*)
+            }
+
+            #[cfg(target_arch = "x86_64")]
+            if std::arch::is_x86_feature_detected!("avx2") {
+                // SAFETY: the CPU has AVX2.
+                return unsafe { avx2($($arg),*) };
+            }
+            body($($arg),*)
+        }
+    };
+}
+
 /// Elements per piece when a kernel's rows are split over threads: enough that waking a
 /// thread costs little beside its piece.
 const PIECE_ELEMENTS: usize = 16_384;
@@ -406,21 +432,34 @@ fn gelu_flex(x: &FlexTensor, derivative: bool) -> (FlexTensor, Option<FlexTensor
     if derivative {
         let mut slope = vec![0.0; n];
         for_each_piece(n, [(&mut y, 1), (&mut slope, 1)], |first, [y, slope]| {
-            let x = &x_values[first..][..y.len()];
-            for ((y, slope), &x) in y.iter_mut().zip(slope.iter_mut()).zip(x) {
-                let (cdf, pdf) = normal_cdf_pdf(x);
-                *y = x * cdf;
-                *slope = cdf + x * pdf;
-            }
+            gelu_and_slope_values(&x_values[first..][..y.len()], y, slope);
         });
         (tensor_like(y, x), Some(tensor_like(slope, x)))
     } else {
         for_each_piece(n, [(&mut y, 1)], |first, [y]| {
-            for (y, &x) in y.iter_mut().zip(&x_values[first..]) {
-                *y = x * normal_cdf_pdf(x).0;
-            }
+            gelu_values(&x_values[first..][..y.len()], y);
         });
         (tensor_like(y, x), None)
+    }
+}
+
+with_widest_vectors! {
+    /// GELU of each of `x` into `y`.
+    fn gelu_values(x: &[f32], y: &mut [f32]) {
+        for (y, &x) in y.iter_mut().zip(x) {
+            *y = x * normal_cdf_pdf(x).0;
+        }
+    }
+}
+
+with_widest_vectors! {
+    /// GELU of each of `x` into `y`, and `GELU′(x) = Φ(x) + x φ(x)` into `slope`.
+    fn gelu_and_slope_values(x: &[f32], y: &mut [f32], slope: &mut [f32]) {
+        for ((y, slope), &x) in y.iter_mut().zip(slope.iter_mut()).zip(x) {
+            let (cdf, pdf) = normal_cdf_pdf(x);
+            *y = x * cdf;
+            *slope = cdf + x * pdf;
+        }
     }
 }
 
