@@ -34,15 +34,16 @@ fn page_faults_per_step(env: &[(&str, &str)]) -> f64 {
 
 #[test]
 fn training_steps_reuse_freed_memory_unless_the_user_set_glibc_allocator() {
-    // A step allocates some 20 MiB of intermediates (about 4,800 pages); reused, almost none
-    // of them is fresh from the kernel.
+    // A step allocates some 20 MiB of intermediates; reused, almost none of it is fresh from
+    // the kernel (tens of pages a step seen).
     let tuned = page_faults_per_step(&[]);
     assert!(tuned < 500.0, "{tuned} page faults a step");
     // GLIBC_TUNABLES set (to anything) means the user configures the allocator: glibc's
-    // defaults then return large buffers to the kernel, and every step faults them in again.
+    // defaults then return large buffers to the kernel, and the steps fault them in again
+    // (900 to 5,000 pages a step seen, fewer as glibc's mmap threshold adapts).
     let untouched = page_faults_per_step(&[("GLIBC_TUNABLES", "")]);
     assert!(
-        untouched > 4.0 * tuned.max(500.0),
+        untouched > 3.0 * tuned.max(100.0),
         "{untouched} page faults a step with glibc's defaults, {tuned} tuned"
     );
 }
