@@ -4,9 +4,9 @@
 //! `FlexTensor::empty` allocates zeroed bytes, then copies them into a 16-byte-aligned
 //! allocation). glibc's defaults serve buffers above its (dynamic) mmap threshold straight from
 //! the kernel and return the top of the heap on free, so a training step of the paper's model
-//! page-faults about 4,800 fresh pages (19 MiB) every time, at a few microseconds each. Keeping
-//! freed memory in the heap lets each step reuse the last one's pages: about 10 faults a step
-//! (`gradcause bench` prints them; BENCHMARKS.md has the step times before and after).
+//! page-faulted 1,000 to 5,000 fresh pages (4 to 19 MiB) every time, at a few microseconds each.
+//! Keeping freed memory in the heap lets each step reuse the last one's pages: about 10 faults a
+//! step (`gradcause bench` prints them; BENCHMARKS.md has the step times before and after).
 
 /// glibc's `mallopt` parameters (malloc.h).
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
