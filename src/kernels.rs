@@ -162,15 +162,15 @@ fn tensor_like(values: Vec<f32>, shape: &FlexTensor) -> FlexTensor {
 /// (SSE2, four lanes) and for AVX2 (eight lanes), taken where the CPU has it. The same
 /// operations lane by lane, so the same values either way; the browser's build is SIMD128 only.
 macro_rules! with_widest_vectors {
-    ($(#[$doc:meta])* fn $name:ident($($arg:ident: $type:ty),*) $body:block) => {
+    ($(#[$doc:meta])* $vis:vis fn $name:ident($($arg:ident: $type:ty),* $(,)?) $(-> $out:ty)? $body:block) => {
         $(#[$doc])*
-        fn $name($($arg: $type),*) {
+        $vis fn $name($($arg: $type),*) $(-> $out)? {
             #[inline(always)]
-            fn body($($arg: $type),*) $body
+            fn body($($arg: $type),*) $(-> $out)? $body
 
             #[cfg(target_arch = "x86_64")]
             #[target_feature(enable = "avx2")]
-            fn avx2($($arg: $type),*) {
+            fn avx2($($arg: $type),*) $(-> $out)? {
                 body($($arg),*)
             }
 
@@ -269,47 +269,51 @@ fn layer_norm_flex(
     (tensor_like(y, x), kept)
 }
 
-/// Normalises one row: `x̂ = (x − mean) / σ` into `x_hat`, `x̂ γ + β` into `y`; returns 1/σ.
-pub fn layer_norm_row(
-    x: &[f32],
-    gamma: &[f32],
-    beta: &[f32],
-    x_hat: &mut [f32],
-    y: &mut [f32],
-) -> f32 {
-    let d = x.len() as f32;
-    let mean = x.iter().sum::<f32>() / d;
-    let variance = x.iter().map(|&v| (v - mean) * (v - mean)).sum::<f32>() / d;
-    let inverse_std = 1.0 / (variance + LAYER_NORM_EPSILON).sqrt();
-    for ((h, y), ((&x, &g), &b)) in x_hat
-        .iter_mut()
-        .zip(y.iter_mut())
-        .zip(x.iter().zip(gamma).zip(beta))
-    {
-        *h = (x - mean) * inverse_std;
-        *y = *h * g + b;
+with_widest_vectors! {
+    /// Normalises one row: `x̂ = (x − mean) / σ` into `x_hat`, `x̂ γ + β` into `y`; returns 1/σ.
+    pub fn layer_norm_row(
+        x: &[f32],
+        gamma: &[f32],
+        beta: &[f32],
+        x_hat: &mut [f32],
+        y: &mut [f32],
+    ) -> f32 {
+        let d = x.len() as f32;
+        let mean = x.iter().sum::<f32>() / d;
+        let variance = x.iter().map(|&v| (v - mean) * (v - mean)).sum::<f32>() / d;
+        let inverse_std = 1.0 / (variance + LAYER_NORM_EPSILON).sqrt();
+        for ((h, y), ((&x, &g), &b)) in x_hat
+            .iter_mut()
+            .zip(y.iter_mut())
+            .zip(x.iter().zip(gamma).zip(beta))
+        {
+            *h = (x - mean) * inverse_std;
+            *y = *h * g + b;
+        }
+        inverse_std
     }
-    inverse_std
 }
 
-/// One row's input gradient from its output gradient `dy`.
-fn layer_norm_row_backward(
-    dy: &[f32],
-    x_hat: &[f32],
-    inverse_std: f32,
-    gamma: &[f32],
-    dx: &mut [f32],
-) {
-    let d = dy.len() as f32;
-    let (mut mean_g, mut mean_g_hat) = (0.0, 0.0);
-    for ((&dy, &h), &g) in dy.iter().zip(x_hat).zip(gamma) {
-        mean_g += dy * g;
-        mean_g_hat += dy * g * h;
-    }
-    mean_g /= d;
-    mean_g_hat /= d;
-    for (((dx, &dy), &h), &g) in dx.iter_mut().zip(dy).zip(x_hat).zip(gamma) {
-        *dx = inverse_std * (dy * g - mean_g - h * mean_g_hat);
+with_widest_vectors! {
+    /// One row's input gradient from its output gradient `dy`.
+    fn layer_norm_row_backward(
+        dy: &[f32],
+        x_hat: &[f32],
+        inverse_std: f32,
+        gamma: &[f32],
+        dx: &mut [f32],
+    ) {
+        let d = dy.len() as f32;
+        let (mut mean_g, mut mean_g_hat) = (0.0, 0.0);
+        for ((&dy, &h), &g) in dy.iter().zip(x_hat).zip(gamma) {
+            mean_g += dy * g;
+            mean_g_hat += dy * g * h;
+        }
+        mean_g /= d;
+        mean_g_hat /= d;
+        for (((dx, &dy), &h), &g) in dx.iter_mut().zip(dy).zip(x_hat).zip(gamma) {
+            *dx = inverse_std * (dy * g - mean_g - h * mean_g_hat);
+        }
     }
 }
 
@@ -503,20 +507,22 @@ fn gelu_tracked(x: AutodiffTensor) -> AutodiffTensor {
 
 // ---------------------------------------------------------------- causal softmax
 
-/// The softmax of one query's row of scores over the keys up to and including the query's own
-/// position `query`; the keys after it get 0.
-pub fn causal_softmax_row(scores: &[f32], query: usize, divisor: f32, y: &mut [f32]) {
-    let (visible, hidden) = y.split_at_mut(query + 1);
-    let scores = &scores[..=query];
-    let max = scores.iter().fold(f32::MIN, |m, &s| m.max(s)) / divisor;
-    let mut sum = 0.0;
-    for (y, &s) in visible.iter_mut().zip(scores) {
-        *y = exp_nonpositive(s / divisor - max);
-        sum += *y;
+with_widest_vectors! {
+    /// The softmax of one query's row of scores over the keys up to and including the query's own
+    /// position `query`; the keys after it get 0.
+    pub fn causal_softmax_row(scores: &[f32], query: usize, divisor: f32, y: &mut [f32]) {
+        let (visible, hidden) = y.split_at_mut(query + 1);
+        let scores = &scores[..=query];
+        let max = scores.iter().fold(f32::MIN, |m, &s| m.max(s)) / divisor;
+        let mut sum = 0.0;
+        for (y, &s) in visible.iter_mut().zip(scores) {
+            *y = exp_nonpositive(s / divisor - max);
+            sum += *y;
+        }
+        let inverse_sum = 1.0 / sum;
+        visible.iter_mut().for_each(|y| *y *= inverse_sum);
+        hidden.fill(0.0);
     }
-    let inverse_sum = 1.0 / sum;
-    visible.iter_mut().for_each(|y| *y *= inverse_sum);
-    hidden.fill(0.0);
 }
 
 fn softmax_flex(scores: &FlexTensor, divisor: f32) -> FlexTensor {
