@@ -45,8 +45,8 @@ struct BatchAttribution {
     patching: Tensor<1>,
 }
 
-/// G and A over the batches of `set`, whose means serve as μ; batches run [`crate::backend::parallel_width`]
-/// at a time, each in its own autodiff graph.
+/// G and A over the batches of `set`, whose means serve as μ; batches run
+/// [`crate::backend::parallel_width`] at a time, each in its own autodiff graph.
 pub async fn attribute(
     model: &Transformer,
     set: &AblationSet,

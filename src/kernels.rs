@@ -721,16 +721,18 @@ impl Backward<Flex, 3> for LinearBackward {
         let [x_node, weight_node, bias_node] = ops.parents.map(|p| p.map(|p| p.id));
         let dy = grads.consume::<Flex>(&ops.node);
         let (x, weight) = ops.state;
-        let [rows, d_out] = Matrix::of(&dy).dims();
+        // Read (or made contiguous) once for both products.
+        let dy_matrix = Matrix::of(&dy);
+        let [rows, d_out] = dy_matrix.dims();
         register(grads, x_node, || {
             let weight = Matrix::of(&weight);
             let d_in = weight.dims()[0];
-            matrix_tensor(product(&Matrix::of(&dy), &weight.transposed()), rows, d_in)
+            matrix_tensor(product(&dy_matrix, &weight.transposed()), rows, d_in)
         });
         register(grads, weight_node, || {
             let x = Matrix::of(&x);
             let d_in = x.dims()[1];
-            matrix_tensor(product(&x.transposed(), &Matrix::of(&dy)), d_in, d_out)
+            matrix_tensor(product(&x.transposed(), &dy_matrix), d_in, d_out)
         });
         // Burn's own sum over the rows, as its `linear` takes it.
         register(grads, bias_node, || {
