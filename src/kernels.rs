@@ -14,7 +14,8 @@
 //! and the copy Burn's CPU backend makes of every product's output.
 //!
 //! The loops are written to vectorise (no branches per element; `erf` and `exp` as
-//! polynomials instead of `libm` calls): SSE natively, SIMD128 in the browser. Natively the
+//! polynomials instead of `libm` calls): SSE or AVX2 natively; in the browser, whose build is
+//! optimised for size and so vectorises no loop, GELU runs on SIMD128 lanes ([`crate::lanes`]). Natively the
 //! rows of a large tensor are split over rayon's threads, a row to one thread, so the values
 //! do not depend on the number of threads.
 
@@ -30,6 +31,10 @@ use burn::nn::LayerNorm;
 use burn::prelude::*;
 use burn::tensor::DType;
 use burn::tensor::activation;
+
+#[cfg(target_arch = "wasm32")]
+use crate::lanes::F32x4;
+use crate::lanes::Lanes;
 
 /// A tensor on the CPU backend under autodiff.
 type AutodiffTensor = FloatTensor<Autodiff<Flex>>;
@@ -379,11 +384,12 @@ fn layer_norm_tracked(
 
 // ---------------------------------------------------------------- GELU
 
-/// `(Φ(x), φ(x))`: the standard normal's distribution and density at `x`. `erf` by Abramowitz
-/// and Stegun 7.1.26 (absolute error below 1.5·10⁻⁷) and `exp` by [`exp_nonpositive`], so that
-/// both vectorise; the density reuses the exponential the distribution needs.
+/// `(Φ(x), φ(x))`: the standard normal's distribution and density at `x`, lane by lane. `erf`
+/// by Abramowitz and Stegun 7.1.26 (absolute error below 1.5·10⁻⁷) and `exp` by
+/// [`exp_nonpositive`], so that both vectorise; the density reuses the exponential the
+/// distribution needs.
 #[inline(always)]
-pub fn normal_cdf_pdf(x: f32) -> (f32, f32) {
+pub fn normal_cdf_pdf<V: Lanes>(x: V) -> (V, V) {
     const P: f32 = 0.327_591_1;
     const A: [f32; 5] = [
         0.254_829_6,
@@ -393,39 +399,37 @@ pub fn normal_cdf_pdf(x: f32) -> (f32, f32) {
         1.061_405_4,
     ];
     const FRAC_1_SQRT_2PI: f32 = 0.398_942_3;
-    let z = x.abs() * std::f32::consts::FRAC_1_SQRT_2;
-    let t = 1.0 / (1.0 + P * z);
-    let poly = t * (A[0] + t * (A[1] + t * (A[2] + t * (A[3] + t * A[4]))));
+    let c = V::splat;
+    let z = x.abs() * c(std::f32::consts::FRAC_1_SQRT_2);
+    let t = c(1.0) / (c(1.0) + c(P) * z);
+    let poly = t * (c(A[0]) + t * (c(A[1]) + t * (c(A[2]) + t * (c(A[3]) + t * c(A[4])))));
     let gauss = exp_nonpositive(-z * z); // exp(−x²/2)
-    let erf = (1.0 - poly * gauss).copysign(x);
-    (0.5 * (1.0 + erf), FRAC_1_SQRT_2PI * gauss)
+    let erf = (c(1.0) - poly * gauss).copysign(x);
+    (c(0.5) * (c(1.0) + erf), c(FRAC_1_SQRT_2PI) * gauss)
 }
 
-/// `eˣ` for `x ≤ 0`, relative error about 10⁻⁷, without branches: `x = n ln 2 + r` with
-/// `|r| ≤ ln 2 / 2`, `eʳ` by its Taylor polynomial of degree 7 and `2ⁿ` written into the
-/// exponent bits. Below −87 (where `eˣ` leaves the normal floats) it returns e⁻⁸⁷.
+/// `eˣ` for `x ≤ 0`, lane by lane, relative error about 10⁻⁷, without branches:
+/// `x = n ln 2 + r` with `|r| ≤ ln 2 / 2`, `eʳ` by its Taylor polynomial of degree 7 and `2ⁿ`
+/// written into the exponent bits. Below −87 (where `eˣ` leaves the normal floats) it returns
+/// e⁻⁸⁷.
 #[inline(always)]
-pub fn exp_nonpositive(x: f32) -> f32 {
+pub fn exp_nonpositive<V: Lanes>(x: V) -> V {
     // Adding 1.5·2²³ rounds to an integer held in the low mantissa bits.
     const ROUND: f32 = 12_582_912.0;
     const LN2_HIGH: f32 = 0.693_359_4;
     const LN2_LOW: f32 = -2.121_944_4e-4;
-    // Not `max`, which would turn NaN into −87: NaN goes through.
-    let x = if x < -87.0 { -87.0 } else { x };
-    let shifted = x * std::f32::consts::LOG2_E + ROUND;
-    let n = shifted - ROUND;
-    let r = x - n * LN2_HIGH - n * LN2_LOW;
-    let p = 1.0
-        + r * (1.0
-            + r * (0.5
-                + r * (1.0 / 6.0
-                    + r * (1.0 / 24.0
-                        + r * (1.0 / 120.0 + r * (1.0 / 720.0 + r * (1.0 / 5040.0)))))));
-    let exponent = shifted
-        .to_bits()
-        .wrapping_sub(ROUND.to_bits())
-        .wrapping_add(127);
-    p * f32::from_bits(exponent << 23)
+    let c = V::splat;
+    let x = x.at_least(-87.0);
+    let shifted = x * c(std::f32::consts::LOG2_E) + c(ROUND);
+    let n = shifted - c(ROUND);
+    let r = x - n * c(LN2_HIGH) - n * c(LN2_LOW);
+    let p = c(1.0)
+        + r * (c(1.0)
+            + r * (c(0.5)
+                + r * (c(1.0 / 6.0)
+                    + r * (c(1.0 / 24.0)
+                        + r * (c(1.0 / 120.0) + r * (c(1.0 / 720.0) + r * c(1.0 / 5040.0)))))));
+    p * shifted.power_of_two()
 }
 
 /// GELU of every element; with `derivative`, also `GELU′(x) = Φ(x) + x φ(x)` for the backward pass.
@@ -450,6 +454,15 @@ fn gelu_flex(x: &FlexTensor, derivative: bool) -> (FlexTensor, Option<FlexTensor
 with_widest_vectors! {
     /// GELU of each of `x` into `y`.
     fn gelu_values(x: &[f32], y: &mut [f32]) {
+        #[cfg(target_arch = "wasm32")]
+        let (x, y) = {
+            let whole = x.len() / 4 * 4;
+            for (x, y) in x.chunks_exact(4).zip(y.chunks_exact_mut(4)) {
+                let x = F32x4::load(x);
+                (x * normal_cdf_pdf(x).0).store(y);
+            }
+            (&x[whole..], &mut y[whole..])
+        };
         for (y, &x) in y.iter_mut().zip(x) {
             *y = x * normal_cdf_pdf(x).0;
         }
@@ -459,6 +472,18 @@ with_widest_vectors! {
 with_widest_vectors! {
     /// GELU of each of `x` into `y`, and `GELU′(x) = Φ(x) + x φ(x)` into `slope`.
     fn gelu_and_slope_values(x: &[f32], y: &mut [f32], slope: &mut [f32]) {
+        #[cfg(target_arch = "wasm32")]
+        let (x, y, slope) = {
+            let whole = x.len() / 4 * 4;
+            let lanes = y.chunks_exact_mut(4).zip(slope.chunks_exact_mut(4));
+            for (x, (y, slope)) in x.chunks_exact(4).zip(lanes) {
+                let x = F32x4::load(x);
+                let (cdf, pdf) = normal_cdf_pdf(x);
+                (x * cdf).store(y);
+                (cdf + x * pdf).store(slope);
+            }
+            (&x[whole..], &mut y[whole..], &mut slope[whole..])
+        };
         for ((y, slope), &x) in y.iter_mut().zip(slope.iter_mut()).zip(x) {
             let (cdf, pdf) = normal_cdf_pdf(x);
             *y = x * cdf;

@@ -17,6 +17,7 @@ pub mod component;
 pub mod config;
 pub mod eval;
 pub mod kernels;
+pub mod lanes;
 pub mod model;
 pub mod objective;
 pub mod permalink;

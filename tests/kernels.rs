@@ -7,6 +7,8 @@ use burn::tensor::Distribution;
 use burn::tensor::activation;
 use gradcause::kernels::{self, LAYER_NORM_EPSILON, composed};
 
+mod common;
+
 fn values<const D: usize>(t: Tensor<D>) -> Vec<f32> {
     t.into_data().try_to_vec::<f32>().unwrap()
 }
@@ -284,6 +286,11 @@ fn inference_and_autodiff_paths_agree() {
             &format!("causal_softmax ({name})"),
         );
     }
+}
+
+#[test]
+fn gelu_equals_its_scalar_formula_bit_for_bit() {
+    common::gelu_equals_its_scalar_formula_bit_for_bit();
 }
 
 #[test]

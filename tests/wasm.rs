@@ -137,6 +137,13 @@ async fn the_analysis_runs_on_webgpu() {
     );
 }
 
+/// GELU's SIMD128 lanes (the page's build vectorises no loop by itself) compute what its scalar
+/// code computes, bit for bit.
+#[wasm_bindgen_test]
+fn gelu_lanes_equal_the_scalar_formula_in_the_browser() {
+    common::gelu_equals_its_scalar_formula_bit_for_bit();
+}
+
 #[wasm_bindgen_test]
 fn figure_geometry_and_colours_in_the_browser() {
     let y = Scale {

@@ -68,3 +68,43 @@ pub fn tiny_config(task: Task, seed: u64) -> ExperimentConfig {
     config.validate().expect("a valid tiny config");
     config
 }
+
+use burn::prelude::*;
+use gradcause::kernels;
+
+/// Checks that GELU and its slope on the CPU backend, forward alone and under autodiff, equal
+/// bit for bit `x Φ(x)` and `Φ(x) + x φ(x)` computed one float at a time: whatever lanes the
+/// build's loops run on (SSE or AVX2 natively, SIMD128 in the browser), each lane computes what
+/// the scalar code computes. A length that is no multiple of the lanes, so the tail runs too.
+pub fn gelu_equals_its_scalar_formula_bit_for_bit() {
+    let specials = [
+        0.0, -0.0, 1e-40, -1e-40, 3.0, -3.0, 12.0, -12.0, 20.0, -20.0,
+    ];
+    let inputs: Vec<f32> = specials
+        .into_iter()
+        .chain((0..4_003).map(|i| (i as f32 * 0.618_034).sin() * 9.0 + (i % 7) as f32 * 1e-3))
+        .collect();
+    let scalar = |x: f32| {
+        let (cdf, pdf) = kernels::normal_cdf_pdf(x);
+        (x * cdf, cdf + x * pdf)
+    };
+    let bits = |t: Tensor<2>| -> Vec<u32> {
+        let values = t.into_data().try_to_vec::<f32>().unwrap();
+        values.into_iter().map(f32::to_bits).collect()
+    };
+    let expected_y: Vec<u32> = inputs.iter().map(|&x| scalar(x).0.to_bits()).collect();
+    let expected_slope: Vec<u32> = inputs.iter().map(|&x| scalar(x).1.to_bits()).collect();
+    let n = inputs.len();
+
+    let device = Device::flex();
+    let x = Tensor::<2>::from_data(TensorData::new(inputs.clone(), [1, n]), &device);
+    assert_eq!(bits(kernels::gelu(x)), expected_y, "GELU, forward alone");
+
+    let device = device.autodiff();
+    let x = Tensor::<2>::from_data(TensorData::new(inputs, [1, n]), &device).require_grad();
+    let y = kernels::gelu(x.clone());
+    // The sum's gradient is 1 everywhere, so x's gradient is the slope itself.
+    let slope = x.grad(&y.clone().sum().backward()).unwrap();
+    assert_eq!(bits(y), expected_y, "GELU under autodiff");
+    assert_eq!(bits(slope), expected_slope, "GELU's slope");
+}
