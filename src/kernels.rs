@@ -256,15 +256,8 @@ fn layer_norm_flex(
         rows,
         [(&mut y, d), (&mut x_hat, d), (&mut inverse_std, 1)],
         |first, [y, x_hat, inverse_std]| {
-            for (row, ((y, x_hat), inverse_std)) in y
-                .chunks_exact_mut(d)
-                .zip(x_hat.chunks_exact_mut(d))
-                .zip(inverse_std)
-                .enumerate()
-            {
-                let x = &x_values[(first + row) * d..][..d];
-                *inverse_std = layer_norm_row(x, &gamma, &beta, x_hat, y);
-            }
+            let x = &x_values[first * d..][..y.len()];
+            layer_norm_rows(x, &gamma, &beta, x_hat, y, inverse_std);
         },
     );
     let kept = keep.then(|| NormalisedRows {
@@ -274,50 +267,136 @@ fn layer_norm_flex(
     (tensor_like(y, x), kept)
 }
 
+/// Rows that LayerNorm computes side by side. A row's mean and variance are chains of additions,
+/// each waiting on the one before; the chains of several rows interleave and keep the CPU's
+/// adders busy. Each row's sums keep their order, so a row's values are those it has alone.
+const ROWS_AT_ONCE: usize = 8;
+
 with_widest_vectors! {
-    /// Normalises one row: `x̂ = (x − mean) / σ` into `x_hat`, `x̂ γ + β` into `y`; returns 1/σ.
-    pub fn layer_norm_row(
+    /// Normalises rows of width `gamma.len()`: `x̂ = (x − mean) / σ` into `x_hat`, `x̂ γ + β`
+    /// into `y`, each row's 1/σ into `inverse_std`.
+    fn layer_norm_rows(
         x: &[f32],
         gamma: &[f32],
         beta: &[f32],
         x_hat: &mut [f32],
         y: &mut [f32],
-    ) -> f32 {
-        let d = x.len() as f32;
-        let mean = x.iter().sum::<f32>() / d;
-        let variance = x.iter().map(|&v| (v - mean) * (v - mean)).sum::<f32>() / d;
-        let inverse_std = 1.0 / (variance + LAYER_NORM_EPSILON).sqrt();
+        inverse_std: &mut [f32],
+    ) {
+        let width = ROWS_AT_ONCE * gamma.len();
+        let groups = x
+            .chunks(width)
+            .zip(x_hat.chunks_mut(width))
+            .zip(y.chunks_mut(width))
+            .zip(inverse_std.chunks_mut(ROWS_AT_ONCE));
+        for (((x, x_hat), y), inverse_std) in groups {
+            if inverse_std.len() == ROWS_AT_ONCE {
+                normalise_rows::<ROWS_AT_ONCE>(x, gamma, beta, x_hat, y, inverse_std);
+            } else {
+                let d = gamma.len();
+                let rows = x.chunks(d).zip(x_hat.chunks_mut(d)).zip(y.chunks_mut(d));
+                for (((x, x_hat), y), inverse_std) in rows.zip(inverse_std.chunks_mut(1)) {
+                    normalise_rows::<1>(x, gamma, beta, x_hat, y, inverse_std);
+                }
+            }
+        }
+    }
+}
+
+/// LayerNorm of `R` rows side by side (see [`ROWS_AT_ONCE`]).
+#[inline(always)]
+fn normalise_rows<const R: usize>(
+    x: &[f32],
+    gamma: &[f32],
+    beta: &[f32],
+    x_hat: &mut [f32],
+    y: &mut [f32],
+    inverse_std: &mut [f32],
+) {
+    let d = gamma.len();
+    let x: [&[f32]; R] = std::array::from_fn(|r| &x[r * d..][..d]);
+    // −0.0 to start, as `Iterator::sum` starts.
+    let mut mean = [-0.0f32; R];
+    for j in 0..d {
+        for (sum, x) in mean.iter_mut().zip(&x) {
+            *sum += x[j];
+        }
+    }
+    let mean = mean.map(|sum| sum / d as f32);
+    let mut variance = [-0.0f32; R];
+    for j in 0..d {
+        for ((sum, x), mean) in variance.iter_mut().zip(&x).zip(&mean) {
+            let centred = x[j] - mean;
+            *sum += centred * centred;
+        }
+    }
+    let rows = x_hat.chunks_exact_mut(d).zip(y.chunks_exact_mut(d));
+    for (r, (x_hat, y)) in rows.enumerate() {
+        inverse_std[r] = 1.0 / (variance[r] / d as f32 + LAYER_NORM_EPSILON).sqrt();
         for ((h, y), ((&x, &g), &b)) in x_hat
             .iter_mut()
             .zip(y.iter_mut())
-            .zip(x.iter().zip(gamma).zip(beta))
+            .zip(x[r].iter().zip(gamma).zip(beta))
         {
-            *h = (x - mean) * inverse_std;
+            *h = (x - mean[r]) * inverse_std[r];
             *y = *h * g + b;
         }
-        inverse_std
     }
 }
 
 with_widest_vectors! {
-    /// One row's input gradient from its output gradient `dy`.
-    fn layer_norm_row_backward(
+    /// The input gradient of rows of width `gamma.len()` from their output gradient `dy`.
+    fn layer_norm_rows_backward(
         dy: &[f32],
         x_hat: &[f32],
-        inverse_std: f32,
+        inverse_std: &[f32],
         gamma: &[f32],
         dx: &mut [f32],
     ) {
-        let d = dy.len() as f32;
-        let (mut mean_g, mut mean_g_hat) = (0.0, 0.0);
-        for ((&dy, &h), &g) in dy.iter().zip(x_hat).zip(gamma) {
-            mean_g += dy * g;
-            mean_g_hat += dy * g * h;
+        let width = ROWS_AT_ONCE * gamma.len();
+        let groups = dy
+            .chunks(width)
+            .zip(x_hat.chunks(width))
+            .zip(inverse_std.chunks(ROWS_AT_ONCE))
+            .zip(dx.chunks_mut(width));
+        for (((dy, x_hat), inverse_std), dx) in groups {
+            if inverse_std.len() == ROWS_AT_ONCE {
+                backward_rows::<ROWS_AT_ONCE>(dy, x_hat, inverse_std, gamma, dx);
+            } else {
+                let d = gamma.len();
+                let rows = dy.chunks(d).zip(x_hat.chunks(d)).zip(dx.chunks_mut(d));
+                for (((dy, x_hat), dx), inverse_std) in rows.zip(inverse_std.chunks(1)) {
+                    backward_rows::<1>(dy, x_hat, inverse_std, gamma, dx);
+                }
+            }
         }
-        mean_g /= d;
-        mean_g_hat /= d;
-        for (((dx, &dy), &h), &g) in dx.iter_mut().zip(dy).zip(x_hat).zip(gamma) {
-            *dx = inverse_std * (dy * g - mean_g - h * mean_g_hat);
+    }
+}
+
+/// LayerNorm's input gradient for `R` rows side by side (see [`ROWS_AT_ONCE`]).
+#[inline(always)]
+fn backward_rows<const R: usize>(
+    dy: &[f32],
+    x_hat: &[f32],
+    inverse_std: &[f32],
+    gamma: &[f32],
+    dx: &mut [f32],
+) {
+    let d = gamma.len();
+    let dy: [&[f32]; R] = std::array::from_fn(|r| &dy[r * d..][..d]);
+    let x_hat: [&[f32]; R] = std::array::from_fn(|r| &x_hat[r * d..][..d]);
+    let (mut mean_g, mut mean_g_hat) = ([0.0f32; R], [0.0f32; R]);
+    for (j, &g) in gamma.iter().enumerate() {
+        for r in 0..R {
+            let dy_g = dy[r][j] * g;
+            mean_g[r] += dy_g;
+            mean_g_hat[r] += dy_g * x_hat[r][j];
+        }
+    }
+    for (r, dx) in dx.chunks_exact_mut(d).enumerate() {
+        let (mean_g, mean_g_hat) = (mean_g[r] / d as f32, mean_g_hat[r] / d as f32);
+        for (((dx, &dy), &h), &g) in dx.iter_mut().zip(dy[r]).zip(x_hat[r]).zip(gamma) {
+            *dx = inverse_std[r] * (dy * g - mean_g - h * mean_g_hat);
         }
     }
 }
@@ -337,11 +416,10 @@ impl Backward<Flex, 3> for LayerNormBackward {
         let inverse_std = &rows.inverse_std;
         let mut dx = vec![0.0; dy_values.len()];
         for_each_piece(inverse_std.len(), [(&mut dx, d)], |first, [dx]| {
-            for (row, dx) in dx.chunks_exact_mut(d).enumerate() {
-                let span = (first + row) * d..(first + row + 1) * d;
-                let (dy, x_hat) = (&dy_values[span.clone()], &x_hat[span]);
-                layer_norm_row_backward(dy, x_hat, inverse_std[first + row], &gamma, dx);
-            }
+            let span = first * d..first * d + dx.len();
+            let (dy, x_hat) = (&dy_values[span.clone()], &x_hat[span]);
+            let inverse_std = &inverse_std[first..][..dx.len() / d];
+            layer_norm_rows_backward(dy, x_hat, inverse_std, &gamma, dx);
         });
         // γ's and β's gradients: sums over the rows, in row order.
         let (mut d_gamma, mut d_beta) = (vec![0.0; d], vec![0.0; d]);

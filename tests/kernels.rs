@@ -71,6 +71,36 @@ fn layer_norm_equals_burns_and_so_do_its_gradients() {
     }
 }
 
+#[test]
+fn layer_norm_rows_side_by_side_equal_each_row_alone_bit_for_bit() {
+    let device = Device::flex().autodiff();
+    let norm = layer_norm_module(24, &device);
+    // 26 rows: three groups computed side by side and two rows left over; a row of zeros too.
+    let x = Tensor::<3>::random([2, 13, 24], Distribution::Normal(0.3, 2.0), &device);
+    let x = x.slice_assign([1..2, 4..5, 0..24], Tensor::zeros([1, 1, 24], &device));
+    let weights = Tensor::<3>::random([2, 13, 24], Distribution::Normal(0.0, 1.0), &device);
+    // Values and x's gradient, whose rows depend on their own row alone.
+    let run = |x: Tensor<3>, weights: Tensor<3>| {
+        let (norm, x) = (fresh(&norm), x.detach().require_grad());
+        let y = kernels::layer_norm(x.clone(), &norm);
+        let grads = weighted_sum(y.clone(), &weights).backward();
+        let bits = |t: Tensor<3>| -> Vec<u32> { values(t).into_iter().map(f32::to_bits).collect() };
+        (bits(y), bits(x.grad(&grads).unwrap()))
+    };
+    let (together, together_dx) = run(x.clone(), weights.clone());
+    let (mut alone, mut alone_dx) = (Vec::new(), Vec::new());
+    for b in 0..2 {
+        for p in 0..13 {
+            let row = |t: &Tensor<3>| t.clone().slice([b..b + 1, p..p + 1, 0..24]);
+            let (y, dx) = run(row(&x), row(&weights));
+            alone.extend(y);
+            alone_dx.extend(dx);
+        }
+    }
+    assert_eq!(together, alone, "values");
+    assert_eq!(together_dx, alone_dx, "input gradients");
+}
+
 /// The same LayerNorm on new parameter leaves.
 fn fresh(norm: &LayerNorm) -> LayerNorm {
     let mut copy = norm.clone();
