@@ -65,7 +65,10 @@ pub fn layer_norm(x: Tensor<3>, norm: &LayerNorm) -> Tensor<3> {
 /// GELU (the exact, `erf` form) of every element.
 pub fn gelu(x: Tensor<2>) -> Tensor<2> {
     match route(&x) {
-        Some(Route::Plain(x)) => Tensor::from_primitive::<Flex>(gelu_flex(&x, false).0),
+        Some(Route::Plain(values)) => {
+            drop(x); // so that `values` alone holds them
+            Tensor::from_primitive::<Flex>(gelu_flex(values))
+        }
         Some(Route::Tracked(x)) => Tensor::from_primitive::<Autodiff<Flex>>(gelu_tracked(x)),
         None => activation::gelu(x),
     }
@@ -510,39 +513,52 @@ pub fn exp_nonpositive<V: Lanes>(x: V) -> V {
     p * shifted.power_of_two()
 }
 
-/// GELU of every element; with `derivative`, also `GELU′(x) = Φ(x) + x φ(x)` for the backward pass.
-fn gelu_flex(x: &FlexTensor, derivative: bool) -> (FlexTensor, Option<FlexTensor>) {
+/// GELU of every element, written over `x`'s own values when nothing else holds them (the
+/// inference path's MLP hands over its hidden layer), else over a copy.
+fn gelu_flex(mut x: FlexTensor) -> FlexTensor {
+    let n = x.layout().shape().num_elements();
+    if x.as_slice::<f32>().is_some()
+        && let Some(values) = x.try_storage_mut::<f32>()
+    {
+        gelu_in_place(&mut values[..n]);
+        return x;
+    }
+    let mut y = values(&x).into_owned();
+    gelu_in_place(&mut y);
+    tensor_like(y, &x)
+}
+
+fn gelu_in_place(values: &mut [f32]) {
+    for_each_piece(values.len(), [(values, 1)], |_, [values]| {
+        gelu_values(values)
+    });
+}
+
+/// GELU of every element and `GELU′(x) = Φ(x) + x φ(x)`, for the backward pass.
+fn gelu_and_slope_flex(x: &FlexTensor) -> (FlexTensor, FlexTensor) {
     let x_values = values(x);
     let n = x_values.len();
-    let mut y = vec![0.0; n];
-    if derivative {
-        let mut slope = vec![0.0; n];
-        for_each_piece(n, [(&mut y, 1), (&mut slope, 1)], |first, [y, slope]| {
-            gelu_and_slope_values(&x_values[first..][..y.len()], y, slope);
-        });
-        (tensor_like(y, x), Some(tensor_like(slope, x)))
-    } else {
-        for_each_piece(n, [(&mut y, 1)], |first, [y]| {
-            gelu_values(&x_values[first..][..y.len()], y);
-        });
-        (tensor_like(y, x), None)
-    }
+    let (mut y, mut slope) = (vec![0.0; n], vec![0.0; n]);
+    for_each_piece(n, [(&mut y, 1), (&mut slope, 1)], |first, [y, slope]| {
+        gelu_and_slope_values(&x_values[first..][..y.len()], y, slope);
+    });
+    (tensor_like(y, x), tensor_like(slope, x))
 }
 
 with_widest_vectors! {
-    /// GELU of each of `x` into `y`.
-    fn gelu_values(x: &[f32], y: &mut [f32]) {
+    /// GELU of each of `values`, in place.
+    fn gelu_values(values: &mut [f32]) {
         #[cfg(target_arch = "wasm32")]
-        let (x, y) = {
-            let whole = x.len() / 4 * 4;
-            for (x, y) in x.chunks_exact(4).zip(y.chunks_exact_mut(4)) {
-                let x = F32x4::load(x);
-                (x * normal_cdf_pdf(x).0).store(y);
+        let values = {
+            let whole = values.len() / 4 * 4;
+            for lanes in values.chunks_exact_mut(4) {
+                let x = F32x4::load(lanes);
+                (x * normal_cdf_pdf(x).0).store(lanes);
             }
-            (&x[whole..], &mut y[whole..])
+            &mut values[whole..]
         };
-        for (y, &x) in y.iter_mut().zip(x) {
-            *y = x * normal_cdf_pdf(x).0;
+        for value in values {
+            *value *= normal_cdf_pdf(*value).0;
         }
     }
 }
@@ -601,10 +617,10 @@ fn gelu_tracked(x: AutodiffTensor) -> AutodiffTensor {
         .stateful()
     {
         OpsKind::Tracked(prep) => {
-            let (y, slope) = gelu_flex(x.primitive(), true);
-            prep.finish(slope.expect("asked for"), y)
+            let (y, slope) = gelu_and_slope_flex(x.primitive());
+            prep.finish(slope, y)
         }
-        OpsKind::UnTracked(prep) => prep.finish(gelu_flex(x.primitive(), false).0),
+        OpsKind::UnTracked(prep) => prep.finish(gelu_flex(x.primitive().clone())),
     }
 }
 
@@ -617,11 +633,11 @@ with_widest_vectors! {
         let (visible, hidden) = y.split_at_mut(query + 1);
         let scores = &scores[..=query];
         let max = scores.iter().fold(f32::MIN, |m, &s| m.max(s)) / divisor;
-        let mut sum = 0.0;
         for (y, &s) in visible.iter_mut().zip(scores) {
             *y = exp_nonpositive(s / divisor - max);
-            sum += *y;
         }
+        // Summed in a loop of its own: an ordered sum cannot vectorise, the exponentials can.
+        let sum = visible.iter().fold(0.0, |sum, &y| sum + y);
         let inverse_sum = 1.0 / sum;
         visible.iter_mut().for_each(|y| *y *= inverse_sum);
         hidden.fill(0.0);

@@ -72,7 +72,8 @@ pub fn tiny_config(task: Task, seed: u64) -> ExperimentConfig {
 use burn::prelude::*;
 use gradcause::kernels;
 
-/// Checks that GELU and its slope on the CPU backend, forward alone and under autodiff, equal
+/// Checks that GELU and its slope on the CPU backend, forward alone (on a tensor held elsewhere
+/// too, which it must leave alone, and on one handed over) and under autodiff, equal
 /// bit for bit `x Φ(x)` and `Φ(x) + x φ(x)` computed one float at a time: whatever lanes the
 /// build's loops run on (SSE or AVX2 natively, SIMD128 in the browser), each lane computes what
 /// the scalar code computes. A length that is no multiple of the lanes, so the tail runs too.
@@ -98,6 +99,18 @@ pub fn gelu_equals_its_scalar_formula_bit_for_bit() {
 
     let device = Device::flex();
     let x = Tensor::<2>::from_data(TensorData::new(inputs.clone(), [1, n]), &device);
+    // Held elsewhere too, so computed on a copy; then handed over, so computed in place.
+    assert_eq!(
+        bits(kernels::gelu(x.clone())),
+        expected_y,
+        "GELU of a shared tensor"
+    );
+    let input_bits: Vec<u32> = inputs.iter().map(|x| x.to_bits()).collect();
+    assert_eq!(
+        bits(x.clone()),
+        input_bits,
+        "the shared input is left as it was"
+    );
     assert_eq!(bits(kernels::gelu(x)), expected_y, "GELU, forward alone");
 
     let device = device.autodiff();
