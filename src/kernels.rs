@@ -15,9 +15,9 @@
 //!
 //! The loops are written to vectorise (no branches per element; `erf` and `exp` as
 //! polynomials instead of `libm` calls): SSE or AVX2 natively; in the browser, whose build is
-//! optimised for size and so vectorises no loop, GELU runs on SIMD128 lanes ([`crate::lanes`]). Natively the
-//! rows of a large tensor are split over rayon's threads, a row to one thread, so the values
-//! do not depend on the number of threads.
+//! optimised for size and so vectorises no loop, GELU runs on SIMD128 lanes ([`crate::lanes`]).
+//! Natively the rows of a large tensor are split over rayon's threads, a row to one thread, so
+//! the values do not depend on the number of threads.
 
 use burn::backend::autodiff::NodeId;
 use burn::backend::autodiff::checkpoint::base::Checkpointer;
@@ -286,24 +286,28 @@ with_widest_vectors! {
         y: &mut [f32],
         inverse_std: &mut [f32],
     ) {
-        let width = ROWS_AT_ONCE * gamma.len();
-        let groups = x
-            .chunks(width)
-            .zip(x_hat.chunks_mut(width))
-            .zip(y.chunks_mut(width))
-            .zip(inverse_std.chunks_mut(ROWS_AT_ONCE));
-        for (((x, x_hat), y), inverse_std) in groups {
-            if inverse_std.len() == ROWS_AT_ONCE {
+        let d = gamma.len();
+        for (first, count) in row_groups(inverse_std.len()) {
+            let span = first * d..(first + count) * d;
+            let (x, x_hat, y) = (&x[span.clone()], &mut x_hat[span.clone()], &mut y[span]);
+            let inverse_std = &mut inverse_std[first..][..count];
+            if count == ROWS_AT_ONCE {
                 normalise_rows::<ROWS_AT_ONCE>(x, gamma, beta, x_hat, y, inverse_std);
             } else {
-                let d = gamma.len();
-                let rows = x.chunks(d).zip(x_hat.chunks_mut(d)).zip(y.chunks_mut(d));
-                for (((x, x_hat), y), inverse_std) in rows.zip(inverse_std.chunks_mut(1)) {
-                    normalise_rows::<1>(x, gamma, beta, x_hat, y, inverse_std);
-                }
+                normalise_rows::<1>(x, gamma, beta, x_hat, y, inverse_std);
             }
         }
     }
+}
+
+/// The rows `0..rows` as `(first, count)`: groups of [`ROWS_AT_ONCE`], then the rows left over
+/// one at a time.
+fn row_groups(rows: usize) -> impl Iterator<Item = (usize, usize)> {
+    let grouped = rows / ROWS_AT_ONCE * ROWS_AT_ONCE;
+    let groups = (0..grouped)
+        .step_by(ROWS_AT_ONCE)
+        .map(|first| (first, ROWS_AT_ONCE));
+    groups.chain((grouped..rows).map(|row| (row, 1)))
 }
 
 /// LayerNorm of `R` rows side by side (see [`ROWS_AT_ONCE`]).
@@ -356,21 +360,15 @@ with_widest_vectors! {
         gamma: &[f32],
         dx: &mut [f32],
     ) {
-        let width = ROWS_AT_ONCE * gamma.len();
-        let groups = dy
-            .chunks(width)
-            .zip(x_hat.chunks(width))
-            .zip(inverse_std.chunks(ROWS_AT_ONCE))
-            .zip(dx.chunks_mut(width));
-        for (((dy, x_hat), inverse_std), dx) in groups {
-            if inverse_std.len() == ROWS_AT_ONCE {
+        let d = gamma.len();
+        for (first, count) in row_groups(inverse_std.len()) {
+            let span = first * d..(first + count) * d;
+            let (dy, x_hat, dx) = (&dy[span.clone()], &x_hat[span.clone()], &mut dx[span]);
+            let inverse_std = &inverse_std[first..][..count];
+            if count == ROWS_AT_ONCE {
                 backward_rows::<ROWS_AT_ONCE>(dy, x_hat, inverse_std, gamma, dx);
             } else {
-                let d = gamma.len();
-                let rows = dy.chunks(d).zip(x_hat.chunks(d)).zip(dx.chunks_mut(d));
-                for (((dy, x_hat), dx), inverse_std) in rows.zip(inverse_std.chunks(1)) {
-                    backward_rows::<1>(dy, x_hat, inverse_std, gamma, dx);
-                }
+                backward_rows::<1>(dy, x_hat, inverse_std, gamma, dx);
             }
         }
     }

@@ -32,7 +32,7 @@ pub trait Lanes:
 }
 
 /// The bits of 1.5·2²³, the offset [`Lanes::power_of_two`] takes off.
-const ROUNDING_OFFSET_BITS: u32 = 0x4B40_0000;
+const ROUNDING_OFFSET_BITS: u32 = 12_582_912f32.to_bits();
 
 impl Lanes for f32 {
     #[inline(always)]
