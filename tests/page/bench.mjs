@@ -16,7 +16,7 @@ import { readdir, readFile } from "node:fs/promises";
 import { gzipSync } from "node:zlib";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { MODES, launch, serve } from "./browser.mjs";
+import { MODES, launch, reached, serve } from "./browser.mjs";
 
 const here = fileURLToPath(new URL(".", import.meta.url));
 const dist = resolve(process.argv[2] ?? join(here, "../../dist"));
@@ -43,16 +43,6 @@ async function watchLongTasks(page) {
 }
 
 const longest = (page) => page.evaluate(() => Math.max(0, ...window.longTasks));
-
-/** Resolves once the status line shows step `step` or later; returns the time. */
-async function reached(page, step) {
-  await page.waitForFunction(
-    (n) => Number(/step (\d+) \//.exec(document.querySelector("#status")?.textContent ?? "")?.[1] ?? 0) >= n,
-    step,
-    { timeout: 1_800_000, polling: 20 },
-  );
-  return performance.now();
-}
 
 async function measure(origin, name) {
   const browser = await launch(MODES[name].flags);

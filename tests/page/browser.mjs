@@ -1,5 +1,6 @@
-// What the page test and the page benchmark share: a static server for dist/ and headless
-// Debian Chromium with the flags that work offline (see BUILD-NOTES), WebGPU on or off.
+// What the page test, the page benchmark and the page profile share: a static server for
+// dist/, headless Debian Chromium with the flags that work offline (see BUILD-NOTES), WebGPU on
+// or off, and waiting for a training step.
 
 import { createServer } from "node:http";
 import { readFile } from "node:fs/promises";
@@ -58,4 +59,14 @@ export function launch(flags) {
       ...flags,
     ],
   });
+}
+
+/** Resolves once the page's status line shows step `step` or later; returns the time. */
+export async function reached(page, step) {
+  await page.waitForFunction(
+    (n) => Number(/step (\d+) \//.exec(document.querySelector("#status")?.textContent ?? "")?.[1] ?? 0) >= n,
+    step,
+    { timeout: 1_800_000, polling: 20 },
+  );
+  return performance.now();
 }

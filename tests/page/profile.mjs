@@ -12,7 +12,7 @@
 import { mkdtemp, readdir, readFile, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { MODES, launch, serve } from "./browser.mjs";
+import { MODES, launch, reached, serve } from "./browser.mjs";
 
 const dist = resolve(process.argv[2] ?? "dist");
 const steps = Number(process.argv[3] ?? 25);
@@ -26,16 +26,8 @@ async function train(origin) {
     await page.goto(`${origin}/?task=sort&seed=42&max-steps=${steps + 1}&eval-every=${steps + 1}`);
     await page.waitForSelector("#train:not([disabled])", { timeout: 120_000 });
     await page.click("#train");
-    const reached = async (n) => {
-      await page.waitForFunction(
-        (n) => Number(/step (\d+) \//.exec(document.querySelector("#status")?.textContent ?? "")?.[1] ?? 0) >= n,
-        n,
-        { timeout: 1_800_000, polling: 20 },
-      );
-      return performance.now();
-    };
-    const first = await reached(1);
-    return ((await reached(steps)) - first) / (steps - 1);
+    const first = await reached(page, 1);
+    return ((await reached(page, steps)) - first) / (steps - 1);
   } finally {
     await browser.close();
   }
