@@ -1,7 +1,10 @@
 //! Causal importance by ablation (METHOD §6).
 //!
 //! A component is ablated by replacing its output on an evaluation set of one length:
-//! - mean ablation: by its mean over the set, per position;
+//! - mean ablation: by its mean output, one vector of d_model averaged over every example and
+//!   every position of the set (the paper's μ_i);
+//! - mean ablation per position (`mean-pos`, a reading kept beside it): by its mean over the set
+//!   at each position;
 //! - zero ablation: by zeros;
 //! - resample ablation (activation patching): by its output on another example of the same batch,
 //!   through a fixed derangement of each batch.
@@ -25,10 +28,12 @@ use crate::task::Batch;
 
 /// How a component's output is removed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[serde(rename_all = "kebab-case")]
 pub enum Ablation {
-    /// Replaced by its mean over the evaluation set, per position.
+    /// Replaced by its mean over every example and position of the evaluation set: one vector.
     Mean,
+    /// Replaced by its mean over the evaluation set at each position.
+    MeanPos,
     /// Replaced by zeros.
     Zero,
     /// Replaced by its output on another example (a fixed derangement of each batch).
@@ -37,12 +42,21 @@ pub enum Ablation {
 
 impl Ablation {
     /// Every ablation, in report order.
-    pub const ALL: [Ablation; 3] = [Ablation::Mean, Ablation::Zero, Ablation::Resample];
+    pub const ALL: [Ablation; 4] = [
+        Ablation::Mean,
+        Ablation::MeanPos,
+        Ablation::Zero,
+        Ablation::Resample,
+    ];
+
+    /// The two readings of mean ablation, whose means attribution patching aims at.
+    pub const MEANS: [Ablation; 2] = [Ablation::Mean, Ablation::MeanPos];
 
     /// The name the command line and the reports use.
     pub fn name(self) -> &'static str {
         match self {
             Ablation::Mean => "mean",
+            Ablation::MeanPos => "mean-pos",
             Ablation::Zero => "zero",
             Ablation::Resample => "resample",
         }
@@ -62,19 +76,25 @@ impl FromStr for Ablation {
         Ablation::ALL
             .into_iter()
             .find(|a| a.name() == s)
-            .ok_or_else(|| format!("unknown ablation `{s}`: expected `mean`, `zero` or `resample`"))
+            .ok_or_else(|| {
+                format!("unknown ablation `{s}`: expected `mean`, `mean-pos`, `zero` or `resample`")
+            })
     }
 }
 
 /// An evaluation set of one length, on the device, with what ablating on it needs: the base
-/// accuracy, each component's mean output and a fixed derangement of each batch.
+/// accuracy, each component's mean outputs (one vector, and per position) and a fixed
+/// derangement of each batch.
 pub struct AblationSet {
     batches: Vec<BatchTensors>,
     examples: usize,
     components: Vec<Component>,
     heads: usize,
-    /// Per component, the mean output over the set, `[1, positions, d_model]`.
+    /// Per component, the mean output over every example and position of the set, one vector
+    /// repeated at every position, `[1, positions, d_model]`.
     means: Vec<Tensor<3>>,
+    /// Per component, the mean output over the set at each position, `[1, positions, d_model]`.
+    position_means: Vec<Tensor<3>>,
     /// Per batch, where each example takes its resampled outputs from.
     derangements: Vec<Tensor<1, Int>>,
     /// Exact-match accuracy of the clean model.
@@ -134,10 +154,19 @@ impl AblationSet {
         }
         let examples: usize = batches.iter().map(|b| b.size).sum();
         let correct: f32 = correct.into_scalar_async().await?;
-        let means = sums
+        let position_means: Vec<Tensor<3>> = sums
             .unwrap_or_default()
             .into_iter()
             .map(|sum| sum.div_scalar(examples as f64))
+            .collect();
+        // Every example of the set has the same positions, so the mean over examples and
+        // positions is the mean over positions of the per-position means.
+        let means = position_means
+            .iter()
+            .map(|m| {
+                let [_, positions, _] = m.dims();
+                m.clone().mean_dim(1).repeat_dim(1, positions)
+            })
             .collect();
         Ok(Self {
             batches: tensors,
@@ -145,6 +174,7 @@ impl AblationSet {
             heads: model.heads(),
             components,
             means,
+            position_means,
             derangements,
             base_accuracy: f64::from(correct) / examples.max(1) as f64,
         })
@@ -155,9 +185,17 @@ impl AblationSet {
         self.batches.len()
     }
 
-    /// Each component's mean output over the set, `[1, positions, d_model]`, in canonical order.
-    pub fn means(&self) -> &[Tensor<3>] {
-        &self.means
+    /// Each component's mean output under `ablation` (`Mean` or `MeanPos`), `[1, positions,
+    /// d_model]`, in canonical order.
+    ///
+    /// # Panics
+    /// For an ablation that replaces by no mean.
+    pub fn means(&self, ablation: Ablation) -> &[Tensor<3>] {
+        match ablation {
+            Ablation::Mean => &self.means,
+            Ablation::MeanPos => &self.position_means,
+            Ablation::Zero | Ablation::Resample => panic!("{ablation} ablation has no mean"),
+        }
     }
 
     /// The set's batches on the device.
@@ -179,7 +217,9 @@ impl AblationSet {
             .fold(Intervention::none(), |intervention, &c| {
                 let replacement = match ablation {
                     Ablation::Zero => Replacement::Zero,
-                    Ablation::Mean => Replacement::Value(self.means[c.index(self.heads)].clone()),
+                    Ablation::Mean | Ablation::MeanPos => {
+                        Replacement::Value(self.means(ablation)[c.index(self.heads)].clone())
+                    }
                     Ablation::Resample => Replacement::Value(
                         clean[c.index(self.heads)]
                             .clone()

@@ -1,9 +1,11 @@
 //! The per-seed analysis: gradient against causal importance (METHOD §5–8, §10).
 //!
-//! On the OOD evaluation set at the analysis length: G and attribution patching A per component,
-//! C under mean, zero and resample ablation, their ranks, Spearman ρ, the rank gap Δ and the
-//! Hero/Bloat classes at every threshold; pruning the top two Heroes and the top two Bloats;
-//! superadditivity of the Bloats; attention patterns and per-layer gradient norms.
+//! On the OOD evaluation set at the analysis length: G under both readings of METHOD §5 and
+//! attribution patching A toward both means, per component; C under mean (one vector), mean per
+//! position, zero and resample ablation; then, for every pair of a G reading and a C ablation,
+//! their ranks, Spearman ρ, the rank gap Δ and the Hero/Bloat classes at every threshold,
+//! pruning the top two Heroes and the top two Bloats and superadditivity of the Bloats; attention
+//! patterns and per-layer gradient norms (raw and normalised).
 
 use std::collections::BTreeMap;
 
@@ -12,7 +14,7 @@ use burn::tensor::ExecutionError;
 use serde::{Deserialize, Serialize};
 
 use crate::ablation::{Ablation, AblationSet};
-use crate::attribution::attribute;
+use crate::attribution::{GWeights, attribute};
 use crate::component::{Component, Intervention};
 use crate::config::ExperimentConfig;
 use crate::model::{Capture, Transformer};
@@ -30,7 +32,11 @@ pub struct AnalysisConfig {
     /// The threshold that picks the Heroes and Bloats to prune (one of `thresholds`).
     #[config(default = 6)]
     pub threshold: usize,
-    /// The ablation of pruning and superadditivity.
+    /// The reading of G (METHOD §5) shown first and recorded in checkpoints; every report holds
+    /// both.
+    #[config(default = "GWeights::WvWout")]
+    pub g_weights: GWeights,
+    /// The ablation shown first for pruning and superadditivity; every report holds all four.
     #[config(default = "Ablation::Mean")]
     pub pruning_ablation: Ablation,
     /// Evaluation examples averaged into each attention pattern.
@@ -100,12 +106,12 @@ pub struct ComponentReport {
     pub layer: usize,
     /// `head` or `mlp`.
     pub kind: String,
-    /// Gradient magnitude G.
-    pub grad: f64,
-    /// W_V-only gradient magnitude (heads only).
-    pub grad_wv: Option<f64>,
-    /// Attribution patching A.
-    pub attribution_patching: f64,
+    /// Gradient magnitude G under each reading of METHOD §5.
+    pub grad: BTreeMap<GWeights, f64>,
+    /// A head's raw W_V gradient norm, `mean_b ||∇_{W_V} L_b||_F` (no √N); `None` for MLPs.
+    pub grad_wv_raw: Option<f64>,
+    /// Attribution patching A toward each mean (`mean`, `mean-pos`).
+    pub attribution_patching: BTreeMap<Ablation, f64>,
     /// Causal importance C = base accuracy − ablated accuracy, per ablation.
     pub causal: BTreeMap<Ablation, f64>,
 }
@@ -124,7 +130,7 @@ pub struct JointAblation {
 /// Pruning the top two of each class (METHOD §8).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Pruning {
-    /// The ablation used.
+    /// The ablation used (the one the classes come from).
     pub ablation: Ablation,
     /// The threshold that defined the classes.
     pub threshold: usize,
@@ -164,41 +170,41 @@ pub struct Comparison {
     pub classes: BTreeMap<usize, Vec<Class>>,
 }
 
-/// Spearman ρ of G against each ablation's C, and of attribution patching against mean
-/// ablation's C; `None` (JSON `null`) where undefined.
+/// Everything derived from G under one reading of METHOD §5, against the C of every ablation:
+/// one entry per reading pair (G, C), keyed by the ablation.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Correlations {
-    /// G against mean-ablation C.
-    pub mean: Option<f64>,
-    /// G against zero-ablation C.
-    pub zero: Option<f64>,
-    /// G against resample-ablation C.
-    pub resample: Option<f64>,
-    /// Attribution patching A against mean-ablation C.
-    pub attribution_patching: Option<f64>,
+pub struct GradAnalysis {
+    /// Ranks of G (1 = smallest, ties averaged).
+    pub ranks: Vec<f64>,
+    /// Spearman ρ of G against C; `None` (JSON `null`) where undefined.
+    pub spearman: BTreeMap<Ablation, Option<f64>>,
+    /// `Rank(G) − Rank(C)` per component.
+    pub delta: BTreeMap<Ablation, Vec<f64>>,
+    /// Hero/Bloat/Aligned per component, per threshold.
+    pub class: BTreeMap<Ablation, BTreeMap<usize, Vec<Class>>>,
+    /// Pruning the top two of each class at the pruning threshold, under that ablation.
+    pub pruning: BTreeMap<Ablation, Pruning>,
+    /// Superadditivity of the top-two Bloats; `None` without Bloats.
+    pub superadditivity: BTreeMap<Ablation, Option<Superadditivity>>,
 }
 
-impl Correlations {
-    /// ρ of G against `ablation`'s C.
-    pub fn of(&self, ablation: Ablation) -> Option<f64> {
-        match ablation {
-            Ablation::Mean => self.mean,
-            Ablation::Zero => self.zero,
-            Ablation::Resample => self.resample,
-        }
-    }
+/// Attribution patching toward one mean, against that mean ablation's C.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PatchingAnalysis {
+    /// Ranks of A.
+    pub ranks: Vec<f64>,
+    /// Spearman ρ of A against the C of the same mean ablation.
+    pub spearman: Option<f64>,
 }
 
-/// Ranks per component (1 = smallest, ties averaged).
+/// Figure 4's per-layer gradient norms: per layer, the mean over its heads of W_V's gradient
+/// norm (mean over the batches).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Ranks {
-    /// Of gradient magnitude G.
-    pub grad: Vec<f64>,
-    /// Of attribution patching A.
-    pub attribution_patching: Vec<f64>,
-    /// Of causal importance C, per ablation (`mean`, `zero`, `resample`).
-    #[serde(flatten)]
-    pub causal: BTreeMap<Ablation, Vec<f64>>,
+pub struct LayerGradNorm {
+    /// The raw Frobenius norm, as the paper's Figure 4 shows it (METHOD §9).
+    pub raw: Vec<f64>,
+    /// Divided by √N (N = d_model · d_head), as G's default reading measures a head.
+    pub normalised: Vec<f64>,
 }
 
 /// Mean attention patterns at the analysis length.
@@ -210,30 +216,25 @@ pub struct AttentionPatterns {
     pub heads: BTreeMap<Component, Vec<Vec<f64>>>,
 }
 
-/// Everything the paper measures on one seed. Per-component vectors are in canonical order
-/// (`L0_H0 .. L0_MLP, L1_H0, ..`), like `components`.
+/// Everything the paper measures on one seed, under every reading METHOD names: G under both
+/// readings of §5 against C under all four ablations of §6. Per-component vectors are in
+/// canonical order (`L0_H0 .. L0_MLP, L1_H0, ..`), like `components`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Analysis {
     /// Exact-match accuracy of the clean model at the analysis length.
     pub base_accuracy: f64,
     /// Per component.
     pub components: Vec<ComponentReport>,
-    /// Spearman ρ per baseline.
-    pub spearman: Correlations,
-    /// Ranks of G, A and each C.
-    pub ranks: Ranks,
-    /// `Rank(G) − Rank(C)` per ablation.
-    pub delta: BTreeMap<Ablation, Vec<f64>>,
-    /// Hero/Bloat/Aligned per ablation, per threshold.
-    pub class: BTreeMap<Ablation, BTreeMap<usize, Vec<Class>>>,
-    /// Pruning damage.
-    pub pruning: Pruning,
-    /// Superadditivity of the top-two Bloats; `None` without Bloats.
-    pub superadditivity: Option<Superadditivity>,
+    /// Ranks of C per ablation.
+    pub causal_ranks: BTreeMap<Ablation, Vec<f64>>,
+    /// Per G reading: ρ, Δ, classes, pruning and superadditivity against each C.
+    pub by_grad: BTreeMap<GWeights, GradAnalysis>,
+    /// Attribution patching toward each mean, against that mean's C.
+    pub attribution_patching: BTreeMap<Ablation, PatchingAnalysis>,
     /// Mean attention pattern of every head.
     pub attention: AttentionPatterns,
-    /// Per layer, the mean over its heads of the W_V-only gradient magnitude.
-    pub layer_grad_norm: Vec<f64>,
+    /// Figure 4.
+    pub layer_grad_norm: LayerGradNorm,
 }
 
 impl Analysis {
@@ -245,9 +246,14 @@ impl Analysis {
             .collect()
     }
 
-    /// Gradient magnitude per component.
-    pub fn grad(&self) -> Vec<f64> {
-        self.components.iter().map(|c| c.grad).collect()
+    /// Gradient magnitude per component under reading `g`.
+    pub fn grad(&self, g: GWeights) -> Vec<f64> {
+        self.components.iter().map(|c| c.grad[&g]).collect()
+    }
+
+    /// Spearman ρ of G under `g` against C under `ablation`.
+    pub fn spearman(&self, g: GWeights, ablation: Ablation) -> Option<f64> {
+        self.by_grad[&g].spearman[&ablation]
     }
 }
 
@@ -272,7 +278,7 @@ pub fn compare(grad: &[f64], causal: &[f64], thresholds: &[usize]) -> Comparison
     }
 }
 
-/// Analyses `model` on the OOD set of `length` (METHOD §5–8, §10).
+/// Analyses `model` on the OOD set of `length` (METHOD §5–8, §10), under every reading.
 pub async fn analyze(
     model: &Transformer,
     config: &ExperimentConfig,
@@ -281,6 +287,7 @@ pub async fn analyze(
 ) -> Result<Analysis, ExecutionError> {
     let device = model.device();
     let components = model.components();
+    let heads = model.heads();
     let batches = config.eval.ood_set(config.task, config.seed, length);
     let set = AblationSet::new(model, &batches, config.seed, &device).await?;
     let attribution = attribute(model, &set, observer).await?;
@@ -300,54 +307,104 @@ pub async fn analyze(
         })
         .collect();
     let thresholds = &config.analysis.thresholds;
-    let comparisons: BTreeMap<Ablation, Comparison> = causal
-        .iter()
-        .map(|(&a, c)| (a, compare(&attribution.grad, c, thresholds)))
-        .collect();
+    let threshold = config.analysis.threshold;
 
-    // Pruning and superadditivity under the configured ablation and threshold.
-    let (ablation, threshold) = (config.analysis.pruning_ablation, config.analysis.threshold);
-    let delta = &comparisons[&ablation].delta;
-    let c = &causal[&ablation];
-    let prune = async |class: Class| -> Result<Option<JointAblation>, ExecutionError> {
-        let members: Vec<Component> = top_two(class, delta, c, threshold)
-            .into_iter()
-            .map(|i| components[i])
-            .collect();
-        if members.is_empty() {
-            return Ok(None);
-        }
-        let accuracy = set.ablated_accuracy(model, &members, ablation).await?;
-        Ok(Some(JointAblation {
-            components: members,
-            accuracy,
-            change: accuracy - set.base_accuracy,
-        }))
-    };
-    let heroes = prune(Class::Hero).await?;
-    let bloats = prune(Class::Bloat).await?;
-    let superadditivity = bloats.as_ref().map(|joint| {
-        let individual_drops: Vec<f64> = joint
-            .components
+    // Joint ablations, each measured once however many readings pick the same components.
+    let mut joint: BTreeMap<(Vec<Component>, Ablation), f64> = BTreeMap::new();
+    let mut by_grad = BTreeMap::new();
+    for g in GWeights::ALL {
+        let grad = &attribution.grad[&g];
+        let comparisons: BTreeMap<Ablation, Comparison> = causal
             .iter()
-            .map(|m| c[m.index(model.heads())])
+            .map(|(&a, c)| (a, compare(grad, c, thresholds)))
             .collect();
-        superadditivity(joint.components.clone(), individual_drops, -joint.change)
-    });
+        let mut pruning = BTreeMap::new();
+        let mut superadditive = BTreeMap::new();
+        for (&ablation, comparison) in &comparisons {
+            let c = &causal[&ablation];
+            let mut prune = async |class: Class| -> Result<Option<JointAblation>, ExecutionError> {
+                let members: Vec<Component> = top_two(class, &comparison.delta, c, threshold)
+                    .into_iter()
+                    .map(|i| components[i])
+                    .collect();
+                if members.is_empty() {
+                    return Ok(None);
+                }
+                let key = (members.clone(), ablation);
+                let accuracy = match joint.get(&key) {
+                    Some(&accuracy) => accuracy,
+                    None => {
+                        let accuracy = set.ablated_accuracy(model, &members, ablation).await?;
+                        joint.insert(key, accuracy);
+                        accuracy
+                    }
+                };
+                Ok(Some(JointAblation {
+                    components: members,
+                    accuracy,
+                    change: accuracy - set.base_accuracy,
+                }))
+            };
+            let heroes = prune(Class::Hero).await?;
+            let bloats = prune(Class::Bloat).await?;
+            superadditive.insert(
+                ablation,
+                bloats.as_ref().map(|joint| {
+                    let drops = joint.components.iter().map(|m| c[m.index(heads)]).collect();
+                    superadditivity(joint.components.clone(), drops, -joint.change)
+                }),
+            );
+            pruning.insert(
+                ablation,
+                Pruning {
+                    ablation,
+                    threshold,
+                    heroes,
+                    bloats,
+                },
+            );
+        }
+        by_grad.insert(
+            g,
+            GradAnalysis {
+                ranks: ranks(grad),
+                spearman: comparisons.iter().map(|(&a, c)| (a, c.spearman)).collect(),
+                delta: comparisons
+                    .iter()
+                    .map(|(&a, c)| (a, c.delta.clone()))
+                    .collect(),
+                class: comparisons
+                    .into_iter()
+                    .map(|(a, c)| (a, c.classes))
+                    .collect(),
+                pruning,
+                superadditivity: superadditive,
+            },
+        );
+    }
 
     let attention =
         attention_patterns(model, &batches, config.analysis.attention_examples, &device).await?;
-    let heads = model.heads();
-    let layer_grad_norm = (0..model.layers())
-        .map(|layer| {
-            let wv: Vec<f64> = (0..heads)
-                .filter_map(|head| {
-                    attribution.grad_wv[Component::Head { layer, head }.index(heads)]
-                })
-                .collect();
-            wv.iter().sum::<f64>() / heads as f64
-        })
+    let per_layer = |values: &[f64]| -> Vec<f64> {
+        (0..model.layers())
+            .map(|layer| {
+                let sum: f64 = (0..heads)
+                    .map(|head| values[Component::Head { layer, head }.index(heads)])
+                    .sum();
+                sum / heads as f64
+            })
+            .collect()
+    };
+    let wv_raw: Vec<f64> = attribution
+        .wv_raw
+        .iter()
+        .map(|v| v.unwrap_or(0.0))
         .collect();
+    let layer_grad_norm = LayerGradNorm {
+        raw: per_layer(&wv_raw),
+        // A head's default-reading G is its W_V norm over √N.
+        normalised: per_layer(&attribution.grad[&GWeights::WvWout]),
+    };
 
     let component_reports = components
         .iter()
@@ -359,45 +416,34 @@ pub async fn analyze(
                 Component::Head { .. } => "head".into(),
                 Component::Mlp { .. } => "mlp".into(),
             },
-            grad: attribution.grad[i],
-            grad_wv: attribution.grad_wv[i],
-            attribution_patching: attribution.patching[i],
+            grad: attribution.grad.iter().map(|(&g, v)| (g, v[i])).collect(),
+            grad_wv_raw: attribution.wv_raw[i],
+            attribution_patching: attribution
+                .patching
+                .iter()
+                .map(|(&a, v)| (a, v[i]))
+                .collect(),
             causal: causal.iter().map(|(&a, c)| (a, c[i])).collect(),
         })
         .collect();
-    let spearman_of = |a: Ablation| comparisons[&a].spearman;
     Ok(Analysis {
         base_accuracy: set.base_accuracy,
         components: component_reports,
-        spearman: Correlations {
-            mean: spearman_of(Ablation::Mean),
-            zero: spearman_of(Ablation::Zero),
-            resample: spearman_of(Ablation::Resample),
-            attribution_patching: spearman(&attribution.patching, &causal[&Ablation::Mean]),
-        },
-        ranks: Ranks {
-            grad: ranks(&attribution.grad),
-            attribution_patching: ranks(&attribution.patching),
-            causal: comparisons
-                .iter()
-                .map(|(&a, c)| (a, c.causal_ranks.clone()))
-                .collect(),
-        },
-        delta: comparisons
+        causal_ranks: causal.iter().map(|(&a, c)| (a, ranks(c))).collect(),
+        by_grad,
+        attribution_patching: attribution
+            .patching
             .iter()
-            .map(|(&a, c)| (a, c.delta.clone()))
+            .map(|(&a, p)| {
+                (
+                    a,
+                    PatchingAnalysis {
+                        ranks: ranks(p),
+                        spearman: spearman(p, &causal[&a]),
+                    },
+                )
+            })
             .collect(),
-        class: comparisons
-            .into_iter()
-            .map(|(a, c)| (a, c.classes))
-            .collect(),
-        pruning: Pruning {
-            ablation,
-            threshold,
-            heroes,
-            bloats,
-        },
-        superadditivity,
         attention,
         layer_grad_norm,
     })
@@ -468,15 +514,17 @@ async fn attention_patterns(
 }
 
 /// The analysis of a model snapshot taken during training (METHOD §10), at the final model's
-/// analysis length: when do Heroes and Bloats emerge?
+/// analysis length: when do Heroes and Bloats emerge? Recorded under the configured G reading.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Checkpoint {
     /// Training steps done.
     pub step: usize,
     /// Exact-match accuracy at the analysis length.
     pub base_accuracy: f64,
-    /// Spearman ρ per baseline.
-    pub spearman: Correlations,
+    /// The G reading of `grad`, `spearman` and `class`.
+    pub g_weights: GWeights,
+    /// Spearman ρ of G against each ablation's C.
+    pub spearman: BTreeMap<Ablation, Option<f64>>,
     /// Gradient magnitude per component.
     pub grad: Vec<f64>,
     /// Mean-ablation causal importance per component.
@@ -486,15 +534,18 @@ pub struct Checkpoint {
 }
 
 impl Checkpoint {
-    /// The compact record of a snapshot's analysis.
-    pub fn new(step: usize, analysis: &Analysis) -> Self {
+    /// The compact record of a snapshot's analysis under `config`'s G reading and threshold.
+    pub fn new(step: usize, analysis: &Analysis, config: &AnalysisConfig) -> Self {
+        let g = config.g_weights;
+        let by_grad = &analysis.by_grad[&g];
         Self {
             step,
             base_accuracy: analysis.base_accuracy,
-            spearman: analysis.spearman.clone(),
-            grad: analysis.grad(),
+            g_weights: g,
+            spearman: by_grad.spearman.clone(),
+            grad: analysis.grad(g),
             causal_mean: analysis.causal(Ablation::Mean),
-            class: analysis.class[&Ablation::Mean][&analysis.pruning.threshold].clone(),
+            class: by_grad.class[&Ablation::Mean][&config.threshold].clone(),
         }
     }
 }

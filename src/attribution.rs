@@ -1,48 +1,98 @@
 //! First-order attributions: gradient magnitude (METHOD §5) and attribution patching (§10).
 //!
 //! For each batch b of the evaluation set, with L_b its loss:
-//! - `G_i = mean_b ||∇_{W_i} L_b||_F / √N_i`, W_i a head's W_V and W_O slices together
-//!   (N_i = 2 · d_model · d_head) or an MLP's W_in and W_out (N_i = 2 · d_model · d_ff); each
-//!   head's W_V-only value (N = d_model · d_head) is kept too;
-//! - `A_i = mean_b Σ_{examples, positions} (μ_i − o_i) · ∂L_b/∂o_i`, the first-order estimate of
-//!   the loss change under mean ablation (with equal batches, the mean over examples of the sum
-//!   over positions against each example's own loss).
+//! - `G_i = mean_b ||∇_{W_i} L_b||_F / √N_i` under both readings of W_i ([`GWeights`]): a head's
+//!   W_V slice and an MLP's W_out (the default), or a head's W_V and W_O slices together and an
+//!   MLP's W_in and W_out; each head's raw `mean_b ||∇_{W_V} L_b||_F` (no √N) is kept for
+//!   Figure 4;
+//! - `A_i = mean_b Σ_{examples, positions} (μ_i − o_i) · ∂L_b/∂o_i` toward each reading of the
+//!   mean (one vector, per position), the first-order estimate of the loss change under that
+//!   mean ablation (with equal batches, the mean over examples of the sum over positions against
+//!   each example's own loss).
 //!
-//! One forward and one backward pass per batch give both: the output gradients come from zero
-//! tensors added to every component's output.
+//! One forward and one backward pass per batch give all of them: the output gradients come from
+//! zero tensors added to every component's output.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::str::FromStr;
 
 use burn::prelude::*;
 use burn::tensor::ExecutionError;
+use serde::{Deserialize, Serialize};
 
-use crate::ablation::AblationSet;
+use crate::ablation::{Ablation, AblationSet};
 use crate::backend::{map_parallel, parallel_rounds};
-use crate::component::{Intervention, Replacement};
+use crate::component::{Component, Intervention, Replacement};
 use crate::model::{Capture, Transformer};
 use crate::objective::loss;
 use crate::progress::Observer;
 
+/// Which weights a component's gradient magnitude G is measured on (METHOD §5).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum GWeights {
+    /// A head's W_V slice (N = d_model · d_head), an MLP's W_out (N = d_ff · d_model): the
+    /// paper's "we isolate W_V and W_out".
+    WvWout,
+    /// A head's W_V and W_O slices together (N = 2 · d_model · d_head), an MLP's W_in and W_out
+    /// (N = 2 · d_model · d_ff): METHOD's earlier reading.
+    WvoInout,
+}
+
+impl GWeights {
+    /// Both readings, the default first.
+    pub const ALL: [GWeights; 2] = [GWeights::WvWout, GWeights::WvoInout];
+
+    /// The name the command line and the reports use.
+    pub fn name(self) -> &'static str {
+        match self {
+            GWeights::WvWout => "wv-wout",
+            GWeights::WvoInout => "wvo-inout",
+        }
+    }
+}
+
+impl fmt::Display for GWeights {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for GWeights {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        GWeights::ALL
+            .into_iter()
+            .find(|g| g.name() == s)
+            .ok_or_else(|| format!("unknown G weights `{s}`: expected `wv-wout` or `wvo-inout`"))
+    }
+}
+
 /// The attributions of every component, in canonical order.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Attribution {
-    /// Gradient magnitude G.
-    pub grad: Vec<f64>,
-    /// The W_V-only gradient magnitude of each head; `None` for MLPs.
-    pub grad_wv: Vec<Option<f64>>,
-    /// Attribution patching A.
-    pub patching: Vec<f64>,
+    /// Gradient magnitude G under each reading.
+    pub grad: BTreeMap<GWeights, Vec<f64>>,
+    /// Each head's raw W_V gradient norm `mean_b ||∇_{W_V} L_b||_F`; `None` for MLPs.
+    pub wv_raw: Vec<Option<f64>>,
+    /// Attribution patching A toward each mean (`Mean`, `MeanPos`).
+    pub patching: BTreeMap<Ablation, Vec<f64>>,
 }
 
-/// Frobenius norm of `t` per slice along axis 0, `[slices]`.
+/// Frobenius norm squared of `t` per slice along axis 0, `[slices]`.
 fn squared_norms(t: Tensor<3>) -> Tensor<1> {
     t.powi_scalar(2).sum_dims_squeeze::<1, _>(&[1, 2])
 }
 
-/// One batch's contribution: per component ‖∇W_i L_b‖/√N_i and Σ (μ_i − o_i)·∂L_b/∂o_i, and
-/// per head ‖∇W_V L_b‖/√N.
+/// One batch's contribution, each `[components]` in canonical order but `wv_raw` (`[heads of
+/// every layer]`): ‖∇W_i L_b‖/√N_i per reading, ‖∇W_V L_b‖ per head and
+/// Σ (μ_i − o_i)·∂L_b/∂o_i per mean.
 struct BatchAttribution {
-    grad: Tensor<1>,
-    wv: Tensor<1>,
-    patching: Tensor<1>,
+    grad: [Tensor<1>; 2],
+    wv_raw: Tensor<1>,
+    patching: [Tensor<1>; 2],
 }
 
 /// G and A over the batches of `set`, whose means serve as μ; batches run
@@ -56,15 +106,16 @@ pub async fn attribute(
     let heads = model.heads();
     let device = set.batches()[0].mask.device();
     let batches = set.batch_count();
-    let mut grad_sum = Tensor::<1>::zeros([components.len()], &device);
-    let mut wv_sum = Tensor::<1>::zeros([model.layers() * heads], &device);
-    let mut patching_sum = Tensor::<1>::zeros([components.len()], &device);
+    let zeros = |n: usize| Tensor::<1>::zeros([n], &device);
+    let mut grad_sum = [zeros(components.len()), zeros(components.len())];
+    let mut wv_sum = zeros(model.layers() * heads);
+    let mut patching_sum = [zeros(components.len()), zeros(components.len())];
     for round in parallel_rounds(&device, batches) {
         let end = round.end;
         for part in map_parallel(&device, round, |b| attribute_batch(model, set, b)) {
-            grad_sum = grad_sum + part.grad;
-            wv_sum = wv_sum + part.wv;
-            patching_sum = patching_sum + part.patching;
+            grad_sum = add_pairs(grad_sum, part.grad);
+            wv_sum = wv_sum + part.wv_raw;
+            patching_sum = add_pairs(patching_sum, part.patching);
         }
         observer.progress("gradients", end, batches).await;
     }
@@ -78,21 +129,33 @@ pub async fn attribute(
                 .collect::<Vec<_>>(),
         )
     };
-    let grad = read(grad_sum).await?;
+    let mut grad = BTreeMap::new();
+    for (g, sum) in GWeights::ALL.into_iter().zip(grad_sum) {
+        grad.insert(g, read(sum).await?);
+    }
+    let mut patching = BTreeMap::new();
+    for (mean, sum) in Ablation::MEANS.into_iter().zip(patching_sum) {
+        patching.insert(mean, read(sum).await?);
+    }
     let wv = read(wv_sum).await?;
-    let patching = read(patching_sum).await?;
-    let grad_wv = components
+    let wv_raw = components
         .iter()
         .map(|c| match *c {
-            crate::component::Component::Head { layer, head } => Some(wv[layer * heads + head]),
-            crate::component::Component::Mlp { .. } => None,
+            Component::Head { layer, head } => Some(wv[layer * heads + head]),
+            Component::Mlp { .. } => None,
         })
         .collect();
     Ok(Attribution {
         grad,
-        grad_wv,
+        wv_raw,
         patching,
     })
+}
+
+fn add_pairs(a: [Tensor<1>; 2], b: [Tensor<1>; 2]) -> [Tensor<1>; 2] {
+    let [a0, a1] = a;
+    let [b0, b1] = b;
+    [a0 + b0, a1 + b1]
 }
 
 /// One forward and one backward pass over batch `b` of `set`, in a graph of its own.
@@ -102,9 +165,7 @@ fn attribute_batch(model: &Transformer, set: &AblationSet, b: usize) -> BatchAtt
     let components = model.components();
     let [_, d_head, d_model] = model.blocks[0].attn.w_o.dims();
     let [_, d_ff] = model.blocks[0].mlp.w_in.weight.dims();
-    let head_scale = 1.0 / ((2 * d_model * d_head) as f64).sqrt();
-    let wv_scale = 1.0 / ((d_model * d_head) as f64).sqrt();
-    let mlp_scale = 1.0 / ((2 * d_model * d_ff) as f64).sqrt();
+    let scale = |n: usize| 1.0 / (n as f64).sqrt();
 
     let [size, positions] = batch.inputs.dims();
     let ad_device = trainable.device();
@@ -126,31 +187,43 @@ fn attribute_batch(model: &Transformer, set: &AblationSet, b: usize) -> BatchAtt
     let run = trainable.run(batch.inputs.clone(), &intervention, capture);
     let gradients = loss(run.logits, batch).backward();
 
-    let mut grad_parts = Vec::with_capacity(2 * model.layers());
-    let mut wv_parts = Vec::with_capacity(model.layers());
+    // Per layer: its heads, then its MLP, as in the canonical order.
+    let (mut wv_wout, mut wvo_inout) = (Vec::new(), Vec::new());
+    let mut wv_raw = Vec::with_capacity(model.layers());
     for block in &trainable.blocks {
         let grad = |p: &burn::module::Param<Tensor<3>>| p.grad(&gradients).expect("a gradient");
         let wv = squared_norms(grad(&block.attn.w_v));
         let wo = squared_norms(grad(&block.attn.w_o));
-        grad_parts.push((wv.clone() + wo).sqrt().mul_scalar(head_scale));
-        wv_parts.push(wv.sqrt().mul_scalar(wv_scale));
+        let wv_norm = wv.clone().sqrt();
+        wv_wout.push(wv_norm.clone().mul_scalar(scale(d_model * d_head)));
+        wvo_inout.push((wv + wo).sqrt().mul_scalar(scale(2 * d_model * d_head)));
+        wv_raw.push(wv_norm);
         let w_in = block.mlp.w_in.weight.grad(&gradients).expect("a gradient");
         let w_out = block.mlp.w_out.weight.grad(&gradients).expect("a gradient");
-        let mlp = w_in.powi_scalar(2).sum() + w_out.powi_scalar(2).sum();
-        grad_parts.push(mlp.sqrt().mul_scalar(mlp_scale));
+        let out = w_out.powi_scalar(2).sum();
+        wv_wout.push(out.clone().sqrt().mul_scalar(scale(d_ff * d_model)));
+        let in_out = w_in.powi_scalar(2).sum() + out;
+        wvo_inout.push(in_out.sqrt().mul_scalar(scale(2 * d_model * d_ff)));
     }
-    let patching: Vec<Tensor<1>> = probes
+    let outputs: Vec<Tensor<3>> = run.outputs.into_iter().map(|o| o.inner()).collect();
+    let d_outputs: Vec<Tensor<3>> = probes
         .iter()
-        .zip(run.outputs)
-        .zip(set.means())
-        .map(|((probe, output), mean)| {
-            let d_output = probe.grad(&gradients).expect("a gradient");
-            ((mean.clone() - output.inner()) * d_output).sum()
-        })
+        .map(|probe| probe.grad(&gradients).expect("a gradient"))
         .collect();
+    let patching = Ablation::MEANS.map(|mean| {
+        let parts: Vec<Tensor<1>> = outputs
+            .iter()
+            .zip(&d_outputs)
+            .zip(set.means(mean))
+            .map(|((output, d_output), mu)| {
+                ((mu.clone() - output.clone()) * d_output.clone()).sum()
+            })
+            .collect();
+        Tensor::cat(parts, 0)
+    });
     BatchAttribution {
-        grad: Tensor::cat(grad_parts, 0),
-        wv: Tensor::cat(wv_parts, 0),
-        patching: Tensor::cat(patching, 0),
+        grad: [Tensor::cat(wv_wout, 0), Tensor::cat(wvo_inout, 0)],
+        wv_raw: Tensor::cat(wv_raw, 0),
+        patching,
     }
 }

@@ -13,9 +13,10 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 
 use crate::ablation::Ablation;
+use crate::analysis::Class;
 use crate::component::Component;
 use crate::stats::{mean, sample_std};
-use crate::summary::{MeanStd, Summary, Table4Row};
+use crate::summary::{MeanStd, Summary, Table4Row, interval_text};
 use crate::task::Task;
 
 /// `reported.json` as shipped with gradcause (every number the paper reports).
@@ -260,30 +261,42 @@ fn points(x: Option<f64>) -> String {
     x.map_or("—".into(), |x| format!("{:.1}", 100.0 * x + 0.0))
 }
 
+/// `0.72 ± 0.08 [0.67, 0.77]`: mean ± sd over our seeds, with the 95% bootstrap interval.
 fn mean_std(m: &MeanStd, scale: f64, digits: usize) -> String {
     let number =
         |x: Option<f64>| x.map_or("—".into(), |x| format!("{:.digits$}", scale * x + 0.0));
-    format!("{} ± {}", number(m.mean), number(m.std))
+    format!(
+        "{} ± {}{}",
+        number(m.mean),
+        number(m.std),
+        interval_text(m.interval, scale, digits)
+    )
 }
 
 fn count_text(ours: usize, our_seeds: usize) -> String {
     format!("{ours} of {our_seeds} seeds")
 }
 
-/// Compares every entry of `reported` with `summaries` (per task, as `Summary::new` makes them).
-/// A task without a summary gives lines whose verdict says so.
-pub fn compare(reported: &Reported, summaries: &BTreeMap<Task, Summary>) -> Vec<Line> {
+/// Compares every entry of `reported` with `summaries` (per task, as `Summary::new` makes them
+/// under one reading of G), reading the paper's "mean ablation" as `ablation` (METHOD §6's
+/// default is [`Ablation::Mean`]; the robustness table puts each reading in its place). A task
+/// without a summary gives lines whose verdict says so.
+pub fn compare(
+    reported: &Reported,
+    summaries: &BTreeMap<Task, Summary>,
+    ablation: Ablation,
+) -> Vec<Line> {
     let mut lines = Vec::new();
     seeds_in_window(reported, summaries, &mut lines);
-    table1(reported, summaries, &mut lines);
-    table3(reported, summaries, &mut lines);
-    text_claims(reported, summaries, &mut lines);
-    table4(reported, summaries, &mut lines);
-    pruning(reported, summaries, &mut lines);
-    table5(reported, summaries, &mut lines);
-    identity(reported, summaries, &mut lines);
+    table1(reported, summaries, ablation, &mut lines);
+    table3(reported, summaries, ablation, &mut lines);
+    text_claims(reported, summaries, ablation, &mut lines);
+    table4(reported, summaries, ablation, &mut lines);
+    pruning(reported, summaries, ablation, &mut lines);
+    table5(reported, summaries, ablation, &mut lines);
+    identity(reported, summaries, ablation, &mut lines);
     figure4(reported, summaries, &mut lines);
-    figure5(reported, summaries, &mut lines);
+    figure5(reported, summaries, ablation, &mut lines);
     lines
 }
 
@@ -379,16 +392,13 @@ fn seeds_in_window(r: &Reported, summaries: &BTreeMap<Task, Summary>, lines: &mu
     }
 }
 
-fn table1(r: &Reported, summaries: &BTreeMap<Task, Summary>, lines: &mut Vec<Line>) {
+fn table1(r: &Reported, summaries: &BTreeMap<Task, Summary>, c: Ablation, lines: &mut Vec<Line>) {
     for (&task, paper) in &r.table1_rho_mean_std {
         for (key, baseline, [m, sd]) in [
-            ("mean_ablation", Ablation::Mean, paper.mean_ablation),
+            ("mean_ablation", c, paper.mean_ablation),
             ("zero_ablation", Ablation::Zero, paper.zero_ablation),
         ] {
-            let ours = analysed(task, summaries).map(|s| match baseline {
-                Ablation::Zero => s.table1.zero,
-                _ => s.table1.mean,
-            });
+            let ours = analysed(task, summaries).map(|s| s.table1.of(baseline));
             lines.push(Line {
                 key: format!("table1_rho_mean_std.{task}.{key}"),
                 section: "Table 1: Spearman ρ across seeds",
@@ -437,7 +447,7 @@ fn seed_rho(
 ) -> Result<Option<f64>, NoSeed> {
     let summary = summaries.get(&task).ok_or(NoSeed::NoRuns(task))?;
     if let Some(row) = summary.table3.rows.iter().find(|r| r.seed == seed) {
-        return Ok(row.spearman.of(ablation));
+        return Ok(row.spearman.get(&ablation).copied().flatten());
     }
     match summary.skipped.iter().find(|s| s.seed == seed) {
         Some(_) => Err(NoSeed::Skipped(seed)),
@@ -445,14 +455,14 @@ fn seed_rho(
     }
 }
 
-fn table3(r: &Reported, summaries: &BTreeMap<Task, Summary>, lines: &mut Vec<Line>) {
+fn table3(r: &Reported, summaries: &BTreeMap<Task, Summary>, c: Ablation, lines: &mut Vec<Line>) {
     for (&task, per_seed) in &r.table3_rho_mean_ablation_per_seed {
         let sd = r.table1_rho_mean_std.get(&task).map(|t| t.mean_ablation[1]);
         for &seed in &r.seeds {
             let Some(&paper) = per_seed.get(&seed.to_string()) else {
                 continue;
             };
-            let ours = seed_rho(summaries, task, seed, Ablation::Mean);
+            let ours = seed_rho(summaries, task, seed, c);
             let verdict = match (paper, &ours, sd) {
                 (None, Err(NoSeed::Skipped(_)), _) => Verdict::Within("both skipped".into()),
                 (None, Err(why), _) => Verdict::Unavailable(why.to_string()),
@@ -472,7 +482,7 @@ fn table3(r: &Reported, summaries: &BTreeMap<Task, Summary>, lines: &mut Vec<Lin
             lines.push(Line {
                 key: format!("table3_rho_mean_ablation_per_seed.{task}.{seed}"),
                 section: "Table 3: ρ per seed (mean ablation)",
-                what: format!("{task}, seed {seed}"),
+                what: format!("{task}, seed {seed} ({c} ablation)"),
                 paper: paper.map_or("skipped".into(), |p| rho(Some(p))),
                 ours: match &ours {
                     Ok(x) => rho(*x),
@@ -486,11 +496,16 @@ fn table3(r: &Reported, summaries: &BTreeMap<Task, Summary>, lines: &mut Vec<Lin
     }
 }
 
-fn text_claims(r: &Reported, summaries: &BTreeMap<Task, Summary>, lines: &mut Vec<Line>) {
+fn text_claims(
+    r: &Reported,
+    summaries: &BTreeMap<Task, Summary>,
+    c: Ablation,
+    lines: &mut Vec<Line>,
+) {
     // Sorting seed 456: ρ ≈ 0 under both baselines.
     let paper = r.text_sort_seed456_rho_both_baselines_about;
     let table1 = r.table1_rho_mean_std.get(&Task::Sort);
-    let both = [Ablation::Mean, Ablation::Zero].map(|a| seed_rho(summaries, Task::Sort, 456, a));
+    let both = [c, Ablation::Zero].map(|a| seed_rho(summaries, Task::Sort, 456, a));
     let verdict = match (&both, table1) {
         (_, None) => Verdict::Unavailable("reported.json has no sorting Table 1".into()),
         ([Err(why), _] | [_, Err(why)], _) => Verdict::Unavailable(why.to_string()),
@@ -510,10 +525,10 @@ fn text_claims(r: &Reported, summaries: &BTreeMap<Task, Summary>, lines: &mut Ve
     lines.push(Line {
         key: "text_sort_seed456_rho_both_baselines_about".into(),
         section: "§3.1 in the text",
-        what: "sort seed 456: ρ under mean and zero ablation".into(),
+        what: format!("sort seed 456: ρ under {c} and zero ablation"),
         paper: format!("≈ {paper:.2} (both)"),
         ours: match &both {
-            [Ok(m), Ok(z)] => format!("{} (mean), {} (zero)", rho(*m), rho(*z)),
+            [Ok(m), Ok(z)] => format!("{} ({c}), {} (zero)", rho(*m), rho(*z)),
             _ => "skipped".into(),
         },
         seeds: usize::from(both[0].is_ok()),
@@ -527,7 +542,7 @@ fn text_claims(r: &Reported, summaries: &BTreeMap<Task, Summary>, lines: &mut Ve
             s.table3
                 .rows
                 .iter()
-                .filter_map(|r| r.spearman.resample)
+                .filter_map(|r| r.spearman[&Ablation::Resample])
                 .collect()
         })
         .unwrap_or_default();
@@ -565,7 +580,7 @@ fn text_claims(r: &Reported, summaries: &BTreeMap<Task, Summary>, lines: &mut Ve
     });
 }
 
-fn table4(r: &Reported, summaries: &BTreeMap<Task, Summary>, lines: &mut Vec<Line>) {
+fn table4(r: &Reported, summaries: &BTreeMap<Task, Summary>, c: Ablation, lines: &mut Vec<Line>) {
     let t4 = &r.table4_sort_bloat_superadditivity_percent;
     let summary = analysed(Task::Sort, summaries);
     let section = "Table 4: sorting, top-two Bloats ablated alone and together";
@@ -598,8 +613,8 @@ fn table4(r: &Reported, summaries: &BTreeMap<Task, Summary>, lines: &mut Vec<Lin
         let Some(paper) = t4.per_seed.get(&seed.to_string()) else {
             continue;
         };
-        let row = summary.and_then(|s| s.table4.rows.iter().find(|r| r.seed == seed));
-        let why = match seed_rho(summaries, Task::Sort, seed, Ablation::Mean) {
+        let row = summary.and_then(|s| s.table4[&c].rows.iter().find(|r| r.seed == seed));
+        let why = match seed_rho(summaries, Task::Sort, seed, c) {
             Err(why) => why.to_string(),
             Ok(_) => "this seed has no Bloats".into(),
         };
@@ -630,14 +645,14 @@ fn table4(r: &Reported, summaries: &BTreeMap<Task, Summary>, lines: &mut Vec<Lin
             "mean_individual_drop",
             "mean single drop (points)",
             t4.mean_individual_drop,
-            summary.map(|s| s.table4.individual_drop),
+            summary.map(|s| s.table4[&c].individual_drop),
             spreads[1],
         ),
         (
             "mean_joint_drop",
             "mean joint drop (points)",
             t4.mean_joint_drop,
-            summary.map(|s| s.table4.joint_drop),
+            summary.map(|s| s.table4[&c].joint_drop),
             spreads[2],
         ),
     ] {
@@ -657,15 +672,19 @@ fn table4(r: &Reported, summaries: &BTreeMap<Task, Summary>, lines: &mut Vec<Lin
             ),
         });
     }
-    let ratio = summary.and_then(|s| s.table4.ratio);
+    let ratio = summary.map(|s| s.table4[&c].ratio);
     lines.push(Line {
         key: "table4_sort_bloat_superadditivity_percent.ratio".into(),
         section,
         what: "superadditivity: mean joint / mean single drop".into(),
         paper: format!("{:.1}×", t4.ratio),
-        ours: ratio.map_or("—".into(), |x| format!("{x:.1}×")),
-        seeds: summary.map_or(0, |s| s.table4.joint_drop.n),
-        verdict: judge_ratio(ratio, t4.ratio, &missing(Task::Sort, summaries)),
+        ours: ratio.map_or("—".into(), |x| x.display_times()),
+        seeds: ratio.map_or(0, |x| x.n),
+        verdict: judge_ratio(
+            ratio.and_then(|x| x.value),
+            t4.ratio,
+            &missing(Task::Sort, summaries),
+        ),
     });
 }
 
@@ -678,14 +697,14 @@ struct Table4Column {
     ours: fn(&Table4Row) -> Option<f64>,
 }
 
-fn pruning(r: &Reported, summaries: &BTreeMap<Task, Summary>, lines: &mut Vec<Line>) {
+fn pruning(r: &Reported, summaries: &BTreeMap<Task, Summary>, c: Ablation, lines: &mut Vec<Line>) {
     let section = "§3.3: pruning the top two (accuracy change, points)";
     for (&task, paper) in &r.pruning_top_two_accuracy_change_percent_mean_std {
         let summary = analysed(task, summaries);
         for (key, [m, sd]) in [("heroes", paper.heroes), ("bloats", paper.bloats)] {
             let ours = summary.map(|s| match key {
-                "heroes" => s.pruning.heroes,
-                _ => s.pruning.bloats,
+                "heroes" => s.pruning[&c].heroes,
+                _ => s.pruning[&c].bloats,
             });
             lines.push(Line {
                 key: format!("pruning_top_two_accuracy_change_percent_mean_std.{task}.{key}"),
@@ -704,10 +723,7 @@ fn pruning(r: &Reported, summaries: &BTreeMap<Task, Summary>, lines: &mut Vec<Li
             });
         }
         if let Some(paper_ratio) = paper.hero_to_bloat_damage {
-            let ours = summary.and_then(|s| match (s.pruning.heroes.mean, s.pruning.bloats.mean) {
-                (Some(h), Some(b)) if b != 0.0 => Some(h / b),
-                _ => None,
-            });
+            let ours = summary.map(|s| s.pruning[&c].hero_to_bloat);
             lines.push(Line {
                 key: format!(
                     "pruning_top_two_accuracy_change_percent_mean_std.{task}.hero_to_bloat_damage"
@@ -715,15 +731,19 @@ fn pruning(r: &Reported, summaries: &BTreeMap<Task, Summary>, lines: &mut Vec<Li
                 section,
                 what: format!("{task}: Hero damage / Bloat damage"),
                 paper: format!("{paper_ratio:.1}×"),
-                ours: ours.map_or("—".into(), |x| format!("{x:.1}×")),
-                seeds: summary.map_or(0, |s| s.pruning.heroes.n),
-                verdict: judge_ratio(ours, paper_ratio, &missing(task, summaries)),
+                ours: ours.map_or("—".into(), |x| x.display_times()),
+                seeds: ours.map_or(0, |x| x.n),
+                verdict: judge_ratio(
+                    ours.and_then(|x| x.value),
+                    paper_ratio,
+                    &missing(task, summaries),
+                ),
             });
         }
     }
 }
 
-fn table5(r: &Reported, summaries: &BTreeMap<Task, Summary>, lines: &mut Vec<Line>) {
+fn table5(r: &Reported, summaries: &BTreeMap<Task, Summary>, c: Ablation, lines: &mut Vec<Line>) {
     let summary = analysed(Task::Sort, summaries);
     let paper_seeds = r.seeds_in_window.sort;
     for (key, paper) in &r.table5_sort_heads_only_counts_summed_over_seeds {
@@ -743,7 +763,7 @@ fn table5(r: &Reported, summaries: &BTreeMap<Task, Summary>, lines: &mut Vec<Lin
             for (layer, &paper_count) in counts.iter().enumerate() {
                 let ours = summary.and_then(|s| {
                     s.table5
-                        .at(Ablation::Mean, t)
+                        .at(c, t)
                         .iter()
                         .find(|c| c.layer == layer)
                         .map(|c| {
@@ -777,7 +797,7 @@ fn table5(r: &Reported, summaries: &BTreeMap<Task, Summary>, lines: &mut Vec<Lin
     }
 }
 
-fn identity(r: &Reported, summaries: &BTreeMap<Task, Summary>, lines: &mut Vec<Line>) {
+fn identity(r: &Reported, summaries: &BTreeMap<Task, Summary>, c: Ablation, lines: &mut Vec<Line>) {
     let summary = analysed(Task::Sort, summaries);
     let p = &r.component_identity_sort;
     for (key, name, is_hero, paper) in [
@@ -786,21 +806,15 @@ fn identity(r: &Reported, summaries: &BTreeMap<Task, Summary>, lines: &mut Vec<L
         ("L1_H3_bloat_seeds", "L1_H3", false, p.l1_h3_bloat_seeds),
     ] {
         let component: Component = name.parse().expect("a component name");
-        let role = summary.and_then(|s| {
-            s.roles
-                .components
-                .get(&Ablation::Mean)?
-                .iter()
-                .find(|r| r.component == component)
-        });
+        let class = if is_hero { Class::Hero } else { Class::Bloat };
         let n = summary.map_or(0, Summary::analysed);
-        let ours = role.map(|r| if is_hero { r.heroes } else { r.bloats });
+        let ours = summary.and_then(|s| s.roles.count(component, class, c));
         let class = if is_hero { "Hero" } else { "Bloat" };
         lines.push(Line {
             key: format!("component_identity_sort.{key}"),
             section: "§3.4: component identity (sorting, mean ablation)",
             what: format!(
-                "{name} a {class} (t = {})",
+                "{name} a {class} (t = {}, {c} ablation)",
                 summary.map_or(6, |s| s.roles.threshold)
             ),
             paper: format!("{paper} of {}", p.out_of),
@@ -818,7 +832,7 @@ fn figure4(r: &Reported, summaries: &BTreeMap<Task, Summary>, lines: &mut Vec<Li
     let section = "Figure 4: W_V gradient norm per layer";
     let sort = analysed(Task::Sort, summaries);
     for (layer, &paper) in r.figure4_sort_layer_wv_grad_norm.iter().enumerate() {
-        let ours = sort.and_then(|s| s.figure4.layers.get(layer)).copied();
+        let ours = sort.and_then(|s| s.figure4.raw.get(layer)).copied();
         let verdict = match ours {
             Some(MeanStd {
                 mean: Some(m),
@@ -850,7 +864,7 @@ fn figure4(r: &Reported, summaries: &BTreeMap<Task, Summary>, lines: &mut Vec<Li
     let reverse = analysed(Task::Reverse, summaries);
     let means = |s: &Summary| -> Vec<f64> {
         s.figure4
-            .layers
+            .raw
             .iter()
             .map(|m| m.mean.unwrap_or(f64::NAN))
             .collect()
@@ -901,7 +915,7 @@ fn figure4(r: &Reported, summaries: &BTreeMap<Task, Summary>, lines: &mut Vec<Li
     });
 }
 
-fn figure5(r: &Reported, summaries: &BTreeMap<Task, Summary>, lines: &mut Vec<Line>) {
+fn figure5(r: &Reported, summaries: &BTreeMap<Task, Summary>, c: Ablation, lines: &mut Vec<Line>) {
     let paper = &r.figure5_sort_seed2020_n10;
     let names = |heads: &[Component]| {
         heads
@@ -920,8 +934,8 @@ fn figure5(r: &Reported, summaries: &BTreeMap<Task, Summary>, lines: &mut Vec<Li
         .map(|r| r.analysis_length);
     let (ours, verdict) = match (roles, length) {
         (Some(roles), Some(length)) => {
-            let heroes = &roles.heroes[&Ablation::Mean];
-            let bloats = &roles.bloats[&Ablation::Mean];
+            let heroes = &roles.heroes[&c];
+            let bloats = &roles.bloats[&c];
             let same = paper
                 .hero_heads
                 .iter()
@@ -957,7 +971,7 @@ fn figure5(r: &Reported, summaries: &BTreeMap<Task, Summary>, lines: &mut Vec<Li
         _ => (
             "—".to_string(),
             Verdict::Unavailable(
-                seed_rho(summaries, Task::Sort, seed, Ablation::Mean)
+                seed_rho(summaries, Task::Sort, seed, c)
                     .err()
                     .map_or_else(|| "no roles recorded".into(), |why| why.to_string()),
             ),
@@ -966,7 +980,7 @@ fn figure5(r: &Reported, summaries: &BTreeMap<Task, Summary>, lines: &mut Vec<Li
     lines.push(Line {
         key: "figure5_sort_seed2020_n10".into(),
         section: "Figure 5: sorting seed 2020, heads shown",
-        what: "Hero and Bloat heads (mean ablation)".into(),
+        what: format!("Hero and Bloat heads ({c} ablation)"),
         paper: format!(
             "at n = 10: Heroes {}; Bloats {}",
             names(&paper.hero_heads),

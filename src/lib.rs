@@ -23,6 +23,7 @@ pub mod objective;
 pub mod permalink;
 pub mod plot;
 pub mod progress;
+pub mod provenance;
 pub mod report;
 pub mod reproduction;
 pub mod rng;

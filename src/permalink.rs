@@ -6,6 +6,7 @@
 //! backend when it is not chosen automatically (`backend=cpu` or `backend=webgpu`).
 
 use crate::ablation::Ablation;
+use crate::attribution::GWeights;
 use crate::config::ExperimentConfig;
 use crate::task::Task;
 
@@ -239,9 +240,19 @@ pub const FIELDS: &[Field] = &[
         analysis.threshold
     ),
     Field {
+        key: "g-weights",
+        section: "Analysis",
+        help: "G shown first: wv-wout or wvo-inout",
+        get: |c| c.analysis.g_weights.name().to_string(),
+        set: |c, text| {
+            c.analysis.g_weights = text.trim().parse::<GWeights>()?;
+            Ok(())
+        },
+    },
+    Field {
         key: "pruning-ablation",
         section: "Analysis",
-        help: "Ablation for pruning: mean, zero or resample",
+        help: "Ablation for pruning: mean, mean-pos, zero or resample",
         get: |c| c.analysis.pruning_ablation.name().to_string(),
         set: |c, text| {
             c.analysis.pruning_ablation = text.trim().parse::<Ablation>()?;
@@ -366,11 +377,12 @@ mod tests {
         config.train.lr = 0.003;
         config.eval.ood_lengths = vec![6, 8];
         config.train.max_length = 5;
-        config.analysis.pruning_ablation = Ablation::Zero;
+        config.analysis.g_weights = GWeights::WvoInout;
+        config.analysis.pruning_ablation = Ablation::MeanPos;
         let query = to_query(&config);
         assert_eq!(
             query,
-            "task=reverse&seed=7&lr=0.003&max-length=5&max-steps=300&ood-lengths=6%2C8&pruning-ablation=zero"
+            "task=reverse&seed=7&lr=0.003&max-length=5&max-steps=300&ood-lengths=6%2C8&g-weights=wvo-inout&pruning-ablation=mean-pos"
         );
         assert_eq!(from_query(&query).unwrap(), config);
     }

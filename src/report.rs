@@ -7,16 +7,19 @@ use burn::tensor::ExecutionError;
 use serde::{Deserialize, Serialize};
 
 use crate::analysis::{Analysis, Checkpoint, analyze};
+use crate::attribution::GWeights;
 use crate::backend::Backend;
 use crate::config::ExperimentConfig;
 use crate::eval::evaluate_ood;
 use crate::model::{Positions, Transformer};
 use crate::progress::Observer;
+use crate::provenance::{METHOD_REVISION, Made, Stopwatch};
 use crate::task::Task;
 use crate::train::{Progress, Snapshot, TrainError, TrainSummary, Trained, train};
 
-/// Reads a report's config, taking a missing `model.positions` as `learned`.
-fn config_with_legacy_positions<'de, D: serde::Deserializer<'de>>(
+/// Reads a report's config, filling the fields older reports lack: a missing `model.positions`
+/// is `learned` (the only scheme there was), a missing `analysis.g_weights` the default reading.
+fn config_with_legacy_fields<'de, D: serde::Deserializer<'de>>(
     deserializer: D,
 ) -> Result<ExperimentConfig, D::Error> {
     let mut value = serde_json::Value::deserialize(deserializer)?;
@@ -24,6 +27,11 @@ fn config_with_legacy_positions<'de, D: serde::Deserializer<'de>>(
         model
             .entry("positions")
             .or_insert_with(|| Positions::Learned.name().into());
+    }
+    if let Some(analysis) = value.get_mut("analysis").and_then(|m| m.as_object_mut()) {
+        analysis
+            .entry("g_weights")
+            .or_insert_with(|| GWeights::WvWout.name().into());
     }
     serde_json::from_value(value).map_err(serde::de::Error::custom)
 }
@@ -38,8 +46,8 @@ pub struct TrainReport {
     /// Where it ran.
     pub backend: Backend,
     /// Every config field. Reports written before `model.positions` existed load as
-    /// `learned`, the only scheme there was.
-    #[serde(deserialize_with = "config_with_legacy_positions")]
+    /// `learned`, the only scheme there was; before `analysis.g_weights`, as its default.
+    #[serde(deserialize_with = "config_with_legacy_fields")]
     pub config: ExperimentConfig,
     /// Steps, stop reason and learning curve; `None` for a model loaded from a weights file.
     pub train: Option<TrainSummary>,
@@ -49,6 +57,10 @@ pub struct TrainReport {
     pub analysis_length: Option<usize>,
     /// Why the seed is skipped, when no length lies within the window.
     pub skip_reason: Option<String>,
+    /// Where, by which build and how long training and the OOD evaluation ran; `None` for a
+    /// loaded model and in reports made before this was recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trained: Option<Made>,
 }
 
 impl TrainReport {
@@ -70,6 +82,7 @@ impl TrainReport {
             ood_accuracy: ood.accuracy,
             analysis_length: ood.analysis_length.as_ref().ok().copied(),
             skip_reason: ood.analysis_length.err(),
+            trained: None,
         })
     }
 }
@@ -81,24 +94,35 @@ pub async fn train_and_evaluate(
     device: &Device,
     on_progress: impl FnMut(&Progress),
 ) -> Result<(Trained, TrainReport), TrainError> {
+    let clock = Stopwatch::start();
     let trained = train(config, device, on_progress).await?;
-    let report = TrainReport::evaluate(
+    let mut report = TrainReport::evaluate(
         &trained.model,
         config,
         backend,
         Some(trained.summary.clone()),
     )
     .await?;
+    report.trained = Some(Made::here(clock.seconds()));
     Ok((trained, report))
 }
 
 /// A seed's whole report: training, OOD evaluation and, unless the seed is skipped, the
 /// analysis, whose fields sit at the top level beside the training ones.
+///
+/// A report made under an earlier METHOD revision loads with its training and OOD evaluation
+/// and without its analysis: [`SeedReport::outdated`] says so, and no comparison takes it.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct SeedReport {
     /// Training and OOD evaluation.
     #[serde(flatten)]
     pub run: TrainReport,
+    /// The METHOD.md revision the analysis follows ([`METHOD_REVISION`] for reports of this
+    /// build); `None` for reports made before revisions were recorded.
+    pub method: Option<String>,
+    /// Where, by which build and how long the analysis ran; `None` when nothing was analysed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub analysed: Option<Made>,
     /// The analysis at `analysis_length`; absent when the seed is skipped.
     #[serde(flatten)]
     pub analysis: Option<Analysis>,
@@ -114,16 +138,29 @@ impl<'de> Deserialize<'de> for SeedReport {
         use serde::de::Error;
         let value = serde_json::Value::deserialize(deserializer)?;
         let run = TrainReport::deserialize(&value).map_err(D::Error::custom)?;
-        let analysis = match value.get("base_accuracy") {
+        let method = value
+            .get("method")
+            .and_then(|m| m.as_str())
+            .map(str::to_string);
+        // An analysis under another contract has other fields: only the run is read.
+        let current = method.as_deref() == Some(METHOD_REVISION);
+        let field = |name: &str| value.get(name).filter(|_| current);
+        let analysis = match field("base_accuracy") {
             Some(_) => Some(Analysis::deserialize(&value).map_err(D::Error::custom)?),
             None => None,
         };
-        let checkpoints = match value.get("checkpoints") {
+        let analysed = match field("analysed") {
+            Some(made) => Some(Made::deserialize(made).map_err(D::Error::custom)?),
+            None => None,
+        };
+        let checkpoints = match field("checkpoints") {
             Some(list) => Vec::deserialize(list).map_err(D::Error::custom)?,
             None => Vec::new(),
         };
         Ok(Self {
             run,
+            method,
+            analysed,
             analysis,
             checkpoints,
         })
@@ -139,23 +176,53 @@ impl SeedReport {
         snapshots: &[Snapshot],
         observer: &mut impl Observer,
     ) -> Result<Self, ExecutionError> {
+        let method = Some(METHOD_REVISION.to_string());
         let Some(length) = run.analysis_length else {
             return Ok(Self {
                 run,
+                method,
+                analysed: None,
                 analysis: None,
                 checkpoints: Vec::new(),
             });
         };
+        let clock = Stopwatch::start();
         let analysis = analyze(model, &run.config, length, observer).await?;
+        let analysed = Some(Made::here(clock.seconds()));
         let mut checkpoints = Vec::with_capacity(snapshots.len());
         for snapshot in snapshots {
             let at_step = analyze(&snapshot.model, &run.config, length, observer).await?;
-            checkpoints.push(Checkpoint::new(snapshot.step, &at_step));
+            checkpoints.push(Checkpoint::new(
+                snapshot.step,
+                &at_step,
+                &run.config.analysis,
+            ));
         }
         Ok(Self {
             run,
+            method,
+            analysed,
             analysis: Some(analysis),
             checkpoints,
         })
+    }
+
+    /// Why this report cannot be compared with reports of this build: it was made under another
+    /// revision of METHOD.md. `None` for a current report.
+    pub fn outdated(&self) -> Option<String> {
+        if self.method.as_deref() == Some(METHOD_REVISION) {
+            return None;
+        }
+        let made = match &self.method {
+            Some(revision) => format!("METHOD revision {revision}"),
+            None => "the contract before METHOD revision 2026-12-02 (mean ablation per \
+                     position, G on two matrices a component, Figure 4 divided by √N)"
+                .to_string(),
+        };
+        Some(format!(
+            "{} seed {} was analysed under {made}; this build follows revision \
+             {METHOD_REVISION}: analyse it again to compare it",
+            self.run.task, self.run.seed
+        ))
     }
 }

@@ -18,6 +18,8 @@ pub enum Stream {
     OodEval(usize),
     /// Choices made by the analysis (resample derangements, attention examples).
     Analysis,
+    /// Resamples of seeds for the bootstrap intervals across seeds.
+    Bootstrap,
 }
 
 impl Stream {
@@ -28,6 +30,7 @@ impl Stream {
             Stream::TrainData => 2,
             Stream::TrainEval => 3,
             Stream::Analysis => 4,
+            Stream::Bootstrap => 5,
             Stream::OodEval(length) => 0x100 + length as u64,
         }
     }

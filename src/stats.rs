@@ -1,4 +1,8 @@
-//! Ranks, rank correlation and summary statistics (METHOD §7, §9).
+//! Ranks, rank correlation and summary statistics (METHOD §7, §9), with the intervals that
+//! across-seed figures carry: a seeded percentile bootstrap over seeds for means and ratios, a
+//! Wilson interval for counts of seeds.
+
+use crate::rng::{Rng, Stream};
 
 /// The rank of each value: 1 for the smallest, ties given the average of the ranks they span
 /// (scipy's `rankdata(method="average")`).
@@ -72,6 +76,87 @@ pub fn median(values: &[f64]) -> Option<f64> {
     }
 }
 
+/// Resamples of the seeds behind each bootstrap interval (METHOD §9).
+pub const BOOTSTRAP_RESAMPLES: usize = 10_000;
+
+/// The seed of every bootstrap, so that an interval is the same on every run and machine.
+pub const BOOTSTRAP_SEED: u64 = 9;
+
+/// The normal quantile of a two-sided 95% interval.
+const Z95: f64 = 1.959_963_984_540_054;
+
+/// The 95% percentile-bootstrap interval of `statistic` over `n` items (seeds): `statistic`
+/// gets the indices of one resample (drawn with replacement) and may be undefined on it (a ratio
+/// whose denominator came out 0), and such resamples are left out. `None` for fewer than two
+/// items, or when the statistic is undefined on half the resamples or more.
+pub fn bootstrap_interval(
+    n: usize,
+    statistic: impl Fn(&[usize]) -> Option<f64>,
+) -> Option<[f64; 2]> {
+    if n < 2 {
+        return None;
+    }
+    let mut rng = Rng::new(BOOTSTRAP_SEED, Stream::Bootstrap);
+    let mut sample = vec![0; n];
+    let mut values = Vec::with_capacity(BOOTSTRAP_RESAMPLES);
+    for _ in 0..BOOTSTRAP_RESAMPLES {
+        for slot in &mut sample {
+            *slot = rng.range(0, n - 1);
+        }
+        values.extend(statistic(&sample));
+    }
+    if 2 * values.len() <= BOOTSTRAP_RESAMPLES {
+        return None;
+    }
+    values.sort_by(f64::total_cmp);
+    Some([quantile(&values, 0.025), quantile(&values, 0.975)])
+}
+
+/// The bootstrap interval of the mean of `values`.
+pub fn mean_interval(values: &[f64]) -> Option<[f64; 2]> {
+    bootstrap_interval(values.len(), |sample| {
+        Some(sample.iter().map(|&i| values[i]).sum::<f64>() / sample.len() as f64)
+    })
+}
+
+/// The bootstrap interval of `mean(a) − mean(b)` for two independent samples (the seeds of two
+/// tasks), each resampled on its own; `None` when either has fewer than two values.
+pub fn difference_interval(a: &[f64], b: &[f64]) -> Option<[f64; 2]> {
+    if a.len() < 2 || b.len() < 2 {
+        return None;
+    }
+    let (n, m) = (a.len(), b.len());
+    let mut rng = Rng::new(BOOTSTRAP_SEED, Stream::Bootstrap);
+    let mut values = Vec::with_capacity(BOOTSTRAP_RESAMPLES);
+    for _ in 0..BOOTSTRAP_RESAMPLES {
+        let mean_a = (0..n).map(|_| a[rng.range(0, n - 1)]).sum::<f64>() / n as f64;
+        let mean_b = (0..m).map(|_| b[rng.range(0, m - 1)]).sum::<f64>() / m as f64;
+        values.push(mean_a - mean_b);
+    }
+    values.sort_by(f64::total_cmp);
+    Some([quantile(&values, 0.025), quantile(&values, 0.975)])
+}
+
+/// The `q` quantile of sorted `values`, linearly interpolated (numpy's default).
+fn quantile(sorted: &[f64], q: f64) -> f64 {
+    let position = q * (sorted.len() - 1) as f64;
+    let (low, high) = (position.floor() as usize, position.ceil() as usize);
+    sorted[low] + (sorted[high] - sorted[low]) * (position - low as f64)
+}
+
+/// The 95% Wilson score interval of a proportion: `successes` of `trials`; `None` for no trials.
+pub fn wilson_interval(successes: usize, trials: usize) -> Option<[f64; 2]> {
+    if trials == 0 {
+        return None;
+    }
+    let n = trials as f64;
+    let p = successes as f64 / n;
+    let z2 = Z95 * Z95;
+    let centre = (p + z2 / (2.0 * n)) / (1.0 + z2 / n);
+    let half = Z95 / (1.0 + z2 / n) * (p * (1.0 - p) / n + z2 / (4.0 * n * n)).sqrt();
+    Some([(centre - half).max(0.0), (centre + half).min(1.0)])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -135,5 +220,46 @@ mod tests {
         assert_eq!(median(&[3.0, 1.0, 2.0]), Some(2.0));
         assert_eq!(median(&[4.0, 1.0, 3.0, 2.0]), Some(2.5));
         assert_eq!(median(&[]), None);
+    }
+
+    #[test]
+    fn wilson_intervals_match_published_values() {
+        // 9 of 10: (0.5958, 0.9821); 0 of 10: (0, 0.2775); 5 of 10: (0.2366, 0.7634).
+        let [low, high] = wilson_interval(9, 10).unwrap();
+        assert!((low - 0.5958).abs() < 1e-4 && (high - 0.9821).abs() < 1e-4);
+        let [low, high] = wilson_interval(0, 10).unwrap();
+        assert!(low == 0.0 && (high - 0.2775).abs() < 1e-4);
+        let [low, high] = wilson_interval(5, 10).unwrap();
+        assert!((low - 0.2366).abs() < 1e-4 && (high - 0.7634).abs() < 1e-4);
+        assert_eq!(wilson_interval(0, 0), None);
+    }
+
+    #[test]
+    fn bootstrap_intervals_cover_the_mean_and_narrow_with_more_seeds() {
+        let few = [0.1, 0.5, 0.3, 0.7, 0.2];
+        let [low, high] = mean_interval(&few).unwrap();
+        let m = mean(&few).unwrap();
+        assert!(low < m && m < high && low >= 0.1 && high <= 0.7);
+        // The same spread over four times the seeds: about half as wide.
+        let many: Vec<f64> = few.iter().cycle().take(20).copied().collect();
+        let [low4, high4] = mean_interval(&many).unwrap();
+        let ratio = (high4 - low4) / (high - low);
+        assert!((0.35..0.65).contains(&ratio), "width ratio {ratio}");
+        // Seeded: the same interval every time.
+        assert_eq!(mean_interval(&few), Some([low, high]));
+        // Constant values: a point; one value: none.
+        assert_eq!(mean_interval(&[0.5, 0.5, 0.5]), Some([0.5, 0.5]));
+        assert_eq!(mean_interval(&[0.4]), None);
+        // Two samples: the interval of the difference of means covers it, and a clear
+        // difference excludes 0.
+        let [low, high] = difference_interval(&[0.8, 0.7, 0.9, 0.75], &few).unwrap();
+        let difference = 0.7875 - 0.36;
+        assert!(low > 0.0 && low < difference && difference < high);
+        assert_eq!(difference_interval(&[0.8], &few), None);
+        // A statistic undefined on most resamples has no interval.
+        assert_eq!(
+            bootstrap_interval(3, |s| (s == [0, 1, 2]).then_some(1.0)),
+            None
+        );
     }
 }

@@ -1,7 +1,10 @@
-//! Across seeds (METHOD §9): the paper's tables and figure data from per-seed reports.
+//! Across seeds (METHOD §9): the paper's tables and figure data from per-seed reports, under
+//! one reading of G (METHOD §5) and every ablation (§6).
 //!
 //! Means and sample standard deviations are over the seeds that were analysed (skipped seeds are
-//! listed with their reason and left out), and always say how many seeds they use.
+//! listed with their reason and left out), always say how many seeds they use, and carry a 95%
+//! interval: a seeded bootstrap over the seeds for means and ratios, a Wilson interval for counts
+//! of seeds.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
@@ -9,11 +12,12 @@ use std::fmt::Write as _;
 use serde::{Deserialize, Serialize};
 
 use crate::ablation::Ablation;
-use crate::analysis::{Analysis, Class, Correlations};
+use crate::analysis::{Analysis, Class, GradAnalysis};
+use crate::attribution::GWeights;
 use crate::component::Component;
 use crate::model::Positions;
 use crate::report::SeedReport;
-use crate::stats::{mean, sample_std};
+use crate::stats::{bootstrap_interval, mean, mean_interval, sample_std, wilson_interval};
 use crate::task::Task;
 
 /// The summaries of a sweep, as `gradcause sweep` writes them to `summary.json`.
@@ -23,29 +27,45 @@ pub struct SweepSummary {
     pub command: String,
     /// When, in UTC (ISO 8601).
     pub generated: String,
-    /// One summary per task with reports.
-    pub tasks: BTreeMap<Task, Summary>,
+    /// Per task with reports, one summary per G reading.
+    pub tasks: BTreeMap<Task, BTreeMap<GWeights, Summary>>,
 }
 
 impl SweepSummary {
-    /// Summarises `reports`, per task.
+    /// Summarises `reports` (all current: see [`Summary::new`]), per task and G reading.
     pub fn new(reports: &[SeedReport], command: String, generated: String) -> Self {
+        let mut tasks: BTreeMap<Task, BTreeMap<GWeights, Summary>> = BTreeMap::new();
+        for g in GWeights::ALL {
+            for (task, summary) in Summary::per_task(reports, g) {
+                tasks.entry(task).or_default().insert(g, summary);
+            }
+        }
         Self {
             command,
             generated,
-            tasks: Summary::per_task(reports),
+            tasks,
         }
+    }
+
+    /// The summary of each task under G reading `g`.
+    pub fn under(&self, g: GWeights) -> BTreeMap<Task, Summary> {
+        self.tasks
+            .iter()
+            .filter_map(|(&task, by_g)| by_g.get(&g).map(|s| (task, s.clone())))
+            .collect()
     }
 }
 
-/// A mean ± sample standard deviation over `n` values; `None` where undefined (no values; one
-/// value for the deviation).
+/// A mean ± sample standard deviation over `n` values, with a 95% bootstrap interval of the
+/// mean; `None` where undefined (no values; one value for the deviation and the interval).
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct MeanStd {
     /// The mean.
     pub mean: Option<f64>,
     /// The sample standard deviation.
     pub std: Option<f64>,
+    /// The 95% bootstrap interval of the mean over the values (seeds).
+    pub interval: Option<[f64; 2]>,
     /// Number of values.
     pub n: usize,
 }
@@ -57,11 +77,12 @@ impl MeanStd {
         Self {
             mean: mean(&values),
             std: sample_std(&values),
+            interval: mean_interval(&values),
             n: values.len(),
         }
     }
 
-    /// `0.72 ± 0.08 (n=9)`, with `scale` applied (100 for percentages).
+    /// `0.72 ± 0.08 [0.67, 0.77] (n=9)`, with `scale` applied (100 for percentages).
     pub fn display(&self, scale: f64, digits: usize) -> String {
         let number = |x: Option<f64>| {
             x.map_or("—".to_string(), |x| {
@@ -69,47 +90,113 @@ impl MeanStd {
             })
         };
         format!(
-            "{} ± {} (n={})",
+            "{} ± {}{} (n={})",
             number(self.mean),
             number(self.std),
+            interval_text(self.interval, scale, digits),
             self.n
         )
     }
 }
 
-/// Table 1: ρ per baseline, mean ± sample std across the analysed seeds.
+/// ` [low, high]`, or nothing without an interval.
+pub fn interval_text(interval: Option<[f64; 2]>, scale: f64, digits: usize) -> String {
+    interval.map_or(String::new(), |[low, high]| {
+        format!(
+            " [{:.digits$}, {:.digits$}]",
+            low * scale + 0.0,
+            high * scale + 0.0
+        )
+    })
+}
+
+/// A derived number across seeds (a ratio of means) with its 95% bootstrap interval over the
+/// seeds behind it.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Estimate {
+    /// The value; `None` where undefined.
+    pub value: Option<f64>,
+    /// The 95% bootstrap interval.
+    pub interval: Option<[f64; 2]>,
+    /// The seeds behind it.
+    pub n: usize,
+}
+
+impl Estimate {
+    /// `mean(numerators) / mean(denominators)` over the seeds where both are defined, the
+    /// interval from resampling those seeds together.
+    pub fn ratio_of_means(pairs: impl IntoIterator<Item = (Option<f64>, Option<f64>)>) -> Self {
+        let pairs: Vec<(f64, f64)> = pairs
+            .into_iter()
+            .filter_map(|(a, b)| Some((a?, b?)))
+            .collect();
+        let ratio = |sample: &mut dyn Iterator<Item = (f64, f64)>| {
+            let (mut a, mut b) = (0.0, 0.0);
+            for (x, y) in sample {
+                a += x;
+                b += y;
+            }
+            (b != 0.0).then(|| a / b)
+        };
+        Self {
+            value: if pairs.is_empty() {
+                None
+            } else {
+                ratio(&mut pairs.iter().copied())
+            },
+            interval: bootstrap_interval(pairs.len(), |sample| {
+                ratio(&mut sample.iter().map(|&i| pairs[i]))
+            }),
+            n: pairs.len(),
+        }
+    }
+
+    /// `2.1× [1.4, 3.0]`, or `—`.
+    pub fn display_times(&self) -> String {
+        self.value.map_or("—".into(), |x| {
+            format!("{x:.1}×{}", interval_text(self.interval, 1.0, 1))
+        })
+    }
+}
+
+/// Table 1: ρ of G against each ablation's C, and of attribution patching against each mean's,
+/// mean ± sample std across the analysed seeds.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Table1 {
-    /// G against mean-ablation C.
-    pub mean: MeanStd,
-    /// G against zero-ablation C.
-    pub zero: MeanStd,
-    /// G against resample-ablation C.
-    pub resample: MeanStd,
-    /// Attribution patching against mean-ablation C.
-    pub attribution_patching: MeanStd,
+    /// G against each ablation's C.
+    pub rho: BTreeMap<Ablation, MeanStd>,
+    /// Attribution patching toward each mean against that mean ablation's C.
+    pub attribution_patching: BTreeMap<Ablation, MeanStd>,
 }
 
 impl Table1 {
     fn new(rows: &[Table3Row]) -> Self {
-        let over =
-            |f: fn(&Correlations) -> Option<f64>| MeanStd::of(rows.iter().map(|r| f(&r.spearman)));
+        let over = |f: &dyn Fn(&Table3Row) -> Option<f64>| MeanStd::of(rows.iter().map(f));
         Self {
-            mean: over(|s| s.mean),
-            zero: over(|s| s.zero),
-            resample: over(|s| s.resample),
-            attribution_patching: over(|s| s.attribution_patching),
+            rho: Ablation::ALL
+                .iter()
+                .map(|a| (*a, over(&|r| r.spearman[a])))
+                .collect(),
+            attribution_patching: Ablation::MEANS
+                .iter()
+                .map(|a| (*a, over(&|r| r.attribution_patching[a])))
+                .collect(),
         }
     }
 
-    /// The rows of Table 1, in the paper's order.
-    pub fn rows(&self) -> [(&'static str, MeanStd); 4] {
-        [
-            ("mean", self.mean),
-            ("zero", self.zero),
-            ("resample", self.resample),
-            ("attribution_patching", self.attribution_patching),
-        ]
+    /// G's ρ against `ablation`'s C.
+    pub fn of(&self, ablation: Ablation) -> MeanStd {
+        self.rho[&ablation]
+    }
+
+    /// The rows of Table 1: each baseline, then attribution patching toward each mean.
+    pub fn rows(&self) -> Vec<(String, MeanStd)> {
+        let rho = self.rho.iter().map(|(a, m)| (a.to_string(), *m));
+        let patching = self
+            .attribution_patching
+            .iter()
+            .map(|(a, m)| (format!("attribution patching ({a})"), *m));
+        rho.chain(patching).collect()
     }
 }
 
@@ -129,8 +216,10 @@ pub struct Table3Row {
     pub analysis_length: usize,
     /// Exact-match accuracy there.
     pub base_accuracy: f64,
-    /// ρ per baseline.
-    pub spearman: Correlations,
+    /// ρ of G against each ablation's C.
+    pub spearman: BTreeMap<Ablation, Option<f64>>,
+    /// ρ of attribution patching toward each mean against that mean's C.
+    pub attribution_patching: BTreeMap<Ablation, Option<f64>>,
 }
 
 /// Table 4: the top-two Bloats ablated one at a time and together (superadditivity).
@@ -143,9 +232,9 @@ pub struct Table4 {
     /// Joint drop across seeds.
     pub joint_drop: MeanStd,
     /// The paper's ratio: mean joint drop / mean individual drop.
-    pub ratio: Option<f64>,
+    pub ratio: Estimate,
     /// Mean joint drop / mean sum of the individual drops.
-    pub additive_ratio: Option<f64>,
+    pub additive_ratio: Estimate,
 }
 
 /// One seed's row of Table 4; the drops are `None` for a seed without Bloats.
@@ -166,14 +255,14 @@ pub struct Table4Row {
 }
 
 impl Table4 {
-    fn new(analysed: &[(&SeedReport, &Analysis)]) -> Self {
+    fn new(analysed: &[(&SeedReport, &GradAnalysis, f64)], ablation: Ablation) -> Self {
         let rows: Vec<Table4Row> = analysed
             .iter()
-            .map(|(report, a)| {
-                let s = a.superadditivity.as_ref();
+            .map(|(report, g, base_accuracy)| {
+                let s = g.superadditivity[&ablation].as_ref();
                 Table4Row {
                     seed: report.run.seed,
-                    base_accuracy: a.base_accuracy,
+                    base_accuracy: *base_accuracy,
                     individual_drop: s.map(|s| s.individual_mean),
                     joint_drop: s.map(|s| s.joint_drop),
                     individual_sum: s.map(|s| s.individual_drops.iter().sum()),
@@ -182,19 +271,14 @@ impl Table4 {
             })
             .collect();
         let over = |f: fn(&Table4Row) -> Option<f64>| MeanStd::of(rows.iter().map(f));
-        let (individual_drop, joint_drop) = (over(|r| r.individual_drop), over(|r| r.joint_drop));
-        let sums = over(|r| r.individual_sum);
-        let ratio =
-            |numerator: &MeanStd, denominator: &MeanStd| match (numerator.mean, denominator.mean) {
-                (Some(n), Some(d)) if d != 0.0 => Some(n / d),
-                _ => None,
-            };
         Self {
-            ratio: ratio(&joint_drop, &individual_drop),
-            additive_ratio: ratio(&joint_drop, &sums),
+            ratio: Estimate::ratio_of_means(rows.iter().map(|r| (r.joint_drop, r.individual_drop))),
+            additive_ratio: Estimate::ratio_of_means(
+                rows.iter().map(|r| (r.joint_drop, r.individual_sum)),
+            ),
+            individual_drop: over(|r| r.individual_drop),
+            joint_drop: over(|r| r.joint_drop),
             rows,
-            individual_drop,
-            joint_drop,
         }
     }
 }
@@ -208,6 +292,8 @@ pub struct Pruning {
     pub heroes: MeanStd,
     /// The top-two Bloats across seeds.
     pub bloats: MeanStd,
+    /// Mean Hero damage over mean Bloat damage, over the seeds that have both.
+    pub hero_to_bloat: Estimate,
 }
 
 /// One seed's pruning changes; `None` where the seed has no member of the class.
@@ -222,18 +308,22 @@ pub struct PruningRow {
 }
 
 impl Pruning {
-    fn new(analysed: &[(&SeedReport, &Analysis)]) -> Self {
+    fn new(analysed: &[(&SeedReport, &GradAnalysis, f64)], ablation: Ablation) -> Self {
         let rows: Vec<PruningRow> = analysed
             .iter()
-            .map(|(report, a)| PruningRow {
-                seed: report.run.seed,
-                heroes: a.pruning.heroes.as_ref().map(|j| j.change),
-                bloats: a.pruning.bloats.as_ref().map(|j| j.change),
+            .map(|(report, g, _)| {
+                let p = &g.pruning[&ablation];
+                PruningRow {
+                    seed: report.run.seed,
+                    heroes: p.heroes.as_ref().map(|j| j.change),
+                    bloats: p.bloats.as_ref().map(|j| j.change),
+                }
             })
             .collect();
         Self {
             heroes: MeanStd::of(rows.iter().map(|r| r.heroes)),
             bloats: MeanStd::of(rows.iter().map(|r| r.bloats)),
+            hero_to_bloat: Estimate::ratio_of_means(rows.iter().map(|r| (r.heroes, r.bloats))),
             rows,
         }
     }
@@ -259,7 +349,7 @@ pub struct Table5 {
 }
 
 impl Table5 {
-    fn new(analyses: &[&Analysis]) -> Self {
+    fn new(analyses: &[(&Analysis, &GradAnalysis)]) -> Self {
         Self {
             counts: Ablation::ALL
                 .iter()
@@ -314,54 +404,81 @@ pub struct Roles {
 }
 
 impl Roles {
-    fn new(analysed: &[(&SeedReport, &Analysis)]) -> Self {
-        let analyses: Vec<&Analysis> = analysed.iter().map(|(_, a)| *a).collect();
-        let members = |a: &Analysis, ablation: Ablation, class: Class| {
+    fn new(analysed: &[(&SeedReport, &Analysis, &GradAnalysis)], threshold: usize) -> Self {
+        let members = |a: &Analysis, g: &GradAnalysis, ablation: Ablation, class: Class| {
             a.components
                 .iter()
-                .zip(&a.class[&ablation][&a.pruning.threshold])
+                .zip(&g.class[&ablation][&threshold])
                 .filter(|&(_, &k)| k == class)
                 .map(|(c, _)| c.name)
                 .collect()
         };
-        let by_ablation = |a: &Analysis, class: Class| {
+        let by_ablation = |a: &Analysis, g: &GradAnalysis, class: Class| {
             Ablation::ALL
                 .iter()
-                .map(|&ablation| (ablation, members(a, ablation, class)))
+                .map(|&ablation| (ablation, members(a, g, ablation, class)))
                 .collect()
         };
+        let analyses: Vec<(&Analysis, &GradAnalysis)> =
+            analysed.iter().map(|(_, a, g)| (*a, *g)).collect();
         Self {
-            threshold: analyses.first().map_or(0, |a| a.pruning.threshold),
+            threshold,
             components: Ablation::ALL
                 .iter()
-                .map(|&a| (a, roles(&analyses, a)))
+                .map(|&a| (a, roles(&analyses, a, threshold)))
                 .collect(),
             seeds: analysed
                 .iter()
-                .map(|(report, a)| SeedRoles {
+                .map(|(report, a, g)| SeedRoles {
                     seed: report.run.seed,
-                    heroes: by_ablation(a, Class::Hero),
-                    bloats: by_ablation(a, Class::Bloat),
+                    heroes: by_ablation(a, g, Class::Hero),
+                    bloats: by_ablation(a, g, Class::Bloat),
                 })
                 .collect(),
         }
     }
+
+    /// In how many seeds `component` was of `class` under `ablation`; `None` when not recorded.
+    pub fn count(&self, component: Component, class: Class, ablation: Ablation) -> Option<usize> {
+        let role = self
+            .components
+            .get(&ablation)?
+            .iter()
+            .find(|r| r.component == component)?;
+        match class {
+            Class::Hero => Some(role.heroes),
+            Class::Bloat => Some(role.bloats),
+            Class::Aligned => None,
+        }
+    }
 }
 
-/// Figure 4: per layer, the mean over its heads of the W_V-only gradient magnitude, mean ± std
-/// across seeds.
+/// Figure 4: per layer, the mean over its heads of the W_V gradient norm, mean ± std across
+/// seeds: raw (the paper's figure) and divided by √N.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Figure4 {
-    /// One value per layer.
-    pub layers: Vec<MeanStd>,
+    /// The raw Frobenius norm, one value per layer.
+    pub raw: Vec<MeanStd>,
+    /// Divided by √N, one value per layer.
+    pub normalised: Vec<MeanStd>,
+    /// Per analysed seed, the raw value of each layer.
+    pub per_seed: Vec<Vec<f64>>,
 }
 
 impl Figure4 {
     fn new(analyses: &[&Analysis]) -> Self {
-        let layers = analyses.first().map_or(0, |a| a.layer_grad_norm.len());
+        let layers = analyses.first().map_or(0, |a| a.layer_grad_norm.raw.len());
+        let per_layer = |f: fn(&Analysis) -> &Vec<f64>| {
+            (0..layers)
+                .map(|l| MeanStd::of(analyses.iter().map(|a| Some(f(a)[l]))))
+                .collect()
+        };
         Self {
-            layers: (0..layers)
-                .map(|l| MeanStd::of(analyses.iter().map(|a| Some(a.layer_grad_norm[l]))))
+            raw: per_layer(|a| &a.layer_grad_norm.raw),
+            normalised: per_layer(|a| &a.layer_grad_norm.normalised),
+            per_seed: analyses
+                .iter()
+                .map(|a| a.layer_grad_norm.raw.clone())
                 .collect(),
         }
     }
@@ -376,40 +493,47 @@ pub struct SkippedSeed {
     pub reason: String,
 }
 
-/// The across-seed tables of one task, one field per table or figure of the paper.
+/// The across-seed tables of one task under one G reading, one field per table or figure of the
+/// paper; the per-ablation ones hold every ablation.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Summary {
     /// The task.
     pub task: Task,
+    /// The reading of G everything here is computed under.
+    pub g_weights: GWeights,
     /// Every seed given.
     pub seeds: Vec<u64>,
     /// The position schemes the runs were trained under (METHOD §2), each once.
     pub positions: Vec<Positions>,
     /// Seeds left out, with their reasons.
     pub skipped: Vec<SkippedSeed>,
+    /// The 95% Wilson interval of the share of seeds analysed (in the window).
+    pub in_window: Option<[f64; 2]>,
     /// ρ per baseline across seeds.
     pub table1: Table1,
     /// ρ per seed.
     pub table3: Table3,
-    /// Superadditivity of the top-two Bloats.
-    pub table4: Table4,
-    /// Pruning the top two of each class.
-    pub pruning: Pruning,
+    /// Superadditivity of the top-two Bloats, per ablation.
+    pub table4: BTreeMap<Ablation, Table4>,
+    /// Pruning the top two of each class, per ablation.
+    pub pruning: BTreeMap<Ablation, Pruning>,
     /// Hero and Bloat heads per layer.
     pub table5: Table5,
     /// Each component's Δ and roles, each seed's Heroes and Bloats.
     pub roles: Roles,
-    /// The W_V gradient magnitude per layer.
+    /// The W_V gradient norm per layer.
     pub figure4: Figure4,
 }
 
 impl Summary {
-    /// Summarises the reports of one task (reports of other tasks are ignored).
-    pub fn new(task: Task, reports: &[SeedReport]) -> Self {
+    /// Summarises the reports of one task (reports of other tasks are ignored) under G reading
+    /// `g`. Every report must be current ([`SeedReport::outdated`] is `None`): the caller refuses
+    /// outdated ones with that message, as a summary never mixes contracts.
+    pub fn new(task: Task, reports: &[SeedReport], g: GWeights) -> Self {
         let reports: Vec<&SeedReport> = reports.iter().filter(|r| r.run.task == task).collect();
-        let analysed: Vec<(&SeedReport, &Analysis)> = reports
+        let analysed: Vec<(&SeedReport, &Analysis, &GradAnalysis)> = reports
             .iter()
-            .filter_map(|r| r.analysis.as_ref().map(|a| (*r, a)))
+            .filter_map(|r| r.analysis.as_ref().map(|a| (*r, a, &a.by_grad[&g])))
             .collect();
         let skipped = reports
             .iter()
@@ -420,23 +544,39 @@ impl Summary {
                     .run
                     .skip_reason
                     .clone()
+                    .or_else(|| r.outdated())
                     .unwrap_or_else(|| "not analysed".into()),
             })
             .collect();
         let table3 = Table3 {
             rows: analysed
                 .iter()
-                .map(|(r, a)| Table3Row {
+                .map(|(r, a, g)| Table3Row {
                     seed: r.run.seed,
                     analysis_length: r.run.analysis_length.unwrap_or(0),
                     base_accuracy: a.base_accuracy,
-                    spearman: a.spearman.clone(),
+                    spearman: g.spearman.clone(),
+                    attribution_patching: a
+                        .attribution_patching
+                        .iter()
+                        .map(|(&m, p)| (m, p.spearman))
+                        .collect(),
                 })
                 .collect(),
         };
-        let analyses: Vec<&Analysis> = analysed.iter().map(|(_, a)| *a).collect();
+        let with_base: Vec<(&SeedReport, &GradAnalysis, f64)> = analysed
+            .iter()
+            .map(|(r, a, g)| (*r, *g, a.base_accuracy))
+            .collect();
+        let pairs: Vec<(&Analysis, &GradAnalysis)> =
+            analysed.iter().map(|(_, a, g)| (*a, *g)).collect();
+        let analyses: Vec<&Analysis> = analysed.iter().map(|(_, a, _)| *a).collect();
+        let threshold = reports
+            .first()
+            .map_or(6, |r| r.run.config.analysis.threshold);
         Summary {
             task,
+            g_weights: g,
             seeds: reports.iter().map(|r| r.run.seed).collect(),
             positions: reports
                 .iter()
@@ -444,23 +584,30 @@ impl Summary {
                 .collect::<BTreeSet<_>>()
                 .into_iter()
                 .collect(),
+            in_window: wilson_interval(analysed.len(), reports.len()),
             skipped,
             table1: Table1::new(&table3.rows),
             table3,
-            table4: Table4::new(&analysed),
-            pruning: Pruning::new(&analysed),
-            table5: Table5::new(&analyses),
-            roles: Roles::new(&analysed),
+            table4: Ablation::ALL
+                .iter()
+                .map(|&a| (a, Table4::new(&with_base, a)))
+                .collect(),
+            pruning: Ablation::ALL
+                .iter()
+                .map(|&a| (a, Pruning::new(&with_base, a)))
+                .collect(),
+            table5: Table5::new(&pairs),
+            roles: Roles::new(&analysed, threshold),
             figure4: Figure4::new(&analyses),
         }
     }
 
-    /// One summary per task that has reports among `reports`.
-    pub fn per_task(reports: &[SeedReport]) -> BTreeMap<Task, Summary> {
+    /// One summary per task that has reports among `reports`, under G reading `g`.
+    pub fn per_task(reports: &[SeedReport], g: GWeights) -> BTreeMap<Task, Summary> {
         Task::ALL
             .into_iter()
             .filter(|&t| reports.iter().any(|r| r.run.task == t))
-            .map(|t| (t, Summary::new(t, reports)))
+            .map(|t| (t, Summary::new(t, reports, g)))
             .collect()
     }
 
@@ -471,10 +618,13 @@ impl Summary {
 }
 
 /// Per threshold, Hero and Bloat heads per layer, summed over the analyses.
-fn layer_counts(analyses: &[&Analysis], ablation: Ablation) -> BTreeMap<usize, Vec<LayerCount>> {
+fn layer_counts(
+    analyses: &[(&Analysis, &GradAnalysis)],
+    ablation: Ablation,
+) -> BTreeMap<usize, Vec<LayerCount>> {
     let mut counts: BTreeMap<usize, BTreeMap<usize, LayerCount>> = BTreeMap::new();
-    for analysis in analyses {
-        for (&threshold, classes) in &analysis.class[&ablation] {
+    for (analysis, g) in analyses {
+        for (&threshold, classes) in &g.class[&ablation] {
             let per_layer = counts.entry(threshold).or_default();
             for (component, class) in analysis.components.iter().zip(classes) {
                 let Component::Head { layer, .. } = component.name else {
@@ -499,9 +649,13 @@ fn layer_counts(analyses: &[&Analysis], ablation: Ablation) -> BTreeMap<usize, V
         .collect()
 }
 
-/// Each component's mean Δ and its Hero/Bloat counts at the pruning threshold.
-fn roles(analyses: &[&Analysis], ablation: Ablation) -> Vec<Role> {
-    let Some(first) = analyses.first() else {
+/// Each component's mean Δ and its Hero/Bloat counts at `threshold`.
+fn roles(
+    analyses: &[(&Analysis, &GradAnalysis)],
+    ablation: Ablation,
+    threshold: usize,
+) -> Vec<Role> {
+    let Some((first, _)) = analyses.first() else {
         return Vec::new();
     };
     first
@@ -511,13 +665,13 @@ fn roles(analyses: &[&Analysis], ablation: Ablation) -> Vec<Role> {
         .map(|(i, c)| {
             let classes = analyses
                 .iter()
-                .map(|a| a.class[&ablation][&a.pruning.threshold][i])
+                .map(|(_, g)| g.class[&ablation][&threshold][i])
                 .collect::<Vec<_>>();
             Role {
                 component: c.name,
                 heroes: classes.iter().filter(|&&c| c == Class::Hero).count(),
                 bloats: classes.iter().filter(|&&c| c == Class::Bloat).count(),
-                delta: MeanStd::of(analyses.iter().map(|a| Some(a.delta[&ablation][i]))),
+                delta: MeanStd::of(analyses.iter().map(|(_, g)| Some(g.delta[&ablation][i]))),
             }
         })
         .collect()
@@ -543,61 +697,76 @@ fn number(x: Option<f64>) -> String {
 }
 
 impl Summary {
-    /// The tables as CSV files: `(file name, contents)`.
+    /// The tables as CSV files: `(file name, contents)`, named by task and G reading.
     pub fn csv_files(&self) -> Vec<(String, String)> {
-        let task = self.task.name();
+        let prefix = format!("{}-g-{}", self.task.name(), self.g_weights);
         let mut files = Vec::new();
 
-        let mut table1 = csv_line(&["baseline".into(), "mean".into(), "std".into(), "n".into()]);
+        let mut table1 =
+            csv_line(&["baseline", "mean", "std", "ci_low", "ci_high", "n"].map(String::from));
         for (baseline, m) in self.table1.rows() {
+            let [low, high] = interval_fields(m.interval);
             table1 += &csv_line(&[
-                baseline.into(),
+                baseline,
                 number(m.mean),
                 number(m.std),
+                low,
+                high,
                 m.n.to_string(),
             ]);
         }
-        files.push((format!("{task}-table1-spearman.csv"), table1));
+        files.push((format!("{prefix}-table1-spearman.csv"), table1));
 
-        let header = [
-            "seed",
-            "analysis_length",
-            "base_accuracy",
-            "rho_mean",
-            "rho_zero",
-            "rho_resample",
-            "rho_attribution_patching",
-            "bloat_individual_drop",
-            "bloat_joint_drop",
-            "bloat_additive_ratio",
-            "hero_pruning_change",
-            "bloat_pruning_change",
-            "skip_reason",
+        let mut header: Vec<String> = vec![
+            "seed".into(),
+            "analysis_length".into(),
+            "base_accuracy".into(),
         ];
-        let mut seeds = csv_line(&header.map(String::from));
-        // The three tables hold the analysed seeds in the same order.
-        for ((r, b), p) in self
-            .table3
-            .rows
-            .iter()
-            .zip(&self.table4.rows)
-            .zip(&self.pruning.rows)
-        {
-            seeds += &csv_line(&[
+        header.extend(Ablation::ALL.iter().map(|a| format!("rho_{a}")));
+        header.extend(
+            Ablation::MEANS
+                .iter()
+                .map(|a| format!("rho_attribution_patching_{a}")),
+        );
+        for a in Ablation::ALL {
+            header.extend(
+                [
+                    "bloat_individual_drop",
+                    "bloat_joint_drop",
+                    "bloat_additive_ratio",
+                    "hero_pruning_change",
+                    "bloat_pruning_change",
+                ]
+                .map(|column| format!("{column}_{a}")),
+            );
+        }
+        header.push("skip_reason".into());
+        let mut seeds = csv_line(&header);
+        for (row, r) in self.table3.rows.iter().enumerate() {
+            let mut fields = vec![
                 r.seed.to_string(),
                 r.analysis_length.to_string(),
                 r.base_accuracy.to_string(),
-                number(r.spearman.mean),
-                number(r.spearman.zero),
-                number(r.spearman.resample),
-                number(r.spearman.attribution_patching),
-                number(b.individual_drop),
-                number(b.joint_drop),
-                number(b.additive_ratio),
-                number(p.heroes),
-                number(p.bloats),
-                String::new(),
-            ]);
+            ];
+            fields.extend(Ablation::ALL.iter().map(|a| number(r.spearman[a])));
+            fields.extend(
+                Ablation::MEANS
+                    .iter()
+                    .map(|a| number(r.attribution_patching[a])),
+            );
+            for a in Ablation::ALL {
+                // Tables 3, 4 and pruning hold the analysed seeds in the same order.
+                let (b, p) = (&self.table4[&a].rows[row], &self.pruning[&a].rows[row]);
+                fields.extend([
+                    number(b.individual_drop),
+                    number(b.joint_drop),
+                    number(b.additive_ratio),
+                    number(p.heroes),
+                    number(p.bloats),
+                ]);
+            }
+            fields.push(String::new());
+            seeds += &csv_line(&fields);
         }
         for s in &self.skipped {
             let mut fields = vec![s.seed.to_string()];
@@ -605,7 +774,7 @@ impl Summary {
             fields.push(s.reason.clone());
             seeds += &csv_line(&fields);
         }
-        files.push((format!("{task}-tables3-4-seeds.csv"), seeds));
+        files.push((format!("{prefix}-tables3-4-seeds.csv"), seeds));
 
         let mut table5 =
             csv_line(&["ablation", "threshold", "layer", "heroes", "bloats"].map(String::from));
@@ -622,7 +791,7 @@ impl Summary {
                 }
             }
         }
-        files.push((format!("{task}-table5-layer-counts.csv"), table5));
+        files.push((format!("{prefix}-table5-layer-counts.csv"), table5));
 
         let mut figure1 = csv_line(
             &[
@@ -649,23 +818,45 @@ impl Summary {
                 ]);
             }
         }
-        files.push((format!("{task}-figure1-delta.csv"), figure1));
+        files.push((format!("{prefix}-figure1-delta.csv"), figure1));
 
-        let mut figure4 = csv_line(&["layer", "mean_wv_grad_norm", "std", "n"].map(String::from));
-        for (layer, m) in self.figure4.layers.iter().enumerate() {
+        let mut figure4 = csv_line(
+            &[
+                "layer",
+                "raw_wv_grad_norm",
+                "std",
+                "ci_low",
+                "ci_high",
+                "normalised_wv_grad_norm",
+                "n",
+            ]
+            .map(String::from),
+        );
+        for (layer, (m, normalised)) in self
+            .figure4
+            .raw
+            .iter()
+            .zip(&self.figure4.normalised)
+            .enumerate()
+        {
+            let [low, high] = interval_fields(m.interval);
             figure4 += &csv_line(&[
                 layer.to_string(),
                 number(m.mean),
                 number(m.std),
+                low,
+                high,
+                number(normalised.mean),
                 m.n.to_string(),
             ]);
         }
-        files.push((format!("{task}-figure4-layer-grad-norm.csv"), figure4));
+        files.push((format!("{prefix}-figure4-layer-grad-norm.csv"), figure4));
         files
     }
 
-    /// The tables as text, laid out like the paper's.
-    pub fn text(&self) -> String {
+    /// The tables as text, laid out like the paper's, under `ablation` where the paper says
+    /// "mean ablation".
+    pub fn text(&self, ablation: Ablation) -> String {
         let mut out = String::new();
         // `+ 0.0` turns -0.0 into 0.0, so no "-0.0%" appears.
         let pct =
@@ -675,11 +866,12 @@ impl Summary {
         let positions: Vec<&str> = self.positions.iter().map(|p| p.name()).collect();
         let _ = writeln!(
             out,
-            "== {} — {} of {} seeds analysed (positions: {})",
+            "== {} — {} of {} seeds analysed (positions: {}; G on {}; ablation {ablation})",
             self.task,
             used,
             self.seeds.len(),
-            positions.join(", ")
+            positions.join(", "),
+            self.g_weights,
         );
         for s in &self.skipped {
             let _ = writeln!(out, "   skipped seed {}: {}", s.seed, s.reason);
@@ -687,32 +879,40 @@ impl Summary {
 
         let _ = writeln!(
             out,
-            "\nTable 1: Spearman ρ, gradient vs causal importance (mean ± std)"
+            "\nTable 1: Spearman ρ, gradient vs causal importance (mean ± std [95% interval])"
         );
         for (baseline, m) in self.table1.rows() {
-            let _ = writeln!(out, "  {baseline:<22} {}", m.display(1.0, 2));
+            let _ = writeln!(out, "  {baseline:<32} {}", m.display(1.0, 2));
         }
 
         let _ = writeln!(out, "\nTable 3: per-seed Spearman ρ");
-        let _ = writeln!(
-            out,
-            "  {:>6} {:>4} {:>7} {:>6} {:>6} {:>9} {:>9}",
-            "seed", "n", "base", "mean", "zero", "resample", "attr.p."
-        );
+        let mut header = format!("  {:>6} {:>4} {:>7}", "seed", "n", "base");
+        for a in Ablation::ALL {
+            let _ = write!(header, " {:>9}", a.name());
+        }
+        let _ = writeln!(out, "{header} {:>9}", "attr.p.");
         for r in &self.table3.rows {
-            let _ = writeln!(
-                out,
-                "  {:>6} {:>4} {:>7} {:>6} {:>6} {:>9} {:>9}",
+            let mut line = format!(
+                "  {:>6} {:>4} {:>7}",
                 r.seed,
                 r.analysis_length,
-                pct(Some(r.base_accuracy)),
-                rho(r.spearman.mean),
-                rho(r.spearman.zero),
-                rho(r.spearman.resample),
-                rho(r.spearman.attribution_patching)
+                pct(Some(r.base_accuracy))
+            );
+            for a in Ablation::ALL {
+                let _ = write!(line, " {:>9}", rho(r.spearman[&a]));
+            }
+            let _ = writeln!(
+                out,
+                "{line} {:>9}",
+                rho(r
+                    .attribution_patching
+                    .get(&Ablation::Mean)
+                    .copied()
+                    .flatten())
             );
         }
 
+        let table4 = &self.table4[&ablation];
         let _ = writeln!(
             out,
             "\nTable 4: top-two Bloats, individual vs joint ablation drops"
@@ -722,7 +922,7 @@ impl Summary {
             "  {:>6} {:>8} {:>12} {:>10} {:>15}",
             "seed", "base", "indiv. drop", "joint drop", "joint/Σ indiv."
         );
-        for r in &self.table4.rows {
+        for r in &table4.rows {
             let _ = writeln!(
                 out,
                 "  {:>6} {:>8} {:>12} {:>10} {:>15}",
@@ -736,29 +936,26 @@ impl Summary {
         let _ = writeln!(
             out,
             "  mean individual drop {}, mean joint drop {}",
-            self.table4.individual_drop.display(100.0, 1),
-            self.table4.joint_drop.display(100.0, 1)
+            table4.individual_drop.display(100.0, 1),
+            table4.joint_drop.display(100.0, 1)
         );
-        let times = |x: Option<f64>| x.map_or("—".into(), |x| format!("{x:.1}×"));
         let _ = writeln!(
             out,
             "  ratio mean joint / mean individual: {}; mean joint / mean Σ individual: {}",
-            times(self.table4.ratio),
-            times(self.table4.additive_ratio)
+            table4.ratio.display_times(),
+            table4.additive_ratio.display_times()
         );
 
+        let pruning = &self.pruning[&ablation];
         let _ = writeln!(out, "\nPruning the top two (accuracy change, mean ± std)");
-        for (class, m) in [
-            ("heroes", self.pruning.heroes),
-            ("bloats", self.pruning.bloats),
-        ] {
+        for (class, m) in [("heroes", pruning.heroes), ("bloats", pruning.bloats)] {
             let _ = writeln!(out, "  {class:<8} {}", m.display(100.0, 1));
         }
 
-        if let Some(per_threshold) = self.table5.counts.get(&Ablation::Mean) {
+        if let Some(per_threshold) = self.table5.counts.get(&ablation) {
             let _ = writeln!(
                 out,
-                "\nTable 5: Hero (H) and Bloat (B) heads per layer, mean ablation, summed over seeds"
+                "\nTable 5: Hero (H) and Bloat (B) heads per layer, summed over seeds"
             );
             let mut header = format!("  {:>5}", "layer");
             for t in per_threshold.keys() {
@@ -779,11 +976,8 @@ impl Summary {
             }
         }
 
-        if let Some(roles) = self.roles.components.get(&Ablation::Mean) {
-            let _ = writeln!(
-                out,
-                "\nFigure 1: mean Δ = Rank(G) − Rank(C) per component, mean ablation"
-            );
+        if let Some(roles) = self.roles.components.get(&ablation) {
+            let _ = writeln!(out, "\nFigure 1: mean Δ = Rank(G) − Rank(C) per component");
             for r in roles {
                 let d = r.delta.mean.unwrap_or(0.0);
                 let bar = "█".repeat(d.abs().round() as usize);
@@ -807,13 +1001,20 @@ impl Summary {
 
         let _ = writeln!(
             out,
-            "\nFigure 4: W_V gradient norm per layer (mean over heads and seeds)"
+            "\nFigure 4: raw W_V gradient norm per layer (mean over heads and seeds)"
         );
-        for (layer, m) in self.figure4.layers.iter().enumerate() {
+        for (layer, m) in self.figure4.raw.iter().enumerate() {
             let _ = writeln!(out, "  layer {layer}: {}", m.display(1.0, 4));
         }
         out
     }
+}
+
+/// An interval's two ends as CSV fields (empty without one).
+fn interval_fields(interval: Option<[f64; 2]>) -> [String; 2] {
+    interval.map_or([String::new(), String::new()], |[low, high]| {
+        [low.to_string(), high.to_string()]
+    })
 }
 
 #[cfg(test)]
@@ -824,9 +1025,11 @@ mod tests {
     fn mean_std_skips_undefined_values() {
         let m = MeanStd::of([Some(1.0), None, Some(3.0)]);
         assert_eq!((m.mean, m.n), (Some(2.0), 2));
+        assert_eq!(m.interval, Some([1.0, 3.0]));
         assert!((m.std.unwrap() - 2f64.sqrt()).abs() < 1e-12);
         let one = MeanStd::of([Some(5.0)]);
         assert_eq!((one.mean, one.std, one.n), (Some(5.0), None, 1));
+        assert_eq!(one.interval, None);
         assert_eq!(MeanStd::of([None]).display(1.0, 2), "— ± — (n=0)");
     }
 

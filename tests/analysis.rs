@@ -8,12 +8,13 @@ use burn::prelude::*;
 use common::tiny_config;
 use gradcause::ablation::{Ablation, AblationSet};
 use gradcause::analysis::Class;
-use gradcause::attribution::attribute;
+use gradcause::attribution::{GWeights, attribute};
 use gradcause::backend::{Backend, parallel_width};
 use gradcause::component::{Component, Intervention, Replacement};
 use gradcause::eval::evaluate_ood;
-use gradcause::model::{Positions, Transformer};
+use gradcause::model::{Capture, Positions, Transformer};
 use gradcause::objective::{BatchTensors, loss};
+use gradcause::provenance::METHOD_REVISION;
 use gradcause::report::{SeedReport, TrainReport, train_and_evaluate};
 use gradcause::rng::{Rng, Stream};
 use gradcause::summary::Summary;
@@ -61,69 +62,150 @@ fn tiny_model(seed: u64) -> Transformer {
     model
 }
 
-#[test]
-fn gradient_magnitude_matches_finite_differences() {
-    let model = tiny_model(3);
-    let batch = ood_set(Task::Sort, 3, 5, 1, 8);
-    let set = pollster::block_on(AblationSet::new(&model, &batch, 3, &device())).unwrap();
-    let attribution = pollster::block_on(attribute(&model, &set, &mut ())).unwrap();
+/// The loss of `model` on `batch`, in f64.
+fn loss_on(model: &Transformer, batch: &Batch) -> f64 {
+    let tensors = BatchTensors::new(batch, &device());
+    let l: f32 = loss(
+        model.forward(tensors.inputs.clone(), &Intervention::none()),
+        &tensors,
+    )
+    .into_scalar();
+    f64::from(l)
+}
 
-    // ||∂L/∂W|| over a head's W_V and W_O slices, by central differences in f64 of f32 losses.
-    let tensors = BatchTensors::new(&batch[0], &device());
-    let loss_of = |m: &Transformer| -> f64 {
-        let l: f32 = loss(
-            m.forward(tensors.inputs.clone(), &Intervention::none()),
-            &tensors,
-        )
-        .into_scalar();
-        f64::from(l)
+/// ||∂L/∂W|| over head `head`'s slice of a layer's W_V or W_O, by central differences in f64 of
+/// f32 losses.
+fn head_gradient_norm(
+    model: &Transformer,
+    batch: &Batch,
+    layer: usize,
+    head: usize,
+    which: &str,
+) -> f64 {
+    let param = |m: &Transformer| match which {
+        "w_v" => m.blocks[layer].attn.w_v.val(),
+        _ => m.blocks[layer].attn.w_o.val(),
     };
-    let (layer, head) = (1, 0);
+    let base: Vec<f32> = param(model).into_data().try_to_vec::<f32>().unwrap();
+    let dims = param(model).dims();
+    let per_head = dims[1] * dims[2];
     let eps = 1e-2f32;
     let mut squares = 0.0;
-    for which in ["w_v", "w_o"] {
-        let param = |m: &Transformer| match which {
-            "w_v" => m.blocks[layer].attn.w_v.val(),
-            _ => m.blocks[layer].attn.w_o.val(),
+    for k in head * per_head..(head + 1) * per_head {
+        let nudged = |delta: f32| {
+            let mut values = base.clone();
+            values[k] += delta;
+            let mut m = model.clone();
+            let p = Param::from_data(TensorData::new(values, dims), &device());
+            match which {
+                "w_v" => m.blocks[layer].attn.w_v = p,
+                _ => m.blocks[layer].attn.w_o = p,
+            }
+            loss_on(&m, batch)
         };
-        let base: Vec<f32> = param(&model).into_data().try_to_vec::<f32>().unwrap();
-        let dims = param(&model).dims();
-        let per_head = dims[1] * dims[2];
-        for k in head * per_head..(head + 1) * per_head {
-            let nudged = |delta: f32| {
-                let mut values = base.clone();
-                values[k] += delta;
-                let mut m = model.clone();
-                let p = Param::from_data(TensorData::new(values, dims), &device());
-                match which {
-                    "w_v" => m.blocks[layer].attn.w_v = p,
-                    _ => m.blocks[layer].attn.w_o = p,
-                }
-                loss_of(&m)
-            };
-            let derivative = (nudged(eps) - nudged(-eps)) / (2.0 * f64::from(eps));
-            squares += derivative * derivative;
-        }
+        let derivative = (nudged(eps) - nudged(-eps)) / (2.0 * f64::from(eps));
+        squares += derivative * derivative;
     }
-    let n = 2.0 * 32.0 * 16.0; // W_V and W_O slices: 2 x d_model x d_head
-    let expected = squares.sqrt() / f64::sqrt(n);
-    let component = Component::Head { layer, head }.index(2);
-    let got = attribution.grad[component];
-    assert!(
-        (got - expected).abs() < 0.03 * expected,
-        "G = {got}, finite differences give {expected}"
-    );
-    // The W_V-only value is normalised by its own size and is part of the whole.
-    let wv = attribution.grad_wv[component].unwrap();
-    assert!(wv > 0.0 && wv * (32.0 * 16.0f64).sqrt() <= got * n.sqrt() * 1.0001);
-    assert_eq!(
-        attribution.grad_wv[Component::Mlp { layer: 0 }.index(2)],
-        None
-    );
+    squares.sqrt()
+}
+
+/// ||∂L/∂W_in|| and ||∂L/∂W_out|| of a layer's MLP, from one plain backward pass of the loss (no
+/// probes, unlike the analysis).
+fn mlp_gradient_norms(model: &Transformer, batch: &Batch, layer: usize) -> (f64, f64) {
+    let trainable = model.clone().train();
+    let tensors = BatchTensors::new(batch, &device());
+    let gradients = loss(
+        trainable.forward(tensors.inputs.clone(), &Intervention::none()),
+        &tensors,
+    )
+    .backward();
+    let norm = |g: Tensor<2>| -> f64 {
+        let values: Vec<f32> = g.into_data().try_to_vec::<f32>().unwrap();
+        values
+            .iter()
+            .map(|&v| f64::from(v).powi(2))
+            .sum::<f64>()
+            .sqrt()
+    };
+    let mlp = &trainable.blocks[layer].mlp;
+    (
+        norm(mlp.w_in.weight.grad(&gradients).unwrap()),
+        norm(mlp.w_out.weight.grad(&gradients).unwrap()),
+    )
 }
 
 #[test]
-fn mean_ablation_over_a_single_example_changes_nothing() {
+fn gradient_magnitude_under_both_readings_matches_gradients_computed_apart() {
+    let model = tiny_model(3);
+    // Two batches of different content: G is the mean over batches of each batch's norm.
+    let batches = ood_set(Task::Sort, 3, 5, 2, 4);
+    let set = pollster::block_on(AblationSet::new(&model, &batches, 3, &device())).unwrap();
+    let attribution = pollster::block_on(attribute(&model, &set, &mut ())).unwrap();
+    let (d_model, d_head, d_ff) = (32.0f64, 16.0f64, 64.0f64);
+    let close = |got: f64, expected: f64, what: &str| {
+        assert!(
+            (got - expected).abs() < 0.03 * expected,
+            "{what}: G = {got}, computed apart {expected}"
+        );
+    };
+
+    // A head: W_V alone over √(d_model·d_head); W_V and W_O together over √(2·d_model·d_head).
+    let (layer, head) = (1, 0);
+    let head_index = Component::Head { layer, head }.index(2);
+    let norms_of = |which: &str| -> Vec<f64> {
+        batches
+            .iter()
+            .map(|b| head_gradient_norm(&model, b, layer, head, which))
+            .collect()
+    };
+    let (wv_norms, wo_norms) = (norms_of("w_v"), norms_of("w_o"));
+    let raw = (wv_norms[0] + wv_norms[1]) / 2.0;
+    close(
+        attribution.grad[&GWeights::WvWout][head_index],
+        raw / (d_model * d_head).sqrt(),
+        "head, wv-wout",
+    );
+    let both = (0..2)
+        .map(|b| (wv_norms[b].powi(2) + wo_norms[b].powi(2)).sqrt())
+        .sum::<f64>()
+        / 2.0;
+    close(
+        attribution.grad[&GWeights::WvoInout][head_index],
+        both / (2.0 * d_model * d_head).sqrt(),
+        "head, wvo-inout",
+    );
+    // Figure 4's raw norm is the W_V norm itself: √N times the default reading.
+    let got_raw = attribution.wv_raw[head_index].unwrap();
+    close(got_raw, raw, "head, raw W_V");
+    let scaled = attribution.grad[&GWeights::WvWout][head_index] * (d_model * d_head).sqrt();
+    assert!((got_raw - scaled).abs() <= 1e-5 * got_raw);
+
+    // An MLP: W_out alone over √(d_ff·d_model); W_in and W_out over √(2·d_model·d_ff).
+    let mlp_index = Component::Mlp { layer: 0 }.index(2);
+    let norms: Vec<(f64, f64)> = batches
+        .iter()
+        .map(|b| mlp_gradient_norms(&model, b, 0))
+        .collect();
+    close(
+        attribution.grad[&GWeights::WvWout][mlp_index],
+        norms.iter().map(|n| n.1).sum::<f64>() / 2.0 / (d_ff * d_model).sqrt(),
+        "MLP, wv-wout",
+    );
+    close(
+        attribution.grad[&GWeights::WvoInout][mlp_index],
+        norms
+            .iter()
+            .map(|(a, b)| (a * a + b * b).sqrt())
+            .sum::<f64>()
+            / 2.0
+            / (2.0 * d_model * d_ff).sqrt(),
+        "MLP, wvo-inout",
+    );
+    assert_eq!(attribution.wv_raw[mlp_index], None);
+}
+
+#[test]
+fn mean_ablation_per_position_over_a_single_example_changes_nothing() {
     let model = tiny_model(4);
     let one = Batch::new(ood_set(Task::Sort, 4, 5, 1, 1)[0].examples.clone());
     let set = pollster::block_on(AblationSet::new(
@@ -134,7 +216,11 @@ fn mean_ablation_over_a_single_example_changes_nothing() {
     ))
     .unwrap();
     let clean = logits(&model, &one, &Intervention::none());
-    for (component, mean) in model.components().into_iter().zip(set.means()) {
+    for (component, mean) in model
+        .components()
+        .into_iter()
+        .zip(set.means(Ablation::MeanPos))
+    {
         let ablated = logits(
             &model,
             &one,
@@ -143,8 +229,86 @@ fn mean_ablation_over_a_single_example_changes_nothing() {
         assert!(max_difference(&clean, &ablated) < 1e-5, "{component}");
     }
     let all = model.components();
-    let accuracy = pollster::block_on(set.ablated_accuracy(&model, &all, Ablation::Mean)).unwrap();
+    let accuracy =
+        pollster::block_on(set.ablated_accuracy(&model, &all, Ablation::MeanPos)).unwrap();
     assert_eq!(accuracy, set.base_accuracy);
+}
+
+#[test]
+fn the_means_are_averages_of_the_recorded_outputs() {
+    let model = tiny_model(4);
+    // Two batches of different content and sizes.
+    let batches = vec![
+        ood_set(Task::Sort, 4, 5, 1, 3)[0].clone(),
+        ood_set(Task::Sort, 40, 5, 1, 5)[0].clone(),
+    ];
+    let set = pollster::block_on(AblationSet::new(&model, &batches, 4, &device())).unwrap();
+    let capture = Capture {
+        outputs: true,
+        attention: false,
+        residuals: false,
+    };
+    // Every recorded output, per component: [examples][positions][d_model].
+    let components = model.components();
+    let mut recorded: Vec<Vec<Vec<Vec<f32>>>> = vec![Vec::new(); components.len()];
+    for batch in &batches {
+        let inputs = BatchTensors::new(batch, &device()).inputs;
+        let run = model.run(inputs, &Intervention::none(), capture);
+        for (i, output) in run.outputs.into_iter().enumerate() {
+            let [size, positions, d] = output.dims();
+            let values: Vec<f32> = output.into_data().try_to_vec().unwrap();
+            for e in 0..size {
+                recorded[i].push(
+                    (0..positions)
+                        .map(|p| values[(e * positions + p) * d..][..d].to_vec())
+                        .collect(),
+                );
+            }
+        }
+    }
+    let mut positions_differ = false;
+    for (i, component) in components.iter().enumerate() {
+        let examples = &recorded[i];
+        assert_eq!(examples.len(), 8);
+        let (positions, d) = (examples[0].len(), examples[0][0].len());
+        let average = |cells: &mut dyn Iterator<Item = &Vec<f32>>| {
+            let mut sum = vec![0.0f64; d];
+            let mut count = 0.0;
+            for cell in cells {
+                for (s, &v) in sum.iter_mut().zip(cell) {
+                    *s += f64::from(v);
+                }
+                count += 1.0;
+            }
+            sum.into_iter().map(|s| s / count).collect::<Vec<f64>>()
+        };
+        let overall = average(&mut examples.iter().flatten());
+        let read = |t: &Tensor<3>| -> Vec<f32> { t.clone().into_data().try_to_vec().unwrap() };
+        let (one_vector, per_position) = (
+            read(&set.means(Ablation::Mean)[i]),
+            read(&set.means(Ablation::MeanPos)[i]),
+        );
+        for p in 0..positions {
+            let at_p = average(&mut examples.iter().map(|e| &e[p]));
+            for k in 0..d {
+                let (mean, mean_pos) = (one_vector[p * d + k], per_position[p * d + k]);
+                // One vector, the same at every position: the mean over examples and positions.
+                assert!(
+                    (f64::from(mean) - overall[k]).abs() < 1e-4,
+                    "{component} mean"
+                );
+                assert!(
+                    (f64::from(mean_pos) - at_p[k]).abs() < 1e-4,
+                    "{component} mean-pos"
+                );
+                positions_differ |= (at_p[k] - overall[k]).abs() > 1e-2;
+            }
+        }
+    }
+    assert!(
+        positions_differ,
+        "the model's outputs depend on position, so the two means differ"
+    );
 }
 
 #[test]
@@ -213,30 +377,92 @@ fn a_report_holds_every_measurement_and_survives_json() {
         .as_ref()
         .expect("every length is analysable in the tiny config");
     assert_eq!(analysis.components.len(), 6);
-    assert!(
-        analysis
-            .components
-            .iter()
-            .all(|c| c.grad > 0.0 && c.grad.is_finite())
-    );
-    for ablation in Ablation::ALL {
-        assert_eq!(analysis.delta[&ablation].len(), 6);
-        // Δ sums to zero: both are rank vectors of the same components.
-        assert!(analysis.delta[&ablation].iter().sum::<f64>().abs() < 1e-9);
-        assert_eq!(
-            analysis.class[&ablation]
-                .keys()
-                .copied()
-                .collect::<Vec<_>>(),
-            vec![1, 2]
-        );
+    for c in &analysis.components {
+        assert_eq!(c.grad.len(), 2, "G under both readings");
+        assert!(c.grad.values().all(|g| *g > 0.0 && g.is_finite()));
+        assert_eq!(c.causal.len(), 4, "C under all four ablations");
+        assert_eq!(c.attribution_patching.len(), 2, "A toward both means");
     }
+    // Every pair of a G reading and a C ablation has every derived number.
+    for g in GWeights::ALL {
+        let by_grad = &analysis.by_grad[&g];
+        for ablation in Ablation::ALL {
+            let delta = &by_grad.delta[&ablation];
+            assert_eq!(delta.len(), 6);
+            // Δ sums to zero: both are rank vectors of the same components.
+            assert!(delta.iter().sum::<f64>().abs() < 1e-9);
+            assert_eq!(
+                by_grad.class[&ablation].keys().copied().collect::<Vec<_>>(),
+                vec![1, 2]
+            );
+            assert!(by_grad.spearman.contains_key(&ablation));
+            assert_eq!(by_grad.pruning[&ablation].ablation, ablation);
+            assert!(by_grad.superadditivity.contains_key(&ablation));
+        }
+    }
+    // The readings differ: a head's G on W_V alone is not its G on W_V and W_O.
+    assert_ne!(
+        analysis.grad(GWeights::WvWout),
+        analysis.grad(GWeights::WvoInout)
+    );
     assert_eq!(analysis.attention.heads.len(), 4);
     assert_eq!(analysis.attention.examples, 5);
-    assert_eq!(analysis.layer_grad_norm.len(), 2);
+    // Figure 4: raw = √N × normalised, N = d_model · d_head = 32 · 16.
+    let norms = &analysis.layer_grad_norm;
+    assert_eq!((norms.raw.len(), norms.normalised.len()), (2, 2));
+    for (raw, normalised) in norms.raw.iter().zip(&norms.normalised) {
+        assert!((raw - normalised * 512f64.sqrt()).abs() < 1e-5 * raw);
+    }
+    // Where, by what and under which METHOD.
+    assert_eq!(report.method.as_deref(), Some(METHOD_REVISION));
+    assert_eq!(report.outdated(), None);
+    let analysed = report
+        .analysed
+        .as_ref()
+        .expect("the analysis records its machine");
+    assert!(analysed.seconds > 0.0 && !analysed.machine.cpu.is_empty());
+    assert!(!analysed.build.commit.is_empty());
+    assert!(report.run.trained.is_some());
     let json = serde_json::to_string(&report).unwrap();
     let back: SeedReport = serde_json::from_str(&json).unwrap();
     assert_eq!(back, report);
+}
+
+#[test]
+fn a_report_of_the_earlier_contract_loads_marked_and_is_refused_for_comparison() {
+    // The fixture: a reversal report written before METHOD revision 2026-12-02 (no `method`,
+    // one G a component, mean ablation per position), as shipped in assets/sweep until then
+    // (its attention patterns cut to one head to keep the file small).
+    let old = include_str!("golden/report-before-2026-12-02.json");
+    let report: SeedReport = serde_json::from_str(old).expect("an old report still loads");
+    assert_eq!((report.run.task, report.run.seed), (Task::Reverse, 1010));
+    assert!(report.run.train.is_some(), "its training is kept");
+    assert!(
+        report.analysis.is_none(),
+        "its analysis is not read as the new one"
+    );
+    let why = report
+        .outdated()
+        .expect("marked as made under the earlier contract");
+    assert!(why.contains("before METHOD revision 2026-12-02"), "{why}");
+    assert!(why.contains("analyse it again"), "{why}");
+
+    // Every command that compares refuses it, saying why.
+    let dir = std::env::temp_dir().join(format!("gradcause-old-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("reverse-seed1010.json"), old).unwrap();
+    let compared = std::process::Command::new(env!("CARGO_BIN_EXE_gradcause"))
+        .args(["compare"])
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert!(!compared.status.success());
+    let stderr = String::from_utf8_lossy(&compared.stderr);
+    assert!(
+        stderr.contains("cannot be compared") && stderr.contains("analyse it again"),
+        "{stderr}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]
@@ -270,6 +496,8 @@ fn batches_run_at_once_give_the_same_evaluation_and_report_as_one_at_a_time() {
     assert_eq!(one.0, three.0);
     assert!(one.1.analysis.is_some());
     assert_eq!(one.1.analysis, three.1.analysis);
+    assert_eq!(one.1.analysed.unwrap().machine.threads, 1);
+    assert_eq!(three.1.analysed.unwrap().machine.threads, 3);
 }
 
 #[test]
@@ -301,18 +529,24 @@ fn summaries_average_over_analysed_seeds_only() {
     // Hand-made pruning and Bloat numbers.
     let set = |report: &mut SeedReport, hero_change: f64, individual: [f64; 2], joint: f64| {
         let analysis = report.analysis.as_mut().unwrap();
+        let base = analysis.base_accuracy;
+        let by_grad = analysis.by_grad.get_mut(&GWeights::WvWout).unwrap();
         let parts = vec![Component::Mlp { layer: 0 }, Component::Mlp { layer: 1 }];
-        analysis.pruning.heroes = Some(gradcause::analysis::JointAblation {
-            components: parts.clone(),
-            accuracy: analysis.base_accuracy + hero_change,
-            change: hero_change,
-        });
-        analysis.superadditivity = Some(gradcause::analysis::superadditivity(
-            parts,
-            individual.to_vec(),
-            joint,
-        ));
-        analysis.spearman.mean = Some(hero_change);
+        by_grad.pruning.get_mut(&Ablation::Mean).unwrap().heroes =
+            Some(gradcause::analysis::JointAblation {
+                components: parts.clone(),
+                accuracy: base + hero_change,
+                change: hero_change,
+            });
+        by_grad.superadditivity.insert(
+            Ablation::Mean,
+            Some(gradcause::analysis::superadditivity(
+                parts,
+                individual.to_vec(),
+                joint,
+            )),
+        );
+        by_grad.spearman.insert(Ablation::Mean, Some(hero_change));
     };
     set(&mut b, -0.2, [0.02, 0.04], 0.40);
     let mut a = a;
@@ -322,24 +556,35 @@ fn summaries_average_over_analysed_seeds_only() {
     let heads_classed = analysis
         .components
         .iter()
-        .zip(&analysis.class[&Ablation::Mean][&2])
+        .zip(&analysis.by_grad[&GWeights::WvWout].class[&Ablation::Mean][&2])
         .filter(|(c, class)| matches!(c.name, Component::Head { .. }) && **class != Class::Aligned)
         .count();
-    let summary = Summary::new(Task::Sort, &[a, b, skipped]);
+    let summary = Summary::new(Task::Sort, &[a, b, skipped], GWeights::WvWout);
     assert_eq!(summary.seeds, vec![10, 11, 12]);
     assert_eq!(summary.analysed(), 2);
     assert_eq!(summary.skipped.len(), 1);
     assert_eq!(summary.skipped[0].reason, "no OOD length in the window");
     let close = |x: Option<f64>, y: f64| (x.unwrap() - y).abs() < 1e-12;
-    assert!(close(summary.pruning.heroes.mean, -0.3));
-    assert!(close(summary.pruning.heroes.std, (0.02f64).sqrt()));
-    assert!(close(summary.table1.mean.mean, -0.3));
+    let (pruning, table4) = (
+        &summary.pruning[&Ablation::Mean],
+        &summary.table4[&Ablation::Mean],
+    );
+    assert!(close(pruning.heroes.mean, -0.3));
+    assert!(close(pruning.heroes.std, (0.02f64).sqrt()));
+    assert_eq!(pruning.heroes.interval, Some([-0.4, -0.2]));
+    assert!(close(summary.table1.of(Ablation::Mean).mean, -0.3));
     // Individual means 0.01 and 0.03 → 0.02; joint drops 0.2 and 0.4 → 0.3; ratio 15.
-    assert!(close(summary.table4.individual_drop.mean, 0.02));
-    assert!(close(summary.table4.joint_drop.mean, 0.3));
-    assert!(close(summary.table4.ratio, 15.0));
+    assert!(close(table4.individual_drop.mean, 0.02));
+    assert!(close(table4.joint_drop.mean, 0.3));
+    assert!(close(table4.ratio.value, 15.0));
     // Sums of individual drops 0.02 and 0.06 → 0.04: additive ratio 7.5.
-    assert!(close(summary.table4.additive_ratio, 7.5));
+    assert!(close(table4.additive_ratio.value, 7.5));
+    // Resampling the two seeds: ratios of 0.2/0.02, 0.3/0.04 and 0.4/0.06 (10, 7.5, 6.67).
+    let [low, high] = table4.additive_ratio.interval.unwrap();
+    assert!((low - 0.4 / 0.06).abs() < 1e-9 && (high - 10.0).abs() < 1e-9);
+    // Two of three seeds in the window.
+    let [low, high] = summary.in_window.unwrap();
+    assert!(low < 2.0 / 3.0 && 2.0 / 3.0 < high);
 
     // Layer counts add up the heads' classes over the two analysed seeds (b is a copy of a).
     let counted: usize = summary
@@ -369,7 +614,7 @@ fn checkpoints_analyse_the_snapshots_taken_during_training() {
         steps
     );
     // A snapshot is an earlier model: its gradients differ from the final model's.
-    let last = report.analysis.as_ref().unwrap().grad();
+    let last = report.analysis.as_ref().unwrap().grad(GWeights::WvWout);
     assert_ne!(report.checkpoints[0].grad, last);
     let back: SeedReport = serde_json::from_str(&serde_json::to_string(&report).unwrap()).unwrap();
     assert_eq!(back, report);

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::process::Command;
 
 use gradcause::ablation::Ablation;
-use gradcause::analysis::Correlations;
+use gradcause::attribution::GWeights;
 use gradcause::compare::{REPORTED_JSON, Reported, Verdict, compare};
 use gradcause::summary::{MeanStd, SeedRoles, SkippedSeed, Summary, Table3Row};
 use gradcause::task::Task;
@@ -41,19 +41,15 @@ fn covers(key: &str, leaf: &str) -> bool {
 
 /// A summary of `task` with `n` analysed seeds and the given mean-ablation ρ per seed.
 fn summary_with(task: Task, seeds: &[(u64, Option<f64>)], skipped: &[u64]) -> Summary {
-    let mut s = Summary::new(task, &[]);
+    let mut s = Summary::new(task, &[], GWeights::WvWout);
     s.table3.rows = seeds
         .iter()
         .map(|&(seed, rho)| Table3Row {
             seed,
             analysis_length: 8,
             base_accuracy: 0.5,
-            spearman: Correlations {
-                mean: rho,
-                zero: rho,
-                resample: rho,
-                attribution_patching: rho,
-            },
+            spearman: Ablation::ALL.iter().map(|&a| (a, rho)).collect(),
+            attribution_patching: Ablation::MEANS.iter().map(|&a| (a, rho)).collect(),
         })
         .collect();
     s.skipped = skipped
@@ -87,7 +83,7 @@ fn every_reported_entry_gets_a_line_with_or_without_results() {
         summary_with(Task::Sort, &[(42, Some(0.5)), (123, Some(0.1))], &[456]),
     )]);
     for summaries in [BTreeMap::new(), with_results] {
-        let lines = compare(&reported, &summaries);
+        let lines = compare(&reported, &summaries, Ablation::Mean);
         for leaf in all.iter().filter(|l| !context.iter().any(|c| covers(c, l))) {
             assert!(
                 lines.iter().any(|line| covers(&line.key, leaf)),
@@ -119,16 +115,21 @@ fn verdicts_follow_the_papers_spread() {
     // Reversal Table 1: 0.72 ± 0.08. Sorting: 0.27 ± 0.24.
     let nine = [42, 123, 456, 789, 1010, 2020, 3030, 5050, 6060].map(|seed| (seed, Some(0.7)));
     let mut reverse = summary_with(Task::Reverse, &nine, &[4040]);
-    reverse.table1.mean = MeanStd::of([Some(0.65), Some(0.66)]);
+    reverse
+        .table1
+        .rho
+        .insert(Ablation::Mean, MeanStd::of([Some(0.65), Some(0.66)]));
     let mut sort = summary_with(Task::Sort, &[(456, Some(0.6)), (2020, Some(-0.2))], &[4040]);
-    sort.table1.mean = MeanStd::of([Some(0.55), Some(0.60)]);
+    sort.table1
+        .rho
+        .insert(Ablation::Mean, MeanStd::of([Some(0.55), Some(0.60)]));
     let summaries = BTreeMap::from([(Task::Reverse, reverse), (Task::Sort, sort)]);
-    let lines = compare(&reported, &summaries);
+    let lines = compare(&reported, &summaries, Ablation::Mean);
 
     let rev = line(&lines, "table1_rho_mean_std.reverse.mean_ablation");
     assert!(matches!(rev.verdict, Verdict::Within(_)), "{rev:?}");
     assert_eq!((rev.paper.as_str(), rev.seeds), ("0.72 ± 0.08", 2));
-    assert_eq!(rev.ours, "0.66 ± 0.01");
+    assert_eq!(rev.ours, "0.66 ± 0.01 [0.65, 0.66]");
     let sort = line(&lines, "table1_rho_mean_std.sort.mean_ablation");
     assert!(matches!(sort.verdict, Verdict::Differs(_)), "{sort:?}");
     // No zero-ablation ρ in the summaries' Table 1: the mean of nothing.
@@ -199,13 +200,17 @@ fn counts_are_scaled_to_the_papers_seeds_and_figure5_needs_all_four_heads() {
         bloats: BTreeMap::from([(Ablation::Mean, heads(&["L1_H0", "L1_H1"]))]),
     }];
     let summaries = BTreeMap::from([(Task::Sort, sort.clone())]);
-    let lines = compare(&reported, &summaries);
+    let lines = compare(&reported, &summaries, Ablation::Mean);
     let figure5 = line(&lines, "figure5_sort_seed2020_n10");
     assert!(matches!(figure5.verdict, Verdict::Within(_)), "{figure5:?}");
     assert!(figure5.ours.contains("n = 8"), "{}", figure5.ours);
 
     sort.roles.seeds[0].bloats = BTreeMap::from([(Ablation::Mean, heads(&["L1_H0"]))]);
-    let lines = compare(&reported, &BTreeMap::from([(Task::Sort, sort)]));
+    let lines = compare(
+        &reported,
+        &BTreeMap::from([(Task::Sort, sort)]),
+        Ablation::Mean,
+    );
     let figure5 = line(&lines, "figure5_sort_seed2020_n10");
     assert_eq!(
         figure5.verdict,

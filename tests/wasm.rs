@@ -90,25 +90,27 @@ async fn the_analysis_runs_on_webgpu() {
         analysis
             .components
             .iter()
-            .all(|c| c.grad.is_finite() && c.grad > 0.0)
+            .all(|c| c.grad.len() == 2 && c.grad.values().all(|g| g.is_finite() && *g > 0.0))
     );
     assert!((0.0..=1.0).contains(&analysis.base_accuracy));
     assert_eq!(analysis.attention.heads.len(), 4);
 
     // What the page draws from it: every scatter point inside the plot, one colour per class,
     // and layer bins that count each classed head once.
-    let x = Scale::fit(analysis.grad(), (64.0, 500.0));
+    let g = config.analysis.g_weights;
+    let x = Scale::fit(analysis.grad(g), (64.0, 500.0));
     assert!(
         analysis
-            .grad()
+            .grad(g)
             .iter()
             .all(|&g| (64.0..=500.0).contains(&x.map(g)))
     );
     let t = config.analysis.threshold;
-    let classes = &analysis.class[&config.analysis.pruning_ablation][&t];
+    let by_grad = &analysis.by_grad[&g];
+    let classes = &by_grad.class[&config.analysis.pruning_ablation][&t];
     for (class, delta) in classes
         .iter()
-        .zip(&analysis.delta[&config.analysis.pruning_ablation])
+        .zip(&by_grad.delta[&config.analysis.pruning_ablation])
     {
         assert_eq!(*class, Class::of(*delta, t));
     }
@@ -116,7 +118,7 @@ async fn the_analysis_runs_on_webgpu() {
         analysis: Some(analysis.clone()),
         ..report
     };
-    let summary = Summary::new(Task::Sort, std::slice::from_ref(&report));
+    let summary = Summary::new(Task::Sort, std::slice::from_ref(&report), g);
     let bins = summary.table5.at(config.analysis.pruning_ablation, t);
     assert_eq!(bins.len(), config.model.layers);
     let heads = |class| {

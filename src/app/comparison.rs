@@ -5,16 +5,23 @@ use std::collections::BTreeMap;
 
 use leptos::prelude::*;
 
+use crate::ablation::Ablation;
 use crate::compare::{CITATION, Line, Reported, compare, tally};
 use crate::summary::Summary;
 use crate::task::Task;
 
 use super::state::Lab;
 
-/// The comparison table for `summaries`; `scope` keeps element ids unique on the page.
+/// The comparison table for `summaries` (made under one G reading), with `ablation` read as the
+/// paper's mean ablation; `scope` keeps element ids unique on the page.
 #[component]
-pub fn PaperBeside(summaries: BTreeMap<Task, Summary>, scope: &'static str) -> impl IntoView {
-    let lines = compare(&Reported::shipped(), &summaries);
+pub fn PaperBeside(
+    summaries: BTreeMap<Task, Summary>,
+    ablation: Ablation,
+    scope: &'static str,
+) -> impl IntoView {
+    let g = summaries.values().next().map(|s| s.g_weights);
+    let lines = compare(&Reported::shipped(), &summaries, ablation);
     let (within, differs, unavailable) = tally(&lines);
     let mut sections: Vec<(&'static str, Vec<Line>)> = Vec::new();
     for line in lines {
@@ -62,8 +69,9 @@ pub fn PaperBeside(summaries: BTreeMap<Task, Summary>, scope: &'static str) -> i
         <div class="paper-beside" id=format!("paper-beside-{scope}")>
             <p class="tally">
                 {format!(
-                    "{} entries: {within} within the paper's spread, {differs} differ, {unavailable} not available on these runs.",
-                    within + differs + unavailable
+                    "{} entries: {within} within the paper's spread, {differs} differ, {unavailable} not available on these runs (G on {}, {ablation} ablation).",
+                    within + differs + unavailable,
+                    g.map_or("—".to_string(), |g| g.to_string())
                 )}
             </p>
             <p class="hint">
@@ -81,12 +89,12 @@ pub fn PaperBeside(summaries: BTreeMap<Task, Summary>, scope: &'static str) -> i
 pub fn YourRunsBesidePaper() -> impl IntoView {
     let lab = Lab::get();
     move || {
-        let summaries = lab.runs.with(|runs| Summary::per_task(runs));
+        let summaries = Summary::per_task(&lab.current_runs(), lab.g_weights.get());
         summaries.values().any(|s| s.analysed() >= 2).then(|| {
             view! {
                 <section id="stage-paper" class="panel">
                     <h2>"8 · Your runs beside the paper"</h2>
-                    <PaperBeside summaries=summaries scope="runs" />
+                    <PaperBeside summaries=summaries ablation=lab.ablation.get() scope="runs" />
                 </section>
             }
         })

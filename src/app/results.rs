@@ -5,6 +5,7 @@ use leptos::prelude::*;
 
 use crate::ablation::Ablation;
 use crate::analysis::Analysis;
+use crate::attribution::GWeights;
 use crate::report::SeedReport;
 use crate::summary::Summary;
 
@@ -26,6 +27,7 @@ pub fn Results() -> impl IntoView {
                     <Explain stage=1 />
                     <RunHeader report=report.clone() />
                 </section>
+                {report.outdated().map(|why| view! { <p class="notice outdated">{why}</p> })}
                 {analysis.map(|a| view! { <AnalysisView report=report.clone() analysis=a /> })}
             }
         })
@@ -97,20 +99,32 @@ fn AnalysisView(report: SeedReport, analysis: Analysis) -> impl IntoView {
         .map(|a| view! { <option value=a.name()>{format!("{a} ablation")}</option> })
         .into_iter()
         .collect_view();
+    let g_options = GWeights::ALL
+        .map(|g| view! { <option value=g.name()>{format!("G on {g}")}</option> })
+        .into_iter()
+        .collect_view();
     let threshold_options = thresholds
         .iter()
         .map(|t| view! { <option value=t.to_string()>{format!("t = {t}")}</option> })
         .collect_view();
     let seed_report = report.clone();
     let this_seed = Signal::derive(move || {
-        layer_counts(&Summary::new(task, std::slice::from_ref(&seed_report)), lab)
+        let summary = Summary::new(
+            task,
+            std::slice::from_ref(&seed_report),
+            lab.g_weights.get(),
+        );
+        layer_counts(&summary, lab)
     });
     let all_seeds = Signal::derive(move || {
-        lab.runs
-            .with(|runs| layer_counts(&Summary::new(task, runs), lab))
+        layer_counts(
+            &Summary::new(task, &lab.current_runs(), lab.g_weights.get()),
+            lab,
+        )
     });
     let norms = analysis
         .layer_grad_norm
+        .raw
         .iter()
         .map(|&n| (n, None))
         .collect();
@@ -118,13 +132,27 @@ fn AnalysisView(report: SeedReport, analysis: Analysis) -> impl IntoView {
     view! {
         <div class="view-controls panel">
             <label>
+                "Gradient "
+                <select
+                    name="g-weights"
+                    prop:value=move || lab.g_weights.get().name()
+                    on:change=move |ev| {
+                        if let Ok(g) = event_target_value(&ev).parse() {
+                            lab.set_reading(g, lab.ablation.get_untracked())
+                        }
+                    }
+                >
+                    {g_options}
+                </select>
+            </label>
+            <label>
                 "Baseline "
                 <select
                     name="ablation"
                     prop:value=move || lab.ablation.get().name()
                     on:change=move |ev| {
                         if let Ok(a) = event_target_value(&ev).parse() {
-                            lab.ablation.set(a)
+                            lab.set_reading(lab.g_weights.get_untracked(), a)
                         }
                     }
                 >
@@ -157,7 +185,10 @@ fn AnalysisView(report: SeedReport, analysis: Analysis) -> impl IntoView {
             <h2>"4 · Hidden Heroes and Gradient Bloats"</h2>
             <Explain stage=3 />
             <DeltaBars analysis=analysis.clone() />
-            <SeedPruning analysis=analysis.clone() />
+            {
+                let analysis = analysis.clone();
+                move || view! { <SeedPruning analysis=analysis.clone() g=lab.g_weights.get() ablation=lab.ablation.get() /> }
+            }
         </section>
         <section id="stage-layers" class="panel grid">
             <h2>"5 · Layers"</h2>
@@ -174,7 +205,7 @@ fn AnalysisView(report: SeedReport, analysis: Analysis) -> impl IntoView {
                 caption="Heads only, summed over every analysed run of this task."
                 counts=all_seeds
             />
-            <GradNormBars id="grad-norm" norms=norms caption="This seed: mean over a layer's heads of the W_V-only gradient magnitude." />
+            <GradNormBars id="grad-norm" norms=norms caption="This seed: mean over a layer's heads of the raw W_V gradient norm (Figure 4)." />
         </section>
         <section id="stage-attention" class="panel">
             <h2>"6 · Attention"</h2>
@@ -192,41 +223,54 @@ fn layer_counts(summary: &Summary, lab: Lab) -> Vec<crate::summary::LayerCount> 
     summary.table5.at(ablation, t).to_vec()
 }
 
-/// ρ of G against each baseline, and of attribution patching against mean ablation.
+/// ρ of G (each reading) against each baseline, and of attribution patching against each mean.
 #[component]
 fn SeedSpearman(analysis: Analysis) -> impl IntoView {
-    let s = &analysis.spearman;
-    let rows = [
-        ("G vs. mean ablation", s.mean),
-        ("G vs. zero ablation", s.zero),
-        ("G vs. resample ablation", s.resample),
-        (
-            "attribution patching vs. mean ablation",
-            s.attribution_patching,
-        ),
-    ]
-    .map(|(name, rho)| {
-        view! {
-            <tr>
-                <td>{name}</td>
-                <td>{rho.map_or("undefined".to_string(), |r| format!("{r:.3}"))}</td>
-            </tr>
-        }
-    })
-    .into_iter()
-    .collect_view();
+    let rho = |r: Option<f64>| r.map_or("undefined".to_string(), |r| format!("{r:.3}"));
+    let header = GWeights::ALL
+        .map(|g| view! { <th>{format!("G on {g}")}</th> })
+        .into_iter()
+        .collect_view();
+    let rows = Ablation::ALL
+        .map(|a| {
+            let cells = GWeights::ALL
+                .map(|g| view! { <td>{rho(analysis.spearman(g, a))}</td> })
+                .into_iter()
+                .collect_view();
+            let patching = analysis
+                .attribution_patching
+                .get(&a)
+                .map_or("—".to_string(), |p| rho(p.spearman));
+            view! {
+                <tr>
+                    <td>{format!("{a} ablation")}</td>
+                    {cells}
+                    <td>{patching}</td>
+                </tr>
+            }
+        })
+        .into_iter()
+        .collect_view();
     view! {
         <table class="small-table">
-            <caption>"Spearman ρ, this seed"</caption>
+            <caption>"Spearman ρ against C, this seed"</caption>
+            <thead>
+                <tr>
+                    <th>"C"</th>
+                    {header}
+                    <th>"attribution patching"</th>
+                </tr>
+            </thead>
             <tbody>{rows}</tbody>
         </table>
     }
 }
 
-/// Pruning damage and superadditivity of this seed.
+/// Pruning damage and superadditivity of this seed under one reading.
 #[component]
-fn SeedPruning(analysis: Analysis) -> impl IntoView {
-    let p = &analysis.pruning;
+fn SeedPruning(analysis: Analysis, g: GWeights, ablation: Ablation) -> impl IntoView {
+    let by_grad = &analysis.by_grad[&g];
+    let p = &by_grad.pruning[&ablation];
     let row = |name: &str, joint: &Option<crate::analysis::JointAblation>| {
         let (who, change) = match joint {
             Some(j) => (
@@ -247,7 +291,7 @@ fn SeedPruning(analysis: Analysis) -> impl IntoView {
             </tr>
         }
     };
-    let superadditivity = analysis.superadditivity.as_ref().map(|s| {
+    let superadditivity = by_grad.superadditivity[&ablation].as_ref().map(|s| {
         let ratio = |r: Option<f64>| r.map_or("undefined".to_string(), |r| format!("{r:.2}"));
         format!(
             "Top-two Bloats: mean single drop {:.1} points, joint drop {:.1} points; joint / mean single {}, joint / sum of singles {} (above 1: superadditive).",
@@ -259,7 +303,7 @@ fn SeedPruning(analysis: Analysis) -> impl IntoView {
     });
     view! {
         <table class="small-table">
-            <caption>{format!("Pruning the top two, {} ablation, t = {}", p.ablation, p.threshold)}</caption>
+            <caption>{format!("Pruning the top two, G on {g}, {} ablation, t = {}", p.ablation, p.threshold)}</caption>
             <thead>
                 <tr>
                     <th>"class"</th>
@@ -286,7 +330,14 @@ fn Checkpoints(report: SeedReport) -> impl IntoView {
                     <tr>
                         <td>{c.step}</td>
                         <td>{format!("{:.1}%", c.base_accuracy * 100.0)}</td>
-                        <td>{c.spearman.mean.map_or("undefined".into(), |r| format!("{r:.3}"))}</td>
+                        <td>
+                            {c
+                                .spearman
+                                .get(&Ablation::Mean)
+                                .copied()
+                                .flatten()
+                                .map_or("undefined".into(), |r| format!("{r:.3}"))}
+                        </td>
                         <td>{count(crate::analysis::Class::Hero)}</td>
                         <td>{count(crate::analysis::Class::Bloat)}</td>
                     </tr>

@@ -1,6 +1,8 @@
 //! The finished runs: pick which one the figures show, export them all as JSON, import a file of
 //! runs (a malformed or foreign file is refused with a message and changes nothing), clear them.
 
+use crate::ablation::Ablation;
+use crate::attribution::GWeights;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use wasm_bindgen::JsCast;
@@ -62,10 +64,12 @@ pub fn RunList() -> impl IntoView {
                     let outcome = match (&r.analysis, r.run.analysis_length) {
                         (Some(a), Some(n)) => format!(
                             "n = {n}, ρ(mean) = {}",
-                            a.spearman
-                                .mean
+                            a.spearman(GWeights::WvWout, Ablation::Mean)
                                 .map_or("undefined".into(), |x| format!("{x:.2}"))
                         ),
+                        _ if r.outdated().is_some() => {
+                            "analysed under an earlier METHOD: analyse again".to_string()
+                        }
                         _ => "skipped".to_string(),
                     };
                     view! {

@@ -5,6 +5,7 @@ use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::ablation::Ablation;
+use crate::attribution::GWeights;
 use crate::component::Component;
 use crate::config::ExperimentConfig;
 use crate::permalink::{self, BackendChoice};
@@ -117,6 +118,8 @@ pub struct Lab {
     pub lines: RwSignal<Vec<SeedLine>>,
     /// How many seeds run at once (each in its own worker).
     pub parallel: RwSignal<usize>,
+    /// The reading of G the figures show (METHOD §5).
+    pub g_weights: RwSignal<GWeights>,
     /// The baseline the figures compare against.
     pub ablation: RwSignal<Ablation>,
     /// The Hero/Bloat threshold the figures use.
@@ -150,6 +153,11 @@ impl Lab {
         };
         let (runs, storage_notice) = load_runs();
         let selected = runs.len().checked_sub(1);
+        // The reading shown first comes with the link (`g-weights`, `pruning-ablation`).
+        let (g, ablation) = (
+            settings.analysis.g_weights,
+            settings.analysis.pruning_ablation,
+        );
         Self {
             settings: RwSignal::new(settings),
             backend_choice: RwSignal::new(backend_choice),
@@ -161,7 +169,8 @@ impl Lab {
             notice: RwSignal::new(notice.or(backend_notice).or(storage_notice)),
             lines: RwSignal::new(Vec::new()),
             parallel: RwSignal::new(browser::hardware_threads().saturating_sub(1).max(1)),
-            ablation: RwSignal::new(Ablation::Mean),
+            g_weights: RwSignal::new(g),
+            ablation: RwSignal::new(ablation),
             threshold: RwSignal::new(6),
             head: RwSignal::new(Component::Head { layer: 0, head: 0 }),
             guided: RwSignal::new(false),
@@ -172,6 +181,27 @@ impl Lab {
     /// The lab from context.
     pub fn get() -> Self {
         expect_context::<Lab>()
+    }
+
+    /// Shows every figure and table under G reading `g` and baseline `ablation`, and keeps the
+    /// choice in the link.
+    pub fn set_reading(&self, g: GWeights, ablation: Ablation) {
+        self.g_weights.set(g);
+        self.ablation.set(ablation);
+        self.settings.update(|c| {
+            c.analysis.g_weights = g;
+            c.analysis.pruning_ablation = ablation;
+        });
+    }
+
+    /// The runs analysed under this build's METHOD revision (the only ones compared).
+    pub fn current_runs(&self) -> Vec<SeedReport> {
+        self.runs.with(|runs| {
+            runs.iter()
+                .filter(|r| r.outdated().is_none())
+                .cloned()
+                .collect()
+        })
     }
 
     /// The selected run, if any.

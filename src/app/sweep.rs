@@ -6,6 +6,8 @@ use std::collections::BTreeMap;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
+use crate::ablation::Ablation;
+use crate::attribution::GWeights;
 use crate::report::SeedReport;
 use crate::summary::{Summary, SweepSummary};
 use crate::task::Task;
@@ -41,7 +43,7 @@ pub fn Precomputed() -> impl IntoView {
     let load = move |summary: SweepSummary| {
         spawn_local(async move {
             let mut reports = Vec::new();
-            for (task, s) in &summary.tasks {
+            for (task, s) in summary.under(GWeights::WvWout) {
                 for seed in &s.seeds {
                     let path = format!("{SWEEP_DIR}/{task}/{task}-seed{seed}.json");
                     let parsed = browser::fetch_text(&path).await.and_then(|t| {
@@ -69,15 +71,16 @@ pub fn Precomputed() -> impl IntoView {
                         .map(|result| match result {
                             Err(e) => view! { <p class="hint">{e}</p> }.into_any(),
                             Ok(list) => {
+                                let (g, ablation) = (lab.g_weights.get(), lab.ablation.get());
                                 let both: BTreeMap<Task, Summary> = list
                                     .iter()
-                                    .flat_map(|sweep| sweep.tasks.clone())
+                                    .flat_map(|sweep| sweep.under(g))
                                     .collect();
                                 let sweeps = list
                                     .into_iter()
                                     .map(|sweep| {
-                                        let positions = sweep
-                                            .tasks
+                                        let under = sweep.under(g);
+                                        let positions = under
                                             .values()
                                             .flat_map(|s| s.positions.iter().map(|p| p.name()))
                                             .collect::<Vec<_>>()
@@ -87,13 +90,12 @@ pub fn Precomputed() -> impl IntoView {
                                             sweep.command,
                                             sweep.generated
                                         );
-                                        let tables = sweep
-                                            .tasks
+                                        let tables = under
                                             .values()
                                             .map(|s| {
                                                 view! {
                                                     <h3>{s.task.name()}</h3>
-                                                    <SummaryTables summary=s.clone() scope="shipped" />
+                                                    <SummaryTables summary=s.clone() ablation=ablation scope="shipped" />
                                                 }
                                             })
                                             .collect_view();
@@ -109,7 +111,8 @@ pub fn Precomputed() -> impl IntoView {
                                     .collect_view();
                                 view! {
                                     <h3>"The paper beside the shipped sweep"</h3>
-                                    <PaperBeside summaries=both scope="shipped" />
+                                    <ReadingSelector />
+                                    <PaperBeside summaries=both ablation=ablation scope="shipped" />
                                     {sweeps}
                                 }
                                     .into_any()
@@ -118,5 +121,53 @@ pub fn Precomputed() -> impl IntoView {
                 }}
             </Suspense>
         </section>
+    }
+}
+
+/// The reading every comparison and table shows: G's weights and the ablation read as the
+/// paper's "mean ablation" (METHOD §5, §6). Every report holds all of them, so switching
+/// recomputes nothing; the link keeps the choice.
+#[component]
+pub fn ReadingSelector() -> impl IntoView {
+    let lab = Lab::get();
+    let g_options = GWeights::ALL
+        .map(|g| view! { <option value=g.name()>{format!("G on {g}")}</option> })
+        .into_iter()
+        .collect_view();
+    let c_options = Ablation::ALL
+        .map(|a| view! { <option value=a.name()>{format!("{a} ablation")}</option> })
+        .into_iter()
+        .collect_view();
+    view! {
+        <div class="view-controls">
+            <label>
+                "Reading: gradient "
+                <select
+                    name="reading-g"
+                    prop:value=move || lab.g_weights.get().name()
+                    on:change=move |ev| {
+                        if let Ok(g) = event_target_value(&ev).parse() {
+                            lab.set_reading(g, lab.ablation.get_untracked())
+                        }
+                    }
+                >
+                    {g_options}
+                </select>
+            </label>
+            <label>
+                " against "
+                <select
+                    name="reading-c"
+                    prop:value=move || lab.ablation.get().name()
+                    on:change=move |ev| {
+                        if let Ok(a) = event_target_value(&ev).parse() {
+                            lab.set_reading(lab.g_weights.get_untracked(), a)
+                        }
+                    }
+                >
+                    {c_options}
+                </select>
+            </label>
+        </div>
     }
 }

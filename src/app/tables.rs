@@ -3,6 +3,7 @@
 
 use leptos::prelude::*;
 
+use crate::ablation::Ablation;
 use crate::summary::{MeanStd, Summary};
 
 use super::browser;
@@ -16,20 +17,20 @@ pub fn AcrossSeeds() -> impl IntoView {
     let lab = Lab::get();
     move || {
         let task = lab.selected_run()?.run.task;
-        let summary = lab.runs.with(|runs| Summary::new(task, runs));
+        let summary = Summary::new(task, &lab.current_runs(), lab.g_weights.get());
         (summary.analysed() >= 2).then(|| {
             view! {
                 <section id="stage-seeds" class="panel">
                     <h2>{format!("7 · Across seeds: {task}")}</h2>
                     <Explain stage=6 />
-                    <SummaryTables summary=summary scope="runs" />
+                    <SummaryTables summary=summary ablation=lab.ablation.get() scope="runs" />
                 </section>
             }
         })
     }
 }
 
-/// `0.42 ± 0.10 (n=3)`, percentages when `percent`.
+/// `0.42 ± 0.10 [0.35, 0.49] (n=3)`, percentages when `percent`.
 fn cell(value: MeanStd, percent: bool) -> String {
     if percent {
         value.display(100.0, 1)
@@ -38,13 +39,16 @@ fn cell(value: MeanStd, percent: bool) -> String {
     }
 }
 
-/// The tables of one summary, with CSV downloads; `scope` keeps element ids unique on the page.
+/// The tables of one summary under `ablation`, with CSV downloads; `scope` keeps element ids
+/// unique on the page.
 #[component]
-pub fn SummaryTables(summary: Summary, scope: &'static str) -> impl IntoView {
+pub fn SummaryTables(summary: Summary, ablation: Ablation, scope: &'static str) -> impl IntoView {
     let norm_id = format!("grad-norm-{scope}-{}", summary.task);
+    let (table4, pruning) = (&summary.table4[&ablation], &summary.pruning[&ablation]);
     let rho = summary
         .table1
         .rows()
+        .into_iter()
         .map(|(name, value)| {
             view! {
                 <tr>
@@ -53,14 +57,13 @@ pub fn SummaryTables(summary: Summary, scope: &'static str) -> impl IntoView {
                 </tr>
             }
         })
-        .into_iter()
         .collect_view();
     let seeds = summary
         .table3
         .rows
         .iter()
-        .zip(&summary.table4.rows)
-        .zip(&summary.pruning.rows)
+        .zip(&table4.rows)
+        .zip(&pruning.rows)
         .map(|((r, b), p)| {
             let rho = |x: Option<f64>| x.map_or("—".into(), |x| format!("{x:.3}"));
             let pct = |x: Option<f64>| x.map_or("—".into(), |x| format!("{:.1}", x * 100.0));
@@ -69,8 +72,8 @@ pub fn SummaryTables(summary: Summary, scope: &'static str) -> impl IntoView {
                     <td>{r.seed}</td>
                     <td>{r.analysis_length}</td>
                     <td>{format!("{:.1}%", r.base_accuracy * 100.0)}</td>
-                    <td>{rho(r.spearman.mean)}</td>
-                    <td>{rho(r.spearman.zero)}</td>
+                    <td>{rho(r.spearman[&ablation])}</td>
+                    <td>{rho(r.spearman[&Ablation::Zero])}</td>
                     <td>{pct(b.individual_drop)}</td>
                     <td>{pct(b.joint_drop)}</td>
                     <td>{b.additive_ratio.map_or("—".into(), |x| format!("{x:.2}"))}</td>
@@ -85,10 +88,9 @@ pub fn SummaryTables(summary: Summary, scope: &'static str) -> impl IntoView {
         .iter()
         .map(|s| view! { <li>{format!("seed {}: {}", s.seed, s.reason)}</li> })
         .collect_view();
-    let ratio = |r: Option<f64>| r.map_or("undefined".into(), |r| format!("{r:.2}"));
     let norms = summary
         .figure4
-        .layers
+        .raw
         .iter()
         .map(|m| (m.mean.unwrap_or(0.0), m.std))
         .collect();
@@ -101,17 +103,17 @@ pub fn SummaryTables(summary: Summary, scope: &'static str) -> impl IntoView {
     view! {
         <p>{format!("{} seeds analysed, {} skipped.", summary.analysed(), summary.skipped.len())}</p>
         <table class="small-table">
-            <caption>"Spearman ρ across seeds (mean ± sample std)"</caption>
+            <caption>{format!("Spearman ρ across seeds, G on {} (mean ± sample std [95% bootstrap interval])", summary.g_weights)}</caption>
             <tbody>{rho}</tbody>
         </table>
         <table>
-            <caption>"Per seed: ρ, top-two Bloat drops (points), pruning change (points)"</caption>
+            <caption>{format!("Per seed under {ablation} ablation: ρ, top-two Bloat drops (points), pruning change (points)")}</caption>
             <thead>
                 <tr>
                     <th>"seed"</th>
                     <th>"n"</th>
                     <th>"base"</th>
-                    <th>"ρ mean"</th>
+                    <th>{format!("ρ {ablation}")}</th>
                     <th>"ρ zero"</th>
                     <th>"single drop"</th>
                     <th>"joint drop"</th>
@@ -125,13 +127,13 @@ pub fn SummaryTables(summary: Summary, scope: &'static str) -> impl IntoView {
         <p>
             {format!(
                 "Superadditivity of the top-two Bloats: mean joint drop / mean single drop = {}; mean joint drop / mean sum of single drops = {}. Pruning the top-two Heroes: {}; the top-two Bloats: {} (points).",
-                ratio(summary.table4.ratio),
-                ratio(summary.table4.additive_ratio),
-                cell(summary.pruning.heroes, true),
-                cell(summary.pruning.bloats, true),
+                table4.ratio.display_times(),
+                table4.additive_ratio.display_times(),
+                cell(pruning.heroes, true),
+                cell(pruning.bloats, true),
             )}
         </p>
-        <GradNormBars id=norm_id norms=norms caption="Mean over seeds (± sample std) of each layer's mean W_V gradient magnitude." />
+        <GradNormBars id=norm_id norms=norms caption="Mean over seeds (± sample std) of each layer's mean raw W_V gradient norm (Figure 4)." />
         <Show when={
             let any = !summary.skipped.is_empty();
             move || any

@@ -4,7 +4,7 @@ use std::path::Path;
 
 use gradcause::compare::{Reported, compare, markdown, tally, text};
 use gradcause::report::SeedReport;
-use gradcause::reproduction::{Sources, document};
+use gradcause::reproduction::{Inputs, Sources, document, of_seeds};
 use gradcause::summary::Summary;
 
 use super::run::read_seed_reports;
@@ -32,12 +32,38 @@ fn sweep_reports(dir: &Path) -> Result<Vec<SeedReport>, Failure> {
             dir.display()
         )));
     }
+    refuse_outdated(&reports, dir)?;
     Ok(reports)
+}
+
+/// A comparison never mixes contracts: reports made under another METHOD revision are refused,
+/// naming them.
+pub(super) fn refuse_outdated(reports: &[SeedReport], dir: &Path) -> Result<(), Failure> {
+    let outdated: Vec<String> = reports.iter().filter_map(SeedReport::outdated).collect();
+    match outdated.first() {
+        None => Ok(()),
+        Some(first) => Err(Failure::Run(format!(
+            "{} of the reports in {} cannot be compared: {first}{}",
+            outdated.len(),
+            dir.display(),
+            if outdated.len() > 1 {
+                " (and the same for the others)"
+            } else {
+                ""
+            }
+        ))),
+    }
 }
 
 pub fn compare_command(args: &CompareArgs) -> Result<(), Failure> {
     let reports = sweep_reports(&args.dir)?;
-    let lines = compare(&Reported::shipped(), &Summary::per_task(&reports));
+    let reports = if args.all_seeds {
+        reports
+    } else {
+        of_seeds(&reports, &Reported::shipped().seeds)
+    };
+    let summaries = Summary::per_task(&reports, args.g_weights);
+    let lines = compare(&Reported::shipped(), &summaries, args.ablation);
     if args.markdown {
         print!("{}", markdown(&lines));
     } else {
@@ -54,26 +80,31 @@ pub fn compare_command(args: &CompareArgs) -> Result<(), Failure> {
 
 pub fn reproduction(args: &ReproductionArgs) -> Result<(), Failure> {
     let reports = sweep_reports(&args.sweep)?;
+    let none = if args.sweep_none.exists() {
+        sweep_reports(&args.sweep_none)?
+    } else {
+        Vec::new()
+    };
     let study = read_all(&args.positions)?;
     let sweep = args.sweep.display().to_string();
+    let sweep_none = args.sweep_none.display().to_string();
     let positions = args.positions.display().to_string();
-    let sources = Sources {
-        sweep: &sweep,
-        study: &positions,
-    };
-    let sweep_runs: Vec<_> = reports.iter().map(|r| r.run.clone()).collect();
-    let contents = document(
-        &Reported::shipped(),
-        &Summary::per_task(&reports),
-        &sweep_runs,
-        &study,
-        &sources,
-    );
+    let contents = document(&Inputs {
+        reported: &Reported::shipped(),
+        sweep: &reports,
+        sweep_none: &none,
+        study: &study,
+        sources: Sources {
+            sweep: &sweep,
+            sweep_none: &sweep_none,
+            study: &positions,
+        },
+    });
     if args.check {
         let current = String::from_utf8_lossy(&read_file(&args.out)?).into_owned();
         if current != contents {
             return Err(Failure::Run(format!(
-                "{} is out of date with {sweep} and {positions}: run `gradcause reproduction`",
+                "{} is out of date with {sweep}, {sweep_none} and {positions}: run `gradcause reproduction`",
                 args.out.display()
             )));
         }

@@ -2,6 +2,7 @@
 
 use clap::Args;
 use gradcause::ablation::Ablation;
+use gradcause::attribution::GWeights;
 use gradcause::config::ExperimentConfig;
 use gradcause::model::Positions;
 use gradcause::task::Task;
@@ -73,7 +74,12 @@ pub struct ConfigArgs {
     /// The threshold that picks what pruning removes; one of --thresholds [default: 6].
     #[arg(long, help_heading = "Analysis")]
     threshold: Option<usize>,
-    /// Ablation for pruning and superadditivity: mean, zero or resample [default: mean].
+    /// The reading of G shown first and kept in checkpoints: wv-wout or wvo-inout (reports hold
+    /// both) [default: wv-wout].
+    #[arg(long, help_heading = "Analysis")]
+    g_weights: Option<GWeights>,
+    /// Ablation shown first for pruning and superadditivity: mean, mean-pos, zero or resample
+    /// (reports hold all four) [default: mean].
     #[arg(long, help_heading = "Analysis")]
     pruning_ablation: Option<Ablation>,
     /// Examples averaged into each attention pattern [default: 20].
@@ -92,6 +98,16 @@ fn set<T: Clone>(slot: &mut T, value: &Option<T>) {
 }
 
 impl ConfigArgs {
+    /// The G reading given with `--g-weights`, or the default.
+    pub fn g_weights(&self) -> GWeights {
+        self.g_weights.unwrap_or(GWeights::WvWout)
+    }
+
+    /// The ablation given with `--pruning-ablation`, or the default.
+    pub fn ablation(&self) -> Ablation {
+        self.pruning_ablation.unwrap_or(Ablation::Mean)
+    }
+
     /// The position scheme given with `--positions`, if any.
     pub fn positions(&self) -> Option<Positions> {
         self.positions
@@ -121,6 +137,7 @@ impl ConfigArgs {
         set(&mut c.eval.window_high, &self.window_high);
         set(&mut c.analysis.thresholds, &self.thresholds);
         set(&mut c.analysis.threshold, &self.threshold);
+        set(&mut c.analysis.g_weights, &self.g_weights);
         set(&mut c.analysis.pruning_ablation, &self.pruning_ablation);
         set(&mut c.analysis.attention_examples, &self.attention_examples);
         set(&mut c.analysis.checkpoint_every, &self.checkpoint_every);

@@ -15,6 +15,7 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 use gradcause::ablation::Ablation;
+use gradcause::attribution::GWeights;
 use gradcause::backend::Backend;
 use gradcause::progress::Observer;
 use gradcause::task::Task;
@@ -138,15 +139,18 @@ struct SweepArgs {
     #[command(flatten)]
     seeds: Seeds,
     /// Directory for the per-seed reports, summary.json and the CSV tables. A seed whose report
-    /// is already there is not recomputed.
+    /// is already there is not recomputed; one made under another METHOD revision is refused
+    /// (move it away, or keep its model with --models to analyse it again without training).
     #[arg(long)]
     out_dir: PathBuf,
     /// Where to compute: cpu (Burn flex) or wgpu (Vulkan, Metal, DX12).
     #[arg(long, default_value = "cpu")]
     backend: Backend,
-    /// Also save each seed's weights in the directory.
+    /// Keep each seed's trained model here (`{task}-seed{seed}.safetensors` and its training
+    /// record `{task}-seed{seed}.train.json`); a seed whose model is there is analysed without
+    /// training again.
     #[arg(long)]
-    save_weights: bool,
+    models: Option<PathBuf>,
     #[command(flatten)]
     config: ConfigArgs,
 }
@@ -180,6 +184,16 @@ struct PositionsArgs {
 struct CompareArgs {
     /// A sweep directory: its per-seed reports, and those of the folders in it (one per task).
     dir: PathBuf,
+    /// The reading of G (METHOD §5): wv-wout or wvo-inout.
+    #[arg(long, default_value = "wv-wout")]
+    g_weights: GWeights,
+    /// The ablation read as the paper's "mean ablation" (METHOD §6): mean, mean-pos, zero or
+    /// resample.
+    #[arg(long, default_value = "mean")]
+    ablation: Ablation,
+    /// Compare every seed of the sweep, not only the paper's ten.
+    #[arg(long)]
+    all_seeds: bool,
     /// Print a Markdown table instead of text.
     #[arg(long)]
     markdown: bool,
@@ -187,9 +201,12 @@ struct CompareArgs {
 
 #[derive(Args, Debug)]
 struct ReproductionArgs {
-    /// The sweep to compare with the paper.
+    /// The sweep to compare with the paper (positions = shifted).
     #[arg(long, default_value = "assets/sweep")]
     sweep: PathBuf,
+    /// The same seeds under positions = none (left out when the folder does not exist).
+    #[arg(long, default_value = "assets/sweep-none")]
+    sweep_none: PathBuf,
     /// The positions study's reports.
     #[arg(long, default_value = "assets/positions")]
     positions: PathBuf,

@@ -183,33 +183,43 @@ async fn analyse(subject: &Subject) -> Result<SeedReport, Failure> {
     Ok(report)
 }
 
-/// One seed's analysis as a table.
+/// One seed's analysis as a table, under the configured G reading and ablation.
 fn print_analysis(a: &Analysis, config: &ExperimentConfig) {
+    let (g, ablation) = (config.analysis.g_weights, config.analysis.pruning_ablation);
     let t = config.analysis.threshold;
+    let by_grad = &a.by_grad[&g];
     let rho = |x: Option<f64>| x.map_or("undefined".to_string(), |x| format!("{x:.3}"));
     eprintln!("\nbase accuracy {:.1}%", 100.0 * a.base_accuracy);
+    let per_ablation: Vec<String> = Ablation::ALL
+        .iter()
+        .map(|c| format!("{c} {}", rho(by_grad.spearman[c])))
+        .collect();
+    let patching: Vec<String> = a
+        .attribution_patching
+        .iter()
+        .map(|(c, p)| format!("{c} {}", rho(p.spearman)))
+        .collect();
     eprintln!(
-        "Spearman ρ: mean {}, zero {}, resample {}; attribution patching vs mean {}",
-        rho(a.spearman.mean),
-        rho(a.spearman.zero),
-        rho(a.spearman.resample),
-        rho(a.spearman.attribution_patching)
+        "Spearman ρ of G ({g}): {}; attribution patching: {}",
+        per_ablation.join(", "),
+        patching.join(", ")
     );
     eprintln!(
-        "\n{:<7} {:>9} {:>9} {:>9} {:>9} {:>10} {:>6}  class (mean, t={t})",
-        "", "G", "C mean", "C zero", "C resamp", "A", "Δ mean"
+        "\n{:<7} {:>9} {:>9} {:>9} {:>9} {:>9} {:>10} {:>6}  class ({ablation}, t={t})",
+        "", "G", "C mean", "C m-pos", "C zero", "C resamp", "A", "Δ"
     );
     for (i, c) in a.components.iter().enumerate() {
         eprintln!(
-            "{:<7} {:>9.5} {:>8.1}% {:>8.1}% {:>8.1}% {:>10.4} {:>6.1}  {:?}",
+            "{:<7} {:>9.5} {:>8.1}% {:>8.1}% {:>8.1}% {:>8.1}% {:>10.4} {:>6.1}  {:?}",
             c.name.to_string(),
-            c.grad,
+            c.grad[&g],
             100.0 * c.causal[&Ablation::Mean],
+            100.0 * c.causal[&Ablation::MeanPos],
             100.0 * c.causal[&Ablation::Zero],
             100.0 * c.causal[&Ablation::Resample],
-            c.attribution_patching,
-            a.delta[&Ablation::Mean][i],
-            a.class[&Ablation::Mean][&t][i]
+            c.attribution_patching[&Ablation::Mean],
+            by_grad.delta[&ablation][i],
+            by_grad.class[&ablation][&t][i]
         );
     }
     let joint = |j: &Option<gradcause::analysis::JointAblation>| match j {
@@ -224,13 +234,13 @@ fn print_analysis(a: &Analysis, config: &ExperimentConfig) {
         ),
         None => "none".into(),
     };
+    let pruning = &by_grad.pruning[&ablation];
     eprintln!(
-        "\npruning ({}): heroes {}; bloats {}",
-        a.pruning.ablation,
-        joint(&a.pruning.heroes),
-        joint(&a.pruning.bloats)
+        "\npruning ({ablation}): heroes {}; bloats {}",
+        joint(&pruning.heroes),
+        joint(&pruning.bloats)
     );
-    if let Some(s) = &a.superadditivity {
+    if let Some(s) = &by_grad.superadditivity[&ablation] {
         eprintln!(
             "superadditivity: individual mean drop {:.1}%, joint drop {:.1}%, joint/Σ individual {}",
             100.0 * s.individual_mean,
@@ -239,6 +249,62 @@ fn print_analysis(a: &Analysis, config: &ExperimentConfig) {
                 .map_or("undefined".into(), |r| format!("{r:.2}×"))
         );
     }
+}
+
+/// The model of `config` kept in `dir` (see `gradcause sweep --models`), or a new one trained
+/// and kept there. A kept model must have been trained under the same task, seed, model, training
+/// and evaluation settings.
+async fn kept_model(
+    dir: &Path,
+    config: &ExperimentConfig,
+    backend: Backend,
+    device: &Device,
+) -> Result<Subject, Failure> {
+    let base = dir.join(format!("{}-seed{}", config.task, config.seed));
+    let (weights, record) = (
+        base.with_extension("safetensors"),
+        base.with_extension("train.json"),
+    );
+    if !(weights.exists() && record.exists()) {
+        let subject = train_model(config, backend, device).await?;
+        std::fs::create_dir_all(dir)
+            .map_err(|e| Failure::Run(format!("could not create {}: {e}", dir.display())))?;
+        save_weights(&subject.model, Some(&weights)).await?;
+        write_file(&record, to_json(&subject.run).as_bytes())?;
+        return Ok(subject);
+    }
+    let run: TrainReport = serde_json::from_slice(&read_file(&record)?).map_err(|e| {
+        Failure::Run(format!(
+            "{} is not a training record ({e})",
+            record.display()
+        ))
+    })?;
+    let kept = &run.config;
+    let same = kept.task == config.task
+        && kept.seed == config.seed
+        && kept.model == config.model
+        && kept.train == config.train
+        && kept.eval == config.eval;
+    if !same {
+        return Err(Failure::Run(format!(
+            "the model in {} was trained under other settings; use another --models folder",
+            record.display()
+        )));
+    }
+    let model = from_safetensors(&read_file(&weights)?, device).map_err(run_error)?;
+    eprintln!(
+        "model kept in {}: analysed without training",
+        weights.display()
+    );
+    Ok(Subject {
+        model,
+        // The analysis settings are this sweep's; training and evaluation are the record's.
+        run: TrainReport {
+            config: config.clone(),
+            ..run
+        },
+        snapshots: Vec::new(),
+    })
 }
 
 /// The report of `seed` in the sweep directory `dir`.
@@ -285,6 +351,13 @@ pub async fn sweep(args: &SweepArgs) -> Result<(), Failure> {
         );
         if path.exists() {
             let report = read_report(&path)?;
+            if let Some(outdated) = report.outdated() {
+                return Err(Failure::Run(format!(
+                    "{}: {outdated}. Move it away (with --models, its model is kept and not \
+                     trained again)",
+                    path.display()
+                )));
+            }
             if report.run.config != *config {
                 return Err(Failure::Run(format!(
                     "{} was made with a different config; use another --out-dir or move it away",
@@ -294,17 +367,13 @@ pub async fn sweep(args: &SweepArgs) -> Result<(), Failure> {
             eprintln!("report found in {}: not recomputed", path.display());
             continue;
         }
-        let subject = train_model(config, args.backend, &device).await?;
+        let subject = match &args.models {
+            Some(models) => kept_model(models, config, args.backend, &device).await?,
+            None => train_model(config, args.backend, &device).await?,
+        };
         print_run(&subject.run);
         let report = analyse(&subject).await?;
         write_file(&path, to_json(&report).as_bytes())?;
-        if args.save_weights {
-            save_weights(
-                &subject.model,
-                Some(&dir.join(format!("{}-seed{}.safetensors", args.task, config.seed))),
-            )
-            .await?;
-        }
     }
     eprintln!("\nsweep done in {:.1} s", started.elapsed().as_secs_f64());
 
@@ -316,15 +385,24 @@ pub async fn sweep(args: &SweepArgs) -> Result<(), Failure> {
         .chain(std::env::args().skip(1))
         .collect::<Vec<_>>()
         .join(" ");
+    if let Some(first) = reports.iter().find_map(SeedReport::outdated) {
+        return Err(Failure::Run(format!(
+            "{} holds reports of another METHOD revision: {first}",
+            dir.display()
+        )));
+    }
     let summary = SweepSummary::new(&reports, command, utc_now());
     write_file(&dir.join("summary.json"), to_json(&summary).as_bytes())?;
-    for task_summary in summary.tasks.values() {
-        for (name, contents) in task_summary.csv_files() {
-            write_file(&dir.join(name), contents.as_bytes())?;
+    for by_g in summary.tasks.values() {
+        for task_summary in by_g.values() {
+            for (name, contents) in task_summary.csv_files() {
+                write_file(&dir.join(name), contents.as_bytes())?;
+            }
         }
     }
-    if let Some(task_summary) = summary.tasks.get(&args.task) {
-        println!("{}", task_summary.text());
+    let (g, ablation) = (args.config.g_weights(), args.config.ablation());
+    if let Some(task_summary) = summary.tasks.get(&args.task).and_then(|by_g| by_g.get(&g)) {
+        println!("{}", task_summary.text(ablation));
     }
     Ok(())
 }

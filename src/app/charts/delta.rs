@@ -14,10 +14,10 @@ pub fn DeltaBars(analysis: Analysis) -> impl IntoView {
     let lab = Lab::get();
     let analysis = StoredValue::new(analysis);
     let chart = move || {
-        let ablation = lab.ablation.get();
+        let (g, ablation) = (lab.g_weights.get(), lab.ablation.get());
         let t = lab.threshold.get() as f64;
         analysis.with_value(|a| {
-            let delta = &a.delta[&ablation];
+            let delta = &a.by_grad[&g].delta[&ablation];
             let reach = delta.iter().fold(t + 1.0, |m, d| m.max(d.abs())).ceil();
             let ((left, right), y_range) = plot_ranges();
             let y = Scale {

@@ -16,26 +16,31 @@ pub fn GradCausalScatter(analysis: Analysis) -> impl IntoView {
     let by_rank = RwSignal::new(false);
     let analysis = StoredValue::new(analysis);
     let rho = move || {
-        let ablation = lab.ablation.get();
-        analysis.with_value(|a| match a.spearman.of(ablation) {
-            Some(rho) => format!("Spearman ρ = {rho:.3} ({ablation} ablation)"),
-            None => format!("Spearman ρ undefined ({ablation} ablation: a constant ranking)"),
+        let (g, ablation) = (lab.g_weights.get(), lab.ablation.get());
+        analysis.with_value(|a| match a.spearman(g, ablation) {
+            Some(rho) => format!("Spearman ρ = {rho:.3} (G on {g}, {ablation} ablation)"),
+            None => {
+                format!("Spearman ρ undefined (G on {g}, {ablation} ablation: a constant ranking)")
+            }
         })
     };
     let chart = move || {
-        let ablation = lab.ablation.get();
+        let (g, ablation) = (lab.g_weights.get(), lab.ablation.get());
         let t = lab.threshold.get();
         let rank = by_rank.get();
         analysis.with_value(|a| {
             let (xs, ys) = if rank {
-                (a.ranks.grad.clone(), a.ranks.causal[&ablation].clone())
+                (
+                    a.by_grad[&g].ranks.clone(),
+                    a.causal_ranks[&ablation].clone(),
+                )
             } else {
-                (a.grad(), a.causal(ablation))
+                (a.grad(g), a.causal(ablation))
             };
             let (x_range, y_range) = plot_ranges();
             let x = Scale::fit(xs.iter().copied(), x_range);
             let y = Scale::fit(ys.iter().copied(), y_range);
-            let delta = &a.delta[&ablation];
+            let delta = &a.by_grad[&g].delta[&ablation];
             let points = a
                 .components
                 .iter()
@@ -45,7 +50,7 @@ pub fn GradCausalScatter(analysis: Analysis) -> impl IntoView {
                     let tip = format!(
                         "{}: G = {}, C = {}, Δ = {}, {class:?}",
                         c.name,
-                        format_number(c.grad, 3),
+                        format_number(c.grad[&g], 3),
                         format_number(c.causal[&ablation], 3),
                         delta[i],
                     );
