@@ -84,7 +84,7 @@ impl Reading {
 }
 
 /// The reports among `reports` of the paper's seeds.
-pub fn of_seeds<'a>(reports: &'a [SeedReport], seeds: &[u64]) -> Vec<SeedReport> {
+pub fn of_seeds(reports: &[SeedReport], seeds: &[u64]) -> Vec<SeedReport> {
     reports
         .iter()
         .filter(|r| seeds.contains(&r.run.seed))
@@ -106,7 +106,6 @@ pub fn document(inputs: &Inputs) -> String {
         ..
     } = inputs;
     let paper_seeds = of_seeds(inputs.sweep, &reported.seeds);
-    let none_paper_seeds = of_seeds(inputs.sweep_none, &reported.seeds);
     let default = Reading::DEFAULT;
     let summaries = Summary::per_task(&paper_seeds, default.g);
     let lines = compare(reported, &summaries, default.c);
@@ -155,7 +154,7 @@ pub fn document(inputs: &Inputs) -> String {
         out += "\n";
     }
 
-    out += &robustness_section(inputs, &paper_seeds, &none_paper_seeds);
+    out += &robustness_section(inputs);
     out += &revision_section(&paper_seeds);
 
     out += "\n## What may make any of our numbers differ, besides chance\n\n";
@@ -252,19 +251,18 @@ fn headline_section(inputs: &Inputs) -> String {
     out
 }
 
-/// Every claim under every reading: the robustness table.
-fn robustness_section(
-    inputs: &Inputs,
-    paper_seeds: &[SeedReport],
-    none_paper_seeds: &[SeedReport],
-) -> String {
-    let readings = Reading::all();
-    let mut columns: Vec<(String, Vec<Claim>)> = readings
+/// Every claim under every reading: one column per [`Reading::all`] on the paper's seeds of
+/// its position scheme's sweep, then the default reading on every seed of the default sweep;
+/// each column a label and the claims in [`claims`]' order.
+pub fn robustness(inputs: &Inputs) -> Vec<(String, Vec<Claim>)> {
+    let paper_seeds = of_seeds(inputs.sweep, &inputs.reported.seeds);
+    let none_paper_seeds = of_seeds(inputs.sweep_none, &inputs.reported.seeds);
+    let mut columns: Vec<(String, Vec<Claim>)> = Reading::all()
         .iter()
         .map(|&reading| {
             let reports = match reading.positions {
-                Positions::None => none_paper_seeds,
-                _ => paper_seeds,
+                Positions::None => &none_paper_seeds,
+                _ => &paper_seeds,
             };
             (
                 reading.label(),
@@ -276,6 +274,12 @@ fn robustness_section(
         format!("{} · all seeds", Reading::DEFAULT.label()),
         claims_under(inputs.reported, inputs.sweep, Reading::DEFAULT),
     ));
+    columns
+}
+
+/// The robustness table as Markdown.
+fn robustness_section(inputs: &Inputs) -> String {
+    let columns = robustness(inputs);
     let mut out = String::from(
         "\n## Robustness: every claim under every reading\n\n\
          One row per claim, one column per reading (positions · G · C, METHOD §2, §5, §6) on the \
@@ -687,7 +691,9 @@ pub fn claims(reported: &Reported, summaries: &BTreeMap<Task, Summary>, c: Ablat
         ("L1_H1", Class::Bloat),
         ("L1_H3", Class::Bloat),
     ];
-    let identity: Vec<(&str, Class, Option<(usize, usize)>)> = named
+    // Per head: its name, its class in the paper, and (seeds in that class, seeds analysed).
+    type Identity<'a> = (&'a str, Class, Option<(usize, usize)>);
+    let identity: Vec<Identity> = named
         .iter()
         .map(|&(name, class)| {
             let component = name.parse().expect("a component name");

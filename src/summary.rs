@@ -27,33 +27,63 @@ pub struct SweepSummary {
     pub command: String,
     /// When, in UTC (ISO 8601).
     pub generated: String,
-    /// Per task with reports, one summary per G reading.
+    /// Per task with reports, one summary per G reading, over every seed of the sweep.
     pub tasks: BTreeMap<Task, BTreeMap<GWeights, Summary>>,
+    /// The same over the paper's seeds only (the seeds the comparison with the paper uses).
+    pub paper_seeds: BTreeMap<Task, BTreeMap<GWeights, Summary>>,
 }
 
 impl SweepSummary {
-    /// Summarises `reports` (all current: see [`Summary::new`]), per task and G reading.
-    pub fn new(reports: &[SeedReport], command: String, generated: String) -> Self {
-        let mut tasks: BTreeMap<Task, BTreeMap<GWeights, Summary>> = BTreeMap::new();
-        for g in GWeights::ALL {
-            for (task, summary) in Summary::per_task(reports, g) {
-                tasks.entry(task).or_default().insert(g, summary);
+    /// Summarises `reports` (all current: see [`Summary::new`]), per task and G reading, over
+    /// every seed and over `paper_seeds` alone.
+    pub fn new(
+        reports: &[SeedReport],
+        paper_seeds: &[u64],
+        command: String,
+        generated: String,
+    ) -> Self {
+        let by_task_and_g = |reports: &[SeedReport]| {
+            let mut tasks: BTreeMap<Task, BTreeMap<GWeights, Summary>> = BTreeMap::new();
+            for g in GWeights::ALL {
+                for (task, summary) in Summary::per_task(reports, g) {
+                    tasks.entry(task).or_default().insert(g, summary);
+                }
             }
-        }
+            tasks
+        };
+        let of_paper: Vec<SeedReport> = reports
+            .iter()
+            .filter(|r| paper_seeds.contains(&r.run.seed))
+            .cloned()
+            .collect();
         Self {
             command,
             generated,
-            tasks,
+            tasks: by_task_and_g(reports),
+            paper_seeds: by_task_and_g(&of_paper),
         }
     }
 
-    /// The summary of each task under G reading `g`.
+    /// The summary of each task under G reading `g`, over every seed.
     pub fn under(&self, g: GWeights) -> BTreeMap<Task, Summary> {
-        self.tasks
-            .iter()
-            .filter_map(|(&task, by_g)| by_g.get(&g).map(|s| (task, s.clone())))
-            .collect()
+        pick(&self.tasks, g)
     }
+
+    /// The summary of each task under G reading `g`, over the paper's seeds.
+    pub fn paper_seeds_under(&self, g: GWeights) -> BTreeMap<Task, Summary> {
+        pick(&self.paper_seeds, g)
+    }
+}
+
+/// Each task's summary under `g`.
+fn pick(
+    tasks: &BTreeMap<Task, BTreeMap<GWeights, Summary>>,
+    g: GWeights,
+) -> BTreeMap<Task, Summary> {
+    tasks
+        .iter()
+        .filter_map(|(&task, by_g)| by_g.get(&g).map(|s| (task, s.clone())))
+        .collect()
 }
 
 /// A mean ± sample standard deviation over `n` values, with a 95% bootstrap interval of the

@@ -1,8 +1,18 @@
 //! The paper beside ours: every entry of reported.json gets a line, verdicts follow the stated
 //! spreads, and REPRODUCTION.md is what `gradcause reproduction` makes of the shipped results.
 
+#![cfg(not(target_arch = "wasm32"))]
+
+mod common;
+
 use std::collections::BTreeMap;
 use std::process::Command;
+
+use burn::prelude::Device;
+use common::tiny_config;
+use gradcause::backend::Backend;
+use gradcause::report::{SeedReport, train_and_evaluate};
+use gradcause::reproduction::{Holds, Inputs, Sources, claims, robustness};
 
 use gradcause::ablation::Ablation;
 use gradcause::attribution::GWeights;
@@ -291,4 +301,142 @@ fn out_writes_through_links_and_devices_instead_of_replacing_them() {
             .starts_with("# Reproduction")
     );
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// A tiny trained and analysed report, as `task` seed `seed`, with every G reading's ρ against
+/// every C set to `rho(g, c)`.
+fn report_with_rho(
+    base: &SeedReport,
+    task: Task,
+    seed: u64,
+    rho: impl Fn(GWeights, Ablation) -> f64,
+) -> SeedReport {
+    let mut report = base.clone();
+    report.run.task = task;
+    report.run.config.task = task;
+    report.run.seed = seed;
+    let analysis = report.analysis.as_mut().unwrap();
+    for (g, by_grad) in analysis.by_grad.iter_mut() {
+        for (c, value) in by_grad.spearman.iter_mut() {
+            *value = Some(rho(*g, *c));
+        }
+    }
+    report
+}
+
+#[test]
+fn the_robustness_table_applies_each_rule_under_every_reading() {
+    let config = tiny_config(Task::Sort, 21);
+    let (trained, run) = pollster::block_on(train_and_evaluate(
+        &config,
+        Backend::Cpu,
+        &Device::flex(),
+        |_| {},
+    ))
+    .unwrap();
+    let base = pollster::block_on(SeedReport::analyse(&trained.model, run, &[], &mut ())).unwrap();
+    let reported = Reported::shipped();
+    // Reversal ρ about 0.8 and sorting about 0.2 under every reading, with a little spread.
+    let make = |flip: bool| -> Vec<SeedReport> {
+        let mut reports = Vec::new();
+        for (i, &seed) in reported.seeds.iter().enumerate() {
+            let wobble = 0.01 * i as f64;
+            reports.push(report_with_rho(&base, Task::Reverse, seed, |_, _| {
+                0.8 + wobble
+            }));
+            reports.push(report_with_rho(&base, Task::Sort, seed, |g, c| {
+                // The planted flip: sorting above reversal under one reading pair only.
+                if flip && g == GWeights::WvoInout && c == Ablation::Zero {
+                    0.95
+                } else {
+                    0.2 + wobble
+                }
+            }));
+        }
+        reports
+    };
+    let (clean, flipped) = (make(false), make(true));
+    let inputs = |sweep: &[SeedReport]| {
+        robustness(&Inputs {
+            reported: &reported,
+            sweep,
+            sweep_none: sweep,
+            study: &[],
+            sources: Sources {
+                sweep: "s",
+                sweep_none: "n",
+                study: "p",
+            },
+        })
+    };
+    let (before, after) = (inputs(&clean), inputs(&flipped));
+    // Twelve readings on the paper's seeds and the default on every seed; every claim in each.
+    assert_eq!(before.len(), 13);
+    let keys: Vec<&str> = before[0].1.iter().map(|c| c.key).collect();
+    assert_eq!(keys.len(), 8);
+    assert!(keys.contains(&"mean-zero-agree"));
+    for (label, column) in before.iter().chain(&after) {
+        assert_eq!(
+            column.iter().map(|c| c.key).collect::<Vec<_>>(),
+            keys,
+            "{label}"
+        );
+    }
+    let verdict = |columns: &[(String, Vec<gradcause::reproduction::Claim>)], label: &str| {
+        let (_, column) = columns.iter().find(|(l, _)| l == label).unwrap();
+        column
+            .iter()
+            .find(|c| c.key == "rho-order")
+            .unwrap()
+            .verdict
+    };
+    for (label, _) in &before {
+        assert_eq!(verdict(&before, label), Holds::Holds, "{label}");
+        // The flip changes the verdict exactly where it was planted, under both schemes.
+        let planted = label.contains("wvo-inout · zero");
+        let expected = if planted {
+            Holds::DoesNotHold
+        } else {
+            Holds::Holds
+        };
+        assert_eq!(verdict(&after, label), expected, "{label}");
+    }
+    // Mean and zero ablation agree while their ρ are equal; the planted zero-ablation ρ breaks
+    // the agreement under wvo-inout, and in the zero column itself the claim cannot say.
+    let agree = |columns: &[(String, Vec<gradcause::reproduction::Claim>)], label: &str| {
+        let (_, column) = columns.iter().find(|(l, _)| l == label).unwrap();
+        column
+            .iter()
+            .find(|c| c.key == "mean-zero-agree")
+            .unwrap()
+            .verdict
+    };
+    assert_eq!(agree(&before, "shifted · wv-wout · mean"), Holds::Holds);
+    assert_eq!(
+        agree(&after, "shifted · wvo-inout · mean"),
+        Holds::DoesNotHold
+    );
+    assert_eq!(
+        agree(&after, "shifted · wvo-inout · zero"),
+        Holds::Inconclusive
+    );
+}
+
+#[test]
+fn claims_on_one_seed_are_inconclusive_not_decided() {
+    let reported = Reported::shipped();
+    let summaries = BTreeMap::from([
+        (
+            Task::Reverse,
+            summary_with(Task::Reverse, &[(42, Some(0.9))], &[]),
+        ),
+        (
+            Task::Sort,
+            summary_with(Task::Sort, &[(42, Some(0.1))], &[]),
+        ),
+    ]);
+    let all = claims(&reported, &summaries, Ablation::Mean);
+    let rho = all.iter().find(|c| c.key == "rho-order").unwrap();
+    assert_eq!(rho.verdict, Holds::Inconclusive, "{}", rho.ours);
+    assert!(rho.ours.contains("no interval"), "{}", rho.ours);
 }

@@ -7,6 +7,7 @@ use burn::prelude::*;
 use gradcause::ablation::Ablation;
 use gradcause::analysis::Analysis;
 use gradcause::backend::Backend;
+use gradcause::compare::Reported;
 use gradcause::config::ExperimentConfig;
 use gradcause::model::{ModelConfig, Transformer};
 use gradcause::report::{SeedReport, TrainReport, train_and_evaluate};
@@ -391,7 +392,8 @@ pub async fn sweep(args: &SweepArgs) -> Result<(), Failure> {
             dir.display()
         )));
     }
-    let summary = SweepSummary::new(&reports, command, utc_now());
+    let paper_seeds = Reported::shipped().seeds;
+    let summary = SweepSummary::new(&reports, &paper_seeds, command, utc_now());
     write_file(&dir.join("summary.json"), to_json(&summary).as_bytes())?;
     for by_g in summary.tasks.values() {
         for task_summary in by_g.values() {
