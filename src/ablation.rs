@@ -271,6 +271,51 @@ impl AblationSet {
         Ok(f64::from(correct) / self.examples as f64)
     }
 
+    /// The accuracy with each set of components ablated together under its ablation, in one
+    /// pass over the set: each batch's clean pass is shared, and each set's pass resumes at its
+    /// earliest component's block ([`Transformer::rerun_intervened`]). Equal to
+    /// [`Self::ablated_accuracy`] of each set.
+    pub async fn joint_ablation_accuracies(
+        &self,
+        model: &Transformer,
+        sets: &[(Vec<Component>, Ablation)],
+    ) -> Result<Vec<f64>, ExecutionError> {
+        if sets.is_empty() {
+            return Ok(Vec::new());
+        }
+        let device = &self.batches[0].mask.device();
+        let capture = Capture {
+            outputs: true,
+            attention: false,
+            residuals: true,
+        };
+        let counts = map_parallel(device, 0..self.batches.len(), |b| {
+            let batch = &self.batches[b];
+            let clean = model.run(batch.inputs.clone(), &Intervention::none(), capture);
+            let per_set: Vec<Tensor<1>> = sets
+                .iter()
+                .map(|(components, ablation)| {
+                    let intervention = self.intervention(components, *ablation, b, &clean.outputs);
+                    let logits = model.rerun_intervened(&clean, &intervention, batch.answer_span);
+                    exact_matches(logits, batch).sum()
+                })
+                .collect();
+            Tensor::cat(per_set, 0)
+        });
+        let correct = counts
+            .into_iter()
+            .fold(Tensor::<1>::zeros([sets.len()], device), |sum, c| sum + c);
+        let correct: Vec<f32> = correct
+            .into_data_async()
+            .await?
+            .try_to_vec::<f32>()
+            .expect("f32 counts");
+        Ok(correct
+            .into_iter()
+            .map(|c| f64::from(c) / self.examples as f64)
+            .collect())
+    }
+
     /// The accuracy with each component ablated alone, under each ablation, in one pass over the
     /// set: `result[a][i]` for `Ablation::ALL[a]` and component `i` in canonical order. Each
     /// ablation reuses the clean pass up to its component ([`Transformer::rerun_replacing`]);
@@ -317,15 +362,20 @@ impl AblationSet {
         // One clean pass gives every output and the residual stream around each sublayer: each
         // ablation reruns only what comes after its component.
         let clean = model.run(batch.inputs.clone(), &Intervention::none(), capture);
-        let mut counts = Vec::with_capacity(Ablation::ALL.len() * self.components.len());
-        for ablation in Ablation::ALL {
-            for &component in &self.components {
-                let intervention = self.intervention(&[component], ablation, b, &clean.outputs);
-                let logits =
-                    model.rerun_replacing(&clean, component, &intervention, batch.answer_span);
-                counts.push(exact_matches(logits, batch).sum());
+        // Per ablation, one count per component; each component's four ablations run as one
+        // batch.
+        let mut counts: Vec<Vec<Tensor<1>>> = vec![Vec::new(); Ablation::ALL.len()];
+        for &component in &self.components {
+            let interventions: Vec<Intervention> = Ablation::ALL
+                .iter()
+                .map(|&ablation| self.intervention(&[component], ablation, b, &clean.outputs))
+                .collect();
+            let logits =
+                model.rerun_replacing_each(&clean, component, &interventions, batch.answer_span);
+            for (per_ablation, logits) in counts.iter_mut().zip(logits) {
+                per_ablation.push(exact_matches(logits, batch).sum());
             }
         }
-        Tensor::cat(counts, 0)
+        Tensor::cat(counts.into_iter().flatten().collect(), 0)
     }
 }

@@ -309,44 +309,53 @@ pub async fn analyze(
     let thresholds = &config.analysis.thresholds;
     let threshold = config.analysis.threshold;
 
-    // Joint ablations, each measured once however many readings pick the same components.
-    let mut joint: BTreeMap<(Vec<Component>, Ablation), f64> = BTreeMap::new();
+    // Every reading's comparisons and the top two of each class they prune.
+    let comparisons: BTreeMap<(GWeights, Ablation), Comparison> = GWeights::ALL
+        .iter()
+        .flat_map(|&g| causal.iter().map(move |(&a, c)| ((g, a), c)))
+        .map(|(key, c)| (key, compare(&attribution.grad[&key.0], c, thresholds)))
+        .collect();
+    let members = |(g, a): (GWeights, Ablation), class: Class| -> Vec<Component> {
+        top_two(class, &comparisons[&(g, a)].delta, &causal[&a], threshold)
+            .into_iter()
+            .map(|i| components[i])
+            .collect()
+    };
+    // Each joint ablation measured once, however many readings pick the same components.
+    let mut sets: Vec<(Vec<Component>, Ablation)> = Vec::new();
+    for &(g, a) in comparisons.keys() {
+        for class in [Class::Hero, Class::Bloat] {
+            let set = (members((g, a), class), a);
+            if !set.0.is_empty() && !sets.contains(&set) {
+                sets.push(set);
+            }
+        }
+    }
+    let joint: BTreeMap<(Vec<Component>, Ablation), f64> = sets
+        .iter()
+        .cloned()
+        .zip(set.joint_ablation_accuracies(model, &sets).await?)
+        .collect();
+    let prune = |reading: (GWeights, Ablation), class: Class| -> Option<JointAblation> {
+        let components = members(reading, class);
+        let accuracy = *joint.get(&(components.clone(), reading.1))?;
+        Some(JointAblation {
+            components,
+            accuracy,
+            change: accuracy - set.base_accuracy,
+        })
+    };
+
     let mut by_grad = BTreeMap::new();
     for g in GWeights::ALL {
-        let grad = &attribution.grad[&g];
-        let comparisons: BTreeMap<Ablation, Comparison> = causal
-            .iter()
-            .map(|(&a, c)| (a, compare(grad, c, thresholds)))
-            .collect();
         let mut pruning = BTreeMap::new();
         let mut superadditive = BTreeMap::new();
-        for (&ablation, comparison) in &comparisons {
+        for &ablation in causal.keys() {
+            let (heroes, bloats) = (
+                prune((g, ablation), Class::Hero),
+                prune((g, ablation), Class::Bloat),
+            );
             let c = &causal[&ablation];
-            let mut prune = async |class: Class| -> Result<Option<JointAblation>, ExecutionError> {
-                let members: Vec<Component> = top_two(class, &comparison.delta, c, threshold)
-                    .into_iter()
-                    .map(|i| components[i])
-                    .collect();
-                if members.is_empty() {
-                    return Ok(None);
-                }
-                let key = (members.clone(), ablation);
-                let accuracy = match joint.get(&key) {
-                    Some(&accuracy) => accuracy,
-                    None => {
-                        let accuracy = set.ablated_accuracy(model, &members, ablation).await?;
-                        joint.insert(key, accuracy);
-                        accuracy
-                    }
-                };
-                Ok(Some(JointAblation {
-                    components: members,
-                    accuracy,
-                    change: accuracy - set.base_accuracy,
-                }))
-            };
-            let heroes = prune(Class::Hero).await?;
-            let bloats = prune(Class::Bloat).await?;
             superadditive.insert(
                 ablation,
                 bloats.as_ref().map(|joint| {
@@ -364,19 +373,14 @@ pub async fn analyze(
                 },
             );
         }
+        let of_g = || comparisons.iter().filter(move |((gg, _), _)| *gg == g);
         by_grad.insert(
             g,
             GradAnalysis {
-                ranks: ranks(grad),
-                spearman: comparisons.iter().map(|(&a, c)| (a, c.spearman)).collect(),
-                delta: comparisons
-                    .iter()
-                    .map(|(&a, c)| (a, c.delta.clone()))
-                    .collect(),
-                class: comparisons
-                    .into_iter()
-                    .map(|(a, c)| (a, c.classes))
-                    .collect(),
+                ranks: ranks(&attribution.grad[&g]),
+                spearman: of_g().map(|(&(_, a), c)| (a, c.spearman)).collect(),
+                delta: of_g().map(|(&(_, a), c)| (a, c.delta.clone())).collect(),
+                class: of_g().map(|(&(_, a), c)| (a, c.classes.clone())).collect(),
                 pruning,
                 superadditivity: superadditive,
             },

@@ -399,6 +399,91 @@ impl Transformer {
         }
     }
 
+    /// The answer logits with `intervention` applied, given a clean pass that captured the
+    /// residuals: the pass resumes at the block of the earliest replaced component (what comes
+    /// before it is the clean pass's).
+    pub fn rerun_intervened(
+        &self,
+        clean: &Forward,
+        intervention: &Intervention,
+        readout: usize,
+    ) -> Tensor<3> {
+        let start = intervention
+            .components()
+            .map(|c| c.layer())
+            .min()
+            .unwrap_or(self.layers());
+        let capture = Capture::default();
+        match clean.residuals.get(start) {
+            Some(residual) => {
+                self.run_blocks(
+                    start,
+                    false,
+                    residual.clone(),
+                    intervention,
+                    capture,
+                    readout,
+                )
+                .logits
+            }
+            // Nothing replaced: the clean logits (the last block's stream is cut to the readout).
+            None => {
+                self.run_blocks(
+                    self.layers(),
+                    false,
+                    clean.residual.clone(),
+                    intervention,
+                    capture,
+                    readout,
+                )
+                .logits
+            }
+        }
+    }
+
+    /// [`Transformer::rerun_replacing`] for several replacements of the same component at once:
+    /// their streams run through the remaining blocks as one batch (fewer, larger products),
+    /// and the logits come back one tensor per intervention, in order.
+    pub fn rerun_replacing_each(
+        &self,
+        clean: &Forward,
+        component: Component,
+        interventions: &[Intervention],
+        readout: usize,
+    ) -> Vec<Tensor<3>> {
+        let layer = component.layer();
+        let output = clean.outputs[component.index(self.heads())].clone();
+        let between = clean.between[layer].clone();
+        let streams: Vec<Tensor<3>> = interventions
+            .iter()
+            .map(|intervention| {
+                let replaced = intervention.apply(component, output.clone());
+                match component {
+                    Component::Head { .. } => between.clone() - output.clone() + replaced,
+                    Component::Mlp { .. } => between.clone() + replaced,
+                }
+            })
+            .collect();
+        let [size, _, _] = output.dims();
+        let (start, skip_attention) = match component {
+            Component::Head { .. } => (layer, true),
+            Component::Mlp { .. } => (layer + 1, false),
+        };
+        let logits = self
+            .run_blocks(
+                start,
+                skip_attention,
+                Tensor::cat(streams, 0),
+                &Intervention::none(),
+                Capture::default(),
+                readout,
+            )
+            .logits;
+        (0..interventions.len())
+            .map(|i| logits.clone().narrow(0, i * size, size))
+            .collect()
+    }
+
     /// The blocks from `start` on, and the unembedding; with `skip_attention`, block `start`
     /// runs only its MLP (`residual` is then the stream between its attention and MLP). The last
     /// block and the unembedding compute only the last `readout` positions; with fewer than all,

@@ -646,4 +646,30 @@ fn single_ablations_resumed_mid_model_equal_whole_ablated_passes() {
             assert_eq!(single[a][i], whole, "{ablation} {component}");
         }
     }
+    // Sets ablated together, in one shared pass resuming at each set's earliest block, equal
+    // whole ablated passes; a set starting in the last layer and one spanning both included.
+    let parse =
+        |names: &[&str]| -> Vec<Component> { names.iter().map(|n| n.parse().unwrap()).collect() };
+    let sets: Vec<(Vec<Component>, Ablation)> = Ablation::ALL
+        .iter()
+        .flat_map(|&a| {
+            [
+                (parse(&["L1_H0", "L1_MLP"]), a),
+                (parse(&["L0_MLP", "L1_H1"]), a),
+                (parse(&["L0_H0"]), a),
+            ]
+        })
+        .collect();
+    let joint = pollster::block_on(set.joint_ablation_accuracies(&model, &sets)).unwrap();
+    let mut changed = false;
+    for ((components, ablation), accuracy) in sets.iter().zip(&joint) {
+        let whole =
+            pollster::block_on(set.ablated_accuracy(&model, components, *ablation)).unwrap();
+        assert_eq!(*accuracy, whole, "{ablation} {components:?}");
+        changed |= whole != set.base_accuracy;
+    }
+    assert!(
+        changed,
+        "some ablation changes the accuracy, so the check can fail"
+    );
 }
