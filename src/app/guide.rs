@@ -20,7 +20,7 @@ const STAGES: [(&str, &str, &str); 7] = [
     (
         "stage-scatter",
         "Gradient vs. causal effect",
-        "Gradient attribution says a component matters if the loss is sensitive to its weights. Ablation asks directly: replace its output (by its mean, or by zero) and see how much accuracy drops. If gradients told the truth, the dots would lie on a rising line (Spearman ρ near 1).",
+        "Gradient attribution says a component matters if the loss is sensitive to its weights. Ablation asks directly: replace its output (by its average output, or by zero) and see how much accuracy drops. If gradients told the truth, the dots would lie on a rising line (Spearman ρ near 1). The paper leaves some details open (which weights, which average); the menus show every reading, and the verdicts say which findings survive all of them.",
     ),
     (
         "stage-delta",
@@ -40,7 +40,7 @@ const STAGES: [(&str, &str, &str); 7] = [
     (
         "stage-seeds",
         "Across seeds",
-        "One model can be a fluke. Run several seeds: the tables average ρ, pruning damage and superadditivity (does removing two Bloats together hurt more than the sum of each alone?).",
+        "One model can be a fluke. Run several seeds: the tables average ρ, pruning damage and superadditivity (does removing two Bloats together hurt more than the sum of each alone?), each with a 95% interval in brackets: the range the average would likely fall in with other seeds.",
     ),
 ];
 

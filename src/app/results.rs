@@ -69,8 +69,32 @@ fn RunHeader(report: SeedReport) -> impl IntoView {
         (None, Some(reason)) => format!("Seed skipped: {reason}."),
         (None, None) => String::new(),
     };
+    let made = |what: &str, m: &crate::provenance::Made| {
+        format!(
+            "{what} in {:.0} s on {} ({}, {} thread{}) by build {}",
+            m.seconds,
+            m.machine.cpu,
+            m.machine.simd,
+            m.machine.threads,
+            if m.machine.threads == 1 { "" } else { "s" },
+            m.build.commit
+        )
+    };
+    let provenance = [
+        run.trained.as_ref().map(|m| made("trained", m)),
+        report.analysed.as_ref().map(|m| made("analysed", m)),
+        report
+            .method
+            .as_ref()
+            .map(|m| format!("METHOD revision {m}")),
+    ]
+    .into_iter()
+    .flatten()
+    .collect::<Vec<_>>()
+    .join("; ");
     view! {
         <p class="run-title">{format!("{} · seed {} · {training}", run.task, run.seed)}</p>
+        <p class="hint provenance">{provenance}</p>
         <table class="ood">
             <thead>
                 <tr>

@@ -12,6 +12,7 @@ use crate::backend::Backend;
 use crate::config::ExperimentConfig;
 use crate::permalink::BackendChoice;
 use crate::progress::Observer;
+use crate::provenance::Made;
 use crate::report::{SeedReport, TrainReport};
 use crate::train::Trainer;
 use crate::weights::{from_safetensors, to_safetensors};
@@ -120,9 +121,10 @@ async fn run_seed(config: &ExperimentConfig, choice: BackendChoice) -> Result<()
     }
     let trained = trainer.finish().expect("training has stopped");
     post(&Answer::Evaluating, None);
-    let run = TrainReport::evaluate(&trained.model, config, backend, Some(trained.summary))
+    let mut run = TrainReport::evaluate(&trained.model, config, backend, Some(trained.summary))
         .await
         .map_err(|e| failed(e.to_string()))?;
+    run.trained = Some(Made::here((browser::now_ms() - started) / 1000.0));
     let mut observer = WorkerObserver {
         last_post: f64::NEG_INFINITY,
     };

@@ -1,4 +1,4 @@
-//! Figure 4: per layer, the mean over its heads of the W_V-only gradient magnitude.
+//! Figure 4: per layer, the mean over its heads of the raw W_V gradient norm.
 
 use leptos::prelude::*;
 
