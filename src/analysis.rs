@@ -322,19 +322,19 @@ pub async fn analyze(
             .collect()
     };
     // Each joint ablation measured once, however many readings pick the same components.
-    let mut sets: Vec<(Vec<Component>, Ablation)> = Vec::new();
+    let mut pruned: Vec<(Vec<Component>, Ablation)> = Vec::new();
     for &(g, a) in comparisons.keys() {
         for class in [Class::Hero, Class::Bloat] {
-            let set = (members((g, a), class), a);
-            if !set.0.is_empty() && !sets.contains(&set) {
-                sets.push(set);
+            let chosen = (members((g, a), class), a);
+            if !chosen.0.is_empty() && !pruned.contains(&chosen) {
+                pruned.push(chosen);
             }
         }
     }
-    let joint: BTreeMap<(Vec<Component>, Ablation), f64> = sets
+    let joint: BTreeMap<(Vec<Component>, Ablation), f64> = pruned
         .iter()
         .cloned()
-        .zip(set.joint_ablation_accuracies(model, &sets).await?)
+        .zip(set.joint_ablation_accuracies(model, &pruned).await?)
         .collect();
     let prune = |reading: (GWeights, Ablation), class: Class| -> Option<JointAblation> {
         let components = members(reading, class);
