@@ -8,6 +8,7 @@ mod controls;
 mod explorer;
 mod guide;
 mod jobs;
+mod reading;
 mod results;
 mod runner;
 mod runs;

@@ -12,6 +12,7 @@ use crate::summary::Summary;
 use super::charts::{AttentionMap, DeltaBars, GradCausalScatter, GradNormBars, LayerCounts};
 use super::explorer::Explorer;
 use super::guide::Explain;
+use super::reading::ReadingSelector;
 use super::state::Lab;
 
 /// Everything about the selected run.
@@ -119,14 +120,6 @@ fn AnalysisView(report: SeedReport, analysis: Analysis) -> impl IntoView {
     if !thresholds.contains(&lab.threshold.get_untracked()) {
         lab.threshold.set(config.analysis.threshold);
     }
-    let ablations = Ablation::ALL
-        .map(|a| view! { <option value=a.name()>{format!("{a} ablation")}</option> })
-        .into_iter()
-        .collect_view();
-    let g_options = GWeights::ALL
-        .map(|g| view! { <option value=g.name()>{format!("G on {g}")}</option> })
-        .into_iter()
-        .collect_view();
     let threshold_options = thresholds
         .iter()
         .map(|t| view! { <option value=t.to_string()>{format!("t = {t}")}</option> })
@@ -155,34 +148,7 @@ fn AnalysisView(report: SeedReport, analysis: Analysis) -> impl IntoView {
     let (layers, heads) = (config.model.layers, config.model.heads);
     view! {
         <div class="view-controls panel">
-            <label>
-                "Gradient "
-                <select
-                    name="g-weights"
-                    prop:value=move || lab.g_weights.get().name()
-                    on:change=move |ev| {
-                        if let Ok(g) = event_target_value(&ev).parse() {
-                            lab.set_reading(g, lab.ablation.get_untracked())
-                        }
-                    }
-                >
-                    {g_options}
-                </select>
-            </label>
-            <label>
-                "Baseline "
-                <select
-                    name="ablation"
-                    prop:value=move || lab.ablation.get().name()
-                    on:change=move |ev| {
-                        if let Ok(a) = event_target_value(&ev).parse() {
-                            lab.set_reading(lab.g_weights.get_untracked(), a)
-                        }
-                    }
-                >
-                    {ablations}
-                </select>
-            </label>
+            <ReadingSelector />
             <label>
                 "Threshold "
                 <select

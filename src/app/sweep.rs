@@ -6,7 +6,6 @@ use std::collections::BTreeMap;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
-use crate::ablation::Ablation;
 use crate::attribution::GWeights;
 use crate::report::SeedReport;
 use crate::summary::{Summary, SweepSummary};
@@ -14,6 +13,7 @@ use crate::task::Task;
 
 use super::browser;
 use super::comparison::PaperBeside;
+use super::reading::ReadingSelector;
 use super::state::Lab;
 use super::tables::SummaryTables;
 
@@ -112,7 +112,9 @@ pub fn Precomputed() -> impl IntoView {
                                     .collect_view();
                                 view! {
                                     <h3>"The paper beside the shipped sweep (the paper's ten seeds)"</h3>
-                                    <ReadingSelector />
+                                    <div class="view-controls">
+                                        <ReadingSelector />
+                                    </div>
                                     <PaperBeside summaries=both ablation=ablation scope="shipped" />
                                     {sweeps}
                                 }
@@ -122,53 +124,5 @@ pub fn Precomputed() -> impl IntoView {
                 }}
             </Suspense>
         </section>
-    }
-}
-
-/// The reading every comparison and table shows: G's weights and the ablation read as the
-/// paper's "mean ablation" (METHOD §5, §6). Every report holds all of them, so switching
-/// recomputes nothing; the link keeps the choice.
-#[component]
-pub fn ReadingSelector() -> impl IntoView {
-    let lab = Lab::get();
-    let g_options = GWeights::ALL
-        .map(|g| view! { <option value=g.name()>{format!("G on {g}")}</option> })
-        .into_iter()
-        .collect_view();
-    let c_options = Ablation::ALL
-        .map(|a| view! { <option value=a.name()>{format!("{a} ablation")}</option> })
-        .into_iter()
-        .collect_view();
-    view! {
-        <div class="view-controls">
-            <label>
-                "Reading: gradient "
-                <select
-                    name="reading-g"
-                    prop:value=move || lab.g_weights.get().name()
-                    on:change=move |ev| {
-                        if let Ok(g) = event_target_value(&ev).parse() {
-                            lab.set_reading(g, lab.ablation.get_untracked())
-                        }
-                    }
-                >
-                    {g_options}
-                </select>
-            </label>
-            <label>
-                " against "
-                <select
-                    name="reading-c"
-                    prop:value=move || lab.ablation.get().name()
-                    on:change=move |ev| {
-                        if let Ok(a) = event_target_value(&ev).parse() {
-                            lab.set_reading(lab.g_weights.get_untracked(), a)
-                        }
-                    }
-                >
-                    {c_options}
-                </select>
-            </label>
-        </div>
     }
 }
