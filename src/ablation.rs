@@ -318,7 +318,7 @@ impl AblationSet {
 
     /// The accuracy with each component ablated alone, under each ablation, in one pass over the
     /// set: `result[a][i]` for `Ablation::ALL[a]` and component `i` in canonical order. Each
-    /// ablation reuses the clean pass up to its component ([`Transformer::rerun_replacing`]);
+    /// ablation reuses the clean pass up to its component ([`Transformer::rerun_replacing_each`]);
     /// batches run [`crate::backend::parallel_width`] at a time.
     pub async fn single_ablation_accuracies(
         &self,

@@ -379,24 +379,9 @@ impl Transformer {
         intervention: &Intervention,
         readout: usize,
     ) -> Tensor<3> {
-        let layer = component.layer();
-        let output = clean.outputs[component.index(self.heads())].clone();
-        let replaced = intervention.apply(component, output.clone());
-        let between = clean.between[layer].clone();
-        let none = &Intervention::none();
-        let capture = Capture::default();
-        match component {
-            Component::Head { .. } => {
-                let stream = between - output + replaced;
-                self.run_blocks(layer, true, stream, none, capture, readout)
-                    .logits
-            }
-            Component::Mlp { .. } => {
-                let stream = between + replaced;
-                self.run_blocks(layer + 1, false, stream, none, capture, readout)
-                    .logits
-            }
-        }
+        let interventions = std::slice::from_ref(intervention);
+        let mut logits = self.rerun_replacing_each(clean, component, interventions, readout);
+        logits.pop().expect("one intervention, one result")
     }
 
     /// The answer logits with `intervention` applied, given a clean pass that captured the
