@@ -136,10 +136,13 @@ pub fn document(inputs: &Inputs) -> String {
     out += &headline_section(inputs);
 
     out += "\n## What holds and what does not\n\n";
-    out += "Under the default reading on the paper's ten seeds. A verdict is drawn from a 95% \
-            interval over our seeds: *holds* when the interval supports the paper's statement, \
-            *does not hold* when it excludes it, *inconclusive* when it covers both or there are \
-            too few seeds. Each claim's rule is stated once, below it.\n\n";
+    out += &format!(
+        "Under the default reading on the paper's ten seeds. A verdict is drawn from a 95% \
+         interval over our seeds: *holds* when the interval supports the paper's statement, \
+         *does not hold* when it excludes it, *inconclusive* when it covers both or rests on \
+         fewer than {MIN_SEEDS} seeds (the interval is shown all the same). Each claim's rule \
+         is stated once, below it.\n\n"
+    );
     for claim in claims(reported, &summaries, default.c) {
         out += &format!(
             "- *{}* — **{}** on ours: {}\n  Rule: {}.",
@@ -500,6 +503,15 @@ impl Holds {
     }
 }
 
+/// The fewest seeds a verdict is drawn from: a bootstrap over fewer resamples too few distinct
+/// draws to say anything, so below it every claim is inconclusive (the interval is still shown).
+pub const MIN_SEEDS: usize = 5;
+
+/// `interval` as a verdict may use it: `None` when it rests on fewer than [`MIN_SEEDS`] seeds.
+fn judged(interval: Option<[f64; 2]>, seeds: usize) -> Option<[f64; 2]> {
+    interval.filter(|_| seeds >= MIN_SEEDS)
+}
+
 /// One of the paper's claims, checked on our models under one reading.
 pub struct Claim {
     /// A short stable name (the robustness table's row).
@@ -557,7 +569,7 @@ pub fn claims(reported: &Reported, summaries: &BTreeMap<Task, Summary>, c: Ablat
             paper_rho(Task::Sort),
             interval(gap, 1.0, 2)
         ),
-        verdict: Holds::above(gap, 0.0),
+        verdict: Holds::above(judged(gap, r.len().min(s.len())), 0.0),
         rule: "the bootstrap interval of mean ρ (reversal) − mean ρ (sorting), each task's seeds \
                resampled: above 0 holds, below 0 does not",
         why: "our models sit at other points of the OOD window and learned the tasks through \
@@ -565,20 +577,22 @@ pub fn claims(reported: &Reported, summaries: &BTreeMap<Task, Summary>, c: Ablat
     });
 
     // 2. Mean and zero ablation agree (Table 1: within 0.01–0.07 on both tasks).
-    let agreement: Vec<(Task, Option<[f64; 2]>, Option<f64>)> = [Task::Reverse, Task::Sort]
+    // Per task: the interval of the mean difference, the seeds behind it and the mean.
+    type Agreement = (Task, Option<[f64; 2]>, usize, Option<f64>);
+    let agreement: Vec<Agreement> = [Task::Reverse, Task::Sort]
         .into_iter()
         .map(|t| {
             let d = summary(t).map_or(Vec::new(), |s| {
                 per_seed(s, |r| Some(r.spearman[&c]? - r.spearman[&Ablation::Zero]?))
             });
-            (t, mean_interval(&d), crate::stats::mean(&d))
+            (t, mean_interval(&d), d.len(), crate::stats::mean(&d))
         })
         .collect();
     claims.push(Claim {
         key: "mean-zero-agree",
         headline: agreement
             .iter()
-            .map(|(t, _, m)| format!("{t} {}", m.map_or("—".into(), |m| format!("{m:+.2}"))))
+            .map(|(t, _, _, m)| format!("{t} {}", m.map_or("—".into(), |m| format!("{m:+.2}"))))
             .collect::<Vec<_>>()
             .join(", "),
         claim: "Mean and zero ablation agree (Table 1: their mean ρ within 0.01–0.07 of each \
@@ -588,7 +602,7 @@ pub fn claims(reported: &Reported, summaries: &BTreeMap<Task, Summary>, c: Ablat
         } else {
             agreement
                 .iter()
-                .map(|(t, i, m)| {
+                .map(|(t, i, _, m)| {
                     format!(
                         "{t}: ρ ({c}) − ρ (zero) {} {}",
                         m.map_or("—".into(), |m| format!("{m:+.2}")),
@@ -605,7 +619,7 @@ pub fn claims(reported: &Reported, summaries: &BTreeMap<Task, Summary>, c: Ablat
             Holds::all(
                 agreement
                     .iter()
-                    .map(|(_, i, _)| Holds::within(*i, -0.1, 0.1)),
+                    .map(|(_, i, n, _)| Holds::within(judged(*i, *n), -0.1, 0.1)),
             )
         },
         rule: "per task, the bootstrap interval of the mean per-seed difference ρ (mean) − ρ \
@@ -666,7 +680,10 @@ pub fn claims(reported: &Reported, summaries: &BTreeMap<Task, Summary>, c: Ablat
             sum(late, false)
         ));
     }
-    let verdicts = vec![Holds::above(hi, 0.0), Holds::above(bi, 0.0)];
+    let verdicts = vec![
+        Holds::above(judged(hi, heroes.len()), 0.0),
+        Holds::above(judged(bi, bloats.len()), 0.0),
+    ];
     claims.push(Claim {
         key: "layer-pattern",
         headline: format!("H {} B {}", mean_text(&heroes), mean_text(&bloats)),
@@ -733,7 +750,10 @@ pub fn claims(reported: &Reported, summaries: &BTreeMap<Task, Summary>, c: Ablat
                 + "."
         },
         verdict: Holds::all(identity.iter().map(|(_, _, count)| {
-            Holds::above(count.and_then(|(k, n)| wilson_interval(k, n)), 0.5)
+            Holds::above(
+                count.and_then(|(k, n)| judged(wilson_interval(k, n), n)),
+                0.5,
+            )
         })),
         rule: "each head's share of seeds in its role, Wilson 95% interval: above one half (a \
                majority of seeds) for all three holds, below one half for any does not",
@@ -756,7 +776,7 @@ pub fn claims(reported: &Reported, summaries: &BTreeMap<Task, Summary>, c: Ablat
             table4.map_or("—".into(), |t| t.ratio.display_times()),
             additive.map_or("—".into(), |x| x.display_times())
         ),
-        verdict: Holds::above(additive.and_then(|x| x.interval), 1.0),
+        verdict: Holds::above(additive.and_then(|x| judged(x.interval, x.n)), 1.0),
         rule: "the bootstrap interval of mean joint drop / mean sum of single drops: above 1 \
                holds, below 1 does not",
         why: "the paper's ratio divides by small single drops, so it swings with them; the \
@@ -791,7 +811,7 @@ pub fn claims(reported: &Reported, summaries: &BTreeMap<Task, Summary>, c: Ablat
             ),
             None => "no reversal seed analysed.".into(),
         },
-        verdict: Holds::above(pi, 0.0),
+        verdict: Holds::above(judged(pi, paired.len()), 0.0),
         rule: "over the seeds with both classes, the bootstrap interval of the mean of (Bloat \
                pruning change − Hero pruning change): above 0 (Heroes hurt more) holds, below 0 \
                does not",
@@ -837,7 +857,12 @@ pub fn claims(reported: &Reported, summaries: &BTreeMap<Task, Summary>, c: Ablat
         verdict: if steps.is_empty() {
             Holds::Inconclusive
         } else {
-            Holds::all(steps.iter().map(|(_, i)| Holds::above(*i, 0.0)))
+            let seeds = sort.map_or(0, Summary::analysed);
+            Holds::all(
+                steps
+                    .iter()
+                    .map(|(_, i)| Holds::above(judged(*i, seeds), 0.0)),
+            )
         },
         rule: "per seed, each layer's norm minus the next one's from layer 1 on; the bootstrap \
                intervals of the means all above 0 hold, any below 0 does not",
@@ -851,8 +876,12 @@ pub fn claims(reported: &Reported, summaries: &BTreeMap<Task, Summary>, c: Ablat
             .get(&t)
             .map(|s| (s.analysed(), s.seeds.len(), s.in_window))
     };
-    let share =
-        |t: Task, paper: f64| Holds::above(window(t).and_then(|(_, _, i)| i), paper - 0.1 - 1e-9);
+    let share = |t: Task, paper: f64| {
+        Holds::above(
+            window(t).and_then(|(_, n, i)| judged(i, n)),
+            paper - 0.1 - 1e-9,
+        )
+    };
     claims.push(Claim {
         key: "window",
         headline: [Task::Reverse, Task::Sort]

@@ -12,7 +12,7 @@ use burn::prelude::Device;
 use common::tiny_config;
 use gradcause::backend::Backend;
 use gradcause::report::{SeedReport, train_and_evaluate};
-use gradcause::reproduction::{Holds, Inputs, Sources, claims, robustness};
+use gradcause::reproduction::{Holds, Inputs, MIN_SEEDS, Sources, claims, robustness};
 
 use gradcause::ablation::Ablation;
 use gradcause::attribution::GWeights;
@@ -439,4 +439,26 @@ fn claims_on_one_seed_are_inconclusive_not_decided() {
     let rho = all.iter().find(|c| c.key == "rho-order").unwrap();
     assert_eq!(rho.verdict, Holds::Inconclusive, "{}", rho.ours);
     assert!(rho.ours.contains("no interval"), "{}", rho.ours);
+
+    // Clearly apart, but a verdict needs MIN_SEEDS seeds of each task: four are not enough,
+    // five are.
+    let verdict = |n: usize| {
+        let seeds = |rho: f64| -> Vec<(u64, Option<f64>)> {
+            (0..n)
+                .map(|i| (i as u64, Some(rho + 0.01 * i as f64)))
+                .collect()
+        };
+        let summaries = BTreeMap::from([
+            (Task::Reverse, summary_with(Task::Reverse, &seeds(0.8), &[])),
+            (Task::Sort, summary_with(Task::Sort, &seeds(0.2), &[])),
+        ]);
+        let all = claims(&reported, &summaries, Ablation::Mean);
+        all.into_iter()
+            .find(|c| c.key == "rho-order")
+            .unwrap()
+            .verdict
+    };
+    assert_eq!(MIN_SEEDS, 5);
+    assert_eq!(verdict(4), Holds::Inconclusive);
+    assert_eq!(verdict(5), Holds::Holds);
 }
