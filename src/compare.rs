@@ -257,7 +257,8 @@ fn rho(x: Option<f64>) -> String {
     x.map_or("undefined".into(), |x| format!("{:.2}", x + 0.0))
 }
 
-fn points(x: Option<f64>) -> String {
+/// A fraction in points (`12.3`), or `—`.
+pub(crate) fn points(x: Option<f64>) -> String {
     x.map_or("—".into(), |x| format!("{:.1}", 100.0 * x + 0.0))
 }
 

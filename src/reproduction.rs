@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use crate::ablation::Ablation;
 use crate::analysis::Class;
 use crate::attribution::GWeights;
-use crate::compare::{CITATION, Reported, analysed, compare, markdown, tally};
+use crate::compare::{CITATION, Reported, analysed, compare, markdown, points, tally};
 use crate::component::Component;
 use crate::model::Positions;
 use crate::provenance::METHOD_REVISION;
@@ -933,11 +933,6 @@ fn per_seed_layers(s: &Summary, l: usize) -> Vec<f64> {
 /// `0.42` (the mean of the values), or `—`.
 fn mean_text(values: &[f64]) -> String {
     crate::stats::mean(values).map_or("—".into(), |m| format!("{m:.2}"))
-}
-
-/// Points of a fraction, or `—`.
-fn points(x: Option<f64>) -> String {
-    x.map_or("—".into(), |x| format!("{:.1}", 100.0 * x + 0.0))
 }
 
 fn study_section(reported: &Reported, study: &[TrainReport]) -> String {
