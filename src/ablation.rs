@@ -21,7 +21,7 @@ use serde::{Deserialize, Serialize};
 use crate::backend::{map_parallel, parallel_rounds};
 use crate::component::{Component, Intervention, Replacement};
 use crate::model::{Capture, Transformer};
-use crate::objective::{BatchTensors, exact_matches};
+use crate::objective::{BatchTensors, exact_matches, loss};
 use crate::progress::Observer;
 use crate::rng::{Rng, Stream};
 use crate::task::Batch;
@@ -80,6 +80,16 @@ impl FromStr for Ablation {
                 format!("unknown ablation `{s}`: expected `mean`, `mean-pos`, `zero` or `resample`")
             })
     }
+}
+
+/// Every component ablated alone under every ablation: `[a][i]` for `Ablation::ALL[a]` and
+/// component `i` in canonical order.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SingleAblations {
+    /// Exact-match accuracy.
+    pub accuracy: Vec<Vec<f64>>,
+    /// `mean_b L_b(ablated) − L_b(clean)`: how much the loss rises.
+    pub loss_change: Vec<Vec<f64>>,
 }
 
 /// An evaluation set of one length, on the device, with what ablating on it needs: the base
@@ -271,25 +281,31 @@ impl AblationSet {
         Ok(f64::from(correct) / self.examples as f64)
     }
 
-    /// The accuracy with each set of components ablated together under its ablation, in one
-    /// pass over the set: each batch's clean pass is shared, and each set's pass resumes at its
-    /// earliest component's block ([`Transformer::rerun_intervened`]). Equal to
-    /// [`Self::ablated_accuracy`] of each set.
+    /// The accuracy with each set of components ablated together under its ablation, on the first
+    /// `batches` batches of the set, in one pass: each batch's clean pass is shared, and each
+    /// set's pass resumes at its earliest component's block ([`Transformer::rerun_intervened`]).
+    /// On every batch, equal to [`Self::ablated_accuracy`] of each set.
     pub async fn joint_ablation_accuracies(
         &self,
         model: &Transformer,
         sets: &[(Vec<Component>, Ablation)],
+        batches: usize,
     ) -> Result<Vec<f64>, ExecutionError> {
         if sets.is_empty() {
             return Ok(Vec::new());
         }
+        let batches = batches.clamp(1, self.batches.len());
+        let examples: usize = self.batches[..batches]
+            .iter()
+            .map(|b| b.inputs.dims()[0])
+            .sum();
         let device = &self.batches[0].mask.device();
         let capture = Capture {
             outputs: true,
             attention: false,
             residuals: true,
         };
-        let counts = map_parallel(device, 0..self.batches.len(), |b| {
+        let counts = map_parallel(device, 0..batches, |b| {
             let batch = &self.batches[b];
             let clean = model.run(batch.inputs.clone(), &Intervention::none(), capture);
             let per_set: Vec<Tensor<1>> = sets
@@ -312,47 +328,53 @@ impl AblationSet {
             .expect("f32 counts");
         Ok(correct
             .into_iter()
-            .map(|c| f64::from(c) / self.examples as f64)
+            .map(|c| f64::from(c) / examples as f64)
             .collect())
     }
 
-    /// The accuracy with each component ablated alone, under each ablation, in one pass over the
-    /// set: `result[a][i]` for `Ablation::ALL[a]` and component `i` in canonical order. Each
-    /// ablation reuses the clean pass up to its component ([`Transformer::rerun_replacing_each`]);
-    /// batches run [`crate::backend::parallel_width`] at a time.
-    pub async fn single_ablation_accuracies(
+    /// Each component ablated alone under each ablation, in one pass over the set: accuracy and
+    /// loss change. Each ablation reuses the clean pass up to its component
+    /// ([`Transformer::rerun_replacing_each`]); batches run [`crate::backend::parallel_width`] at
+    /// a time.
+    pub async fn single_ablations(
         &self,
         model: &Transformer,
         observer: &mut impl Observer,
-    ) -> Result<Vec<Vec<f64>>, ExecutionError> {
+    ) -> Result<SingleAblations, ExecutionError> {
         let device = &self.batches[0].mask.device();
         let batches = self.batches.len();
-        let mut correct = Tensor::<1>::zeros([Ablation::ALL.len() * self.components.len()], device);
+        let cells = Ablation::ALL.len() * self.components.len();
+        let mut correct = Tensor::<1>::zeros([cells], device);
+        let mut loss_change = Tensor::<1>::zeros([cells], device);
         for round in parallel_rounds(device, batches) {
             let end = round.end;
-            for counts in map_parallel(device, round, |b| self.single_ablation_counts(model, b)) {
+            for (counts, losses) in
+                map_parallel(device, round, |b| self.single_ablation_counts(model, b))
+            {
                 correct = correct + counts;
+                loss_change = loss_change + losses;
             }
             observer.progress("ablations", end, batches).await;
         }
-        let counts: Vec<f32> = correct
-            .into_data_async()
-            .await?
-            .try_to_vec::<f32>()
-            .expect("f32 counts");
-        Ok(counts
-            .chunks(self.components.len())
-            .map(|row| {
-                row.iter()
-                    .map(|&c| f64::from(c) / self.examples as f64)
-                    .collect()
-            })
-            .collect())
+        let read = |t: Tensor<1>, divisor: usize| async move {
+            let values: Vec<f32> = t.into_data_async().await?.try_to_vec::<f32>().expect("f32");
+            Ok::<_, ExecutionError>(
+                values
+                    .chunks(self.components.len())
+                    .map(|row| row.iter().map(|&c| f64::from(c) / divisor as f64).collect())
+                    .collect(),
+            )
+        };
+        Ok(SingleAblations {
+            accuracy: read(correct, self.examples).await?,
+            loss_change: read(loss_change, batches).await?,
+        })
     }
 
-    /// On batch `b`, the number of examples right with each component ablated alone under each
-    /// ablation, `[ablations x components]` in the order of [`Self::single_ablation_accuracies`].
-    fn single_ablation_counts(&self, model: &Transformer, b: usize) -> Tensor<1> {
+    /// On batch `b`, with each component ablated alone under each ablation, the number of
+    /// examples right and the loss change, each `[ablations x components]` in the order of
+    /// [`SingleAblations`].
+    fn single_ablation_counts(&self, model: &Transformer, b: usize) -> (Tensor<1>, Tensor<1>) {
         let batch = &self.batches[b];
         let capture = Capture {
             outputs: true,
@@ -362,9 +384,11 @@ impl AblationSet {
         // One clean pass gives every output and the residual stream around each sublayer: each
         // ablation reruns only what comes after its component.
         let clean = model.run(batch.inputs.clone(), &Intervention::none(), capture);
-        // Per ablation, one count per component; each component's four ablations run as one
-        // batch.
+        let clean_loss = loss(clean.logits.clone(), batch);
+        // Per ablation, one count and one loss per component; each component's four ablations
+        // run as one batch.
         let mut counts: Vec<Vec<Tensor<1>>> = vec![Vec::new(); Ablation::ALL.len()];
+        let mut losses: Vec<Vec<Tensor<1>>> = vec![Vec::new(); Ablation::ALL.len()];
         for &component in &self.components {
             let interventions: Vec<Intervention> = Ablation::ALL
                 .iter()
@@ -372,10 +396,12 @@ impl AblationSet {
                 .collect();
             let logits =
                 model.rerun_replacing_each(&clean, component, &interventions, batch.answer_span);
-            for (per_ablation, logits) in counts.iter_mut().zip(logits) {
-                per_ablation.push(exact_matches(logits, batch).sum());
+            for ((count, change), logits) in counts.iter_mut().zip(&mut losses).zip(logits) {
+                change.push(loss(logits.clone(), batch) - clean_loss.clone());
+                count.push(exact_matches(logits, batch).sum());
             }
         }
-        Tensor::cat(counts.into_iter().flatten().collect(), 0)
+        let flat = |rows: Vec<Vec<Tensor<1>>>| Tensor::cat(rows.into_iter().flatten().collect(), 0);
+        (flat(counts), flat(losses))
     }
 }

@@ -5,7 +5,9 @@
 //! position, zero and resample ablation; then, for every pair of a G reading and a C ablation,
 //! their ranks, Spearman ρ, the rank gap Δ and the Hero/Bloat classes at every threshold,
 //! pruning the top two Heroes and the top two Bloats and superadditivity of the Bloats; attention
-//! patterns and per-layer gradient norms (raw and normalised).
+//! patterns and per-layer gradient norms (raw and normalised). Beside G, the cheap scores of
+//! `docs/scores.md` ([`Score`]) and, for each score and ablation, the accuracy after pruning the
+//! components the score ranks least important.
 
 use std::collections::BTreeMap;
 
@@ -14,12 +16,13 @@ use burn::tensor::ExecutionError;
 use serde::{Deserialize, Serialize};
 
 use crate::ablation::{Ablation, AblationSet};
-use crate::attribution::{GWeights, attribute};
+use crate::attribution::{GWeights, attribute, integrated_gradients};
 use crate::component::{Component, Intervention};
 use crate::config::ExperimentConfig;
 use crate::model::{Capture, Transformer};
 use crate::objective::BatchTensors;
 use crate::progress::Observer;
+use crate::scores::{Score, least_important};
 use crate::stats::{ranks, spearman};
 use crate::task::Batch;
 
@@ -42,6 +45,19 @@ pub struct AnalysisConfig {
     /// Evaluation examples averaged into each attention pattern.
     #[config(default = 20)]
     pub attention_examples: usize,
+    /// Midpoint Riemann steps of integrated gradients.
+    #[config(default = 8)]
+    pub ig_steps: usize,
+    /// Evaluation batches integrated gradients run on (the first ones): each costs a pass per
+    /// component and step (`docs/scores.md`, cost).
+    #[config(default = 4)]
+    pub ig_batches: usize,
+    /// How many components pruning by a score removes, the least important first.
+    #[config(default = "vec![2, 4, 6]")]
+    pub prune_counts: Vec<usize>,
+    /// Evaluation batches pruning by score is measured on (the first ones).
+    #[config(default = 25)]
+    pub prune_batches: usize,
     /// Also analyse the model every this many training steps (0: only the final model).
     #[config(default = 0)]
     pub checkpoint_every: usize,
@@ -114,6 +130,10 @@ pub struct ComponentReport {
     pub attribution_patching: BTreeMap<Ablation, f64>,
     /// Causal importance C = base accuracy − ablated accuracy, per ablation.
     pub causal: BTreeMap<Ablation, f64>,
+    /// The cheap scores measured beside G and A ([`Score::MEASURED`]); empty in reports made
+    /// before them.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub scores: BTreeMap<Score, f64>,
 }
 
 /// Components ablated together and what it did.
@@ -197,6 +217,39 @@ pub struct PatchingAnalysis {
     pub spearman: Option<f64>,
 }
 
+/// Pruning by score: under one ablation, the accuracy after ablating together the k components
+/// each ranking puts least important, for each k of [`ScorePruning::counts`].
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PruningCurves {
+    /// Ranked by the ablation's own C (the reference).
+    pub causal: Vec<f64>,
+    /// Ranked by each score.
+    pub by_score: BTreeMap<Score, Vec<f64>>,
+}
+
+/// The settings and results of the cheap scores' pruning (`docs/scores.md`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ScorePruning {
+    /// The numbers of components pruned.
+    pub counts: Vec<usize>,
+    /// Integrated gradients' steps.
+    pub ig_steps: usize,
+    /// The evaluation batches integrated gradients ran on, of `batches`.
+    pub ig_batches: usize,
+    /// The evaluation batches the pruning accuracies are measured on, of `batches`.
+    pub prune_batches: usize,
+    /// The evaluation batches everything else ran on.
+    pub batches: usize,
+    /// Per ablation of [`ScorePruning::ABLATIONS`].
+    pub curves: BTreeMap<Ablation, PruningCurves>,
+}
+
+impl ScorePruning {
+    /// The ablations pruning by score runs under: the C readings of METHOD's robustness table
+    /// (resample ablation's C is ranked against, not pruned with).
+    pub const ABLATIONS: [Ablation; 3] = [Ablation::Mean, Ablation::MeanPos, Ablation::Zero];
+}
+
 /// Figure 4's per-layer gradient norms: per layer, the mean over its heads of W_V's gradient
 /// norm (mean over the batches).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -235,6 +288,9 @@ pub struct Analysis {
     pub attention: AttentionPatterns,
     /// Figure 4.
     pub layer_grad_norm: LayerGradNorm,
+    /// Pruning by each cheap score; `None` in reports made before the scores.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub score_pruning: Option<ScorePruning>,
 }
 
 impl Analysis {
@@ -254,6 +310,18 @@ impl Analysis {
     /// Spearman ρ of G under `g` against C under `ablation`.
     pub fn spearman(&self, g: GWeights, ablation: Ablation) -> Option<f64> {
         self.by_grad[&g].spearman[&ablation]
+    }
+
+    /// A score per component; `None` when the report predates it.
+    pub fn score(&self, score: Score) -> Option<Vec<f64>> {
+        self.components
+            .iter()
+            .map(|c| match score {
+                Score::Grad(g) => c.grad.get(&g).copied(),
+                Score::Patching(a) => c.attribution_patching.get(&a).copied(),
+                _ => c.scores.get(&score).copied(),
+            })
+            .collect()
     }
 }
 
@@ -291,11 +359,20 @@ pub async fn analyze(
     let batches = config.eval.ood_set(config.task, config.seed, length);
     let set = AblationSet::new(model, &batches, config.seed, &device).await?;
     let attribution = attribute(model, &set, observer).await?;
-    let single = set.single_ablation_accuracies(model, observer).await?;
+    let single = set.single_ablations(model, observer).await?;
+    let analysis = &config.analysis;
+    let ig = integrated_gradients(
+        model,
+        &set,
+        analysis.ig_steps,
+        analysis.ig_batches,
+        observer,
+    )
+    .await?;
 
     let causal: BTreeMap<Ablation, Vec<f64>> = Ablation::ALL
         .iter()
-        .zip(&single)
+        .zip(&single.accuracy)
         .map(|(&a, accuracies)| {
             (
                 a,
@@ -334,7 +411,10 @@ pub async fn analyze(
     let joint: BTreeMap<(Vec<Component>, Ablation), f64> = pruned
         .iter()
         .cloned()
-        .zip(set.joint_ablation_accuracies(model, &pruned).await?)
+        .zip(
+            set.joint_ablation_accuracies(model, &pruned, set.batch_count())
+                .await?,
+        )
         .collect();
     let prune = |reading: (GWeights, Ablation), class: Class| -> Option<JointAblation> {
         let components = members(reading, class);
@@ -387,6 +467,30 @@ pub async fn analyze(
         );
     }
 
+    // The cheap scores beside G and A (`docs/scores.md`), and pruning by each.
+    let mut measured: BTreeMap<Score, Vec<f64>> = BTreeMap::new();
+    measured.insert(
+        Score::GradTimesActivation,
+        attribution.grad_x_activation.clone(),
+    );
+    measured.insert(Score::Taylor, attribution.taylor.clone());
+    measured.insert(Score::IntegratedGradients, ig);
+    for (&a, change) in Ablation::ALL.iter().zip(&single.loss_change) {
+        measured.insert(Score::LossChange(a), change.clone());
+    }
+    let every_score: BTreeMap<Score, Vec<f64>> = Score::ALL
+        .into_iter()
+        .map(|score| {
+            let values = match score {
+                Score::Grad(g) => attribution.grad[&g].clone(),
+                Score::Patching(a) => attribution.patching[&a].clone(),
+                _ => measured[&score].clone(),
+            };
+            (score, values)
+        })
+        .collect();
+    let score_pruning = prune_by_score(model, &set, &causal, &every_score, analysis).await?;
+
     let attention =
         attention_patterns(model, &batches, config.analysis.attention_examples, &device).await?;
     let per_layer = |values: &[f64]| -> Vec<f64> {
@@ -428,6 +532,7 @@ pub async fn analyze(
                 .map(|(&a, v)| (a, v[i]))
                 .collect(),
             causal: causal.iter().map(|(&a, c)| (a, c[i])).collect(),
+            scores: measured.iter().map(|(&s, v)| (s, v[i])).collect(),
         })
         .collect();
     Ok(Analysis {
@@ -450,6 +555,64 @@ pub async fn analyze(
             .collect(),
         attention,
         layer_grad_norm,
+        score_pruning: Some(score_pruning),
+    })
+}
+
+/// For each ablation of [`ScorePruning::ABLATIONS`] and each k of the config's `prune_counts`, the
+/// accuracy after ablating together the k components each score (and the ablation's own C) ranks
+/// least important, on the first `prune_batches` batches of `set`: each distinct set measured
+/// once, in one pass ([`AblationSet::joint_ablation_accuracies`]).
+async fn prune_by_score(
+    model: &Transformer,
+    set: &AblationSet,
+    causal: &BTreeMap<Ablation, Vec<f64>>,
+    scores: &BTreeMap<Score, Vec<f64>>,
+    config: &AnalysisConfig,
+) -> Result<ScorePruning, ExecutionError> {
+    let components = model.components();
+    let least = |values: &[f64], k: usize| -> Vec<Component> {
+        least_important(values, k)
+            .into_iter()
+            .map(|i| components[i])
+            .collect()
+    };
+    let rankings = |a: Ablation| std::iter::once(&causal[&a]).chain(scores.values());
+    let mut sets: Vec<(Vec<Component>, Ablation)> = Vec::new();
+    for a in ScorePruning::ABLATIONS {
+        for &k in &config.prune_counts {
+            for values in rankings(a) {
+                let chosen = (least(values, k), a);
+                if !sets.contains(&chosen) {
+                    sets.push(chosen);
+                }
+            }
+        }
+    }
+    let batches = config.prune_batches.clamp(1, set.batch_count());
+    let accuracies = set.joint_ablation_accuracies(model, &sets, batches).await?;
+    let joint: BTreeMap<_, f64> = sets.into_iter().zip(accuracies).collect();
+    let curve = |values: &[f64], a: Ablation| -> Vec<f64> {
+        config
+            .prune_counts
+            .iter()
+            .map(|&k| joint[&(least(values, k), a)])
+            .collect()
+    };
+    Ok(ScorePruning {
+        counts: config.prune_counts.clone(),
+        ig_steps: config.ig_steps,
+        ig_batches: config.ig_batches.clamp(1, set.batch_count()),
+        prune_batches: batches,
+        batches: set.batch_count(),
+        curves: ScorePruning::ABLATIONS
+            .into_iter()
+            .map(|a| {
+                let by_score = scores.iter().map(|(&s, v)| (s, curve(v, a))).collect();
+                let causal = curve(&causal[&a], a);
+                (a, PruningCurves { causal, by_score })
+            })
+            .collect(),
     })
 }
 

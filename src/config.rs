@@ -192,6 +192,24 @@ impl ExperimentConfig {
             "analysis.attention_examples",
             || format!("must be >= 1, got {}", a.attention_examples),
         )?;
+        require(
+            (1..=MAX_COUNT).contains(&a.ig_steps),
+            "analysis.ig_steps",
+            || format!("must be in 1..={MAX_COUNT}, got {}", a.ig_steps),
+        )?;
+        require(a.ig_batches >= 1, "analysis.ig_batches", || {
+            format!("must be >= 1, got {}", a.ig_batches)
+        })?;
+        require(a.prune_batches >= 1, "analysis.prune_batches", || {
+            format!("must be >= 1, got {}", a.prune_batches)
+        })?;
+        for &k in &a.prune_counts {
+            require(
+                (1..components).contains(&k),
+                "analysis.prune_counts",
+                || format!("must be in 1..{components} (the number of components), got {k}"),
+            )?;
+        }
 
         // The longest input, 2n + 2 tokens, must fit the learned positions.
         let longest = e

@@ -27,6 +27,7 @@ pub mod provenance;
 pub mod report;
 pub mod reproduction;
 pub mod rng;
+pub mod scores;
 pub mod stats;
 pub mod study;
 pub mod summary;

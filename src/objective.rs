@@ -45,12 +45,23 @@ impl BatchTensors {
 }
 
 /// Mean cross-entropy over every answer token of the batch (`y1..yn, END`), a `[1]` tensor.
+/// `logits` cover every position of the batch, or only its last ones as long as every answer
+/// position is among them (as for [`exact_matches`]).
 pub fn loss(logits: Tensor<3>, batch: &BatchTensors) -> Tensor<1> {
+    let [_, read, _] = logits.dims();
+    let [_, positions] = batch.targets.dims();
+    assert!(
+        (batch.answer_span..=positions).contains(&read),
+        "logits at {read} of {positions} positions miss answers"
+    );
+    let (mut targets, mut mask) = (batch.targets.clone(), batch.mask.clone());
+    if read < positions {
+        targets = targets.narrow(1, positions - read, read);
+        mask = mask.narrow(1, positions - read, read);
+    }
     let log_probs = log_softmax(logits, 2);
-    let picked: Tensor<2> = log_probs
-        .gather(2, batch.targets.clone().unsqueeze_dim(2))
-        .squeeze_dim(2);
-    (picked * batch.mask.clone())
+    let picked: Tensor<2> = log_probs.gather(2, targets.unsqueeze_dim(2)).squeeze_dim(2);
+    (picked * mask)
         .sum()
         .neg()
         .div_scalar(batch.target_count as f64)

@@ -266,6 +266,30 @@ pub const FIELDS: &[Field] = &[
         analysis.attention_examples
     ),
     whole!(
+        "ig-steps",
+        "Analysis",
+        "Integrated gradients' steps",
+        analysis.ig_steps
+    ),
+    whole!(
+        "ig-batches",
+        "Analysis",
+        "Batches integrated gradients run on",
+        analysis.ig_batches
+    ),
+    list!(
+        "prune-counts",
+        "Analysis",
+        "Components pruned by each score (comma-separated)",
+        analysis.prune_counts
+    ),
+    whole!(
+        "prune-batches",
+        "Analysis",
+        "Batches pruning by score is measured on",
+        analysis.prune_batches
+    ),
+    whole!(
         "checkpoint-every",
         "Analysis",
         "Analyse snapshots every k steps (0: none)",

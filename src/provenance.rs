@@ -2,7 +2,11 @@
 //! follow. The same seed trained on another CPU or by another build is another model (other
 //! kernels, other rounding), so every report says where it was made.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
+
+use crate::progress::Observer;
 
 /// The revision of `METHOD.md` this build's analysis follows (its date). Reports made before
 /// revisions were recorded followed an earlier contract (mean ablation per position, G on two
@@ -49,6 +53,10 @@ pub struct Made {
     pub build: Build,
     /// Wall-clock seconds the stage took.
     pub seconds: f64,
+    /// Where those seconds went, by the steps the stage reports progress on ([`StageClock`]);
+    /// empty where not recorded.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub steps: BTreeMap<String, f64>,
 }
 
 impl Made {
@@ -58,7 +66,50 @@ impl Made {
             machine: Machine::this(threads()),
             build: Build::this(),
             seconds,
+            steps: BTreeMap::new(),
         }
+    }
+
+    /// This record with the time of each step of the stage.
+    pub fn with_steps(mut self, steps: BTreeMap<String, f64>) -> Self {
+        self.steps = steps;
+        self
+    }
+}
+
+/// An [`Observer`] that also times the steps of a computation: each progress report's time since
+/// the one before is added to its step. Work after the last report of a step and before the next
+/// report is counted with the next; what follows the last report is the stage's total less the
+/// steps.
+pub struct StageClock<'a, O> {
+    inner: &'a mut O,
+    last: f64,
+    steps: BTreeMap<String, f64>,
+}
+
+impl<'a, O: Observer> StageClock<'a, O> {
+    /// Starts timing now, passing progress on to `inner`.
+    pub fn new(inner: &'a mut O) -> Self {
+        Self {
+            inner,
+            last: now(),
+            steps: BTreeMap::new(),
+        }
+    }
+
+    /// Seconds per step so far.
+    pub fn steps(&self) -> BTreeMap<String, f64> {
+        self.steps.clone()
+    }
+}
+
+impl<O: Observer> Observer for StageClock<'_, O> {
+    async fn progress(&mut self, stage: &str, done: usize, total: usize) {
+        let reported = now();
+        *self.steps.entry(stage.to_string()).or_default() += reported - self.last;
+        self.inner.progress(stage, done, total).await;
+        // Time the caller spends drawing progress is not the computation's.
+        self.last = now();
     }
 }
 

@@ -6,19 +6,19 @@ use burn::prelude::*;
 use burn::tensor::ExecutionError;
 use serde::{Deserialize, Serialize};
 
-use crate::analysis::{Analysis, Checkpoint, analyze};
-use crate::attribution::GWeights;
+use crate::analysis::{Analysis, AnalysisConfig, Checkpoint, analyze};
 use crate::backend::Backend;
 use crate::config::ExperimentConfig;
 use crate::eval::evaluate_ood;
 use crate::model::{Positions, Transformer};
 use crate::progress::Observer;
-use crate::provenance::{METHOD_REVISION, Made, Stopwatch};
+use crate::provenance::{METHOD_REVISION, Made, StageClock, Stopwatch};
 use crate::task::Task;
 use crate::train::{Progress, Snapshot, TrainError, TrainSummary, Trained, train};
 
 /// Reads a report's config, filling the fields older reports lack: a missing `model.positions`
-/// is `learned` (the only scheme there was), a missing `analysis.g_weights` the default reading.
+/// is `learned` (the only scheme there was), a missing analysis setting (`g_weights`, the
+/// scores' `ig_steps`, ...) its default.
 fn config_with_legacy_fields<'de, D: serde::Deserializer<'de>>(
     deserializer: D,
 ) -> Result<ExperimentConfig, D::Error> {
@@ -29,9 +29,10 @@ fn config_with_legacy_fields<'de, D: serde::Deserializer<'de>>(
             .or_insert_with(|| Positions::Learned.name().into());
     }
     if let Some(analysis) = value.get_mut("analysis").and_then(|m| m.as_object_mut()) {
-        analysis
-            .entry("g_weights")
-            .or_insert_with(|| GWeights::WvWout.name().into());
+        let defaults = serde_json::to_value(AnalysisConfig::new()).expect("a config serialises");
+        for (key, default) in defaults.as_object().expect("an object") {
+            analysis.entry(key).or_insert_with(|| default.clone());
+        }
     }
     serde_json::from_value(value).map_err(serde::de::Error::custom)
 }
@@ -46,7 +47,7 @@ pub struct TrainReport {
     /// Where it ran.
     pub backend: Backend,
     /// Every config field. Reports written before `model.positions` existed load as
-    /// `learned`, the only scheme there was; before `analysis.g_weights`, as its default.
+    /// `learned`, the only scheme there was; a missing analysis setting takes its default.
     #[serde(deserialize_with = "config_with_legacy_fields")]
     pub config: ExperimentConfig,
     /// Steps, stop reason and learning curve; `None` for a model loaded from a weights file.
@@ -187,8 +188,9 @@ impl SeedReport {
             });
         };
         let clock = Stopwatch::start();
-        let analysis = analyze(model, &run.config, length, observer).await?;
-        let analysed = Some(Made::here(clock.seconds()));
+        let mut steps = StageClock::new(observer);
+        let analysis = analyze(model, &run.config, length, &mut steps).await?;
+        let analysed = Some(Made::here(clock.seconds()).with_steps(steps.steps()));
         let mut checkpoints = Vec::with_capacity(snapshots.len());
         for snapshot in snapshots {
             let at_step = analyze(&snapshot.model, &run.config, length, observer).await?;

@@ -7,8 +7,8 @@ use burn::module::Param;
 use burn::prelude::*;
 use common::tiny_config;
 use gradcause::ablation::{Ablation, AblationSet};
-use gradcause::analysis::Class;
-use gradcause::attribution::{GWeights, attribute};
+use gradcause::analysis::{Class, ScorePruning};
+use gradcause::attribution::{GWeights, attribute, integrated_gradients};
 use gradcause::backend::{Backend, parallel_width};
 use gradcause::component::{Component, Intervention, Replacement};
 use gradcause::eval::evaluate_ood;
@@ -17,6 +17,7 @@ use gradcause::objective::{BatchTensors, loss};
 use gradcause::provenance::METHOD_REVISION;
 use gradcause::report::{SeedReport, TrainReport, train_and_evaluate};
 use gradcause::rng::{Rng, Stream};
+use gradcause::scores::{Score, least_important};
 use gradcause::summary::Summary;
 use gradcause::task::{Batch, Task, ood_set};
 use gradcause::train::Trained;
@@ -64,9 +65,14 @@ fn tiny_model(seed: u64) -> Transformer {
 
 /// The loss of `model` on `batch`, in f64.
 fn loss_on(model: &Transformer, batch: &Batch) -> f64 {
+    loss_under(model, batch, &Intervention::none())
+}
+
+/// The loss of `model` on `batch` under `intervention`, in f64.
+fn loss_under(model: &Transformer, batch: &Batch, intervention: &Intervention) -> f64 {
     let tensors = BatchTensors::new(batch, &device());
     let l: f32 = loss(
-        model.forward(tensors.inputs.clone(), &Intervention::none()),
+        model.forward(tensors.inputs.clone(), intervention),
         &tensors,
     )
     .into_scalar();
@@ -371,7 +377,7 @@ fn trained_report(task: Task, seed: u64) -> (Transformer, SeedReport) {
 
 #[test]
 fn a_report_holds_every_measurement_and_survives_json() {
-    let (_, report) = trained_report(Task::Sort, 8);
+    let (model, report) = trained_report(Task::Sort, 8);
     let analysis = report
         .analysis
         .as_ref()
@@ -400,6 +406,54 @@ fn a_report_holds_every_measurement_and_survives_json() {
             assert!(by_grad.superadditivity.contains_key(&ablation));
         }
     }
+    // Every cheap score, and the accuracy after pruning what each ranks least important, under
+    // every ablation: each the accuracy of ablating that set together.
+    for c in &analysis.components {
+        for score in Score::MEASURED {
+            assert!(
+                c.scores.get(&score).is_some_and(|v| v.is_finite()),
+                "{score}"
+            );
+        }
+    }
+    let pruning = analysis.score_pruning.as_ref().expect("pruning by score");
+    assert_eq!(pruning.counts, vec![1, 3]);
+    assert_eq!(
+        (pruning.ig_steps, pruning.ig_batches, pruning.batches),
+        (2, 2, 3)
+    );
+    assert_eq!(
+        pruning.prune_batches, 2,
+        "on the first two batches of three"
+    );
+    let config = &report.run.config;
+    let length = report.run.analysis_length.unwrap();
+    let mut batches = config.eval.ood_set(Task::Sort, 8, length);
+    batches.truncate(2);
+    let set = pollster::block_on(AblationSet::new(&model, &batches, 8, &device())).unwrap();
+    assert_eq!(
+        pruning.curves.keys().copied().collect::<Vec<_>>(),
+        ScorePruning::ABLATIONS
+    );
+    for ablation in ScorePruning::ABLATIONS {
+        let curves = &pruning.curves[&ablation];
+        assert_eq!(curves.by_score.len(), Score::ALL.len());
+        let causal = analysis.causal(ablation);
+        for (values, curve) in std::iter::once((causal, &curves.causal)).chain(
+            Score::ALL
+                .into_iter()
+                .map(|s| (analysis.score(s).unwrap(), &curves.by_score[&s])),
+        ) {
+            // Checked in full for one k; the others are looked up the same way.
+            let chosen: Vec<Component> = least_important(&values, 3)
+                .into_iter()
+                .map(|i| analysis.components[i].name)
+                .collect();
+            let whole = pollster::block_on(set.ablated_accuracy(&model, &chosen, ablation));
+            assert_eq!(curve[1], whole.unwrap(), "{ablation} {chosen:?}");
+        }
+    }
+
     // The readings differ: a head's G on W_V alone is not its G on W_V and W_O.
     assert_ne!(
         analysis.grad(GWeights::WvWout),
@@ -638,12 +692,33 @@ fn single_ablations_resumed_mid_model_equal_whole_ablated_passes() {
         set.base_accuracy > 0.0,
         "the check needs a model that answers something"
     );
-    let single = pollster::block_on(set.single_ablation_accuracies(&model, &mut ())).unwrap();
+    let single = pollster::block_on(set.single_ablations(&model, &mut ())).unwrap();
     for (a, &ablation) in Ablation::ALL.iter().enumerate() {
         for (i, component) in model.components().into_iter().enumerate() {
             let whole =
                 pollster::block_on(set.ablated_accuracy(&model, &[component], ablation)).unwrap();
-            assert_eq!(single[a][i], whole, "{ablation} {component}");
+            assert_eq!(single.accuracy[a][i], whole, "{ablation} {component}");
+        }
+    }
+    // The loss change: the mean over batches of the ablated loss less the clean one, each loss
+    // here from a whole pass with the replacement made by hand.
+    for (a, ablation) in [(0, Ablation::Mean), (2, Ablation::Zero)] {
+        for (i, component) in model.components().into_iter().enumerate() {
+            let replacement = match ablation {
+                Ablation::Zero => Replacement::Zero,
+                _ => Replacement::Value(set.means(ablation)[i].clone()),
+            };
+            let intervention = Intervention::none().with(component, replacement);
+            let expected = batches
+                .iter()
+                .map(|b| loss_under(&model, b, &intervention) - loss_on(&model, b))
+                .sum::<f64>()
+                / 2.0;
+            let got = single.loss_change[a][i];
+            assert!(
+                (got - expected).abs() < 1e-4 * expected.abs().max(1.0),
+                "{ablation} {component}: {got} against {expected}"
+            );
         }
     }
     // Sets ablated together, in one shared pass resuming at each set's earliest block, equal
@@ -660,7 +735,7 @@ fn single_ablations_resumed_mid_model_equal_whole_ablated_passes() {
             ]
         })
         .collect();
-    let joint = pollster::block_on(set.joint_ablation_accuracies(&model, &sets)).unwrap();
+    let joint = pollster::block_on(set.joint_ablation_accuracies(&model, &sets, 2)).unwrap();
     let mut changed = false;
     for ((components, ablation), accuracy) in sets.iter().zip(&joint) {
         let whole =
@@ -671,5 +746,155 @@ fn single_ablations_resumed_mid_model_equal_whole_ablated_passes() {
     assert!(
         changed,
         "some ablation changes the accuracy, so the check can fail"
+    );
+}
+
+/// [`tiny_model`] with MLP weights as large as its attention's, so every component matters.
+fn tiny_model_with_strong_mlps(seed: u64) -> Transformer {
+    let mut model = tiny_model(seed);
+    for block in &mut model.blocks {
+        for linear in [&mut block.mlp.w_in, &mut block.mlp.w_out] {
+            linear.weight = Param::from_tensor(linear.weight.val().mul_scalar(10.0));
+        }
+    }
+    model
+}
+
+/// `mean_b Σ_e |∂L_b/∂ξ_e|`: a mask ξ_e on `component`'s output in each example, its gradient at
+/// ξ = 1 (Michel et al.'s head importance, with L_e = size · L_b's share), by autodiff of a pass
+/// whose only change is `o · (ξ − 1)` added to the output.
+fn mask_gradient(model: &Transformer, batches: &[Batch], component: Component) -> f64 {
+    let trainable = model.clone().train().no_grad();
+    let capture = Capture {
+        outputs: true,
+        attention: false,
+        residuals: false,
+    };
+    let index = component.index(model.heads());
+    let mut total = 0.0;
+    for batch in batches {
+        let tensors = BatchTensors::new(batch, &device());
+        let clean = model.run(tensors.inputs.clone(), &Intervention::none(), capture);
+        let mask = Tensor::<3>::ones([batch.size, 1, 1], &trainable.device()).require_grad();
+        let shift = clean.outputs[index].clone() * (mask.clone() - 1.0);
+        let intervention = Intervention::none().with(component, Replacement::Shifted(shift));
+        let run = trainable.run(tensors.inputs.clone(), &intervention, Capture::default());
+        let gradients = loss(run.logits, &tensors).backward();
+        let per_example: Vec<f32> = mask
+            .grad(&gradients)
+            .unwrap()
+            .into_data()
+            .try_to_vec::<f32>()
+            .unwrap();
+        total += per_example.iter().map(|&g| f64::from(g).abs()).sum::<f64>();
+    }
+    total / batches.len() as f64
+}
+
+/// `mean_b |d/dε L_b(W(1 + ε))|` at ε = 0 for a head's W_V slice or an MLP's W_out, by central
+/// differences: the derivative of scaling the weights is Σ θ · ∂L/∂θ.
+fn scaling_derivative(model: &Transformer, batches: &[Batch], component: Component) -> f64 {
+    let eps = 1e-2f32;
+    let scaled = |factor: f32| -> Transformer {
+        let mut m = model.clone();
+        match component {
+            Component::Head { layer, head } => {
+                let w = m.blocks[layer].attn.w_v.val();
+                let dims = w.dims();
+                let mut values: Vec<f32> = w.into_data().try_to_vec::<f32>().unwrap();
+                let per_head = dims[1] * dims[2];
+                for v in &mut values[head * per_head..(head + 1) * per_head] {
+                    *v *= factor;
+                }
+                m.blocks[layer].attn.w_v =
+                    Param::from_data(TensorData::new(values, dims), &device());
+            }
+            Component::Mlp { layer } => {
+                let w = m.blocks[layer].mlp.w_out.weight.val();
+                m.blocks[layer].mlp.w_out.weight = Param::from_tensor(w.mul_scalar(factor));
+            }
+        }
+        m
+    };
+    let (up, down) = (scaled(1.0 + eps), scaled(1.0 - eps));
+    batches
+        .iter()
+        .map(|b| ((loss_on(&up, b) - loss_on(&down, b)) / (2.0 * f64::from(eps))).abs())
+        .sum::<f64>()
+        / batches.len() as f64
+}
+
+#[test]
+fn gradient_times_activation_and_taylor_importance_match_what_they_are_defined_as() {
+    let model = tiny_model_with_strong_mlps(5);
+    // Two batches of different content and four examples each: the scores average batches and,
+    // for gradient × activation, the examples' absolute values.
+    let batches = ood_set(Task::Sort, 5, 5, 2, 4);
+    let set = pollster::block_on(AblationSet::new(&model, &batches, 5, &device())).unwrap();
+    let attribution = pollster::block_on(attribute(&model, &set, &mut ())).unwrap();
+    for component in [
+        Component::Head { layer: 1, head: 1 },
+        Component::Head { layer: 0, head: 0 },
+        Component::Mlp { layer: 0 },
+    ] {
+        let i = component.index(2);
+        let (got, expected) = (
+            attribution.grad_x_activation[i],
+            mask_gradient(&model, &batches, component),
+        );
+        assert!(expected > 1e-4, "{component}: a score that can be wrong");
+        assert!(
+            (got - expected).abs() < 1e-3 * expected,
+            "{component} gradient × activation: {got} against the mask's {expected}"
+        );
+        let (got, expected) = (
+            attribution.taylor[i],
+            scaling_derivative(&model, &batches, component),
+        );
+        assert!(
+            expected > 1e-4,
+            "{component}: a score that can be wrong, {got} {expected}"
+        );
+        assert!(
+            (got - expected).abs() < 0.03 * expected,
+            "{component} Taylor: {got} against scaling's {expected}"
+        );
+    }
+}
+
+#[test]
+fn integrated_gradients_add_up_to_mean_ablations_loss_change() {
+    let model = tiny_model_with_strong_mlps(7);
+    let batches = ood_set(Task::Sort, 7, 5, 2, 4);
+    let set = pollster::block_on(AblationSet::new(&model, &batches, 7, &device())).unwrap();
+    let single = pollster::block_on(set.single_ablations(&model, &mut ())).unwrap();
+    let change = &single.loss_change[0]; // mean ablation, one vector
+    let ig =
+        |steps| pollster::block_on(integrated_gradients(&model, &set, steps, 2, &mut ())).unwrap();
+    let (fine, coarse) = (ig(32), ig(2));
+    let mut checked = 0;
+    for (i, component) in model.components().into_iter().enumerate() {
+        if change[i].abs() < 1e-2 {
+            continue;
+        }
+        checked += 1;
+        let (fine_error, coarse_error) =
+            ((fine[i] - change[i]).abs(), (coarse[i] - change[i]).abs());
+        assert!(
+            fine_error < 0.01 * change[i].abs(),
+            "{component}: IG(32) {} against the loss change {}",
+            fine[i],
+            change[i]
+        );
+        assert!(
+            coarse_error > fine_error,
+            "{component}: two steps ({}) are no worse than 32 ({})",
+            coarse[i],
+            fine[i]
+        );
+    }
+    assert!(
+        checked >= 2,
+        "components whose ablation changes the loss: {change:?}"
     );
 }

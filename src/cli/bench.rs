@@ -6,6 +6,7 @@
 //! ratio; with `--analysis`, a whole training run and the full per-seed analysis after it; and
 //! the peak resident memory of each part. Medians over `--steps` after `--warmup` untimed ones.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::Command;
 use std::time::Instant;
@@ -19,6 +20,7 @@ use gradcause::component::Intervention;
 use gradcause::config::ExperimentConfig;
 use gradcause::eval::accuracy;
 use gradcause::objective::{BatchTensors, exact_matches, loss};
+use gradcause::provenance::StageClock;
 use gradcause::report::TrainReport;
 use gradcause::stats;
 use gradcause::task::Task;
@@ -105,6 +107,9 @@ struct AnalysisFigures {
     ood_evaluation_s: f64,
     length: usize,
     analysis_s: f64,
+    /// Where the analysis time went, per step it reports progress on (the clean pass is in
+    /// `gradients`); the rest (joint ablations, attention patterns) is `analysis_s` less these.
+    analysis_steps: BTreeMap<String, f64>,
     /// Analysis time over training time.
     ratio: f64,
     train_peak_kib: Option<u64>,
@@ -184,7 +189,7 @@ pub async fn bench(args: &BenchArgs) -> Result<(), Failure> {
         let device = backend.device().await.map_err(run_error)?;
         let analysis = time_analysis(args, backend, &device).await?;
         println!(
-            "analysis on {backend}: training {} steps {:.1} s (peak {}), OOD evaluation {:.1} s, analysis at n={} {:.1} s (peak {}) = {:.1}% of training (target <= 30%, issue 21: every reading)",
+            "analysis on {backend}: training {} steps {:.1} s (peak {}), OOD evaluation {:.1} s, analysis at n={} {:.1} s (peak {}) = {:.1}% of training (target <= 30%, issue 21: every reading; issue 23: every score)",
             analysis.train_steps,
             analysis.train_s,
             kib(analysis.train_peak_kib),
@@ -193,6 +198,14 @@ pub async fn bench(args: &BenchArgs) -> Result<(), Failure> {
             analysis.analysis_s,
             kib(analysis.analysis_peak_kib),
             100.0 * analysis.ratio
+        );
+        let accounted: f64 = analysis.analysis_steps.values().sum();
+        for (step, seconds) in &analysis.analysis_steps {
+            println!("  {step}: {seconds:.1} s");
+        }
+        println!(
+            "  joint ablations (pruning), attention patterns: {:.1} s",
+            analysis.analysis_s - accounted
         );
         figures.analysis = Some(analysis);
     }
@@ -337,10 +350,13 @@ async fn time_analysis(
     eprintln!("analysing at n={length}...");
     reset_peak_memory();
     let started = Instant::now();
-    analyze(&trained.model, &config, length, &mut ())
+    let mut quiet = ();
+    let mut clock = StageClock::new(&mut quiet);
+    analyze(&trained.model, &config, length, &mut clock)
         .await
         .map_err(run_error)?;
     let analysis_s = started.elapsed().as_secs_f64();
+    let analysis_steps = clock.steps();
     Ok(AnalysisFigures {
         backend,
         train_steps: trained.summary.steps,
@@ -348,6 +364,7 @@ async fn time_analysis(
         ood_evaluation_s,
         length,
         analysis_s,
+        analysis_steps,
         ratio: analysis_s / train_s,
         train_peak_kib,
         analysis_peak_kib: peak_memory(),

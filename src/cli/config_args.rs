@@ -85,6 +85,18 @@ pub struct ConfigArgs {
     /// Examples averaged into each attention pattern [default: 20].
     #[arg(long, help_heading = "Analysis")]
     attention_examples: Option<usize>,
+    /// Midpoint steps of integrated gradients [default: 8].
+    #[arg(long, help_heading = "Analysis")]
+    ig_steps: Option<usize>,
+    /// Evaluation batches integrated gradients run on, the first ones [default: 4].
+    #[arg(long, help_heading = "Analysis")]
+    ig_batches: Option<usize>,
+    /// How many components pruning by each score removes, comma-separated [default: 2,4,6].
+    #[arg(long, value_delimiter = ',', help_heading = "Analysis")]
+    prune_counts: Option<Vec<usize>>,
+    /// Evaluation batches pruning by score is measured on, the first ones [default: 25].
+    #[arg(long, help_heading = "Analysis")]
+    prune_batches: Option<usize>,
     /// Also analyse snapshots taken every this many training steps; 0 for none [default: 0].
     #[arg(long, help_heading = "Analysis")]
     checkpoint_every: Option<usize>,
@@ -140,6 +152,10 @@ impl ConfigArgs {
         set(&mut c.analysis.g_weights, &self.g_weights);
         set(&mut c.analysis.pruning_ablation, &self.pruning_ablation);
         set(&mut c.analysis.attention_examples, &self.attention_examples);
+        set(&mut c.analysis.ig_steps, &self.ig_steps);
+        set(&mut c.analysis.ig_batches, &self.ig_batches);
+        set(&mut c.analysis.prune_counts, &self.prune_counts);
+        set(&mut c.analysis.prune_batches, &self.prune_batches);
         set(&mut c.analysis.checkpoint_every, &self.checkpoint_every);
         c.validate().map_err(|e| e.to_string())?;
         Ok(c)

@@ -65,6 +65,10 @@ pub fn tiny_config(task: Task, seed: u64) -> ExperimentConfig {
     config.analysis.thresholds = vec![1, 2];
     config.analysis.threshold = 2;
     config.analysis.attention_examples = 5;
+    config.analysis.prune_counts = vec![1, 3];
+    config.analysis.ig_steps = 2;
+    config.analysis.ig_batches = 2;
+    config.analysis.prune_batches = 2;
     config.validate().expect("a valid tiny config");
     config
 }
