@@ -18,6 +18,7 @@ pub mod config;
 pub mod eval;
 pub mod kernels;
 pub mod lanes;
+pub mod leaderboard;
 pub mod model;
 pub mod objective;
 pub mod permalink;

@@ -74,6 +74,12 @@ impl Score {
         }
     }
 
+    /// Whether the score costs less than ablating every component: all but the loss change of
+    /// an ablation, which is an ablation.
+    pub fn is_cheap(self) -> bool {
+        !matches!(self, Score::LossChange(_))
+    }
+
     /// A short description for tables and charts.
     pub fn label(self) -> String {
         match self {

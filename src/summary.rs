@@ -15,6 +15,7 @@ use crate::ablation::Ablation;
 use crate::analysis::{Analysis, Class, GradAnalysis};
 use crate::attribution::GWeights;
 use crate::component::Component;
+use crate::leaderboard::{Leaderboard, leaderboards};
 use crate::model::Positions;
 use crate::report::SeedReport;
 use crate::stats::{bootstrap_interval, mean, mean_interval, sample_std, wilson_interval};
@@ -31,6 +32,10 @@ pub struct SweepSummary {
     pub tasks: BTreeMap<Task, BTreeMap<GWeights, Summary>>,
     /// The same over the paper's seeds only (the seeds the comparison with the paper uses).
     pub paper_seeds: BTreeMap<Task, BTreeMap<GWeights, Summary>>,
+    /// Beyond the paper: every score against each ablation's C, per task, over every seed with
+    /// scores (`docs/scores.md`); empty in summaries made before the scores.
+    #[serde(default)]
+    pub leaderboards: BTreeMap<Task, BTreeMap<Ablation, Leaderboard>>,
 }
 
 impl SweepSummary {
@@ -61,6 +66,7 @@ impl SweepSummary {
             generated,
             tasks: by_task_and_g(reports),
             paper_seeds: by_task_and_g(&of_paper),
+            leaderboards: leaderboards(reports),
         }
     }
 

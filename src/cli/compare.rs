@@ -2,7 +2,9 @@
 
 use std::path::Path;
 
+use gradcause::ablation::Ablation;
 use gradcause::compare::{Reported, compare, markdown, tally, text};
+use gradcause::leaderboard::leaderboards;
 use gradcause::report::SeedReport;
 use gradcause::reproduction::{Inputs, Sources, document, of_seeds};
 use gradcause::summary::Summary;
@@ -75,7 +77,31 @@ pub fn compare_command(args: &CompareArgs) -> Result<(), Failure> {
          {unavailable} not available on ours",
         lines.len()
     );
+    print!("{}", leaderboard_section(&reports, args.ablation));
     Ok(())
+}
+
+/// After the paper's comparison: every score against C under `ablation`, per task
+/// (`docs/scores.md`).
+fn leaderboard_section(reports: &[SeedReport], ablation: Ablation) -> String {
+    let mut out = format!(
+        "\nBeyond the paper: which cheap score ranks components the way {ablation} ablation does?\n"
+    );
+    for (task, boards) in leaderboards(reports) {
+        let board = &boards[&ablation];
+        out.push_str(&format!("\n{}\n", task.name()));
+        match board.answer() {
+            Some(answer) => out.push_str(&format!("{answer}\n\n{}", board.markdown())),
+            None => out.push_str("no analysed seed holds the scores (reports made before them)\n"),
+        }
+        if !board.without_scores.is_empty() {
+            out.push_str(&format!(
+                "left out, made before the scores: seeds {:?}\n",
+                board.without_scores
+            ));
+        }
+    }
+    out
 }
 
 pub fn reproduction(args: &ReproductionArgs) -> Result<(), Failure> {
