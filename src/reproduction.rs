@@ -10,9 +10,11 @@ use crate::analysis::Class;
 use crate::attribution::GWeights;
 use crate::compare::{CITATION, Reported, analysed, compare, markdown, points, tally};
 use crate::component::Component;
+use crate::leaderboard::leaderboards;
 use crate::model::Positions;
 use crate::provenance::METHOD_REVISION;
 use crate::report::{SeedReport, TrainReport};
+use crate::scores::Score;
 use crate::stats::{difference_interval, mean_interval, wilson_interval};
 use crate::study::window_counts;
 use crate::summary::{MeanStd, Summary, Table3Row, interval_text};
@@ -159,6 +161,7 @@ pub fn document(inputs: &Inputs) -> String {
 
     out += &robustness_section(inputs);
     out += &revision_section(&paper_seeds);
+    out += &leaderboard_section(inputs);
 
     out += "\n## What may make any of our numbers differ, besides chance\n\n";
     out += "- **Different models under the same seed.** A seed number fixes our random streams, \
@@ -198,6 +201,60 @@ pub fn document(inputs: &Inputs) -> String {
     out += &study_section(reported, study);
     let sweep_runs: Vec<TrainReport> = inputs.sweep.iter().map(|r| r.run.clone()).collect();
     out += &same_config_section(&sweep_runs, study);
+    out
+}
+
+/// Beyond the paper: every cheap score against C (`docs/scores.md`), on every seed of each
+/// sweep; in full under mean ablation, ρ alone under the other readings.
+fn leaderboard_section(inputs: &Inputs) -> String {
+    let mut out = String::from(
+        "\n## Beyond the paper: which cheap score ranks components the way ablation does?\n\n",
+    );
+    out += "Every score of `docs/scores.md` ranked against C exactly as the paper ranks G, on \
+            every analysed seed of each sweep whose report holds the scores: Spearman ρ (mean \
+            [95% bootstrap interval]), the seeds on which the score's top two components are \
+            C's top two [95% Wilson interval], and the accuracy after pruning the k components \
+            the score ranks least important, beside pruning by C's own order. Under mean \
+            ablation (one vector) in full; ρ under every C reading after.\n";
+    let sweeps = [
+        (Positions::Shifted, inputs.sweep),
+        (Positions::None, inputs.sweep_none),
+    ];
+    for (positions, reports) in sweeps {
+        for (task, boards) in leaderboards(reports) {
+            let board = &boards[&Ablation::Mean];
+            out += &format!("\n### {task}, positions = {positions}\n\n");
+            let Some(answer) = board.answer() else {
+                out += "No analysed seed holds the scores yet (its reports predate them).\n";
+                continue;
+            };
+            out += &format!("{answer}\n\n{}", board.markdown());
+            if !board.without_scores.is_empty() {
+                out += &format!(
+                    "\nLeft out (analysed before the scores existed): seeds {:?}.\n",
+                    board.without_scores
+                );
+            }
+            out += "\nρ against C under each reading:\n\n| score |";
+            for a in Ablation::ALL {
+                out += &format!(" {a} |");
+            }
+            out += &format!("\n|---|{}\n", "---|".repeat(Ablation::ALL.len()));
+            for score in Score::ALL {
+                out += &format!("| {} |", score.label());
+                for a in Ablation::ALL {
+                    let m = boards[&a].row(score).map(|r| r.spearman);
+                    out += &match m.and_then(|m| m.mean.map(|x| (x, m.interval))) {
+                        Some((x, interval)) => {
+                            format!(" {x:.2}{} |", interval_text(interval, 1.0, 2))
+                        }
+                        None => " — |".into(),
+                    };
+                }
+                out += "\n";
+            }
+        }
+    }
     out
 }
 

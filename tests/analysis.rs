@@ -12,6 +12,7 @@ use gradcause::attribution::{GWeights, attribute, integrated_gradients};
 use gradcause::backend::{Backend, parallel_width};
 use gradcause::component::{Component, Intervention, Replacement};
 use gradcause::eval::evaluate_ood;
+use gradcause::leaderboard::Leaderboard;
 use gradcause::model::{Capture, Positions, Transformer};
 use gradcause::objective::{BatchTensors, loss};
 use gradcause::provenance::METHOD_REVISION;
@@ -897,4 +898,114 @@ fn integrated_gradients_add_up_to_mean_ablations_loss_change() {
         checked >= 2,
         "components whose ablation changes the loss: {change:?}"
     );
+}
+
+#[test]
+fn the_leaderboard_ranks_every_score_against_c_across_seeds() {
+    // Two seeds of the tiny model, whose Cs are flat (it answers nothing at its OOD lengths):
+    // every value is replaced by a distinct made-up one, so every ρ is defined.
+    let made_up = |x: u64| ((x.wrapping_mul(2_654_435_761)) % 1000) as f64 / 1000.0;
+    let reports: Vec<SeedReport> = [8, 9]
+        .into_iter()
+        .map(|seed| {
+            let mut report = trained_report(Task::Sort, seed).1;
+            let analysis = report.analysis.as_mut().unwrap();
+            for (j, c) in analysis.components.iter_mut().enumerate() {
+                let mut k = 10 * seed + 100 * j as u64;
+                let mut next = || {
+                    k += 1;
+                    made_up(k)
+                };
+                c.causal.values_mut().for_each(|v| *v = next());
+                c.grad.values_mut().for_each(|v| *v = next());
+                c.attribution_patching
+                    .values_mut()
+                    .for_each(|v| *v = next());
+                c.scores.values_mut().for_each(|v| *v = next());
+            }
+            report
+        })
+        .collect();
+    // A third seed analysed before the scores existed is left out, and said to be.
+    let mut before = reports[0].clone();
+    before.run.seed = 10;
+    let analysis = before.analysis.as_mut().unwrap();
+    analysis.score_pruning = None;
+    for c in &mut analysis.components {
+        c.scores.clear();
+    }
+    let mut all = reports.clone();
+    all.push(before);
+
+    let board = Leaderboard::new(Task::Sort, &all, Ablation::Mean);
+    assert_eq!(board.seeds, vec![8, 9]);
+    assert_eq!(board.without_scores, vec![10]);
+    assert_eq!(board.counts, vec![1, 3]);
+    assert_eq!(board.rows.len(), Score::ALL.len());
+    let means: Vec<f64> = board
+        .rows
+        .iter()
+        .map(|r| r.spearman.mean.unwrap_or(f64::NEG_INFINITY))
+        .collect();
+    assert!(
+        means.windows(2).all(|w| w[0] >= w[1]),
+        "best ρ first: {means:?}"
+    );
+    let analyses: Vec<&gradcause::analysis::Analysis> = reports
+        .iter()
+        .map(|r| r.analysis.as_ref().unwrap())
+        .collect();
+    let best_two = |values: &[f64]| {
+        let mut order: Vec<usize> = (0..values.len()).collect();
+        order.sort_by(|&a, &b| values[b].total_cmp(&values[a]).then(a.cmp(&b)));
+        let mut two = order[..2].to_vec();
+        two.sort_unstable();
+        two
+    };
+    for row in &board.rows {
+        let per_seed: Vec<(Vec<f64>, Vec<f64>)> = analyses
+            .iter()
+            .map(|a| (a.score(row.score).unwrap(), a.causal(Ablation::Mean)))
+            .collect();
+        let rhos: Vec<f64> = per_seed
+            .iter()
+            .filter_map(|(s, c)| gradcause::stats::spearman(s, c))
+            .collect();
+        if let Some(mean) = row.spearman.mean {
+            let expected = rhos.iter().sum::<f64>() / rhos.len() as f64;
+            assert!((mean - expected).abs() < 1e-12, "{}", row.score);
+        }
+        let hits = per_seed
+            .iter()
+            .filter(|(s, c)| best_two(s) == best_two(c))
+            .count();
+        assert_eq!(
+            (row.top_two.hits, row.top_two.seeds),
+            (hits, 2),
+            "{}",
+            row.score
+        );
+        for (k, pruned) in row.pruned_accuracy.iter().enumerate() {
+            let expected = analyses
+                .iter()
+                .map(|a| {
+                    a.score_pruning.as_ref().unwrap().curves[&Ablation::Mean].by_score[&row.score]
+                        [k]
+                })
+                .sum::<f64>()
+                / 2.0;
+            assert!((pruned.mean.unwrap() - expected).abs() < 1e-12);
+        }
+        assert_eq!(row.pruned_accuracy.len(), 2);
+        assert_eq!(row.cheap, !matches!(row.score, Score::LossChange(_)));
+    }
+    assert_eq!(board.causal_pruned_accuracy.len(), 2);
+    let answer = board.answer().expect("an answer");
+    let best = board.rows.iter().find(|r| r.cheap).unwrap();
+    assert!(answer.contains(&best.score.label()), "{answer}");
+    assert!(board.markdown().contains("C's own order"));
+    // Resample ablation's C is ranked against but not pruned with.
+    let resample = Leaderboard::new(Task::Sort, &all, Ablation::Resample);
+    assert!(resample.causal_pruned_accuracy.is_empty());
+    assert!(resample.rows.iter().all(|r| r.pruned_accuracy.is_empty()));
 }
