@@ -8,6 +8,7 @@ mod controls;
 mod explorer;
 mod guide;
 mod jobs;
+mod leaderboard;
 mod reading;
 mod results;
 mod runner;

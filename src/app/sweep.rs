@@ -13,6 +13,7 @@ use crate::task::Task;
 
 use super::browser;
 use super::comparison::PaperBeside;
+use super::leaderboard::Leaderboards;
 use super::reading::ReadingSelector;
 use super::state::Lab;
 use super::tables::SummaryTables;
@@ -77,6 +78,10 @@ pub fn Precomputed() -> impl IntoView {
                                     .iter()
                                     .flat_map(|sweep| sweep.paper_seeds_under(g))
                                     .collect();
+                                let boards = view! {
+                                    <h3>"Beyond the paper: which cheap score ranks components the way ablation does?"</h3>
+                                    <Leaderboards sweeps=list.clone() ablation=ablation />
+                                };
                                 let sweeps = list
                                     .into_iter()
                                     .map(|sweep| {
@@ -116,6 +121,7 @@ pub fn Precomputed() -> impl IntoView {
                                         <ReadingSelector />
                                     </div>
                                     <PaperBeside summaries=both ablation=ablation scope="shipped" />
+                                    {boards}
                                     {sweeps}
                                 }
                                     .into_any()

@@ -7,7 +7,7 @@
 //
 // Environment: CHROMIUM (default /usr/bin/chromium), GRADCAUSE_PAGE_TIMEOUT_S (per flow, 900).
 
-import { mkdir } from "node:fs/promises";
+import { mkdir, readFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import assert from "node:assert/strict";
@@ -55,6 +55,21 @@ async function flow(origin, name) {
     assert.ok(entries >= 100, tally);
     assert.equal(await page.locator("#paper-beside-shipped tbody tr").count(), entries, tally);
     assert.match(await page.textContent("#paper-beside-shipped"), /0\.72 ± 0\.08/);
+
+    // Beyond the paper: the shipped sweep's leaderboard, every score a row, its numbers the
+    // summary's.
+    for (const task of ["reverse", "sort"]) {
+      const summary = JSON.parse(await readFile(join(dist, "sweep", task, "summary.json"), "utf8"));
+      const board = summary.leaderboards[task].mean;
+      const table = `table.leaderboard-table[data-task='${task}']`;
+      await page.waitForSelector(table, { timeout: 60_000 });
+      assert.equal(await page.locator(`${table} tbody tr[data-score]`).count(), board.rows.length, task);
+      for (const row of board.rows.filter((r) => r.spearman.mean !== null).slice(0, 3)) {
+        const cell = await page.textContent(`${table} tr[data-score='${row.score}'] td.rho`);
+        assert.ok(cell.startsWith(row.spearman.mean.toFixed(2)), `${task} ${row.score}: ${cell}`);
+      }
+    }
+    assert.ok((await page.locator("#score-rho circle").count()) > 0, "ρ per score drawn");
 
     // Long main-thread tasks (over 50 ms) from here on: the run happens in a worker.
     await page.evaluate(() => {

@@ -7,6 +7,7 @@ mod delta;
 mod grad_norm;
 mod layers;
 mod scatter;
+mod score_rho;
 
 pub use attention::AttentionMap;
 pub use curve::TrainingCurve;
@@ -14,6 +15,7 @@ pub use delta::DeltaBars;
 pub use grad_norm::GradNormBars;
 pub use layers::LayerCounts;
 pub use scatter::GradCausalScatter;
+pub use score_rho::ScoreRhoChart;
 
 use leptos::prelude::*;
 
