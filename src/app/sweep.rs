@@ -7,6 +7,7 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 
 use crate::attribution::GWeights;
+use crate::model::Positions;
 use crate::report::SeedReport;
 use crate::summary::{Summary, SweepSummary};
 use crate::task::Task;
@@ -18,8 +19,17 @@ use super::reading::ReadingSelector;
 use super::state::Lab;
 use super::tables::SummaryTables;
 
-/// Where Trunk puts the sweep's files, relative to the page.
-const SWEEP_DIR: &str = "sweep";
+/// Where Trunk puts each shipped sweep's files, relative to the page: the default position
+/// scheme's, and `none`'s (METHOD §2: both are readings of the paper).
+fn sweep_dir(positions: Positions) -> &'static str {
+    match positions {
+        Positions::None => "sweep-none",
+        _ => "sweep",
+    }
+}
+
+/// The position schemes a sweep is shipped for.
+const SHIPPED: [Positions; 2] = [Positions::Shifted, Positions::None];
 
 /// The tasks the page ships a sweep for.
 const TASKS: [&str; 2] = ["reverse", "sort"];
@@ -28,25 +38,33 @@ const TASKS: [&str; 2] = ["reverse", "sort"];
 #[component]
 pub fn Precomputed() -> impl IntoView {
     let lab = Lab::get();
-    let summaries = LocalResource::new(|| async {
+    let positions = RwSignal::new(Positions::Shifted);
+    let summaries = LocalResource::new(move || async move {
+        let dir = sweep_dir(positions.get());
+        // A task not shipped under this scheme is left out; none shipped at all is said.
         let mut found = Vec::new();
+        let mut missing = Vec::new();
         for task in TASKS {
-            match browser::fetch_text(&format!("{SWEEP_DIR}/{task}/summary.json")).await {
+            match browser::fetch_text(&format!("{dir}/{task}/summary.json")).await {
                 Ok(text) => match serde_json::from_str::<SweepSummary>(&text) {
                     Ok(summary) => found.push(summary),
                     Err(e) => return Err(format!("the shipped {task} sweep is unreadable: {e}")),
                 },
-                Err(e) => return Err(format!("no precomputed {task} sweep ({e})")),
+                Err(e) => missing.push(format!("no precomputed {task} sweep in {dir}/ ({e})")),
             }
+        }
+        if found.is_empty() {
+            return Err(missing.join("; "));
         }
         Ok(found)
     });
     let load = move |summary: SweepSummary| {
+        let dir = sweep_dir(positions.get_untracked());
         spawn_local(async move {
             let mut reports = Vec::new();
             for (task, s) in summary.under(GWeights::WvWout) {
                 for seed in &s.seeds {
-                    let path = format!("{SWEEP_DIR}/{task}/{task}-seed{seed}.json");
+                    let path = format!("{dir}/{task}/{task}-seed{seed}.json");
                     let parsed = browser::fetch_text(&path).await.and_then(|t| {
                         serde_json::from_str::<SeedReport>(&t).map_err(|e| e.to_string())
                     });
@@ -65,6 +83,23 @@ pub fn Precomputed() -> impl IntoView {
     view! {
         <section id="precomputed" class="panel">
             <h2>"Precomputed sweep"</h2>
+            <label>
+                "Positions "
+                <select
+                    name="sweep-positions"
+                    prop:value=move || positions.get().name()
+                    on:change=move |ev| {
+                        if let Ok(p) = event_target_value(&ev).parse() {
+                            positions.set(p)
+                        }
+                    }
+                >
+                    {SHIPPED
+                        .map(|p| view! { <option value=p.name()>{format!("{p} (its sweep)")}</option> })
+                        .into_iter()
+                        .collect_view()}
+                </select>
+            </label>
             <Suspense fallback=|| view! { <p>"Loading the shipped sweep…"</p> }>
                 {move || {
                     summaries
