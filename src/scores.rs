@@ -85,7 +85,7 @@ impl Score {
         match self {
             Score::Grad(g) => format!("G ({g}, the paper's)"),
             Score::GradTimesActivation => "gradient × activation".into(),
-            Score::Taylor => "Taylor |θ·∇θ|".into(),
+            Score::Taylor => "Taylor importance".into(),
             Score::Patching(a) => format!("attribution patching ({a})"),
             Score::IntegratedGradients => "integrated gradients (mean)".into(),
             Score::LossChange(a) => format!("ablation loss change ({a})"),
