@@ -75,6 +75,12 @@ async fn the_analysis_runs_on_webgpu() {
     config.eval.ood_lengths = vec![5];
     config.eval.ood_batches = 2;
     config.analysis.attention_examples = 2;
+    // Every score and pruning by score, at their smallest: the test runs on the page's main
+    // thread, which the browser gives up on after 30 s without a message.
+    config.analysis.ig_steps = 1;
+    config.analysis.ig_batches = 1;
+    config.analysis.prune_counts = vec![1];
+    config.analysis.prune_batches = 1;
     config.validate().expect("a valid config");
     let (trained, run) = train_and_evaluate(&config, Backend::Wgpu, &device, |_| {})
         .await
@@ -93,6 +99,12 @@ async fn the_analysis_runs_on_webgpu() {
             .all(|c| c.grad.len() == 2 && c.grad.values().all(|g| g.is_finite() && *g > 0.0))
     );
     assert!((0.0..=1.0).contains(&analysis.base_accuracy));
+    // The cheap scores, and pruning by each, on WebGPU as well.
+    for score in gradcause::scores::Score::ALL {
+        let values = analysis.score(score).expect("every score");
+        assert!(values.iter().all(|v| v.is_finite()), "{score}");
+    }
+    assert!(analysis.score_pruning.is_some());
     assert_eq!(analysis.attention.heads.len(), 4);
 
     // What the page draws from it: every scatter point inside the plot, one colour per class,
