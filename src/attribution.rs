@@ -29,7 +29,7 @@ use serde::{Deserialize, Serialize};
 use crate::ablation::{Ablation, AblationSet};
 use crate::backend::{map_parallel, parallel_rounds};
 use crate::component::{Component, Intervention, Replacement};
-use crate::model::{Capture, Transformer};
+use crate::model::{Capture, Forward, Transformer};
 use crate::objective::{BatchTensors, loss};
 use crate::progress::Observer;
 
@@ -296,9 +296,15 @@ pub async fn integrated_gradients(
         let end = round.end;
         for part in map_parallel(&device, round, |b| {
             let batch = &set.batches()[b];
+            let capture = Capture {
+                outputs: true,
+                attention: false,
+                residuals: true,
+            };
+            let clean = model.run(batch.inputs.clone(), &Intervention::none(), capture);
             let parts: Vec<Tensor<1>> = components
                 .iter()
-                .map(|&c| integrated_gradient(model, &differentiable, set, batch, c, steps))
+                .map(|&c| integrated_gradient(&differentiable, set, batch, &clean, c, steps))
                 .collect();
             Tensor::cat(parts, 0)
         }) {
@@ -319,22 +325,17 @@ pub async fn integrated_gradients(
         .collect())
 }
 
-/// `Σ (μ − o) · (1/steps) Σ_j ∂L/∂v_j` for `component` on one batch, a `[1]` tensor.
+/// `Σ (μ − o) · (1/steps) Σ_j ∂L/∂v_j` for `component` on one batch, a `[1]` tensor, from the
+/// batch's clean pass (outputs and residuals).
 fn integrated_gradient(
-    model: &Transformer,
     differentiable: &Transformer,
     set: &AblationSet,
     batch: &BatchTensors,
+    clean: &Forward,
     component: Component,
     steps: usize,
 ) -> Tensor<1> {
-    let capture = Capture {
-        outputs: true,
-        attention: false,
-        residuals: true,
-    };
-    let clean = model.run(batch.inputs.clone(), &Intervention::none(), capture);
-    let index = component.index(model.heads());
+    let index = component.index(differentiable.heads());
     let output = clean.outputs[index].clone();
     let mean = set.means(Ablation::Mean)[index].clone();
     let points: Vec<Tensor<3>> = (0..steps)
@@ -350,7 +351,7 @@ fn integrated_gradient(
         .map(|v| Intervention::none().with(component, Replacement::Value(v.clone())))
         .collect();
     let logits =
-        differentiable.rerun_replacing_each(&clean, component, &interventions, batch.answer_span);
+        differentiable.rerun_replacing_each(clean, component, &interventions, batch.answer_span);
     let total = logits
         .into_iter()
         .map(|logits| loss(logits, batch))

@@ -262,7 +262,7 @@ fn curves<'a>(a: &'a Analysis, ablation: Ablation, counts: &[usize]) -> Option<&
 }
 
 /// `62.1% [58.0, 66.0]`: a mean accuracy with its interval, in percent.
-fn percent(m: &MeanStd) -> String {
+pub fn percent(m: &MeanStd) -> String {
     m.mean.map_or("—".into(), |mean| {
         format!(
             "{:.1}%{}",

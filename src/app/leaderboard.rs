@@ -5,8 +5,8 @@
 use leptos::prelude::*;
 
 use crate::ablation::Ablation;
-use crate::leaderboard::Leaderboard;
-use crate::summary::{MeanStd, SweepSummary, interval_text};
+use crate::leaderboard::{Leaderboard, percent};
+use crate::summary::SweepSummary;
 
 use super::charts::ScoreRhoChart;
 
@@ -59,15 +59,6 @@ pub fn Leaderboards(
 /// One task's leaderboard as a table.
 #[component]
 fn LeaderboardTable(board: Leaderboard) -> impl IntoView {
-    let accuracy = |m: &MeanStd| {
-        m.mean.map_or("—".to_string(), |mean| {
-            format!(
-                "{:.1}%{}",
-                100.0 * mean,
-                interval_text(m.interval, 100.0, 1)
-            )
-        })
-    };
     let pruning_headers = board
         .counts
         .iter()
@@ -86,7 +77,7 @@ fn LeaderboardTable(board: Leaderboard) -> impl IntoView {
             let pruned = row
                 .pruned_accuracy
                 .iter()
-                .map(|m| view! { <td>{accuracy(m)}</td> })
+                .map(|m| view! { <td>{percent(m)}</td> })
                 .collect_view();
             view! {
                 <tr data-score=row.score.name()>
@@ -102,7 +93,7 @@ fn LeaderboardTable(board: Leaderboard) -> impl IntoView {
         let cells = board
             .causal_pruned_accuracy
             .iter()
-            .map(|m| view! { <td>{accuracy(m)}</td> })
+            .map(|m| view! { <td>{percent(m)}</td> })
             .collect_view();
         view! {
             <tr>
