@@ -35,6 +35,7 @@ fn config(positions: Positions, seed: u64) -> ExperimentConfig {
     // Three components: thresholds below three.
     config.analysis.thresholds = vec![1, 2];
     config.analysis.threshold = 2;
+    config.analysis.prune_counts = vec![1, 2];
     config.validate().unwrap();
     config
 }

@@ -32,9 +32,10 @@ fn reduced(task: Task, seed: u64) -> ExperimentConfig {
         .with_max_steps(2_000);
     config.eval.ood_lengths = vec![5, 6];
     config.eval.ood_batches = 4;
-    // Six components: thresholds must stay below six.
+    // Six components: thresholds and pruning counts must stay below six.
     config.analysis.thresholds = vec![1, 2];
     config.analysis.threshold = 2;
+    config.analysis.prune_counts = vec![2, 4];
     config.validate().unwrap();
     config
 }
