@@ -249,6 +249,8 @@ fn the_study_writes_a_report_per_run_resumes_and_tabulates() {
                 "1,2",
                 "--threshold",
                 "2",
+                "--prune-counts",
+                "1,2",
             ])
             .arg("--out-dir")
             .arg(&dir)
