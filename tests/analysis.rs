@@ -336,24 +336,103 @@ fn zero_ablating_every_head_of_a_layer_skips_its_attention() {
     assert!(max_difference(&ablated, &logits(&model, batch, &Intervention::none())) > 1e-3);
 }
 
+/// Component `i`'s clean output on `batch`, `[examples, positions, d_model]`.
+fn clean_output(model: &Transformer, batch: &Batch, i: usize) -> Tensor<3> {
+    let capture = Capture {
+        outputs: true,
+        attention: false,
+        residuals: false,
+    };
+    let inputs = BatchTensors::new(batch, &device()).inputs;
+    model
+        .run(inputs, &Intervention::none(), capture)
+        .outputs
+        .swap_remove(i)
+}
+
 #[test]
 fn resample_ablation_takes_outputs_from_other_examples() {
     let model = tiny_model(6);
-    // Eight copies of one example: every example's outputs are the same, so resampling is a
-    // no-op, while the derangement is not the identity.
-    let example = ood_set(Task::Sort, 6, 5, 1, 1)[0].examples[0].clone();
-    let copies = Batch::new(vec![example; 8]);
-    let set = pollster::block_on(AblationSet::new(
-        &model,
-        std::slice::from_ref(&copies),
-        6,
-        &device(),
-    ))
-    .unwrap();
-    let all = model.components();
-    let resampled =
-        pollster::block_on(set.ablated_accuracy(&model, &all, Ablation::Resample)).unwrap();
-    assert_eq!(resampled, set.base_accuracy);
+    // Two batches of distinct examples.
+    let batches = ood_set(Task::Sort, 6, 5, 2, 6);
+    let set = pollster::block_on(AblationSet::new(&model, &batches, 6, &device())).unwrap();
+    let singles = pollster::block_on(set.single_ablations(&model, &mut ())).unwrap();
+    let resample = Ablation::ALL
+        .iter()
+        .position(|&a| a == Ablation::Resample)
+        .unwrap();
+    // The derangements METHOD §6 names: one per batch, in order, from the seed's analysis stream;
+    // none leaves an example its own output.
+    let mut rng = Rng::new(6, Stream::Analysis);
+    let derangements: Vec<Vec<usize>> = batches.iter().map(|b| rng.derangement(b.size)).collect();
+    for order in &derangements {
+        assert!(order.iter().enumerate().all(|(e, &from)| e != from));
+    }
+    let mut moved = false;
+    for (i, &component) in model.components().iter().enumerate() {
+        // Example e takes the output of example order[e], swapped by hand.
+        let mut change = 0.0;
+        for (batch, order) in batches.iter().zip(&derangements) {
+            let output = clean_output(&model, batch, i);
+            let dims = output.dims();
+            let per_example = dims[1] * dims[2];
+            let values: Vec<f32> = output.into_data().try_to_vec().unwrap();
+            let swapped: Vec<f32> = order
+                .iter()
+                .flat_map(|&from| values[from * per_example..][..per_example].to_vec())
+                .collect();
+            let swapped = Tensor::from_data(TensorData::new(swapped, dims), &device());
+            let intervention = Intervention::none().with(component, Replacement::Value(swapped));
+            change += (loss_under(&model, batch, &intervention) - loss_on(&model, batch))
+                / batches.len() as f64;
+        }
+        let got = singles.loss_change[resample][i];
+        assert!(
+            (got - change).abs() <= 1e-4 + 1e-3 * change.abs(),
+            "{component}: resample ablation's loss change {got}, swapped by hand {change}"
+        );
+        moved |= change.abs() > 1e-3;
+    }
+    assert!(moved, "the examples differ, so resampling changes the loss");
+}
+
+#[test]
+fn attribution_patching_is_the_loss_slope_toward_each_mean() {
+    let model = tiny_model(7);
+    let batches = ood_set(Task::Sort, 7, 5, 2, 4);
+    let set = pollster::block_on(AblationSet::new(&model, &batches, 7, &device())).unwrap();
+    let attribution = pollster::block_on(attribute(&model, &set, &mut ())).unwrap();
+    let eps = 1e-2;
+    let mut largest = 0.0f64;
+    for mean in Ablation::MEANS {
+        for (i, &component) in model.components().iter().enumerate() {
+            // d/ds L(o + s(μ − o)) at s = 0 by central differences, averaged over the batches.
+            let mut slope = 0.0;
+            for batch in &batches {
+                let output = clean_output(&model, batch, i);
+                let toward = set.means(mean)[i].clone() - output.clone();
+                let step = |s: f64| {
+                    let value = output.clone() + toward.clone().mul_scalar(s);
+                    loss_under(
+                        &model,
+                        batch,
+                        &Intervention::none().with(component, Replacement::Value(value)),
+                    )
+                };
+                slope += (step(eps) - step(-eps)) / (2.0 * eps) / batches.len() as f64;
+            }
+            let a = attribution.patching[&mean][i];
+            assert!(
+                (a - slope).abs() <= 0.02 * slope.abs() + 2e-4,
+                "{component} toward the {mean} mean: A = {a}, the loss's slope {slope}"
+            );
+            largest = largest.max(slope.abs());
+        }
+    }
+    assert!(
+        largest > 1e-2,
+        "some component's mean moves the loss: {largest}"
+    );
 }
 
 /// Analyses a trained model and its snapshots.
@@ -521,6 +600,33 @@ fn a_report_of_the_earlier_contract_loads_marked_and_is_refused_for_comparison()
 }
 
 #[test]
+fn a_report_from_before_the_cheap_scores_loads_and_sits_out_the_leaderboard() {
+    // The fixture: sorting seed 2020 as shipped in assets/sweep before issue 23's scores (same
+    // METHOD revision; no `scores`, no `score_pruning`; attention cut to one head).
+    let old = include_str!("golden/report-before-scores.json");
+    let report: SeedReport = serde_json::from_str(old).expect("a report without scores loads");
+    assert_eq!(
+        report.outdated(),
+        None,
+        "the same contract: it is still compared"
+    );
+    let analysis = report.analysis.as_ref().expect("its analysis is read");
+    assert_eq!(analysis.components.len(), 20);
+    assert!(analysis.score_pruning.is_none());
+    assert!(analysis.score(Score::Grad(GWeights::WvWout)).is_some());
+    assert!(analysis.score(Score::Taylor).is_none());
+
+    // Its paper numbers are summarised; the leaderboard names it as without scores.
+    let summary = Summary::new(Task::Sort, std::slice::from_ref(&report), GWeights::WvWout);
+    assert_eq!(summary.analysed(), 1);
+    assert!(summary.table1.of(Ablation::Mean).mean.is_some());
+    let board = Leaderboard::new(Task::Sort, &[report], Ablation::Mean);
+    assert!(board.seeds.is_empty());
+    assert_eq!(board.without_scores, vec![2020]);
+    assert_eq!(board.answer(), None);
+}
+
+#[test]
 fn batches_run_at_once_give_the_same_evaluation_and_report_as_one_at_a_time() {
     let config = tiny_config(Task::Sort, 8);
     let (trained, run) =
@@ -607,13 +713,29 @@ fn summaries_average_over_analysed_seeds_only() {
     let mut a = a;
     set(&mut a, -0.4, [0.0, 0.02], 0.20);
 
-    let analysis = a.analysis.as_ref().unwrap();
-    let heads_classed = analysis
-        .components
-        .iter()
-        .zip(&analysis.by_grad[&GWeights::WvWout].class[&Ablation::Mean][&2])
-        .filter(|(c, class)| matches!(c.name, Component::Head { .. }) && **class != Class::Aligned)
-        .count();
+    // Hand-made classes at t = 2 under mean ablation, in canonical order (L0_H0, L0_H1, L0_MLP,
+    // L1_H0, L1_H1, L1_MLP), and hand-made Figure 4 norms per layer.
+    let (hero, bloat, aligned) = (Class::Hero, Class::Bloat, Class::Aligned);
+    let classes_and_norms = |report: &mut SeedReport, classes: Vec<Class>, norms: Vec<f64>| {
+        let analysis = report.analysis.as_mut().unwrap();
+        let by_grad = analysis.by_grad.get_mut(&GWeights::WvWout).unwrap();
+        by_grad
+            .class
+            .get_mut(&Ablation::Mean)
+            .unwrap()
+            .insert(2, classes);
+        analysis.layer_grad_norm.raw = norms;
+    };
+    classes_and_norms(
+        &mut a,
+        vec![hero, aligned, bloat, aligned, bloat, aligned],
+        vec![0.3, 0.1],
+    );
+    classes_and_norms(
+        &mut b,
+        vec![hero, hero, aligned, bloat, aligned, hero],
+        vec![0.5, 0.2],
+    );
     let summary = Summary::new(Task::Sort, &[a, b, skipped], GWeights::WvWout);
     assert_eq!(summary.seeds, vec![10, 11, 12]);
     assert_eq!(summary.analysed(), 2);
@@ -641,14 +763,43 @@ fn summaries_average_over_analysed_seeds_only() {
     let [low, high] = summary.in_window.unwrap();
     assert!(low < 2.0 / 3.0 && 2.0 / 3.0 < high);
 
-    // Layer counts add up the heads' classes over the two analysed seeds (b is a copy of a).
-    let counted: usize = summary
-        .table5
-        .at(Ablation::Mean, 2)
-        .iter()
-        .map(|c| c.heroes + c.bloats)
-        .sum();
-    assert_eq!(counted, 2 * heads_classed);
+    // Table 5 counts heads per layer and class over the analysed seeds (the MLPs are no heads).
+    let layer = |l: usize| {
+        let counts = summary.table5.at(Ablation::Mean, 2);
+        let count = counts.iter().find(|c| c.layer == l).unwrap();
+        (count.heroes, count.bloats)
+    };
+    assert_eq!((layer(0), layer(1)), ((3, 0), (0, 2)));
+    // Component identity: in how many seeds each component took each role.
+    assert_eq!(summary.roles.threshold, 2);
+    for (name, heroes, bloats) in [
+        ("L0_H0", 2, 0),
+        ("L0_H1", 1, 0),
+        ("L0_MLP", 0, 1),
+        ("L1_H0", 0, 1),
+        ("L1_H1", 0, 1),
+        ("L1_MLP", 1, 0),
+    ] {
+        let component: Component = name.parse().unwrap();
+        let count = |class| summary.roles.count(component, class, Ablation::Mean);
+        assert_eq!(
+            (count(hero), count(bloat)),
+            (Some(heroes), Some(bloats)),
+            "{name}"
+        );
+    }
+    let seed_11 = &summary.roles.seeds[1];
+    assert_eq!(seed_11.seed, 11);
+    assert_eq!(
+        seed_11.bloats[&Ablation::Mean],
+        vec![Component::Head { layer: 1, head: 0 }]
+    );
+    // Figure 4: per layer, mean and sd of the seeds' raw norms.
+    let figure4 = &summary.figure4;
+    assert_eq!(figure4.per_seed, vec![vec![0.3, 0.1], vec![0.5, 0.2]]);
+    assert!(close(figure4.raw[0].mean, 0.4) && close(figure4.raw[1].mean, 0.15));
+    assert!(close(figure4.raw[0].std, 0.02f64.sqrt()));
+    assert!(close(figure4.raw[1].std, 0.005f64.sqrt()));
 }
 
 #[test]

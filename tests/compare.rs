@@ -17,7 +17,9 @@ use gradcause::reproduction::{Holds, Inputs, MIN_SEEDS, Sources, claims, robustn
 use gradcause::ablation::Ablation;
 use gradcause::attribution::GWeights;
 use gradcause::compare::{REPORTED_JSON, Reported, Verdict, compare};
-use gradcause::summary::{MeanStd, SeedRoles, SkippedSeed, Summary, Table3Row};
+use gradcause::summary::{
+    Estimate, LayerCount, MeanStd, SeedRoles, SkippedSeed, Summary, Table3Row, Table4Row,
+};
 use gradcause::task::Task;
 
 /// Every leaf of a JSON value as a dotted path (array elements by index).
@@ -232,6 +234,208 @@ fn counts_are_scaled_to_the_papers_seeds_and_figure5_needs_all_four_heads() {
     assert!(
         matches!(identity.verdict, Verdict::Unavailable(_)),
         "{identity:?}"
+    );
+}
+
+/// A mean and sd over `n` seeds, set by hand.
+fn mean_sd(mean: f64, sd: Option<f64>, n: usize) -> MeanStd {
+    MeanStd {
+        mean: Some(mean),
+        std: sd,
+        interval: None,
+        n,
+    }
+}
+
+/// A ratio over `n` seeds, set by hand.
+fn ratio(value: f64, n: usize) -> Estimate {
+    Estimate {
+        value: Some(value),
+        interval: None,
+        n,
+    }
+}
+
+/// The verdict word of the line `key` when `set` has changed the summaries.
+fn verdict_with(
+    summaries: &BTreeMap<Task, Summary>,
+    key: &str,
+    set: impl Fn(&mut BTreeMap<Task, Summary>),
+) -> &'static str {
+    let mut changed = summaries.clone();
+    set(&mut changed);
+    let lines = compare(&Reported::shipped(), &changed, Ablation::Mean);
+    line(&lines, key).verdict.word()
+}
+
+#[test]
+fn every_verdict_rule_decides_exactly_on_its_edges() {
+    let ten = [42, 123, 456, 789, 1010, 2020, 3030, 4040, 5050, 6060].map(|s| (s, Some(0.5)));
+    let five = &ten[..5];
+    let summaries = BTreeMap::from([
+        (Task::Reverse, summary_with(Task::Reverse, five, &[])),
+        (Task::Sort, summary_with(Task::Sort, &ten, &[])),
+    ]);
+    let m = Ablation::Mean;
+    fn rev(s: &mut BTreeMap<Task, Summary>) -> &mut Summary {
+        s.get_mut(&Task::Reverse).unwrap()
+    }
+    fn sort(s: &mut BTreeMap<Task, Summary>) -> &mut Summary {
+        s.get_mut(&Task::Sort).unwrap()
+    }
+
+    // A mean against the paper's mean ± sd: reversal's Table 1 is 0.72 ± 0.08.
+    let key = "table1_rho_mean_std.reverse.mean_ablation";
+    for (ours, word) in [
+        (0.64, "within"),
+        (0.80, "within"),
+        (0.639, "differs"),
+        (0.801, "differs"),
+    ] {
+        let got = verdict_with(&summaries, key, |s| {
+            rev(s).table1.rho.insert(m, mean_sd(ours, Some(0.1), 5));
+        });
+        assert_eq!(got, word, "{key} at {ours}");
+    }
+
+    // Pruning in points against the paper's sd: reversal Heroes −36.4 ± 22.8.
+    let key = "pruning_top_two_accuracy_change_percent_mean_std.reverse.heroes";
+    for (ours, word) in [
+        (-0.136, "within"),
+        (-0.592, "within"),
+        (-0.135, "differs"),
+        (-0.593, "differs"),
+    ] {
+        let got = verdict_with(&summaries, key, |s| {
+            rev(s).pruning.get_mut(&m).unwrap().heroes = mean_sd(ours, Some(0.1), 5);
+        });
+        assert_eq!(got, word, "{key} at {ours}");
+    }
+
+    // A ratio without a spread: within a factor of two either way (Hero/Bloat damage 3.6×,
+    // Table 4's superadditivity 14.1×).
+    let key = "pruning_top_two_accuracy_change_percent_mean_std.reverse.hero_to_bloat_damage";
+    for (ours, word) in [
+        (7.2, "within"),
+        (1.8, "within"),
+        (7.21, "differs"),
+        (1.79, "differs"),
+    ] {
+        let got = verdict_with(&summaries, key, |s| {
+            rev(s).pruning.get_mut(&m).unwrap().hero_to_bloat = ratio(ours, 5);
+        });
+        assert_eq!(got, word, "{key} at {ours}");
+    }
+    let key = "table4_sort_bloat_superadditivity_percent.ratio";
+    for (ours, word) in [
+        (28.2, "within"),
+        (7.05, "within"),
+        (28.3, "differs"),
+        (7.0, "differs"),
+    ] {
+        let got = verdict_with(&summaries, key, |s| {
+            sort(s).table4.get_mut(&m).unwrap().ratio = ratio(ours, 10);
+        });
+        assert_eq!(got, word, "{key} at {ours}");
+    }
+
+    // Table 4 per seed: against the sd of the paper's ten seeds' column (joint drops: 22.39
+    // points, with n − 1); seed 42's joint drop is 14.0.
+    let key = "table4_sort_bloat_superadditivity_percent.per_seed.42.joint_drop";
+    for (ours, word) in [(0.36, "within"), (0.0, "within"), (0.37, "differs")] {
+        let got = verdict_with(&summaries, key, |s| {
+            sort(s).table4.get_mut(&m).unwrap().rows = vec![Table4Row {
+                seed: 42,
+                base_accuracy: 0.8,
+                individual_drop: Some(0.05),
+                joint_drop: Some(ours),
+                individual_sum: Some(0.1),
+                additive_ratio: Some(ours / 0.1),
+            }];
+        });
+        assert_eq!(got, word, "{key} at {ours}");
+    }
+
+    // Counts over seeds: ours scaled to the paper's ten, within ±max(2, √paper). Table 5 at t = 4,
+    // layer 1 Heroes: the paper's 1 (spread 2); layer 3 Heroes: 21 (spread √21 = 4.58).
+    let key = "table5_sort_heads_only_counts_summed_over_seeds.t4.heroes.1";
+    let counts = |layer1: usize, layer3: usize| {
+        move |s: &mut BTreeMap<Task, Summary>| {
+            let rows = (0..4)
+                .map(|layer| LayerCount {
+                    layer,
+                    heroes: [0, layer1, 0, layer3][layer],
+                    bloats: 0,
+                })
+                .collect();
+            sort(s).table5.counts.entry(m).or_default().insert(4, rows);
+        }
+    };
+    for (ours, word) in [(3, "within"), (0, "within"), (4, "differs")] {
+        assert_eq!(
+            verdict_with(&summaries, key, counts(ours, 0)),
+            word,
+            "{key} at {ours}"
+        );
+    }
+    // Over five reversal seeds nothing is counted for Table 5, so scale with sorting: on five of
+    // its seeds, 10 Heroes count as 20 of ten seeds (within 21 ± 4.58), 8 as 16 (not).
+    let key = "table5_sort_heads_only_counts_summed_over_seeds.t4.heroes.3";
+    let on_five = |layer3: usize| {
+        let counts = counts(0, layer3);
+        move |s: &mut BTreeMap<Task, Summary>| {
+            sort(s).table3.rows.truncate(5);
+            counts(s);
+        }
+    };
+    assert_eq!(verdict_with(&summaries, key, on_five(10)), "within");
+    assert_eq!(verdict_with(&summaries, key, on_five(8)), "differs");
+    assert_eq!(
+        verdict_with(&summaries, key, counts(0, 10)),
+        "differs",
+        "10 of 10 seeds"
+    );
+
+    // Figure 4, sorting: against our seeds' sd; one seed (no sd) is not compared. Layer 0 is
+    // 0.139 in the paper.
+    let key = "figure4_sort_layer_wv_grad_norm.0";
+    let layers = |values: [f64; 4], sd: Option<f64>| {
+        move |s: &mut BTreeMap<Task, Summary>| {
+            sort(s).figure4.raw = values.iter().map(|&v| mean_sd(v, sd, 10)).collect();
+        }
+    };
+    let paper = [0.139, 0.172, 0.093, 0.052];
+    for (layer0, word) in [(0.149, "within"), (0.129, "within"), (0.1495, "differs")] {
+        let values = [layer0, paper[1], paper[2], paper[3]];
+        assert_eq!(
+            verdict_with(&summaries, key, layers(values, Some(0.01))),
+            word,
+            "{layer0}"
+        );
+    }
+    assert_eq!(verdict_with(&summaries, key, layers(paper, None)), "n/a");
+
+    // Figure 4, reversal, in words: decreasing from layer 1 on (ties allowed) and above sorting at
+    // every layer.
+    let key = "figure4_reverse_layer_wv_grad_norm";
+    let both = |reverse: [f64; 4]| {
+        let sorting = layers(paper, Some(0.01));
+        move |s: &mut BTreeMap<Task, Summary>| {
+            sorting(s);
+            rev(s).figure4.raw = reverse.iter().map(|&v| mean_sd(v, Some(0.01), 5)).collect();
+        }
+    };
+    assert_eq!(
+        verdict_with(&summaries, key, both([0.2, 0.3, 0.3, 0.1])),
+        "within"
+    );
+    assert_eq!(
+        verdict_with(&summaries, key, both([0.2, 0.3, 0.31, 0.1])),
+        "differs"
+    );
+    assert_eq!(
+        verdict_with(&summaries, key, both([0.2, 0.3, 0.2, 0.052])),
+        "differs"
     );
 }
 

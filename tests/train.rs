@@ -114,6 +114,36 @@ fn the_step_budget_stops_training() {
 }
 
 #[test]
+fn an_accuracy_exactly_at_the_target_stops_training() {
+    // The first evaluation's accuracy, with a target out of reach; then the same run with that
+    // accuracy as its target (training is deterministic) must stop there.
+    let first_evaluation = |target: f64| {
+        let mut config = reduced(Task::Sort, 2);
+        config.train.eval_every = 5;
+        config.train.eval_examples = 16;
+        config.train.max_steps = 10;
+        config.train.target_accuracy = target;
+        let mut trainer = Trainer::new(&config, &Device::flex());
+        loop {
+            let p = pollster::block_on(trainer.step()).unwrap();
+            if let Some(accuracy) = p.eval_accuracy {
+                return (accuracy, p.stopped);
+            }
+        }
+    };
+    let (accuracy, stopped) = first_evaluation(1.0);
+    assert!(
+        accuracy < 1.0 && stopped.is_none(),
+        "{accuracy} {stopped:?}"
+    );
+    assert_eq!(
+        first_evaluation(accuracy),
+        (accuracy, Some(StopReason::Target))
+    );
+    assert_eq!(first_evaluation(accuracy + 1e-9).1, None);
+}
+
+#[test]
 fn a_nan_loss_stops_training_with_a_message() {
     let mut config = reduced(Task::Sort, 1);
     config.train.lr = 1e30;
