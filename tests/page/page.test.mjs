@@ -112,6 +112,35 @@ async function flow(origin, name) {
     // Classes are coloured by the shared palette.
     const fills = await page.locator("#scatter circle").evaluateAll((cs) => cs.map((c) => c.getAttribute("fill")));
     assert.ok(fills.every((f) => ["#1a9850", "#d73027", "#9e9e9e"].includes(f)), `fills: ${fills}`);
+    // What is drawn is the run's report: export it and compare ρ, every point's class (t = 6,
+    // G on wv-wout, mean ablation: the page's defaults) and a row of the seed's ρ table.
+    const [download] = await Promise.all([page.waitForEvent("download"), page.click("#export")]);
+    const [report] = JSON.parse(await readFile(await download.path(), "utf8"));
+    const fixed = (x) => (x === null || x === undefined ? "undefined" : x.toFixed(3));
+    const byGrad = report.by_grad["wv-wout"];
+    assert.equal(
+      await page.textContent("#scatter .rho"),
+      byGrad.spearman.mean === null
+        ? "Spearman ρ undefined (G on wv-wout, mean ablation: a constant ranking)"
+        : `Spearman ρ = ${fixed(byGrad.spearman.mean)} (G on wv-wout, mean ablation)`,
+    );
+    const drawn = await page
+      .locator("#scatter circle")
+      .evaluateAll((cs) => cs.map((c) => [c.dataset.component, c.dataset.class.toLowerCase()]));
+    assert.deepEqual(
+      drawn,
+      report.components.map((c, i) => [c.name, byGrad.class.mean["6"][i]]),
+      "each point's class is the report's",
+    );
+    const row = await page
+      .locator("table:has(caption:text('Spearman ρ against C, this seed')) tr:has-text('mean-pos ablation') td")
+      .allTextContents();
+    assert.deepEqual(row, [
+      "mean-pos ablation",
+      fixed(byGrad.spearman["mean-pos"]),
+      fixed(report.by_grad["wvo-inout"].spearman["mean-pos"]),
+      fixed(report.attribution_patching["mean-pos"].spearman),
+    ]);
     // The address bar links to the run.
     assert.match(page.url(), new RegExp(`max-steps=${STEPS}`));
     assert.ok(page.url().endsWith(MODES[name].query), `the backend choice stays in the link: ${page.url()}`);
