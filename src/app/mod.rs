@@ -3,6 +3,7 @@
 
 mod browser;
 mod charts;
+mod claims;
 mod comparison;
 mod controls;
 mod explorer;
@@ -68,6 +69,7 @@ fn App() -> impl IntoView {
         </header>
         <GuideBar />
         <main>
+            <claims::ClaimCards />
             <section id="stage-train" class="panel">
                 <h2>"1 · Train"</h2>
                 <Explain stage=0 />

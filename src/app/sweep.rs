@@ -34,30 +34,42 @@ const SHIPPED: [Positions; 2] = [Positions::Shifted, Positions::None];
 /// The tasks the page ships a sweep for.
 const TASKS: [&str; 2] = ["reverse", "sort"];
 
+/// The position scheme whose shipped sweep is shown: the settings' (so the link keeps it, and a
+/// run trained next matches what is shown); `learned` has no shipped sweep and shows `shifted`'s.
+pub fn shown_positions(lab: Lab) -> Memo<Positions> {
+    Memo::new(move |_| match lab.settings.with(|c| c.model.positions) {
+        Positions::None => Positions::None,
+        _ => Positions::Shifted,
+    })
+}
+
+/// The shipped sweep summaries under `positions`: a task not shipped under it is left out; none
+/// shipped at all, or one unreadable, is an error that says so.
+pub async fn shipped_summaries(positions: Positions) -> Result<Vec<SweepSummary>, String> {
+    let dir = sweep_dir(positions);
+    let mut found = Vec::new();
+    let mut missing = Vec::new();
+    for task in TASKS {
+        match browser::fetch_text(&format!("{dir}/{task}/summary.json")).await {
+            Ok(text) => match serde_json::from_str::<SweepSummary>(&text) {
+                Ok(summary) => found.push(summary),
+                Err(e) => return Err(format!("the shipped {task} sweep is unreadable: {e}")),
+            },
+            Err(e) => missing.push(format!("no precomputed {task} sweep in {dir}/ ({e})")),
+        }
+    }
+    if found.is_empty() {
+        return Err(missing.join("; "));
+    }
+    Ok(found)
+}
+
 /// The sweep summaries of both tasks, with a button to load their reports.
 #[component]
 pub fn Precomputed() -> impl IntoView {
     let lab = Lab::get();
-    let positions = RwSignal::new(Positions::Shifted);
-    let summaries = LocalResource::new(move || async move {
-        let dir = sweep_dir(positions.get());
-        // A task not shipped under this scheme is left out; none shipped at all is said.
-        let mut found = Vec::new();
-        let mut missing = Vec::new();
-        for task in TASKS {
-            match browser::fetch_text(&format!("{dir}/{task}/summary.json")).await {
-                Ok(text) => match serde_json::from_str::<SweepSummary>(&text) {
-                    Ok(summary) => found.push(summary),
-                    Err(e) => return Err(format!("the shipped {task} sweep is unreadable: {e}")),
-                },
-                Err(e) => missing.push(format!("no precomputed {task} sweep in {dir}/ ({e})")),
-            }
-        }
-        if found.is_empty() {
-            return Err(missing.join("; "));
-        }
-        Ok(found)
-    });
+    let positions = shown_positions(lab);
+    let summaries = LocalResource::new(move || shipped_summaries(positions.get()));
     let load = move |summary: SweepSummary| {
         let dir = sweep_dir(positions.get_untracked());
         spawn_local(async move {
@@ -84,13 +96,13 @@ pub fn Precomputed() -> impl IntoView {
         <section id="precomputed" class="panel">
             <h2>"Precomputed sweep"</h2>
             <label>
-                "Positions "
+                "Positions (your next run's too) "
                 <select
                     name="sweep-positions"
                     prop:value=move || positions.get().name()
                     on:change=move |ev| {
                         if let Ok(p) = event_target_value(&ev).parse() {
-                            positions.set(p)
+                            lab.settings.update(|c| c.model.positions = p)
                         }
                     }
                 >

@@ -15,11 +15,19 @@ const TYPES = {
   ".json": "application/json",
 };
 
-/** Serves the directory `dist` on a free loopback port; resolves to the server. */
-export function serve(dist) {
+/**
+ * Serves the directory `dist` at `prefix` (`/`, or a sub-path such as `/gradcause/`, as a project
+ * site is served) on a free loopback port; resolves to the server. Nothing outside `prefix` exists.
+ */
+export function serve(dist, prefix = "/") {
   const server = createServer(async (request, response) => {
-    const path = decodeURIComponent(new URL(request.url, "http://x").pathname);
-    const file = normalize(join(dist, path === "/" ? "index.html" : path));
+    const full = decodeURIComponent(new URL(request.url, "http://x").pathname);
+    if (!full.startsWith(prefix)) {
+      response.writeHead(404).end();
+      return;
+    }
+    const path = full.slice(prefix.length);
+    const file = normalize(join(dist, path === "" ? "index.html" : path));
     if (!file.startsWith(dist)) {
       response.writeHead(403).end();
       return;

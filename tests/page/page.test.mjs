@@ -47,6 +47,18 @@ async function flow(origin, name) {
     // The position scheme is a setting like any other, at its default.
     assert.equal(await page.inputValue('input[name="positions"]'), "shifted");
 
+    // Before any click: the paper's claims as cards, each with the verdict REPRODUCTION.md gives
+    // it under the same reading (default, shifted positions, the paper's ten seeds).
+    const markdown = await readFile(join(here, "../../REPRODUCTION.md"), "utf8");
+    const section = markdown.split("## What holds and what does not")[1].split("\n## ")[0];
+    const expected = [...section.matchAll(/^- \*(.+?)\* — \*\*(.+?)\*\*/gm)].map((m) => [m[1], m[2]]);
+    assert.ok(expected.length >= 7, `claims in REPRODUCTION.md: ${expected.length}`);
+    await page.waitForSelector("#claims article.claim", { timeout: 60_000 });
+    const cards = await page
+      .locator("#claims article.claim")
+      .evaluateAll((cs) => cs.map((c) => [c.querySelector("h3").textContent, c.dataset.verdict]));
+    assert.deepEqual(cards, expected, "claim cards against REPRODUCTION.md");
+
     // The shipped sweep beside the paper: one row per reported.json entry, the paper's Table 1
     // among them, the tally matching the rows.
     await page.waitForSelector("#paper-beside-shipped table.comparison", { timeout: 60_000 });
@@ -70,6 +82,28 @@ async function flow(origin, name) {
       }
     }
     assert.ok((await page.locator("#score-rho circle").count()) > 0, "ρ per score drawn");
+    if (name === "cpu-fallback") {
+      // The shipped sweep under `none`: its scheme is the settings' positions, so the link and the
+      // form follow, and its leaderboard replaces shifted's.
+      const board = async (dir) =>
+        JSON.parse(await readFile(join(dist, dir, "reverse", "summary.json"), "utf8")).leaderboards.reverse.mean.rows;
+      const shifted = await board("sweep");
+      const rho = (row) => row?.spearman.mean?.toFixed(2);
+      // A score whose ρ tells the two sweeps apart.
+      const top = (await board("sweep-none")).find((r) => rho(r) && rho(r) !== rho(shifted.find((s) => s.score === r.score)));
+      assert.ok(top, "a leaderboard row differs between the schemes");
+      await page.selectOption('select[name="sweep-positions"]', "none");
+      await page.waitForFunction(() => /[?&]positions=none(&|$)/.test(location.search));
+      assert.equal(await page.inputValue('input[name="positions"]'), "none");
+      const cell = `table.leaderboard-table[data-task='reverse'] tr[data-score='${top.score}'] td.rho`;
+      await page.waitForFunction(
+        ([cell, rho]) => document.querySelector(cell)?.textContent.startsWith(rho),
+        [cell, rho(top)],
+        { timeout: 60_000 },
+      );
+      await page.selectOption('select[name="sweep-positions"]', "shifted");
+      await page.waitForFunction(() => !/positions=/.test(location.search));
+    }
 
     // Long main-thread tasks (over 50 ms) from here on: the run happens in a worker.
     await page.evaluate(() => {
@@ -273,12 +307,17 @@ async function softwareAdapterMeansCpu(origin) {
 }
 
 await mkdir(artifacts, { recursive: true });
-const server = await serve(dist);
-const origin = `http://127.0.0.1:${server.address().port}`;
+// WebGPU with the page at the site's root; the CPU fallback with it under a sub-path, as a
+// project site serves it (relative links: Trunk.toml's public_url).
+const atRoot = await serve(dist);
+const underPath = await serve(dist, "/gradcause/");
+const origin = (server, path) => `http://127.0.0.1:${server.address().port}${path}`;
 try {
-  for (const name of Object.keys(MODES)) await flow(origin, name);
-  await softwareAdapterMeansCpu(origin);
-  console.log("page tests passed");
+  await flow(origin(atRoot, ""), "webgpu");
+  await flow(origin(underPath, "/gradcause"), "cpu-fallback");
+  await softwareAdapterMeansCpu(origin(atRoot, ""));
+  console.log("page tests passed (at the root and under /gradcause/)");
 } finally {
-  server.close();
+  atRoot.close();
+  underPath.close();
 }

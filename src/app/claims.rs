@@ -1,0 +1,80 @@
+//! The answer first: each of the paper's claims as a card, checked on the shipped sweep's runs of
+//! the paper's ten seeds under the reading selected (as REPRODUCTION.md's "What holds and what
+//! does not"), before anything is trained.
+
+use std::collections::BTreeMap;
+
+use leptos::prelude::*;
+
+use crate::compare::Reported;
+use crate::reproduction::{Claim, claims};
+use crate::summary::Summary;
+use crate::task::Task;
+
+use super::state::Lab;
+use super::sweep::{shipped_summaries, shown_positions};
+
+/// One card per claim, with its verdict, the numbers behind it and how it is judged.
+#[component]
+pub fn ClaimCards() -> impl IntoView {
+    let lab = Lab::get();
+    let positions = shown_positions(lab);
+    let sweeps = LocalResource::new(move || shipped_summaries(positions.get()));
+    let cards = move || {
+        sweeps.get().map(|result| match result {
+            Err(e) => view! { <p class="hint">{e}</p> }.into_any(),
+            Ok(list) => {
+                let (g, ablation) = (lab.g_weights.get(), lab.ablation.get());
+                let summaries: BTreeMap<Task, Summary> = list
+                    .iter()
+                    .flat_map(|sweep| sweep.paper_seeds_under(g))
+                    .collect();
+                let seeds = summaries
+                    .values()
+                    .map(|s| format!("{} of {} {} seeds", s.analysed(), s.seeds.len(), s.task))
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                let reading = format!(
+                    "Checked on the shipped sweep's runs of the paper's ten seeds ({seeds} in the OOD window), G on {g}, {ablation} ablation, {} positions. A verdict needs our 95% interval to support (holds) or exclude (does not hold) the paper's statement; otherwise it is inconclusive.",
+                    positions.get()
+                );
+                let cards = claims(&Reported::shipped(), &summaries, ablation)
+                    .into_iter()
+                    .map(|claim| view! { <ClaimCard claim=claim /> })
+                    .collect_view();
+                view! {
+                    <p class="hint">{reading}</p>
+                    <div class="claim-cards">{cards}</div>
+                }
+                .into_any()
+            }
+        })
+    };
+    view! {
+        <section id="claims" class="panel">
+            <h2>"Does gradient attribution tell the truth? The paper's claims, checked"</h2>
+            <Suspense fallback=|| view! { <p>"Loading the shipped sweep…"</p> }>{cards}</Suspense>
+        </section>
+    }
+}
+
+/// A claim: the paper's statement, our verdict, our numbers, and the rule.
+#[component]
+fn ClaimCard(claim: Claim) -> impl IntoView {
+    let word = claim.verdict.word();
+    view! {
+        <article class="claim" data-key=claim.key data-verdict=word>
+            <h3>{claim.claim}</h3>
+            <p class="claim-verdict">
+                <span class=format!("verdict verdict-{}", word.replace(' ', "-"))>{word}</span>
+                " on ours"
+            </p>
+            <p>{claim.ours}</p>
+            <details>
+                <summary>"How it is judged, and why ours may differ"</summary>
+                <p>{claim.rule}</p>
+                {(!claim.why.is_empty()).then(|| view! { <p>{claim.why}</p> })}
+            </details>
+        </article>
+    }
+}
