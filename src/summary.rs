@@ -239,6 +239,10 @@ impl Table1 {
 /// Table 3: ρ per analysed seed.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Table3 {
+    /// The components in canonical order, which each row's ranks follow (empty in summaries
+    /// written before the ranks were kept).
+    #[serde(default)]
+    pub components: Vec<Component>,
     /// One row per analysed seed.
     pub rows: Vec<Table3Row>,
 }
@@ -256,6 +260,12 @@ pub struct Table3Row {
     pub spearman: BTreeMap<Ablation, Option<f64>>,
     /// ρ of attribution patching toward each mean against that mean's C.
     pub attribution_patching: BTreeMap<Ablation, Option<f64>>,
+    /// The ranks of G behind ρ (Figure 6 over seeds), in the order of [`Table3::components`].
+    #[serde(default)]
+    pub grad_ranks: Vec<f64>,
+    /// The ranks of each ablation's C, in the same order.
+    #[serde(default)]
+    pub causal_ranks: BTreeMap<Ablation, Vec<f64>>,
 }
 
 /// Table 4: the top-two Bloats ablated one at a time and together (superadditivity).
@@ -585,6 +595,9 @@ impl Summary {
             })
             .collect();
         let table3 = Table3 {
+            components: analysed.first().map_or_else(Vec::new, |(_, a, _)| {
+                a.components.iter().map(|c| c.name).collect()
+            }),
             rows: analysed
                 .iter()
                 .map(|(r, a, g)| Table3Row {
@@ -597,6 +610,8 @@ impl Summary {
                         .iter()
                         .map(|(&m, p)| (m, p.spearman))
                         .collect(),
+                    grad_ranks: g.ranks.clone(),
+                    causal_ranks: a.causal_ranks.clone(),
                 })
                 .collect(),
         };

@@ -736,8 +736,15 @@ fn summaries_average_over_analysed_seeds_only() {
         vec![hero, hero, aligned, bloat, aligned, hero],
         vec![0.5, 0.2],
     );
+    let a_analysis = a.analysis.clone().unwrap();
     let summary = Summary::new(Task::Sort, &[a, b, skipped], GWeights::WvWout);
     assert_eq!(summary.seeds, vec![10, 11, 12]);
+    // Figure 6 over seeds: each row keeps the ranks behind its ρ, in the components' order.
+    let names: Vec<Component> = a_analysis.components.iter().map(|c| c.name).collect();
+    assert_eq!(summary.table3.components, names);
+    let row = &summary.table3.rows[0];
+    assert_eq!(row.grad_ranks, a_analysis.by_grad[&GWeights::WvWout].ranks);
+    assert_eq!(row.causal_ranks, a_analysis.causal_ranks);
     assert_eq!(summary.analysed(), 2);
     assert_eq!(summary.skipped.len(), 1);
     assert_eq!(summary.skipped[0].reason, "no OOD length in the window");

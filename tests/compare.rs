@@ -62,6 +62,8 @@ fn summary_with(task: Task, seeds: &[(u64, Option<f64>)], skipped: &[u64]) -> Su
             base_accuracy: 0.5,
             spearman: Ablation::ALL.iter().map(|&a| (a, rho)).collect(),
             attribution_patching: Ablation::MEANS.iter().map(|&a| (a, rho)).collect(),
+            grad_ranks: Vec::new(),
+            causal_ranks: BTreeMap::new(),
         })
         .collect();
     s.skipped = skipped

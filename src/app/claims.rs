@@ -11,6 +11,7 @@ use crate::reproduction::{Claim, claims};
 use crate::summary::Summary;
 use crate::task::Task;
 
+use super::charts::SweepScatter;
 use super::state::Lab;
 use super::sweep::{shipped_summaries, shown_positions};
 
@@ -42,9 +43,21 @@ pub fn ClaimCards() -> impl IntoView {
                     .into_iter()
                     .map(|claim| view! { <ClaimCard claim=claim /> })
                     .collect_view();
+                let t = lab.threshold.get();
+                let scatters = summaries
+                    .into_values()
+                    .map(|summary| {
+                        let id = match summary.task {
+                            Task::Reverse => "sweep-scatter-reverse",
+                            Task::Sort => "sweep-scatter-sort",
+                        };
+                        view! { <SweepScatter summary=summary ablation=ablation t=t id=id /> }
+                    })
+                    .collect_view();
                 view! {
                     <p class="hint">{reading}</p>
                     <div class="claim-cards">{cards}</div>
+                    <div class="grid sweep-scatters">{scatters}</div>
                 }
                 .into_any()
             }

@@ -8,6 +8,7 @@ mod grad_norm;
 mod layers;
 mod scatter;
 mod score_rho;
+mod sweep_scatter;
 
 pub use attention::AttentionMap;
 pub use curve::TrainingCurve;
@@ -16,6 +17,7 @@ pub use grad_norm::GradNormBars;
 pub use layers::LayerCounts;
 pub use scatter::GradCausalScatter;
 pub use score_rho::ScoreRhoChart;
+pub use sweep_scatter::SweepScatter;
 
 use leptos::prelude::*;
 
