@@ -1,6 +1,6 @@
-//! The answer first: each of the paper's claims as a card, checked on the shipped sweep's runs of
-//! the paper's ten seeds under the reading selected (as REPRODUCTION.md's "What holds and what
-//! does not"), before anything is trained.
+//! The answer first: Figure 6 over the shipped sweep's runs of the paper's ten seeds, then each of
+//! the paper's claims as a card checked on them under the reading selected (as REPRODUCTION.md's
+//! "What holds and what does not"), before anything is trained.
 
 use std::collections::BTreeMap;
 
@@ -15,7 +15,8 @@ use super::charts::SweepScatter;
 use super::state::Lab;
 use super::sweep::{shipped_summaries, shown_positions};
 
-/// One card per claim, with its verdict, the numbers behind it and how it is judged.
+/// Figure 6 per task, then one card per claim with its verdict, the numbers behind it and how it
+/// is judged.
 #[component]
 pub fn ClaimCards() -> impl IntoView {
     let lab = Lab::get();
@@ -56,8 +57,8 @@ pub fn ClaimCards() -> impl IntoView {
                     .collect_view();
                 view! {
                     <p class="hint">{reading}</p>
+                    <div class="sweep-scatters">{scatters}</div>
                     <div class="claim-cards">{cards}</div>
-                    <div class="grid sweep-scatters">{scatters}</div>
                 }
                 .into_any()
             }
@@ -71,7 +72,7 @@ pub fn ClaimCards() -> impl IntoView {
     }
 }
 
-/// A claim: the paper's statement, our verdict, our numbers, and the rule.
+/// A claim: the paper's statement and our verdict, with our numbers and the rule on demand.
 #[component]
 fn ClaimCard(claim: Claim) -> impl IntoView {
     let word = claim.verdict.word();
@@ -80,11 +81,11 @@ fn ClaimCard(claim: Claim) -> impl IntoView {
             <h3>{claim.claim}</h3>
             <p class="claim-verdict">
                 <span class=format!("verdict verdict-{}", word.replace(' ', "-"))>{word}</span>
-                " on ours"
+                {format!(" on ours: {}", claim.headline)}
             </p>
-            <p>{claim.ours}</p>
             <details>
-                <summary>"How it is judged, and why ours may differ"</summary>
+                <summary>"Our numbers, the rule, why ours may differ"</summary>
+                <p>{claim.ours}</p>
                 <p>{claim.rule}</p>
                 {(!claim.why.is_empty()).then(|| view! { <p>{claim.why}</p> })}
             </details>

@@ -58,6 +58,26 @@ async function flow(origin, name) {
       .locator("#claims article.claim")
       .evaluateAll((cs) => cs.map((c) => [c.querySelector("h3").textContent, c.dataset.verdict]));
     assert.deepEqual(cards, expected, "claim cards against REPRODUCTION.md");
+    // And Figure 6 over those seeds, one panel per task in the first 1,000 px: a mark for every
+    // component of every analysed seed, its class the one its ranks give (t = 6, mean ablation).
+    for (const task of ["reverse", "sort"]) {
+      const summary = JSON.parse(await readFile(join(dist, "sweep", task, "summary.json"), "utf8"));
+      const table3 = summary.paper_seeds[task]["wv-wout"].table3;
+      const expectedMarks = table3.rows.flatMap((row) =>
+        table3.components.map((name, i) => {
+          const delta = row.grad_ranks[i] - row.causal_ranks.mean[i];
+          return [String(row.seed), name, delta <= -6 ? "Hero" : delta >= 6 ? "Bloat" : "Aligned"];
+        }),
+      );
+      assert.ok(expectedMarks.length >= 20 * 5, `${task}: ${expectedMarks.length} marks expected`);
+      const figure = page.locator(`#sweep-scatter-${task}`);
+      const marks = await figure
+        .locator("g.point")
+        .evaluateAll((gs) => gs.map((g) => [g.dataset.seed, g.dataset.component, g.dataset.class]));
+      assert.deepEqual(marks, expectedMarks, `${task}: Figure 6 over the shipped seeds`);
+      const box = await figure.locator("svg").boundingBox();
+      assert.ok(box && box.y < 1000, `${task}: the scatter starts at ${box?.y} px`);
+    }
 
     // The shipped sweep beside the paper: one row per reported.json entry, the paper's Table 1
     // among them, the tally matching the rows.
