@@ -117,7 +117,8 @@ fn head_gradient_norm(
 }
 
 /// ||∂L/∂W_in|| and ||∂L/∂W_out|| of a layer's MLP, from one plain backward pass of the loss (no
-/// probes, unlike the analysis).
+/// probes, unlike the analysis), each gradient first checked against central differences of the
+/// loss along a random direction (`⟨∇L, V⟩`).
 fn mlp_gradient_norms(model: &Transformer, batch: &Batch, layer: usize) -> (f64, f64) {
     let trainable = model.clone().train();
     let tensors = BatchTensors::new(batch, &device());
@@ -126,18 +127,57 @@ fn mlp_gradient_norms(model: &Transformer, batch: &Batch, layer: usize) -> (f64,
         &tensors,
     )
     .backward();
-    let norm = |g: Tensor<2>| -> f64 {
-        let values: Vec<f32> = g.into_data().try_to_vec::<f32>().unwrap();
-        values
+    let mlp = &trainable.blocks[layer].mlp;
+    let mut rng = Rng::new(layer as u64, Stream::Analysis);
+    let mut checked_norm = |gradient: Tensor<2>, out: bool| -> f64 {
+        let gradient: Vec<f32> = gradient.into_data().try_to_vec::<f32>().unwrap();
+        let weight = |m: &Transformer| {
+            let mlp = &m.blocks[layer].mlp;
+            if out {
+                mlp.w_out.weight.val()
+            } else {
+                mlp.w_in.weight.val()
+            }
+        };
+        let dims = weight(model).dims();
+        let base: Vec<f32> = weight(model).into_data().try_to_vec::<f32>().unwrap();
+        let direction: Vec<f32> = base.iter().map(|_| rng.normal() as f32).collect();
+        let eps = 1e-3f32;
+        let nudged = |step: f32| {
+            let values: Vec<f32> = base
+                .iter()
+                .zip(&direction)
+                .map(|(w, v)| w + step * v)
+                .collect();
+            let mut m = model.clone();
+            let p = Param::from_data(TensorData::new(values, dims), &device());
+            if out {
+                m.blocks[layer].mlp.w_out.weight = p;
+            } else {
+                m.blocks[layer].mlp.w_in.weight = p;
+            }
+            loss_on(&m, batch)
+        };
+        let finite = (nudged(eps) - nudged(-eps)) / (2.0 * f64::from(eps));
+        let analytic: f64 = gradient
+            .iter()
+            .zip(&direction)
+            .map(|(&g, &v)| f64::from(g) * f64::from(v))
+            .sum();
+        assert!(
+            (finite - analytic).abs() <= 0.03 * analytic.abs() + 1e-4,
+            "layer {layer} MLP {}: ⟨∇L, V⟩ {analytic}, by central differences {finite}",
+            if out { "W_out" } else { "W_in" }
+        );
+        gradient
             .iter()
             .map(|&v| f64::from(v).powi(2))
             .sum::<f64>()
             .sqrt()
     };
-    let mlp = &trainable.blocks[layer].mlp;
     (
-        norm(mlp.w_in.weight.grad(&gradients).unwrap()),
-        norm(mlp.w_out.weight.grad(&gradients).unwrap()),
+        checked_norm(mlp.w_in.weight.grad(&gradients).unwrap(), false),
+        checked_norm(mlp.w_out.weight.grad(&gradients).unwrap(), true),
     )
 }
 

@@ -53,7 +53,7 @@ pub fn PaperBeside(
                     <caption>{name}</caption>
                     <thead>
                         <tr>
-                            <th>""</th>
+                            <th>"reported"</th>
                             <th>"paper"</th>
                             <th>"ours"</th>
                             <th>"seeds"</th>

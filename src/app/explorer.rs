@@ -98,11 +98,14 @@ pub fn Explorer(report: SeedReport) -> impl IntoView {
                 view! {
                     <div class="component-grid">{boxes}</div>
                     <div class="figure-controls">
-                        <select on:change=move |ev| {
-                            if let Ok(a) = event_target_value(&ev).parse() {
-                                ablation.set(a)
-                            }
-                        }>{ablations}</select>
+                        <label>
+                            "Ablation "
+                            <select on:change=move |ev| {
+                                if let Ok(a) = event_target_value(&ev).parse() {
+                                    ablation.set(a)
+                                }
+                            }>{ablations}</select>
+                        </label>
                         <button disabled=move || running.get() on:click=measure>
                             {move || if running.get() { "Measuring…" } else { "Measure" }}
                         </button>

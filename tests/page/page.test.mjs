@@ -10,10 +10,12 @@
 import { mkdir, readFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { createRequire } from "node:module";
 import assert from "node:assert/strict";
 import { MODES, launch, serve } from "./browser.mjs";
 
 const here = fileURLToPath(new URL(".", import.meta.url));
+const axeScript = createRequire(import.meta.url).resolve("axe-core");
 const dist = resolve(process.argv[2] ?? join(here, "../../dist"));
 const artifacts = join(here, "artifacts");
 const timeout = Number(process.env.GRADCAUSE_PAGE_TIMEOUT_S ?? 900) * 1000;
@@ -25,6 +27,16 @@ const REDUCED =
   `task=reverse&seed=3&d-model=32&d-ff=64&batch-size=16&max-length=5&eval-every=${STEPS}` +
   `&eval-examples=32&max-steps=${STEPS}&ood-lengths=6&ood-batches=1&ood-batch-size=8` +
   "&window-low=0&window-high=1&attention-examples=2";
+
+/** axe-core on the page as it stands: no serious or critical violation (`where` names the state). */
+async function accessible(page, where) {
+  await page.addScriptTag({ path: axeScript });
+  const { violations } = await page.evaluate(() => window.axe.run());
+  const grave = violations
+    .filter((v) => v.impact === "serious" || v.impact === "critical")
+    .map((v) => `${v.impact} ${v.id}: ${v.help} (${v.nodes.slice(0, 3).map((n) => n.target.join(" ")).join(" | ")})`);
+  assert.deepEqual(grave, [], `accessibility violations, ${where}`);
+}
 
 /** One flow: train, analyse, count, reload, import a bad file. */
 async function flow(origin, name) {
@@ -78,6 +90,8 @@ async function flow(origin, name) {
       const box = await figure.locator("svg").boundingBox();
       assert.ok(box && box.y < 1000, `${task}: the scatter starts at ${box?.y} px`);
     }
+
+    if (name === "cpu-fallback") await accessible(page, "first screen");
 
     // The shipped sweep beside the paper: one row per reported.json entry, the paper's Table 1
     // among them, the tally matching the rows.
@@ -199,6 +213,13 @@ async function flow(origin, name) {
     assert.match(page.url(), new RegExp(`max-steps=${STEPS}`));
     assert.ok(page.url().endsWith(MODES[name].query), `the backend choice stays in the link: ${page.url()}`);
     await page.screenshot({ path: join(artifacts, `${name}-analysed.png`), fullPage: true });
+
+    if (name === "cpu-fallback") {
+      await accessible(page, "a finished run");
+      await page.check("label.guided input");
+      await accessible(page, "the walkthrough open");
+      await page.uncheck("label.guided input");
+    }
 
     // Picking another head redraws the heat map.
     await page.click("button.head:has-text('L2_H1')");
