@@ -270,6 +270,20 @@ fn verdict_with(
     line(&lines, key).verdict.word()
 }
 
+/// Asserts the verdict word of the line `key` for each `(value, word)` of `cases`, `set` putting
+/// the value into the summaries.
+fn verdicts_at(
+    summaries: &BTreeMap<Task, Summary>,
+    key: &str,
+    cases: &[(f64, &str)],
+    set: impl Fn(&mut BTreeMap<Task, Summary>, f64),
+) {
+    for &(value, word) in cases {
+        let got = verdict_with(summaries, key, |s| set(s, value));
+        assert_eq!(got, word, "{key} at {value}");
+    }
+}
+
 #[test]
 fn every_verdict_rule_decides_exactly_on_its_edges() {
     let ten = [42, 123, 456, 789, 1010, 2020, 3030, 4040, 5050, 6060].map(|s| (s, Some(0.5)));
@@ -288,64 +302,75 @@ fn every_verdict_rule_decides_exactly_on_its_edges() {
 
     // A mean against the paper's mean ± sd: reversal's Table 1 is 0.72 ± 0.08.
     let key = "table1_rho_mean_std.reverse.mean_ablation";
-    for (ours, word) in [
-        (0.64, "within"),
-        (0.80, "within"),
-        (0.639, "differs"),
-        (0.801, "differs"),
-    ] {
-        let got = verdict_with(&summaries, key, |s| {
+    verdicts_at(
+        &summaries,
+        key,
+        &[
+            (0.64, "within"),
+            (0.80, "within"),
+            (0.639, "differs"),
+            (0.801, "differs"),
+        ],
+        |s, ours| {
             rev(s).table1.rho.insert(m, mean_sd(ours, Some(0.1), 5));
-        });
-        assert_eq!(got, word, "{key} at {ours}");
-    }
+        },
+    );
 
     // Pruning in points against the paper's sd: reversal Heroes −36.4 ± 22.8.
     let key = "pruning_top_two_accuracy_change_percent_mean_std.reverse.heroes";
-    for (ours, word) in [
-        (-0.136, "within"),
-        (-0.592, "within"),
-        (-0.135, "differs"),
-        (-0.593, "differs"),
-    ] {
-        let got = verdict_with(&summaries, key, |s| {
+    verdicts_at(
+        &summaries,
+        key,
+        &[
+            (-0.136, "within"),
+            (-0.592, "within"),
+            (-0.135, "differs"),
+            (-0.593, "differs"),
+        ],
+        |s, ours| {
             rev(s).pruning.get_mut(&m).unwrap().heroes = mean_sd(ours, Some(0.1), 5);
-        });
-        assert_eq!(got, word, "{key} at {ours}");
-    }
+        },
+    );
 
     // A ratio without a spread: within a factor of two either way (Hero/Bloat damage 3.6×,
     // Table 4's superadditivity 14.1×).
     let key = "pruning_top_two_accuracy_change_percent_mean_std.reverse.hero_to_bloat_damage";
-    for (ours, word) in [
-        (7.2, "within"),
-        (1.8, "within"),
-        (7.21, "differs"),
-        (1.79, "differs"),
-    ] {
-        let got = verdict_with(&summaries, key, |s| {
+    verdicts_at(
+        &summaries,
+        key,
+        &[
+            (7.2, "within"),
+            (1.8, "within"),
+            (7.21, "differs"),
+            (1.79, "differs"),
+        ],
+        |s, ours| {
             rev(s).pruning.get_mut(&m).unwrap().hero_to_bloat = ratio(ours, 5);
-        });
-        assert_eq!(got, word, "{key} at {ours}");
-    }
+        },
+    );
     let key = "table4_sort_bloat_superadditivity_percent.ratio";
-    for (ours, word) in [
-        (28.2, "within"),
-        (7.05, "within"),
-        (28.3, "differs"),
-        (7.0, "differs"),
-    ] {
-        let got = verdict_with(&summaries, key, |s| {
+    verdicts_at(
+        &summaries,
+        key,
+        &[
+            (28.2, "within"),
+            (7.05, "within"),
+            (28.3, "differs"),
+            (7.0, "differs"),
+        ],
+        |s, ours| {
             sort(s).table4.get_mut(&m).unwrap().ratio = ratio(ours, 10);
-        });
-        assert_eq!(got, word, "{key} at {ours}");
-    }
+        },
+    );
 
     // Table 4 per seed: against the sd of the paper's ten seeds' column (joint drops: 22.39
     // points, with n − 1); seed 42's joint drop is 14.0.
     let key = "table4_sort_bloat_superadditivity_percent.per_seed.42.joint_drop";
-    for (ours, word) in [(0.36, "within"), (0.0, "within"), (0.37, "differs")] {
-        let got = verdict_with(&summaries, key, |s| {
+    verdicts_at(
+        &summaries,
+        key,
+        &[(0.36, "within"), (0.0, "within"), (0.37, "differs")],
+        |s, ours| {
             sort(s).table4.get_mut(&m).unwrap().rows = vec![Table4Row {
                 seed: 42,
                 base_accuracy: 0.8,
@@ -354,9 +379,8 @@ fn every_verdict_rule_decides_exactly_on_its_edges() {
                 individual_sum: Some(0.1),
                 additive_ratio: Some(ours / 0.1),
             }];
-        });
-        assert_eq!(got, word, "{key} at {ours}");
-    }
+        },
+    );
 
     // Counts over seeds: ours scaled to the paper's ten, within ±max(2, √paper). Table 5 at t = 4,
     // layer 1 Heroes: the paper's 1 (spread 2); layer 3 Heroes: 21 (spread √21 = 4.58).
