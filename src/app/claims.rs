@@ -2,18 +2,15 @@
 //! the paper's claims as a card checked on them under the reading selected (as REPRODUCTION.md's
 //! "What holds and what does not"), before anything is trained.
 
-use std::collections::BTreeMap;
-
 use leptos::prelude::*;
 
 use crate::compare::Reported;
 use crate::reproduction::{Claim, claims};
-use crate::summary::Summary;
 use crate::task::Task;
 
 use super::charts::SweepScatter;
 use super::state::Lab;
-use super::sweep::{shipped_summaries, shown_positions};
+use super::sweep::{ShippedSweeps, paper_seed_summaries, shown_positions};
 
 /// Figure 6 per task, then one card per claim with its verdict, the numbers behind it and how it
 /// is judged.
@@ -21,16 +18,13 @@ use super::sweep::{shipped_summaries, shown_positions};
 pub fn ClaimCards() -> impl IntoView {
     let lab = Lab::get();
     let positions = shown_positions(lab);
-    let sweeps = LocalResource::new(move || shipped_summaries(positions.get()));
+    let sweeps = ShippedSweeps::get();
     let cards = move || {
         sweeps.get().map(|result| match result {
             Err(e) => view! { <p class="hint">{e}</p> }.into_any(),
             Ok(list) => {
                 let (g, ablation) = (lab.g_weights.get(), lab.ablation.get());
-                let summaries: BTreeMap<Task, Summary> = list
-                    .iter()
-                    .flat_map(|sweep| sweep.paper_seeds_under(g))
-                    .collect();
+                let summaries = paper_seed_summaries(&list, g);
                 let seeds = summaries
                     .values()
                     .map(|s| format!("{} of {} {} seeds", s.analysed(), s.seeds.len(), s.task))

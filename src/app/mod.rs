@@ -42,6 +42,7 @@ pub fn start() {
 fn App() -> impl IntoView {
     let lab = Lab::new();
     provide_context(lab);
+    sweep::ShippedSweeps::provide(lab);
     // The address bar always links to the current settings and backend choice.
     Effect::new(move |_| {
         let mut query = permalink::to_query(&lab.settings.get());

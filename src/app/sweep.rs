@@ -45,7 +45,7 @@ pub fn shown_positions(lab: Lab) -> Memo<Positions> {
 
 /// The shipped sweep summaries under `positions`: a task not shipped under it is left out; none
 /// shipped at all, or one unreadable, is an error that says so.
-pub async fn shipped_summaries(positions: Positions) -> Result<Vec<SweepSummary>, String> {
+async fn shipped_summaries(positions: Positions) -> Result<Vec<SweepSummary>, String> {
     let dir = sweep_dir(positions);
     let mut found = Vec::new();
     let mut missing = Vec::new();
@@ -64,12 +64,42 @@ pub async fn shipped_summaries(positions: Positions) -> Result<Vec<SweepSummary>
     Ok(found)
 }
 
+/// The shipped sweep summaries of the scheme shown, fetched once for every part of the page that
+/// shows them (the claim cards, the precomputed panel).
+#[derive(Clone, Copy)]
+pub struct ShippedSweeps(pub LocalResource<Result<Vec<SweepSummary>, String>>);
+
+impl ShippedSweeps {
+    /// Starts fetching (again whenever the settings' positions change) and provides the result as
+    /// context.
+    pub fn provide(lab: Lab) {
+        let positions = shown_positions(lab);
+        provide_context(Self(LocalResource::new(move || {
+            shipped_summaries(positions.get())
+        })));
+    }
+
+    /// The shipped sweeps from context.
+    pub fn get() -> LocalResource<Result<Vec<SweepSummary>, String>> {
+        expect_context::<Self>().0
+    }
+}
+
+/// Per task, the summary over the paper's ten seeds under G reading `g` (the paper beside its own
+/// seeds, as REPRODUCTION.md has it).
+pub fn paper_seed_summaries(sweeps: &[SweepSummary], g: GWeights) -> BTreeMap<Task, Summary> {
+    sweeps
+        .iter()
+        .flat_map(|sweep| sweep.paper_seeds_under(g))
+        .collect()
+}
+
 /// The sweep summaries of both tasks, with a button to load their reports.
 #[component]
 pub fn Precomputed() -> impl IntoView {
     let lab = Lab::get();
     let positions = shown_positions(lab);
-    let summaries = LocalResource::new(move || shipped_summaries(positions.get()));
+    let summaries = ShippedSweeps::get();
     let load = move |summary: SweepSummary| {
         let dir = sweep_dir(positions.get_untracked());
         spawn_local(async move {
@@ -120,11 +150,7 @@ pub fn Precomputed() -> impl IntoView {
                             Err(e) => view! { <p class="hint">{e}</p> }.into_any(),
                             Ok(list) => {
                                 let (g, ablation) = (lab.g_weights.get(), lab.ablation.get());
-                                // The paper beside its own ten seeds, as REPRODUCTION.md has it.
-                                let both: BTreeMap<Task, Summary> = list
-                                    .iter()
-                                    .flat_map(|sweep| sweep.paper_seeds_under(g))
-                                    .collect();
+                                let both = paper_seed_summaries(&list, g);
                                 let boards = view! {
                                     <h3>"Beyond the paper: which cheap score ranks components the way ablation does?"</h3>
                                     <Leaderboards sweeps=list.clone() ablation=ablation />
