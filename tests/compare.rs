@@ -18,7 +18,8 @@ use gradcause::ablation::Ablation;
 use gradcause::attribution::GWeights;
 use gradcause::compare::{REPORTED_JSON, Reported, Verdict, compare};
 use gradcause::summary::{
-    Estimate, LayerCount, MeanStd, SeedRoles, SkippedSeed, Summary, Table3Row, Table4Row,
+    Estimate, LayerCount, MeanStd, PaperSeedSummary, SeedRoles, SkippedSeed, Summary, SweepSummary,
+    Table3Row, Table4Row,
 };
 use gradcause::task::Task;
 
@@ -496,6 +497,40 @@ fn compare_reads_the_shipped_sweep_and_reproduction_md_is_up_to_date() {
     let missing = run(&["compare", "tests"]);
     assert!(!missing.status.success());
     assert!(String::from_utf8_lossy(&missing.stderr).contains("no per-seed reports"));
+}
+
+/// The page's first screen loads each shipped sweep's `paper-seeds.json` instead of its
+/// `summary.json`: it must be exactly that summary's part over the paper's seeds, made by the same
+/// `gradcause sweep` (a stale copy would show numbers the tables below it contradict).
+#[test]
+fn each_shipped_paper_seeds_file_is_its_summarys_part_over_the_paper_seeds() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut checked = 0;
+    for scheme in ["sweep", "sweep-none"] {
+        for task in ["reverse", "sort"] {
+            let dir = root.join("assets").join(scheme).join(task);
+            let read = |name: &str| {
+                std::fs::read_to_string(dir.join(name))
+                    .unwrap_or_else(|e| panic!("{}/{name}: {e}", dir.display()))
+            };
+            let summary: SweepSummary = serde_json::from_str(&read("summary.json")).unwrap();
+            let first_screen: PaperSeedSummary =
+                serde_json::from_str(&read("paper-seeds.json")).unwrap();
+            assert_eq!(
+                first_screen,
+                PaperSeedSummary::from(&summary),
+                "{}",
+                dir.display()
+            );
+            assert!(
+                first_screen
+                    .paper_seeds
+                    .contains_key(&task.parse().unwrap())
+            );
+            checked += 1;
+        }
+    }
+    assert_eq!(checked, 4);
 }
 
 /// `--out` at something other than a regular file (here a link; `/dev/null` alike) is written

@@ -28,6 +28,13 @@ pub fn mark(name: &str) {
     }
 }
 
+/// Scrolls the element `id` into view, if it is on the page.
+pub fn scroll_to(id: &str) {
+    if let Some(element) = window().document().and_then(|d| d.get_element_by_id(id)) {
+        element.scroll_into_view();
+    }
+}
+
 /// Milliseconds since the epoch, for ETAs and timings.
 pub fn now_ms() -> f64 {
     js_sys::Date::now()

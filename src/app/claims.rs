@@ -1,19 +1,22 @@
 //! The answer first: Figure 6 over the shipped sweep's runs of the paper's ten seeds, then each of
 //! the paper's claims as a card checked on them under the reading selected (as REPRODUCTION.md's
-//! "What holds and what does not"), before anything is trained.
+//! "What holds and what does not"), then the per-layer figures (2–4) with the paper's numbers
+//! drawn on ours, before anything is trained.
 
 use leptos::prelude::*;
 
+use crate::ablation::Ablation;
 use crate::compare::Reported;
 use crate::reproduction::{Claim, claims};
+use crate::summary::{LayerCount, Summary};
 use crate::task::Task;
 
-use super::charts::SweepScatter;
+use super::charts::{GradNormBars, LayerCounts, SweepScatter};
 use super::state::Lab;
-use super::sweep::{ShippedSweeps, paper_seed_summaries, shown_positions};
+use super::sweep::{ShippedSweeps, open_shipped_seed, paper_seed_summaries, shown_positions};
 
 /// Figure 6 per task, then one card per claim with its verdict, the numbers behind it and how it
-/// is judged.
+/// is judged, then Figures 2–4 per task.
 #[component]
 pub fn ClaimCards() -> impl IntoView {
     let lab = Lab::get();
@@ -34,25 +37,36 @@ pub fn ClaimCards() -> impl IntoView {
                     "Checked on the shipped sweep's runs of the paper's ten seeds ({seeds} in the OOD window), G on {g}, {ablation} ablation, {} positions. A verdict needs our 95% interval to support (holds) or exclude (does not hold) the paper's statement; otherwise it is inconclusive.",
                     positions.get()
                 );
-                let cards = claims(&Reported::shipped(), &summaries, ablation)
+                let reported = Reported::shipped();
+                let cards = claims(&reported, &summaries, ablation)
                     .into_iter()
                     .map(|claim| view! { <ClaimCard claim=claim /> })
                     .collect_view();
                 let t = lab.threshold.get();
                 let scatters = summaries
-                    .into_values()
+                    .values()
                     .map(|summary| {
-                        let id = match summary.task {
+                        let task = summary.task;
+                        let id = match task {
                             Task::Reverse => "sweep-scatter-reverse",
                             Task::Sort => "sweep-scatter-sort",
                         };
-                        view! { <SweepScatter summary=summary ablation=ablation t=t id=id /> }
+                        let open = Callback::new(move |seed| {
+                            open_shipped_seed(lab, positions.get_untracked(), task, seed)
+                        });
+                        view! { <SweepScatter summary=summary.clone() ablation=ablation t=t id=id open=open /> }
                     })
+                    .collect_view();
+                let figures = summaries
+                    .values()
+                    .map(|summary| layer_figures(summary, &reported, ablation, t))
                     .collect_view();
                 view! {
                     <p class="hint">{reading}</p>
                     <div class="sweep-scatters">{scatters}</div>
                     <div class="claim-cards">{cards}</div>
+                    <h3>"Per layer (Figures 2–4): ours, with the paper's numbers drawn on them"</h3>
+                    <div class="sweep-figures">{figures}</div>
                 }
                 .into_any()
             }
@@ -63,6 +77,90 @@ pub fn ClaimCards() -> impl IntoView {
             <h2>"Does gradient attribution tell the truth? The paper's claims, checked"</h2>
             <Suspense fallback=|| view! { <p>"Loading the shipped sweep…"</p> }>{cards}</Suspense>
         </section>
+    }
+}
+
+/// The paper's Table 5 counts per layer at threshold `t`, if it gives them for `task`.
+fn paper_layer_counts(reported: &Reported, task: Task, t: usize) -> Option<Vec<LayerCount>> {
+    if task != Task::Sort {
+        return None;
+    }
+    let paper = reported
+        .table5_sort_heads_only_counts_summed_over_seeds
+        .get(&format!("t{t}"))?;
+    Some(
+        paper
+            .heroes
+            .iter()
+            .zip(&paper.bloats)
+            .enumerate()
+            .map(|(layer, (&heroes, &bloats))| LayerCount {
+                layer,
+                heroes,
+                bloats,
+            })
+            .collect(),
+    )
+}
+
+/// Figures 2–3 (Hero and Bloat heads per layer) and Figure 4 (W_V gradient norm per layer) over
+/// one task's seeds, with the paper's values where it reports them.
+fn layer_figures(
+    summary: &Summary,
+    reported: &Reported,
+    ablation: Ablation,
+    t: usize,
+) -> impl IntoView {
+    let task = summary.task;
+    let n = summary.analysed();
+    let paper_counts = paper_layer_counts(reported, task, t);
+    let paper_seeds = reported.seeds_in_window.sort;
+    let counts_caption = match &paper_counts {
+        Some(_) => format!(
+            "{task}, heads only, summed over our {n} seeds ({ablation} ablation, t = {t}). Outlined: the paper's Table 5 over its {paper_seeds} seeds (mean ablation)."
+        ),
+        None if task == Task::Sort => format!(
+            "{task}, heads only, summed over our {n} seeds ({ablation} ablation, t = {t}). The paper's Table 5 gives t = 4, 6 and 8 only."
+        ),
+        None => format!(
+            "{task}, heads only, summed over our {n} seeds ({ablation} ablation, t = {t}). The paper gives no per-layer counts for reversal."
+        ),
+    };
+    let (counts_id, norm_id) = match task {
+        Task::Reverse => ("layers-shipped-reverse", "grad-norm-shipped-reverse"),
+        Task::Sort => ("layers-shipped-sort", "grad-norm-shipped-sort"),
+    };
+    let norms = summary
+        .figure4
+        .raw
+        .iter()
+        .map(|m| (m.mean.unwrap_or(f64::NAN), m.std))
+        .collect::<Vec<_>>();
+    let (paper_norms, norm_caption) = match task {
+        Task::Sort => (
+            Some(reported.figure4_sort_layer_wv_grad_norm.clone()),
+            format!(
+                "{task}: mean over our {n} seeds (± std) of each layer's mean raw W_V gradient norm. Diamonds: the paper's Figure 4."
+            ),
+        ),
+        Task::Reverse => (
+            None,
+            format!(
+                "{task}: mean over our {n} seeds (± std) of each layer's mean raw W_V gradient norm. The paper gives no numbers for reversal (“{}”).",
+                reported.figure4_reverse_layer_wv_grad_norm
+            ),
+        ),
+    };
+    let counts = summary.table5.at(ablation, t).to_vec();
+    view! {
+        <LayerCounts
+            id=counts_id
+            title="Heroes and Bloats per layer (Figures 2–3, Table 5)"
+            caption=counts_caption
+            counts=Signal::stored(counts)
+            paper=paper_counts
+        />
+        <GradNormBars id=norm_id norms=norms caption=norm_caption paper=paper_norms />
     }
 }
 

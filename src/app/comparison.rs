@@ -33,6 +33,13 @@ pub fn PaperBeside(
     let groups = sections
         .into_iter()
         .map(|(name, group)| {
+            let (w, d, u) = tally(&group);
+            let counts = [(w, "within"), (d, "differ"), (u, "not available")]
+                .into_iter()
+                .filter(|&(n, _)| n > 0)
+                .map(|(n, word)| format!("{n} {word}"))
+                .collect::<Vec<_>>()
+                .join(", ");
             let rows = group
                 .into_iter()
                 .map(|l| {
@@ -49,19 +56,24 @@ pub fn PaperBeside(
                 })
                 .collect_view();
             view! {
-                <table class="comparison">
-                    <caption>{name}</caption>
-                    <thead>
-                        <tr>
-                            <th>"reported"</th>
-                            <th>"paper"</th>
-                            <th>"ours"</th>
-                            <th>"seeds"</th>
-                            <th>"verdict"</th>
-                        </tr>
-                    </thead>
-                    <tbody>{rows}</tbody>
-                </table>
+                <details class="comparison-section">
+                    <summary>
+                        <span class="section-name">{name}</span>
+                        <span class="section-tally">{format!(" — {counts}")}</span>
+                    </summary>
+                    <table class="comparison" aria-label=name>
+                        <thead>
+                            <tr>
+                                <th>"reported"</th>
+                                <th>"paper"</th>
+                                <th>"ours"</th>
+                                <th>"seeds"</th>
+                                <th>"verdict"</th>
+                            </tr>
+                        </thead>
+                        <tbody>{rows}</tbody>
+                    </table>
+                </details>
             }
         })
         .collect_view();

@@ -3,6 +3,7 @@
 
 use leptos::prelude::*;
 
+use super::browser;
 use super::state::Lab;
 
 /// The stages, each with its section id, title and explanation.
@@ -69,13 +70,7 @@ pub fn GuideBar() -> impl IntoView {
     let current = RwSignal::new(0usize);
     let go = move |step: usize| {
         current.set(step);
-        let id = STAGES[step].0;
-        if let Some(element) = web_sys::window()
-            .and_then(|w| w.document())
-            .and_then(|d| d.get_element_by_id(id))
-        {
-            element.scroll_into_view();
-        }
+        browser::scroll_to(STAGES[step].0);
     };
     view! {
         <Show when=move || lab.guided.get()>

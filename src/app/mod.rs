@@ -68,13 +68,23 @@ fn App() -> impl IntoView {
                 " Classroom walkthrough"
             </label>
         </header>
+        <nav class="jump" aria-label="On this page">
+            <a href="#claims">"The claims, checked"</a>
+            <a href="#stage-train">"Train your own"</a>
+            <a href="#precomputed">"Every number beside the paper's"</a>
+        </nav>
         <GuideBar />
         <main>
             <claims::ClaimCards />
             <section id="stage-train" class="panel">
-                <h2>"1 · Train"</h2>
+                <h2>"1 · Train your own"</h2>
                 <Explain stage=0 />
                 <controls::Controls />
+                <Show when=move || lab.runs.with(Vec::is_empty)>
+                    <p class="hint">
+                        "Or bring back runs exported earlier: " <runs::ImportRuns />
+                    </p>
+                </Show>
                 <status::StatusPanel />
             </section>
             <results::Results />

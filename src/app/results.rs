@@ -186,7 +186,7 @@ fn AnalysisView(report: SeedReport, analysis: Analysis) -> impl IntoView {
             <LayerCounts
                 id="layers-seed"
                 title="Heroes and Bloats per layer, this seed"
-                caption="Heads only. Green: Hidden Heroes; red: Gradient Bloats."
+                caption="Heads only. H (green): Hidden Heroes; B (red): Gradient Bloats."
                 counts=this_seed
             />
             <LayerCounts

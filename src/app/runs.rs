@@ -1,5 +1,6 @@
-//! The finished runs: pick which one the figures show, export them all as JSON, import a file of
-//! runs (a malformed or foreign file is refused with a message and changes nothing), clear them.
+//! The finished runs, shown once there is one: pick which one the figures show, export them all
+//! as JSON, import a file of runs (a malformed or foreign file is refused with a message and
+//! changes nothing), clear them. Before the first run, only the import is offered.
 
 use crate::ablation::Ablation;
 use crate::attribution::GWeights;
@@ -10,9 +11,9 @@ use wasm_bindgen::JsCast;
 use super::browser;
 use super::state::{Lab, parse_runs_file};
 
-/// The run list with its buttons.
+/// The button that imports a file of runs.
 #[component]
-pub fn RunList() -> impl IntoView {
+pub fn ImportRuns() -> impl IntoView {
     let lab = Lab::get();
     let import = move |ev: leptos::ev::Event| {
         let Some(input) = ev
@@ -39,6 +40,18 @@ pub fn RunList() -> impl IntoView {
             input.set_value("");
         });
     };
+    view! {
+        <label class="button">
+            "Import runs…"
+            <input id="import" type="file" accept=".json,application/json" on:change=import />
+        </label>
+    }
+}
+
+/// The run list with its buttons, once there is a run.
+#[component]
+pub fn RunList() -> impl IntoView {
+    let lab = Lab::get();
     let export = move |_| {
         let text = lab
             .runs
@@ -87,19 +100,19 @@ pub fn RunList() -> impl IntoView {
                 .collect_view()
         })
     };
+    let any = move || lab.runs.with(|runs| !runs.is_empty());
     view! {
+        <Show when=any>
         <section id="runs" class="panel">
             <h2>"Your runs"</h2>
             <p class="hint">"Kept in this browser; they survive a reload."</p>
             <ol class="run-list">{rows}</ol>
             <div class="figure-controls">
                 <button id="export" on:click=export>"Export runs (JSON)"</button>
-                <label class="button">
-                    "Import runs…"
-                    <input id="import" type="file" accept=".json,application/json" on:change=import />
-                </label>
+                <ImportRuns />
                 <button on:click=clear>"Clear"</button>
             </div>
         </section>
+        </Show>
     }
 }

@@ -11,7 +11,7 @@ use gradcause::compare::Reported;
 use gradcause::config::ExperimentConfig;
 use gradcause::model::{ModelConfig, Transformer};
 use gradcause::report::{SeedReport, TrainReport, train_and_evaluate};
-use gradcause::summary::SweepSummary;
+use gradcause::summary::{PaperSeedSummary, SweepSummary};
 use gradcause::task::Task;
 use gradcause::train::Snapshot;
 use gradcause::weights::{from_safetensors, to_safetensors};
@@ -395,6 +395,11 @@ pub async fn sweep(args: &SweepArgs) -> Result<(), Failure> {
     let paper_seeds = Reported::shipped().seeds;
     let summary = SweepSummary::new(&reports, &paper_seeds, command, utc_now());
     write_file(&dir.join("summary.json"), to_json(&summary).as_bytes())?;
+    let first_screen = PaperSeedSummary::from(&summary);
+    write_file(
+        &dir.join("paper-seeds.json"),
+        to_json(&first_screen).as_bytes(),
+    )?;
     for by_g in summary.tasks.values() {
         for task_summary in by_g.values() {
             for (name, contents) in task_summary.csv_files() {

@@ -1,5 +1,7 @@
 // Benchmark of the built page (dist/, from `trunk build --release`) in headless Chromium, for
-// BENCHMARKS.md: the paper config (sort, seed 42, batch 64, lengths 3-7), on WebGPU (SwiftShader
+// BENCHMARKS.md. First the time to the first answer: from navigation to the first screen drawn
+// (the claim cards and both tasks' Figure 6 over the shipped sweep), with the gzip weight of
+// everything fetched until then, the sweep data included. Then the paper config (sort, seed 42, batch 64, lengths 3-7), on WebGPU (SwiftShader
 // here, a real GPU elsewhere) and on the CPU fallback. For each: the time from navigation to a
 // usable page, from pressing Train to the first step, and training steps per second between
 // step WARMUP and step STEPS, read off the page's own status line, and the longest main-thread
@@ -9,7 +11,8 @@
 //
 //   node tests/page/bench.mjs [dist-dir]
 //
-// Environment: CHROMIUM, GRADCAUSE_BENCH_STEPS (default 25), GRADCAUSE_BENCH_WARMUP (5),
+// Environment: CHROMIUM, GRADCAUSE_BENCH_PARTS (comma-separated, default
+// first-answer,training,sweep), GRADCAUSE_BENCH_STEPS (default 25), GRADCAUSE_BENCH_WARMUP (5),
 // GRADCAUSE_BENCH_MODES (comma-separated, default all), GRADCAUSE_BENCH_PARALLEL (default 2).
 
 import { readdir, readFile } from "node:fs/promises";
@@ -26,6 +29,9 @@ const warmup = Number(process.env.GRADCAUSE_BENCH_WARMUP ?? 5);
 const PAPER = `task=sort&seed=42&max-steps=${steps + 1}&eval-every=${steps + 1}`;
 const modes = (process.env.GRADCAUSE_BENCH_MODES ?? Object.keys(MODES).join(",")).split(",");
 const parallel = Number(process.env.GRADCAUSE_BENCH_PARALLEL ?? 2);
+const parts = (process.env.GRADCAUSE_BENCH_PARTS ?? "first-answer,training,sweep").split(",");
+// Loads of the page timed for the first answer (the median is reported).
+const LOADS = 5;
 // The sweep's config: small enough for ten seeds in minutes, large enough that each seed's
 // training outweighs starting its worker.
 const SWEEP =
@@ -98,6 +104,38 @@ async function sweep(origin, workers) {
   }
 }
 
+/**
+ * One load of the page as a visitor opens it (automatic backend, WebGPU off as on this machine's
+ * CPU-only test runs): milliseconds from navigation until the claim cards and every mark of both
+ * tasks' Figure 6 are in the page, and the bytes (raw and gzip -9) of every response until then.
+ */
+async function firstAnswer(origin) {
+  const browser = await launch(MODES["cpu-fallback"].flags);
+  try {
+    const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+    const bodies = [];
+    page.on("response", (r) => bodies.push(r.body().then((b) => [r.url(), b]).catch(() => null)));
+    await page.goto(`${origin}/`);
+    const handle = await page.waitForFunction(
+      () =>
+        document.querySelector("#claims article.claim") &&
+        document.querySelector("#sweep-scatter-reverse g.point") &&
+        document.querySelector("#sweep-scatter-sort g.point") &&
+        performance.now(),
+      null,
+      { timeout: 120_000, polling: "raf" },
+    );
+    const ms = await handle.jsonValue();
+    const fetched = (await Promise.all(bodies)).filter(Boolean);
+    const raw = fetched.reduce((n, [, b]) => n + b.length, 0);
+    const gzip = fetched.reduce((n, [, b]) => n + gzipSync(b, { level: 9 }).length, 0);
+    const files = fetched.map(([url]) => new URL(url).pathname);
+    return { ms, raw, gzip, files };
+  } finally {
+    await browser.close();
+  }
+}
+
 /** Bytes of the served wasm and JS, raw and gzip -9. */
 async function weight() {
   const files = (await readdir(dist)).filter((f) => /\.(wasm|js)$/.test(f));
@@ -116,8 +154,20 @@ const origin = `http://127.0.0.1:${server.address().port}`;
 try {
   const size = await weight();
   console.log(`page weight: wasm + js ${(size.raw / 1e6).toFixed(2)} MB, ${(size.gzip / 1e6).toFixed(2)} MB gzip -9`);
+  let first = null;
+  if (parts.includes("first-answer")) {
+    const loads = [];
+    for (let i = 0; i < LOADS; i++) loads.push(await firstAnswer(origin));
+    const times = loads.map((l) => l.ms).sort((a, b) => a - b);
+    first = { median_ms: times[Math.floor(LOADS / 2)], times_ms: times, ...loads[0] };
+    console.log(
+      `first answer (claim cards and both Figure 6 drawn): median ${first.median_ms.toFixed(0)} ms after navigation ` +
+        `over ${LOADS} loads (${times.map((t) => t.toFixed(0)).join(", ")}); fetched until then: ` +
+        `${(first.raw / 1e6).toFixed(2)} MB, ${(first.gzip / 1e6).toFixed(3)} MB gzip -9 (${first.files.join(", ")})`,
+    );
+  }
   const results = [];
-  for (const name of modes) {
+  for (const name of parts.includes("training") ? modes : []) {
     const r = await measure(origin, name);
     results.push(r);
     console.log(
@@ -129,7 +179,7 @@ try {
     );
   }
   const sweeps = [];
-  for (const workers of [1, parallel]) {
+  for (const workers of parts.includes("sweep") ? [1, parallel] : []) {
     const r = await sweep(origin, workers);
     sweeps.push(r);
     console.log(
@@ -137,7 +187,7 @@ try {
         `longest main-thread task ${r.longest_main_thread_task_ms.toFixed(0)} ms`,
     );
   }
-  console.log(JSON.stringify({ steps, warmup, weight: size, results, sweeps }));
+  console.log(JSON.stringify({ steps, warmup, weight: size, first_answer: first, results, sweeps }));
 } finally {
   server.close();
 }

@@ -91,19 +91,62 @@ async function flow(origin, name) {
       assert.ok(box && box.y < 1000, `${task}: the scatter starts at ${box?.y} px`);
     }
 
-    if (name === "cpu-fallback") await accessible(page, "first screen");
+    // Figures 2-4 over the same seeds, the paper's numbers drawn on ours: each figure's table
+    // holds our counts and norms (the summary's) beside the paper's (reported.json's).
+    const reported = JSON.parse(await readFile(join(here, "../../assets/paper/reported.json"), "utf8"));
+    const sortSummary = JSON.parse(await readFile(join(dist, "sweep", "sort", "paper-seeds.json"), "utf8"))
+      .paper_seeds.sort["wv-wout"];
+    const paperCounts = reported.table5_sort_heads_only_counts_summed_over_seeds.t6;
+    const countRows = await page.locator("#layers-shipped-sort details.chart-data tbody tr").evaluateAll((trs) =>
+      trs.map((tr) => [...tr.querySelectorAll("td")].map((td) => td.textContent)),
+    );
+    assert.deepEqual(
+      countRows,
+      sortSummary.table5.counts.mean["6"].map((c, l) => [
+        `L${l}`,
+        String(c.heroes),
+        String(c.bloats),
+        String(paperCounts.heroes[l]),
+        String(paperCounts.bloats[l]),
+      ]),
+      "sorting's Heroes and Bloats per layer, ours beside Table 5's",
+    );
+    assert.equal(await page.locator("#layers-shipped-sort rect.paper").count(), 8, "the paper's bars drawn");
+    assert.equal(await page.locator("#layers-shipped-reverse rect.paper").count(), 0, "no paper counts for reversal");
+    const paperNorms = await page
+      .locator("#grad-norm-shipped-sort polygon.paper title")
+      .allTextContents();
+    assert.deepEqual(
+      paperNorms,
+      reported.figure4_sort_layer_wv_grad_norm.map((v, l) => `layer ${l}, the paper: ${v}`),
+      "Figure 4's markers are the paper's values",
+    );
+    // Nothing of the user's yet: no run list, the import offered beside the training form.
+    assert.equal(await page.locator("#runs").count(), 0, "no run list before a run");
+    assert.equal(await page.locator("#stage-train #import").count(), 1, "import beside the form");
+
+    if (name === "cpu-fallback") {
+      await accessible(page, "first screen");
+      await keyboard(page);
+      // On a phone the page itself never scrolls sideways (the charts scale).
+      await page.setViewportSize({ width: 390, height: 844 });
+      const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+      assert.ok(overflow <= 0, `the page is ${overflow} px wider than a 390 px phone`);
+      await page.setViewportSize({ width: 1280, height: 900 });
+    }
 
     // The shipped sweep beside the paper: one row per reported.json entry, the paper's Table 1
     // among them, the tally matching the rows.
-    await page.waitForSelector("#paper-beside-shipped table.comparison", { timeout: 60_000 });
+    await page.waitForSelector("#paper-beside-shipped table.comparison", { state: "attached", timeout: 60_000 });
     const tally = await page.textContent("#paper-beside-shipped .tally");
     const entries = Number(/^(\d+) entries/.exec(tally)?.[1]);
     assert.ok(entries >= 100, tally);
     assert.equal(await page.locator("#paper-beside-shipped tbody tr").count(), entries, tally);
     assert.match(await page.textContent("#paper-beside-shipped"), /0\.72 ± 0\.08/);
 
-    // Beyond the paper: the shipped sweep's leaderboard, every score a row, its numbers the
-    // summary's.
+    // Beyond the paper: the shipped sweep's leaderboard (every seed's summaries load on demand),
+    // every score a row, its numbers the summary's.
+    await page.click("#every-seed");
     for (const task of ["reverse", "sort"]) {
       const summary = JSON.parse(await readFile(join(dist, "sweep", task, "summary.json"), "utf8"));
       const board = summary.leaderboards[task].mean;
@@ -154,7 +197,7 @@ async function flow(origin, name) {
       { timeout },
     );
     const firstStep = Date.now() - clicked;
-    await page.waitForFunction(() => document.querySelectorAll("#scatter circle").length > 0, null, { timeout });
+    await page.waitForFunction(() => document.querySelectorAll("#scatter g.point").length > 0, null, { timeout });
     const analysed = Date.now() - clicked;
     // While the run trained and analysed (up to the page's mark on receiving its report), no
     // main-thread task took 50 ms or more. Asserted on the CPU fallback, where the worker has a
@@ -171,14 +214,14 @@ async function flow(origin, name) {
 
     const backend = await page.textContent(".backend");
     assert.match(backend, expectBackend, `backend line: ${backend}`);
-    assert.equal(await page.locator("#scatter circle").count(), 20, "scatter points");
+    assert.equal(await page.locator("#scatter g.point").count(), 20, "scatter points");
     assert.equal(await page.locator("#delta rect.bar").count(), 20, "Δ bars");
     assert.equal(await page.locator("#layers-seed g.layer").count(), 4, "layer groups");
     assert.equal(await page.locator("#grad-norm g.layer").count(), 4, "gradient-norm bars");
     const cells = await page.locator("#attention rect[fill^='rgb']").count();
     assert.ok(cells > 0, "attention heat map drawn");
     // Classes are coloured by the shared palette.
-    const fills = await page.locator("#scatter circle").evaluateAll((cs) => cs.map((c) => c.getAttribute("fill")));
+    const fills = await page.locator("#scatter g.point").evaluateAll((gs) => gs.map((g) => g.getAttribute("fill")));
     assert.ok(fills.every((f) => ["#1a9850", "#d73027", "#9e9e9e"].includes(f)), `fills: ${fills}`);
     // What is drawn is the run's report: export it and compare ρ, every point's class (t = 6,
     // G on wv-wout, mean ablation: the page's defaults) and a row of the seed's ρ table.
@@ -193,8 +236,8 @@ async function flow(origin, name) {
         : `Spearman ρ = ${fixed(byGrad.spearman.mean)} (G on wv-wout, mean ablation)`,
     );
     const drawn = await page
-      .locator("#scatter circle")
-      .evaluateAll((cs) => cs.map((c) => [c.dataset.component, c.dataset.class.toLowerCase()]));
+      .locator("#scatter g.point")
+      .evaluateAll((gs) => gs.map((g) => [g.dataset.component, g.dataset.class.toLowerCase()]));
     assert.deepEqual(
       drawn,
       report.components.map((c, i) => [c.name, byGrad.class.mean["6"][i]]),
@@ -238,7 +281,7 @@ async function flow(origin, name) {
     await page.reload();
     await page.waitForSelector("#runs .run-list li", { timeout: 60_000 });
     assert.equal(await page.locator("#runs .run-list li").count(), 1, "runs after reload");
-    assert.equal(await page.locator("#scatter circle").count(), 20, "scatter after reload");
+    assert.equal(await page.locator("#scatter g.point").count(), 20, "scatter after reload");
 
     // A malformed file is refused with a message and changes nothing.
     await page.setInputFiles("#import", { name: "broken.json", mimeType: "application/json", buffer: Buffer.from("{ not json") });
@@ -252,6 +295,15 @@ async function flow(origin, name) {
     await page.waitForFunction(() => /foreign\.json` is not a gradcause runs file/.test(document.querySelector(".notice")?.textContent ?? ""));
     assert.equal(await page.locator("#runs .run-list li").count(), 1, "runs after bad imports");
     await page.screenshot({ path: join(artifacts, `${name}-import-refused.png`), fullPage: true });
+
+    // A mark of Figure 6 opens its seed's full view.
+    const mark = page.locator("#sweep-scatter-sort g.point").nth(25);
+    const markSeed = await mark.getAttribute("data-seed");
+    const runsBefore = await page.locator("#runs .run-list li").count();
+    await mark.dispatchEvent("click");
+    await page.waitForFunction((n) => document.querySelectorAll("#runs .run-list li").length === n + 1, runsBefore);
+    assert.match(await page.textContent("#runs button.run.chosen"), new RegExp(`^sort · seed ${markSeed} ·`));
+    await page.waitForSelector("#scatter g.point");
 
     if (name === "cpu-fallback") await allSeeds(page);
 
@@ -268,6 +320,58 @@ async function flow(origin, name) {
   } finally {
     await browser.close();
   }
+}
+
+/**
+ * The first screen by keyboard alone: Tab reaches every visible control, each showing a focus
+ * ring; then a seed of Figure 6 opens from its chooser with the keys alone.
+ */
+async function keyboard(page) {
+  const controls = await page.evaluate(() => {
+    // A control counts when it or its label shows (a file input hides behind its label).
+    const shown = (el) => el.checkVisibility() || !!el.closest("label")?.checkVisibility();
+    const all = [...document.querySelectorAll("a[href], button, input, select, summary, [tabindex]")].filter(
+      (el) => !el.disabled && el.tabIndex >= 0 && shown(el),
+    );
+    all.forEach((el, i) => (el.dataset.kb = String(i)));
+    return all.map((el) => `${el.tagName.toLowerCase()} ${(el.textContent || el.name || el.id).trim().slice(0, 40)}`);
+  });
+  assert.ok(controls.length >= 30, `${controls.length} controls on the first screen`);
+  await page.evaluate(() => document.activeElement?.blur());
+  const reached = new Set();
+  const unringed = [];
+  for (let i = 0; i < controls.length + 10; i++) {
+    await page.keyboard.press("Tab");
+    const [kb, ringed] = await page.evaluate(() => {
+      const el = document.activeElement;
+      const shown = el?.type === "file" ? el.closest("label") : el;
+      const style = shown && getComputedStyle(shown);
+      return [el?.dataset.kb, !!style && style.outlineStyle !== "none" && parseFloat(style.outlineWidth) >= 2];
+    });
+    if (kb === undefined) continue;
+    reached.add(kb);
+    if (!ringed) unringed.push(controls[kb]);
+  }
+  const missed = controls.filter((_, i) => !reached.has(String(i)));
+  assert.deepEqual(missed, [], "controls Tab never reached");
+  assert.deepEqual(unringed, [], "controls focused without a visible ring");
+  console.log(`keyboard: Tab reached all ${controls.length} controls of the first screen, each with a focus ring`);
+
+  // Open sorting's second seed with the keys: focus its chooser, step down, Tab to Open, Enter.
+  const chooser = page.locator("#sweep-scatter-sort select");
+  const second = await chooser.locator("option").nth(1).getAttribute("value");
+  await chooser.focus();
+  await page.keyboard.press("ArrowDown");
+  await page.keyboard.press("Tab");
+  assert.equal(await page.evaluate(() => document.activeElement.textContent), "Open");
+  await page.keyboard.press("Enter");
+  await page.waitForSelector("#runs .run-list li");
+  assert.match(await page.textContent("#runs button.run.chosen"), new RegExp(`^sort · seed ${second} ·`));
+  await page.waitForSelector("#scatter g.point");
+  // Back to no runs, as the flow expects.
+  page.once("dialog", (d) => d.accept());
+  await page.click("#runs button:has-text('Clear')");
+  await page.waitForFunction(() => !document.querySelector("#runs"));
 }
 
 /** The ten default seeds, three at a time, each with its own line; then Cancel stops a second batch. */

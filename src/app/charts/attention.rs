@@ -7,7 +7,7 @@ use crate::component::Component;
 use crate::plot::{format_number, heat_colour};
 
 use super::super::state::Lab;
-use super::{Figure, HEIGHT, LEFT, TOP, svg_frame};
+use super::{Figure, HEIGHT, LEFT, TOP, data_table, svg_frame};
 
 /// The heat map of the lab's chosen head; clicking a head in the grid picks it.
 #[component]
@@ -68,7 +68,24 @@ pub fn AttentionMap(
                     })
                 })
                 .collect_view();
-            svg_frame(
+            let headers: Vec<String> = std::iter::once("query \\ key".to_string())
+                .chain((0..matrix.len()).map(|k| k.to_string()))
+                .collect();
+            let rows = matrix
+                .iter()
+                .enumerate()
+                .map(|(q, row)| {
+                    std::iter::once(q.to_string())
+                        .chain(row.iter().map(|&w| format_number(w, 3)))
+                        .collect()
+                })
+                .collect();
+            let table = data_table(
+                format!("{head}: mean attention weight of each query position on each key"),
+                &headers,
+                rows,
+            );
+            let drawing = svg_frame(
                 format!("Attention pattern of {head}"),
                 view! {
                     <rect x=LEFT y=TOP width=side height=side fill="none" stroke="#555"></rect>
@@ -88,7 +105,11 @@ pub fn AttentionMap(
                         {format!("mean of {} examples", p.examples)}
                     </text>
                 },
-            )
+            );
+            view! {
+                {drawing}
+                {table}
+            }
         })
     };
     view! {

@@ -5,7 +5,7 @@ use leptos::prelude::*;
 use crate::plot::{Scale, format_number};
 
 use super::super::state::LivePoint;
-use super::{Figure, axes, plot_ranges, svg_frame};
+use super::{Figure, axes, data_table, plot_ranges, svg_frame};
 
 /// Loss (left axis) and stop-rule accuracy (right axis, 0–100%) against steps.
 #[component]
@@ -47,8 +47,26 @@ pub fn TrainingCurve(
                 }
             })
             .collect_view();
+        let rows = points
+            .iter()
+            .filter(|p| p.eval_accuracy.is_some())
+            .map(|p| {
+                vec![
+                    p.step.to_string(),
+                    format_number(p.loss, 4),
+                    p.eval_accuracy.map_or("—".into(), |a| {
+                        format!("{}%", format_number(a * 100.0, 3))
+                    }),
+                ]
+            })
+            .collect();
+        let table = data_table(
+            "At each accuracy check: the step's batch loss and the exact-match accuracy".into(),
+            &["step", "batch loss", "accuracy"],
+            rows,
+        );
         let right = x.range.1;
-        svg_frame(
+        let drawing = svg_frame(
             "Training loss and accuracy".into(),
             view! {
                 {axes(x, 6, y, "step".into(), "batch loss".into())}
@@ -62,7 +80,11 @@ pub fn TrainingCurve(
                     "batch loss"
                 </text>
             },
-        )
+        );
+        view! {
+            {drawing}
+            {table}
+        }
     };
     view! {
         <Figure

@@ -6,7 +6,7 @@ use crate::analysis::{Analysis, Class};
 use crate::plot::{Scale, band, class_colour};
 
 use super::super::state::Lab;
-use super::{Figure, HEIGHT, axes, plot_ranges, svg_frame};
+use super::{Figure, HEIGHT, axes, data_table, plot_ranges, svg_frame};
 
 /// Δ per component for the lab's baseline, bars coloured by class at the lab's threshold.
 #[component]
@@ -75,15 +75,34 @@ pub fn DeltaBars(analysis: Analysis) -> impl IntoView {
                     ></line>
                 }
             };
-            svg_frame(
-                "Rank gap per component".into(),
-                view! {
-                    {axes(x, 0, y, String::new(), format!("Δ = Rank(G) − Rank(C), {ablation}"))}
-                    {line(t)}
-                    {line(-t)}
-                    <g class="bars">{bars}</g>
-                },
-            )
+            let rows = a
+                .components
+                .iter()
+                .zip(delta)
+                .map(|(c, &d)| {
+                    vec![
+                        c.name.to_string(),
+                        d.to_string(),
+                        format!("{:?}", Class::of(d, t as usize)),
+                    ]
+                })
+                .collect();
+            view! {
+                {svg_frame(
+                    "Rank gap per component".into(),
+                    view! {
+                        {axes(x, 0, y, String::new(), format!("Δ = Rank(G) − Rank(C), {ablation}"))}
+                        {line(t)}
+                        {line(-t)}
+                        <g class="bars">{bars}</g>
+                    },
+                )}
+                {data_table(
+                    format!("Δ per component, G on {g}, {ablation} ablation, t = {t}"),
+                    &["component", "Δ", "class"],
+                    rows,
+                )}
+            }
         })
     };
     view! {

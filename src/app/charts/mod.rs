@@ -21,7 +21,8 @@ pub use sweep_scatter::SweepScatter;
 
 use leptos::prelude::*;
 
-use crate::plot::{Scale, format_number};
+use crate::analysis::Class;
+use crate::plot::{Scale, class_colour, format_number};
 
 use super::browser;
 
@@ -101,8 +102,8 @@ pub fn Figure(
     /// The heading.
     title: &'static str,
     /// One line under the chart.
-    #[prop(optional)]
-    caption: &'static str,
+    #[prop(optional, into)]
+    caption: String,
     /// Controls and the chart.
     children: Children,
 ) -> impl IntoView {
@@ -142,5 +143,83 @@ pub fn svg_frame(label: String, content: impl IntoView) -> impl IntoView {
         >
             {content}
         </svg>
+    }
+}
+
+/// The mark of a class at `(x, y)`, `size` across: Heroes a triangle, Bloats a square, Aligned a
+/// circle, so the classes differ in shape as well as colour.
+pub fn class_mark(class: Class, x: f64, y: f64, size: f64) -> impl IntoView + use<> {
+    let h = size / 2.0;
+    match class {
+        Class::Hero => view! {
+            <polygon points=format!(
+                "{x},{} {},{} {},{}",
+                y - h * 1.15,
+                x - h * 1.15,
+                y + h * 0.85,
+                x + h * 1.15,
+                y + h * 0.85,
+            ) />
+        }
+        .into_any(),
+        Class::Bloat => {
+            view! { <rect x=x - h * 0.85 y=y - h * 0.85 width=h * 1.7 height=h * 1.7 /> }.into_any()
+        }
+        Class::Aligned => view! { <circle cx=x cy=y r=h * 0.8 /> }.into_any(),
+    }
+}
+
+/// The three classes, each with its mark, colour and name.
+#[component]
+pub fn ClassLegend() -> impl IntoView {
+    let items = [
+        (Class::Hero, "Hidden Hero"),
+        (Class::Bloat, "Gradient Bloat"),
+        (Class::Aligned, "Aligned"),
+    ]
+    .map(|(class, name)| {
+        view! {
+            <span class="legend-item">
+                <svg class="swatch" viewBox="0 0 12 12" aria-hidden="true" fill=class_colour(class)>
+                    {class_mark(class, 6.0, 6.5, 10.0)}
+                </svg>
+                {name}
+            </span>
+        }
+    });
+    view! { <div class="legend">{items.into_iter().collect_view()}</div> }
+}
+
+/// A chart's numbers as a table, folded under its chart: the chart's text alternative.
+pub fn data_table<H: ToString>(
+    caption: String,
+    headers: &[H],
+    rows: Vec<Vec<String>>,
+) -> impl IntoView + use<H> {
+    let head = headers
+        .iter()
+        .map(|h| view! { <th scope="col">{h.to_string()}</th> })
+        .collect_view();
+    let body = rows
+        .into_iter()
+        .map(|row| {
+            let cells = row
+                .into_iter()
+                .map(|cell| view! { <td>{cell}</td> })
+                .collect_view();
+            view! { <tr>{cells}</tr> }
+        })
+        .collect_view();
+    view! {
+        <details class="chart-data">
+            <summary>"The numbers (table)"</summary>
+            <table>
+                <caption>{caption}</caption>
+                <thead>
+                    <tr>{head}</tr>
+                </thead>
+                <tbody>{body}</tbody>
+            </table>
+        </details>
     }
 }

@@ -7,7 +7,7 @@ use crate::analysis::{Analysis, Class};
 use crate::plot::{Scale, class_colour, format_number};
 
 use super::super::state::Lab;
-use super::{Figure, axes, plot_ranges, svg_frame};
+use super::{ClassLegend, Figure, axes, class_mark, data_table, plot_ranges, svg_frame};
 
 /// G against C for the lab's baseline and threshold.
 #[component]
@@ -55,10 +55,8 @@ pub fn GradCausalScatter(analysis: Analysis) -> impl IntoView {
                         delta[i],
                     );
                     view! {
-                        <circle
-                            cx=x.map(xs[i])
-                            cy=y.map(ys[i])
-                            r="6"
+                        <g
+                            class="point"
                             fill=class_colour(class)
                             fill-opacity="0.85"
                             stroke="#222"
@@ -66,8 +64,9 @@ pub fn GradCausalScatter(analysis: Analysis) -> impl IntoView {
                             data-component=c.name.to_string()
                             data-class=format!("{class:?}")
                         >
+                            {class_mark(class, x.map(xs[i]), y.map(ys[i]), 13.0)}
                             <title>{tip}</title>
-                        </circle>
+                        </g>
                     }
                 })
                 .collect_view();
@@ -82,20 +81,38 @@ pub fn GradCausalScatter(analysis: Analysis) -> impl IntoView {
                     format!("causal importance C ({ablation}, accuracy drop)"),
                 )
             };
-            svg_frame(
-                "Gradient magnitude against causal importance".into(),
-                view! {
-                    {axes(x, 6, y, x_label, y_label)}
-                    <g class="points">{points}</g>
-                },
-            )
+            let rows = a
+                .components
+                .iter()
+                .enumerate()
+                .map(|(i, c)| {
+                    vec![
+                        c.name.to_string(),
+                        format_number(xs[i], 4),
+                        format_number(ys[i], 4),
+                        delta[i].to_string(),
+                        format!("{:?}", Class::of(delta[i], t)),
+                    ]
+                })
+                .collect();
+            let caption = format!("Each component's {x_label} and {y_label}, t = {t}");
+            view! {
+                {svg_frame(
+                    "Gradient magnitude against causal importance".into(),
+                    view! {
+                        {axes(x, 6, y, x_label, y_label)}
+                        <g class="points">{points}</g>
+                    },
+                )}
+                {data_table(caption, &["component", "x", "y", "Δ", "class"], rows)}
+            }
         })
     };
     view! {
         <Figure
             id="scatter"
             title="Gradient vs. causal importance"
-            caption="Each dot is a component. Green: Hidden Hero (Δ ≤ −t), red: Gradient Bloat (Δ ≥ t), grey: aligned."
+            caption="Each dot is a component. Green triangle: Hidden Hero (Δ ≤ −t), red square: Gradient Bloat (Δ ≥ t), grey circle: aligned."
         >
             <div class="figure-controls">
                 <label>
@@ -112,23 +129,4 @@ pub fn GradCausalScatter(analysis: Analysis) -> impl IntoView {
             <ClassLegend />
         </Figure>
     }
-}
-
-/// The three class colours with their names.
-#[component]
-pub fn ClassLegend() -> impl IntoView {
-    let items = [
-        (Class::Hero, "Hidden Hero"),
-        (Class::Bloat, "Gradient Bloat"),
-        (Class::Aligned, "Aligned"),
-    ]
-    .map(|(class, name)| {
-        view! {
-            <span class="legend-item">
-                <span class="swatch" style=format!("background:{}", class_colour(class))></span>
-                {name}
-            </span>
-        }
-    });
-    view! { <div class="legend">{items.into_iter().collect_view()}</div> }
 }

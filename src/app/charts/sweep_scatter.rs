@@ -8,7 +8,7 @@ use crate::analysis::Class;
 use crate::plot::{Scale, class_colour};
 use crate::summary::{Summary, interval_text};
 
-use super::{Figure, LEFT, TOP, axes, plot_ranges, svg_frame};
+use super::{Figure, LEFT, TOP, axes, class_mark, data_table, plot_ranges, svg_frame};
 
 /// One point: a component of a seed.
 struct Point {
@@ -54,9 +54,8 @@ fn jitter(seed: u64, component: &str, axis: u64) -> f64 {
     (h % 1000) as f64 / 1000.0 * 0.6 - 0.3
 }
 
-/// The mark of one point: Heroes a triangle, Bloats a square, Aligned a circle (shape as well as
-/// colour), with a tooltip naming the seed and the component.
-fn mark(p: &Point, x: f64, y: f64) -> impl IntoView + use<> {
+/// The mark of one point, shaped by class, with a tooltip naming the seed and the component.
+fn mark(p: &Point, x: f64, y: f64, open: Callback<u64>) -> impl IntoView + use<> {
     let tip = format!(
         "seed {}, {}: rank of G {}, rank of C {}, Δ = {}, {:?}",
         p.seed,
@@ -66,39 +65,33 @@ fn mark(p: &Point, x: f64, y: f64) -> impl IntoView + use<> {
         p.grad_rank - p.causal_rank,
         p.class
     );
-    let fill = class_colour(p.class);
-    let (class, seed, component) = (format!("{:?}", p.class), p.seed, p.component.clone());
-    let shape = match p.class {
-        Class::Hero => view! {
-            <polygon points=format!("{x},{} {},{} {},{}", y - 5.0, x - 5.0, y + 4.0, x + 5.0, y + 4.0) />
-        }
-        .into_any(),
-        Class::Bloat => view! { <rect x=x - 4.0 y=y - 4.0 width="8" height="8" /> }.into_any(),
-        Class::Aligned => view! { <circle cx=x cy=y r="3.5" /> }.into_any(),
-    };
+    let seed = p.seed;
     view! {
         <g
             class="point"
-            fill=fill
+            on:click=move |_| open.run(seed)
+            fill=class_colour(p.class)
             fill-opacity="0.7"
-            data-seed=seed
-            data-component=component
-            data-class=class
+            data-seed=p.seed
+            data-component=p.component.clone()
+            data-class=format!("{:?}", p.class)
         >
-            {shape}
+            {class_mark(p.class, x, y, 9.0)}
             <title>{tip}</title>
         </g>
     }
 }
 
 /// Figure 6 over the seeds of `summary` (one task, one G reading), under `ablation` at threshold
-/// `t`; `id` keeps the element unique.
+/// `t`; `id` keeps the element unique. Clicking a mark, or choosing its seed below the chart,
+/// calls `open` with the seed.
 #[component]
 pub fn SweepScatter(
     summary: Summary,
     ablation: Ablation,
     t: usize,
     id: &'static str,
+    open: Callback<u64>,
 ) -> impl IntoView {
     let points = points(&summary, ablation, t);
     let components = summary.table3.components.len().max(1) as f64;
@@ -131,8 +124,35 @@ pub fn SweepScatter(
                 jitter(p.seed, &p.component, 0),
                 jitter(p.seed, &p.component, 1),
             );
-            mark(p, x.map(p.grad_rank + sx), y.map(p.causal_rank + sy))
+            mark(p, x.map(p.grad_rank + sx), y.map(p.causal_rank + sy), open)
         })
+        .collect_view();
+    let rows = points
+        .iter()
+        .map(|p| {
+            vec![
+                p.seed.to_string(),
+                p.component.clone(),
+                p.grad_rank.to_string(),
+                p.causal_rank.to_string(),
+                (p.grad_rank - p.causal_rank).to_string(),
+                format!("{:?}", p.class),
+            ]
+        })
+        .collect();
+    let table = data_table(
+        format!(
+            "{}: every component of every seed, {ablation} ablation, t = {t}",
+            summary.task
+        ),
+        &["seed", "component", "rank of G", "rank of C", "Δ", "class"],
+        rows,
+    );
+    let seeds: Vec<u64> = summary.table3.rows.iter().map(|r| r.seed).collect();
+    let chosen = RwSignal::new(seeds.first().copied());
+    let options = seeds
+        .iter()
+        .map(|&s| view! { <option value=s.to_string()>{format!("seed {s}")}</option> })
         .collect_view();
     // The diagonal: where G's rank equals C's.
     let (low, high) = (0.5, components + 0.5);
@@ -140,7 +160,7 @@ pub fn SweepScatter(
         <Figure
             id=id
             title="Every seed: rank of G against rank of C (Figure 6)"
-            caption="Each mark is one component of one seed (jittered by under a third of a rank so overlapping seeds show). Green triangle: Hidden Hero (Δ ≤ −t); red square: Gradient Bloat (Δ ≥ t); grey circle: aligned. The dashed line is G's rank equal to C's."
+            caption="Each mark is one component of one seed (jittered by under a third of a rank so overlapping seeds show). Green triangle: Hidden Hero (Δ ≤ −t); red square: Gradient Bloat (Δ ≥ t); grey circle: aligned. The dashed line is G's rank equal to C's. Click a mark to open its seed."
         >
             <p class="rho">{format!("{}: {rho_text}", summary.task)}</p>
             {svg_frame(
@@ -165,6 +185,26 @@ pub fn SweepScatter(
                     <text x=LEFT + 4.0 y=TOP + 12.0 font-size="11">{rho_text.clone()}</text>
                 },
             )}
+            <div class="figure-controls">
+                <label>
+                    "One seed's full view: "
+                    <select on:change=move |ev| chosen.set(event_target_value(&ev).parse().ok())>
+                        {options}
+                    </select>
+                </label>
+                <button
+                    class="small"
+                    disabled=move || chosen.get().is_none()
+                    on:click=move |_| {
+                        if let Some(seed) = chosen.get_untracked() {
+                            open.run(seed)
+                        }
+                    }
+                >
+                    "Open"
+                </button>
+            </div>
+            {table}
         </Figure>
     }
 }
