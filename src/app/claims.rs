@@ -1,7 +1,7 @@
-//! The answer first: Figure 6 over the shipped sweep's runs of the paper's ten seeds, then each of
-//! the paper's claims as a card checked on them under the reading selected (as REPRODUCTION.md's
-//! "What holds and what does not"), then the per-layer figures (2–4) with the paper's numbers
-//! drawn on ours, before anything is trained.
+//! The answer first: each of the paper's claims as a card checked on the shipped sweep's runs of
+//! the paper's ten seeds under the reading selected (as REPRODUCTION.md's "What holds and what
+//! does not"), then Figure 6 over those runs, then the per-layer figures (2–4) with the paper's
+//! numbers drawn on ours, before anything is trained.
 
 use leptos::prelude::*;
 
@@ -15,8 +15,8 @@ use super::charts::{GradNormBars, LayerCounts, SweepScatter};
 use super::state::Lab;
 use super::sweep::{ShippedSweeps, open_shipped_seed, paper_seed_summaries, shown_positions};
 
-/// Figure 6 per task, then one card per claim with its verdict, the numbers behind it and how it
-/// is judged, then Figures 2–4 per task.
+/// One card per claim with its verdict, the numbers behind it and how it is judged, then Figure 6
+/// and Figures 2–4 per task.
 #[component]
 pub fn ClaimCards() -> impl IntoView {
     let lab = Lab::get();
@@ -34,7 +34,7 @@ pub fn ClaimCards() -> impl IntoView {
                     .collect::<Vec<_>>()
                     .join(", ");
                 let reading = format!(
-                    "Checked on the shipped sweep's runs of the paper's ten seeds ({seeds} in the OOD window), G on {g}, {ablation} ablation, {} positions. A verdict needs our 95% interval to support (holds) or exclude (does not hold) the paper's statement; otherwise it is inconclusive.",
+                    "Our runs of the paper's ten seeds ({seeds} in the OOD window) · G on {g} · {ablation} ablation · {} positions. Holds / does not hold: our 95% interval supports / excludes the paper's statement; otherwise inconclusive.",
                     positions.get()
                 );
                 let reported = Reported::shipped();
@@ -63,8 +63,8 @@ pub fn ClaimCards() -> impl IntoView {
                     .collect_view();
                 view! {
                     <p class="hint">{reading}</p>
-                    <div class="sweep-scatters">{scatters}</div>
                     <div class="claim-cards">{cards}</div>
+                    <div class="sweep-scatters">{scatters}</div>
                     <h3>"Per layer (Figures 2–4): ours, with the paper's numbers drawn on them"</h3>
                     <div class="sweep-figures">{figures}</div>
                 }
@@ -176,7 +176,7 @@ fn ClaimCard(claim: Claim) -> impl IntoView {
                 {format!(" on ours: {}", claim.headline)}
             </p>
             <details>
-                <summary>"Our numbers, the rule, why ours may differ"</summary>
+                <summary>"Numbers, rule, why ours may differ"</summary>
                 <p>{claim.ours}</p>
                 <p>{claim.rule}</p>
                 {(!claim.why.is_empty()).then(|| view! { <p>{claim.why}</p> })}
