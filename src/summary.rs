@@ -77,7 +77,7 @@ impl SweepSummary {
 }
 
 /// What the page's first screen needs of a sweep: its summaries over the paper's seeds alone, as
-/// `gradcause sweep` writes them to `paper-seeds.json` beside `summary.json` (a fifth of its
+/// `gradcause sweep` writes them to `paper-summary.json` beside `summary.json` (a fifth of its
 /// size). `summary.json` reads as one too.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct PaperSeedSummary {

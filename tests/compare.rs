@@ -499,7 +499,7 @@ fn compare_reads_the_shipped_sweep_and_reproduction_md_is_up_to_date() {
     assert!(String::from_utf8_lossy(&missing.stderr).contains("no per-seed reports"));
 }
 
-/// The page's first screen loads each shipped sweep's `paper-seeds.json` instead of its
+/// The page's first screen loads each shipped sweep's `paper-summary.json` instead of its
 /// `summary.json`: it must be exactly that summary's part over the paper's seeds, made by the same
 /// `gradcause sweep` (a stale copy would show numbers the tables below it contradict).
 #[test]
@@ -515,7 +515,7 @@ fn each_shipped_paper_seeds_file_is_its_summarys_part_over_the_paper_seeds() {
             };
             let summary: SweepSummary = serde_json::from_str(&read("summary.json")).unwrap();
             let first_screen: PaperSeedSummary =
-                serde_json::from_str(&read("paper-seeds.json")).unwrap();
+                serde_json::from_str(&read("paper-summary.json")).unwrap();
             assert_eq!(
                 first_screen,
                 PaperSeedSummary::from(&summary),

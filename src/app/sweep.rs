@@ -81,7 +81,7 @@ impl ShippedSweeps {
     pub fn provide(lab: Lab) {
         let positions = shown_positions(lab);
         provide_context(Self(LocalResource::new(move || {
-            shipped(positions.get(), "paper-seeds.json")
+            shipped(positions.get(), "paper-summary.json")
         })));
     }
 

@@ -139,7 +139,7 @@ struct SweepArgs {
     #[command(flatten)]
     seeds: Seeds,
     /// Directory for the per-seed reports, summary.json (and its part over the paper's seeds,
-    /// paper-seeds.json, which the page loads first) and the CSV tables. A seed whose report is
+    /// paper-summary.json, which the page loads first) and the CSV tables. A seed whose report is
     /// already there is not recomputed; one made under another METHOD revision is refused (move
     /// it away, or keep its model with --models to analyse it again without training).
     #[arg(long)]

@@ -397,7 +397,7 @@ pub async fn sweep(args: &SweepArgs) -> Result<(), Failure> {
     write_file(&dir.join("summary.json"), to_json(&summary).as_bytes())?;
     let first_screen = PaperSeedSummary::from(&summary);
     write_file(
-        &dir.join("paper-seeds.json"),
+        &dir.join("paper-summary.json"),
         to_json(&first_screen).as_bytes(),
     )?;
     for by_g in summary.tasks.values() {

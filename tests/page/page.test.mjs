@@ -94,7 +94,7 @@ async function flow(origin, name) {
     // Figures 2-4 over the same seeds, the paper's numbers drawn on ours: each figure's table
     // holds our counts and norms (the summary's) beside the paper's (reported.json's).
     const reported = JSON.parse(await readFile(join(here, "../../assets/paper/reported.json"), "utf8"));
-    const sortSummary = JSON.parse(await readFile(join(dist, "sweep", "sort", "paper-seeds.json"), "utf8"))
+    const sortSummary = JSON.parse(await readFile(join(dist, "sweep", "sort", "paper-summary.json"), "utf8"))
       .paper_seeds.sort["wv-wout"];
     const paperCounts = reported.table5_sort_heads_only_counts_summed_over_seeds.t6;
     const countRows = await page.locator("#layers-shipped-sort details.chart-data tbody tr").evaluateAll((trs) =>
