@@ -14,7 +14,7 @@
 //! and the copy Burn's CPU backend makes of every product's output.
 //!
 //! The loops are written to vectorise (no branches per element; `erf` and `exp` as
-//! polynomials instead of `libm` calls): SSE or AVX2 natively; in the browser, whose build is
+//! polynomials instead of `libm` calls): SSE, AVX2 or AVX-512 natively ([`crate::simd`]); in the browser, whose build is
 //! optimised for size and so vectorises no loop, GELU runs on SIMD128 lanes ([`crate::lanes`]).
 //! Natively the rows of a large tensor are split over rayon's threads, a row to one thread, so
 //! the values do not depend on the number of threads.
@@ -166,9 +166,10 @@ fn tensor_like(values: Vec<f32>, shape: &FlexTensor) -> FlexTensor {
     FlexTensor::from_data(TensorData::new(values, shape))
 }
 
-/// Defines a function whose body is compiled twice natively on x86-64: for the build's baseline
-/// (SSE2, four lanes) and for AVX2 (eight lanes), taken where the CPU has it. The same
-/// operations lane by lane, so the same values either way; the browser's build is SIMD128 only.
+/// Defines a function whose body is compiled three times natively on x86-64: for the build's
+/// baseline (SSE2, four lanes), for AVX2 (eight) and for AVX-512 (sixteen), the one run being the
+/// widest [`crate::simd::current`] allows. The same operations lane by lane, so the same values
+/// at every width (`tests/kernels.rs` runs each); the browser's build is SIMD128 only.
 macro_rules! with_widest_vectors {
     ($(#[$doc:meta])* $vis:vis fn $name:ident($($arg:ident: $type:ty),* $(,)?) $(-> $out:ty)? $body:block) => {
         $(#[$doc])*
@@ -183,9 +184,17 @@ macro_rules! with_widest_vectors {
             }
 
             #[cfg(target_arch = "x86_64")]
-            if std::arch::is_x86_feature_detected!("avx2") {
-                // SAFETY: the CPU has AVX2.
-                return unsafe { avx2($($arg),*) };
+            #[target_feature(enable = "avx512f")]
+            fn avx512($($arg: $type),*) $(-> $out)? {
+                body($($arg),*)
+            }
+
+            #[cfg(target_arch = "x86_64")]
+            match crate::simd::current() {
+                // SAFETY: `current` names only levels the CPU has.
+                crate::simd::Level::Avx512 => return unsafe { avx512($($arg),*) },
+                crate::simd::Level::Avx2 => return unsafe { avx2($($arg),*) },
+                crate::simd::Level::Baseline => {}
             }
             body($($arg),*)
         }

@@ -29,6 +29,7 @@ pub mod report;
 pub mod reproduction;
 pub mod rng;
 pub mod scores;
+pub mod simd;
 pub mod stats;
 pub mod study;
 pub mod summary;

@@ -18,8 +18,9 @@ pub const METHOD_REVISION: &str = "2026-12-02";
 pub struct Machine {
     /// The CPU's model name (natively), or the browser's description of itself.
     pub cpu: String,
-    /// The widest vectors the project's kernels used: `avx2`, `sse2` (x86-64), `simd128`
-    /// (the browser), or the architecture's baseline.
+    /// The widest vectors the project's kernels used: `avx512`, `avx2`, `sse2` (x86-64),
+    /// `simd128` (the browser), or `baseline` ([`crate::simd`]). `gemm`'s matrix products take
+    /// the widest the CPU has, and round differently on AVX-512 than on AVX2.
     pub simd: String,
     /// Threads the CPU work ran on.
     pub threads: usize,
@@ -128,7 +129,7 @@ impl Machine {
             .unwrap_or_else(|| std::env::consts::ARCH.to_string());
         Self {
             cpu,
-            simd: simd_level().to_string(),
+            simd: crate::simd::current().name().to_string(),
             threads,
         }
     }
@@ -146,29 +147,9 @@ impl Machine {
             .unwrap_or_else(|| "browser".to_string());
         Self {
             cpu: agent,
-            simd: simd_level().to_string(),
+            simd: crate::simd::current().name().to_string(),
             threads,
         }
-    }
-}
-
-/// The widest vectors the project's kernels (`src/kernels.rs`) use on this CPU.
-pub fn simd_level() -> &'static str {
-    #[cfg(target_arch = "x86_64")]
-    {
-        if std::arch::is_x86_feature_detected!("avx2") {
-            "avx2"
-        } else {
-            "sse2"
-        }
-    }
-    #[cfg(target_arch = "wasm32")]
-    {
-        "simd128"
-    }
-    #[cfg(not(any(target_arch = "x86_64", target_arch = "wasm32")))]
-    {
-        std::env::consts::ARCH
     }
 }
 

@@ -6,6 +6,7 @@ use burn::prelude::*;
 use burn::tensor::Distribution;
 use burn::tensor::activation;
 use gradcause::kernels::{self, LAYER_NORM_EPSILON, composed};
+use gradcause::simd;
 
 mod common;
 
@@ -381,4 +382,79 @@ fn nan_goes_through_every_kernel() {
         x.unsqueeze_dims(&[0, 1]),
         1.0
     ))));
+}
+
+/// Every vector width this CPU has (`src/simd.rs`: SSE2, AVX2, AVX-512) gives each kernel's
+/// values and gradients bit for bit: LayerNorm, GELU and the causal softmax, forward and backward.
+/// The widths are limited for the whole process, so the tests beside this one run at them too
+/// (which they may: the values are the same).
+#[test]
+fn every_simd_level_this_cpu_has_gives_the_same_bits() {
+    let device = Device::flex().autodiff();
+    let norm = layer_norm_module(40, &device);
+    // Row widths that leave a remainder at every width (40 = 2·16 + 8; 37 keys; 53 columns).
+    let x = Tensor::<3>::random([4, 37, 40], Distribution::Normal(0.3, 2.0), &device);
+    let dy = Tensor::<3>::random([4, 37, 40], Distribution::Normal(0.0, 1.0), &device);
+    let h = Tensor::<2>::random([300, 53], Distribution::Normal(0.0, 4.0), &device);
+    let dh = Tensor::<2>::random([300, 53], Distribution::Normal(0.0, 1.0), &device);
+    let s = Tensor::<4>::random([2, 3, 37, 37], Distribution::Normal(0.0, 3.0), &device);
+    let ds = Tensor::<4>::random([2, 3, 37, 37], Distribution::Normal(0.0, 1.0), &device);
+    let bits = |v: Vec<f32>| -> Vec<u32> { v.into_iter().map(f32::to_bits).collect() };
+    let run = || {
+        let (norm, x) = (fresh(&norm), x.clone().detach().require_grad());
+        let y = kernels::layer_norm(x.clone(), &norm);
+        let grads = weighted_sum(y.clone(), &dy).backward();
+        let h = h.clone().detach().require_grad();
+        let g = kernels::gelu(h.clone());
+        let h_grads = weighted_sum(g.clone(), &dh).backward();
+        let s = s.clone().detach().require_grad();
+        let p = kernels::causal_softmax(s.clone(), 5.0);
+        let s_grads = weighted_sum(p.clone(), &ds).backward();
+        [
+            bits(values(y)),
+            bits(values(x.grad(&grads).unwrap())),
+            bits(values(norm.gamma.val().grad(&grads).unwrap())),
+            bits(values(g)),
+            bits(values(h.grad(&h_grads).unwrap())),
+            bits(values(p)),
+            bits(values(s.grad(&s_grads).unwrap())),
+        ]
+    };
+    let levels = simd::available();
+    let results: Vec<_> = levels
+        .iter()
+        .map(|&level| {
+            simd::limit_to(level);
+            assert_eq!(simd::current(), level);
+            run()
+        })
+        .collect();
+    simd::limit_to(simd::widest());
+    let names = [
+        "LayerNorm y",
+        "dx",
+        "dγ",
+        "GELU y",
+        "dx",
+        "softmax y",
+        "dscores",
+    ];
+    for (level, result) in levels.iter().zip(&results) {
+        for (i, name) in names.iter().enumerate() {
+            assert!(
+                result[i] == results[0][i],
+                "{name} at {} differs from {}",
+                level.name(),
+                levels[0].name()
+            );
+        }
+    }
+    eprintln!(
+        "compared: {}",
+        levels
+            .iter()
+            .map(|l| l.name())
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
 }

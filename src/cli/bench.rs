@@ -20,8 +20,9 @@ use gradcause::component::Intervention;
 use gradcause::config::ExperimentConfig;
 use gradcause::eval::accuracy;
 use gradcause::objective::{BatchTensors, exact_matches, loss};
-use gradcause::provenance::StageClock;
+use gradcause::provenance::{self, StageClock};
 use gradcause::report::TrainReport;
+use gradcause::simd::{self, Level};
 use gradcause::stats;
 use gradcause::task::Task;
 use gradcause::train::{Trainer, TrainingData, train};
@@ -60,6 +61,10 @@ pub struct BenchArgs {
     /// Write the figures as JSON here too.
     #[arg(long)]
     json: Option<PathBuf>,
+    /// Keep the project's kernels at this vector width or narrower: sse2, avx2, avx512 (default:
+    /// the widest the CPU has). gemm's matrix products take the widest regardless.
+    #[arg(long)]
+    simd: Option<Level>,
 }
 
 /// Every figure of one run.
@@ -67,7 +72,12 @@ pub struct BenchArgs {
 struct Figures {
     task: Task,
     seed: u64,
+    /// rayon's threads (`RAYON_NUM_THREADS`), and PyTorch's.
     threads: usize,
+    /// The CPU's model name.
+    cpu: String,
+    /// The vector width the project's kernels ran at.
+    simd: String,
     steps: Vec<StepFigures>,
     pytorch: Option<serde_json::Value>,
     /// gradcause's CPU step over PyTorch's, medians.
@@ -121,11 +131,20 @@ pub async fn bench(args: &BenchArgs) -> Result<(), Failure> {
     if args.steps == 0 {
         return Err(Failure::Usage("--steps must be at least 1".into()));
     }
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    if let Some(level) = args.simd {
+        if !simd::available().contains(&level) {
+            return Err(Failure::Usage(format!("this CPU has no {}", level.name())));
+        }
+        simd::limit_to(level);
+    }
+    let threads = provenance::threads();
+    let machine = provenance::Machine::this(threads);
     let mut figures = Figures {
         task: args.task,
         seed: args.seed,
         threads,
+        cpu: machine.cpu.clone(),
+        simd: machine.simd.clone(),
         steps: Vec::new(),
         pytorch: None,
         cpu_over_pytorch: None,
@@ -133,8 +152,8 @@ pub async fn bench(args: &BenchArgs) -> Result<(), Failure> {
         analysis: None,
     };
     println!(
-        "gradcause bench: paper config, {} (seed {}), batch 64, lengths 3-7; {threads} threads",
-        args.task, args.seed
+        "gradcause bench: paper config, {} (seed {}), batch 64, lengths 3-7; {threads} threads; {}, kernels at {}",
+        args.task, args.seed, machine.cpu, machine.simd
     );
     for &backend in &args.backends {
         let device = backend.device().await.map_err(run_error)?;
