@@ -236,6 +236,17 @@ fn for_each_piece<const N: usize>(
     }
 }
 
+/// `a()` and `b()`, natively on two of rayon's threads at once, in the browser one after the other.
+fn side_by_side<A: Send, B: Send>(
+    a: impl FnOnce() -> A + Send,
+    b: impl FnOnce() -> B + Send,
+) -> (A, B) {
+    #[cfg(not(target_arch = "wasm32"))]
+    return rayon::join(a, b);
+    #[cfg(target_arch = "wasm32")]
+    (a(), b())
+}
+
 /// Registers `grad` for `parent` when the parent is tracked.
 fn register(grads: &mut Gradients, parent: Option<NodeId>, grad: impl FnOnce() -> FlexTensor) {
     if let Some(id) = parent {
@@ -762,9 +773,10 @@ impl<'a> Matrix<'a> {
 }
 
 /// `a b` into a new row-major vector: the `gemm` call Burn's CPU backend makes for a product
-/// of two matrices (same strides and threads, so the same values), without its extra
-/// allocation and copy.
-fn product(a: &Matrix, b: &Matrix) -> Vec<f32> {
+/// of two matrices (same strides, so the same values), without its extra allocation and copy.
+/// With `split`, a large product is spread over rayon's threads as Burn spreads it; without, it
+/// runs on the calling thread (the values are the same either way).
+fn product(a: &Matrix, b: &Matrix, split: bool) -> Vec<f32> {
     let ([m, k], [k_b, n]) = (a.dims(), b.dims());
     assert_eq!(
         k,
@@ -783,13 +795,17 @@ fn product(a: &Matrix, b: &Matrix) -> Vec<f32> {
     }
     // Burn's threshold for running a product on several threads (burn-flex's matmul.rs).
     #[cfg(not(target_arch = "wasm32"))]
-    let parallelism = if m * n * k >= 192 * 192 * 192 {
+    let parallelism = if split && m * n * k >= 192 * 192 * 192 {
         gemm::Parallelism::Rayon(0)
     } else {
         gemm::Parallelism::None
     };
+    // The browser's products run on one thread (its gemm has no rayon).
     #[cfg(target_arch = "wasm32")]
-    let parallelism = gemm::Parallelism::None;
+    let parallelism = {
+        let _ = split;
+        gemm::Parallelism::None
+    };
     // SAFETY: `out` holds m × n values, row-major; with the strides above `a` is read at
     // indices below m × k and `b` below k × n, which the assertions guarantee they hold.
     unsafe {
@@ -826,7 +842,7 @@ fn matrix_tensor(values: Vec<f32>, rows: usize, columns: usize) -> FlexTensor {
 fn linear_flex(x: &FlexTensor, weight: &FlexTensor, bias: &FlexTensor) -> FlexTensor {
     let (x, weight) = (Matrix::of(x), Matrix::of(weight));
     let ([rows, _], [_, d_out]) = (x.dims(), weight.dims());
-    let mut y = product(&x, &weight);
+    let mut y = product(&x, &weight, true);
     let bias = values(bias);
     for row in y.chunks_exact_mut(d_out) {
         for (y, &b) in row.iter_mut().zip(bias.iter()) {
@@ -850,15 +866,19 @@ impl Backward<Flex, 3> for LinearBackward {
         // Read (or made contiguous) once for both products.
         let dy_matrix = Matrix::of(&dy);
         let [rows, d_out] = dy_matrix.dims();
+        let d_in = x.layout().shape()[1];
+        // The two products are independent and of the same size: where both are wanted, each
+        // takes one thread whole (coarser work than splitting each over the threads in turn).
+        let split = x_node.is_none() || weight_node.is_none();
+        let (dx, dw) = side_by_side(
+            || x_node.map(|_| product(&dy_matrix, &Matrix::of(&weight).transposed(), split)),
+            || weight_node.map(|_| product(&Matrix::of(&x).transposed(), &dy_matrix, split)),
+        );
         register(grads, x_node, || {
-            let weight = Matrix::of(&weight);
-            let d_in = weight.dims()[0];
-            matrix_tensor(product(&dy_matrix, &weight.transposed()), rows, d_in)
+            matrix_tensor(dx.expect("computed for x"), rows, d_in)
         });
         register(grads, weight_node, || {
-            let x = Matrix::of(&x);
-            let d_in = x.dims()[1];
-            matrix_tensor(product(&x.transposed(), &dy_matrix), d_in, d_out)
+            matrix_tensor(dw.expect("computed for the weight"), d_in, d_out)
         });
         // Burn's own sum over the rows, as its `linear` takes it.
         register(grads, bias_node, || {
