@@ -121,3 +121,58 @@ pub fn map_parallel<T: Send>(
     let _ = device;
     items.map(work).collect()
 }
+
+/// Whether [`keep_threads_polling`] keeps threads polling: unless `GRADCAUSE_WAIT_POLICY` is
+/// `passive`.
+pub fn threads_wait_actively() -> bool {
+    std::env::var("GRADCAUSE_WAIT_POLICY").map_or(true, |policy| policy != "passive")
+}
+
+/// How long a thread kept polling by [`keep_threads_polling`] goes on without finding work
+/// before it stops and may sleep: longer than the gaps between a training step's parallel
+/// loops, short enough that a finished step leaves no thread busy for long.
+#[cfg(not(target_arch = "wasm32"))]
+const POLL_WHILE_IDLE: std::time::Duration = std::time::Duration::from_millis(1);
+
+/// Has rayon's other threads poll for work until they have found none for a millisecond,
+/// instead of going to sleep as soon as they run out, so that each of a training step's many
+/// small parallel loops starts on them at once instead of first waking a sleeping thread (a futex
+/// call, and on a virtual machine often an interrupt to a halted virtual CPU). OpenMP's threads,
+/// PyTorch's, wait the same way. Called at the start of each step. A polling thread runs the jobs
+/// it finds, so a job it was itself waiting in resumes at most a millisecond after the threads
+/// run out of work. Does nothing but natively on the CPU backend with more than one thread, and
+/// where `GRADCAUSE_WAIT_POLICY=passive` is set (for a machine shared with other work; like
+/// OpenMP's `OMP_WAIT_POLICY`).
+pub fn keep_threads_polling(device: &Device) {
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        use std::cell::Cell;
+        use std::time::Instant;
+        thread_local! {
+            /// Whether this thread is polling already (further up its stack).
+            static POLLING: Cell<bool> = const { Cell::new(false) };
+        }
+        if parallel_width(device) < 2 || !threads_wait_actively() {
+            return;
+        }
+        let caller = rayon::current_thread_index();
+        rayon::spawn_broadcast(move |context| {
+            if Some(context.index()) == caller || POLLING.get() {
+                return;
+            }
+            POLLING.set(true);
+            let mut idle_since = Instant::now();
+            while idle_since.elapsed() < POLL_WHILE_IDLE {
+                // Runs a queued job, this thread's or another's, where there is one.
+                if rayon::yield_now() == Some(rayon::Yield::Executed) {
+                    idle_since = Instant::now();
+                } else {
+                    std::hint::spin_loop();
+                }
+            }
+            POLLING.set(false);
+        });
+    }
+    #[cfg(target_arch = "wasm32")]
+    let _ = device;
+}

@@ -11,6 +11,7 @@ use burn::prelude::*;
 use burn::tensor::ExecutionError;
 use serde::{Deserialize, Serialize};
 
+use crate::backend::keep_threads_polling;
 use crate::component::Intervention;
 use crate::config::ExperimentConfig;
 use crate::eval::accuracy;
@@ -180,7 +181,10 @@ impl Iterator for TrainingData {
 /// A training run in progress.
 pub struct Trainer {
     config: ExperimentConfig,
+    /// The device with autodiff, for the training tensors.
     device: Device,
+    /// The same device without: where the work runs.
+    compute_device: Device,
     model: Transformer,
     optimizer: burn::optim::ModuleOptimizer,
     batches: TrainingData,
@@ -214,9 +218,10 @@ pub struct Trained {
 
 impl Trainer {
     /// A fresh model for `config` (which must be valid) on `device`, ready to train.
-    pub fn new(config: &ExperimentConfig, device: &Device) -> Self {
-        let device = device.clone().autodiff();
+    pub fn new(config: &ExperimentConfig, compute_device: &Device) -> Self {
+        let device = compute_device.clone().autodiff();
         Self {
+            compute_device: compute_device.clone(),
             model: config.model.init(config.seed, &device),
             optimizer: AdamConfig::new().with_epsilon(1e-8).init(),
             batches: TrainingData::new(config),
@@ -247,6 +252,7 @@ impl Trainer {
     /// If training has already stopped.
     pub async fn step(&mut self) -> Result<Progress, TrainError> {
         assert!(self.stopped.is_none(), "training has already stopped");
+        keep_threads_polling(&self.compute_device);
         let c = &self.config.train;
         let batch = self.batches.next().expect("training data never ends");
         let tensors = BatchTensors::new(&batch, &self.device);

@@ -113,6 +113,37 @@ fn the_step_budget_stops_training() {
     assert_eq!(summary.steps, 7);
 }
 
+/// Training steps taken at once from several threads outside rayon's pool (as tests and library
+/// users may) all finish, with the same values as one at a time: the pool's threads, kept polling
+/// for work during each step (`backend::keep_threads_polling`), never hold up for good a job
+/// they were waiting in when they started polling.
+#[test]
+fn trainers_on_several_threads_at_once_all_finish_with_the_same_values() {
+    let train = |seed: u64| {
+        let mut config = reduced(Task::Sort, seed);
+        config.train.max_steps = 12;
+        config.train.eval_every = 2;
+        config.train.eval_examples = 128;
+        let mut trainer = Trainer::new(&config, &Device::flex());
+        let mut losses = Vec::new();
+        while trainer.stopped().is_none() {
+            losses.push(pollster::block_on(trainer.step()).unwrap().loss);
+        }
+        losses
+    };
+    let (done, finished) = std::sync::mpsc::channel();
+    for seed in 0..4 {
+        let done = done.clone();
+        std::thread::spawn(move || done.send((seed, train(seed))));
+    }
+    for _ in 0..4 {
+        let (seed, losses) = finished
+            .recv_timeout(std::time::Duration::from_secs(300))
+            .expect("every trainer finishes within five minutes");
+        assert_eq!(losses, train(seed), "seed {seed} alone");
+    }
+}
+
 #[test]
 fn an_accuracy_exactly_at_the_target_stops_training() {
     // The first evaluation's accuracy, with a target out of reach; then the same run with that

@@ -15,7 +15,7 @@ use burn::optim::{AdamConfig, GradientsParams};
 use burn::prelude::*;
 use clap::Args;
 use gradcause::analysis::analyze;
-use gradcause::backend::Backend;
+use gradcause::backend::{Backend, keep_threads_polling, threads_wait_actively};
 use gradcause::component::Intervention;
 use gradcause::config::ExperimentConfig;
 use gradcause::eval::accuracy;
@@ -78,6 +78,9 @@ struct Figures {
     cpu: String,
     /// The vector width the project's kernels ran at.
     simd: String,
+    /// How rayon's threads waited for work during a step: `active` (polling) or `passive`
+    /// (`GRADCAUSE_WAIT_POLICY=passive`: asleep until woken).
+    wait: &'static str,
     steps: Vec<StepFigures>,
     pytorch: Option<serde_json::Value>,
     /// gradcause's CPU step over PyTorch's, medians.
@@ -145,6 +148,11 @@ pub async fn bench(args: &BenchArgs) -> Result<(), Failure> {
         threads,
         cpu: machine.cpu.clone(),
         simd: machine.simd.clone(),
+        wait: if threads_wait_actively() {
+            "active"
+        } else {
+            "passive"
+        },
         steps: Vec::new(),
         pytorch: None,
         cpu_over_pytorch: None,
@@ -152,8 +160,8 @@ pub async fn bench(args: &BenchArgs) -> Result<(), Failure> {
         analysis: None,
     };
     println!(
-        "gradcause bench: paper config, {} (seed {}), batch 64, lengths 3-7; {threads} threads; {}, kernels at {}",
-        args.task, args.seed, machine.cpu, machine.simd
+        "gradcause bench: paper config, {} (seed {}), batch 64, lengths 3-7; {threads} threads waiting {}ly; {}, kernels at {}",
+        args.task, args.seed, figures.wait, machine.cpu, machine.simd
     );
     for &backend in &args.backends {
         let device = backend.device().await.map_err(run_error)?;
@@ -274,7 +282,8 @@ async fn time_steps(
         .zip(page_faults())
         .map(|(before, after)| (after - before) as f64 / args.steps as f64);
 
-    // The same work in phases, each synchronised by a read-back before the next starts.
+    // The same work in phases, each synchronised by a read-back before the next starts, with
+    // the threads kept polling as a training step keeps them.
     let autodiff = device.clone().autodiff();
     let mut model = config.model.init(config.seed, &autodiff);
     let mut optimizer = AdamConfig::new().with_epsilon(1e-8).init();
@@ -284,6 +293,7 @@ async fn time_steps(
         let t = &config.train;
         let batch = batches.next().expect("training data never ends");
         let started = Instant::now();
+        keep_threads_polling(device);
         let tensors = BatchTensors::new(&batch, &autodiff);
         let logits = model.forward_batch(&tensors);
         let objective = loss(logits.clone(), &tensors);
