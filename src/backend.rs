@@ -140,9 +140,9 @@ const POLL_WHILE_IDLE: std::time::Duration = std::time::Duration::from_millis(1)
 /// call, and on a virtual machine often an interrupt to a halted virtual CPU). OpenMP's threads,
 /// PyTorch's, wait the same way. Called at the start of each step. A polling thread runs the jobs
 /// it finds, so a job it was itself waiting in resumes at most a millisecond after the threads
-/// run out of work. Does nothing but natively on the CPU backend with more than one thread, and
-/// where `GRADCAUSE_WAIT_POLICY=passive` is set (for a machine shared with other work; like
-/// OpenMP's `OMP_WAIT_POLICY`).
+/// run out of work. Does nothing in a browser, on a GPU, on one thread, or where
+/// `GRADCAUSE_WAIT_POLICY=passive` is set (for a machine shared with other work; like OpenMP's
+/// `OMP_WAIT_POLICY`).
 pub fn keep_threads_polling(device: &Device) {
     #[cfg(not(target_arch = "wasm32"))]
     {

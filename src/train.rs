@@ -217,7 +217,7 @@ pub struct Trained {
 }
 
 impl Trainer {
-    /// A fresh model for `config` (which must be valid) on `device`, ready to train.
+    /// A fresh model for `config` (which must be valid) on `compute_device`, ready to train.
     pub fn new(config: &ExperimentConfig, compute_device: &Device) -> Self {
         let device = compute_device.clone().autodiff();
         Self {
