@@ -209,14 +209,14 @@ const PIECE_ELEMENTS: usize = 16_384;
 /// `outputs` (each a slice of `rows` rows of its own width), on rayon's threads natively where
 /// there is more than one piece, one after another in the browser. Each row is computed by one
 /// piece alone, so the result does not depend on how many threads there are.
-fn for_each_piece<const N: usize>(
+fn for_each_piece<T: Send, const N: usize>(
     rows: usize,
-    outputs: [(&mut [f32], usize); N],
-    work: impl Fn(usize, [&mut [f32]; N]) + Sync + Send,
+    outputs: [(&mut [T], usize); N],
+    work: impl Fn(usize, [&mut [T]; N]) + Sync + Send,
 ) {
     let rows_per_piece = (PIECE_ELEMENTS / outputs[0].1.max(1)).max(1);
     let mut chunks = outputs.map(|(values, width)| values.chunks_mut(rows_per_piece * width));
-    let pieces: Vec<[&mut [f32]; N]> = (0..rows.div_ceil(rows_per_piece))
+    let pieces: Vec<[&mut [T]; N]> = (0..rows.div_ceil(rows_per_piece))
         .map(|_| {
             chunks
                 .each_mut()
@@ -234,6 +234,39 @@ fn for_each_piece<const N: usize>(
     for (i, piece) in pieces.into_iter().enumerate() {
         work(i * rows_per_piece, piece);
     }
+}
+
+/// New outputs of `rows` rows each, of the given widths, filled by `work(first_row, pieces)` piece
+/// by piece as [`for_each_piece`] fills existing ones. Each piece is zeroed just before `work`
+/// sees it, by the thread that fills it and while it sits in that thread's cache, instead of the
+/// whole outputs at once beforehand on one thread (on two threads, a serial 4% of a training
+/// step).
+fn new_rows<const N: usize>(
+    rows: usize,
+    widths: [usize; N],
+    work: impl Fn(usize, [&mut [f32]; N]) + Sync + Send,
+) -> [Vec<f32>; N] {
+    use std::mem::MaybeUninit;
+    let mut outputs = widths.map(|width| Vec::<f32>::with_capacity(rows * width));
+    let mut widths_left = widths.into_iter();
+    let spare = outputs.each_mut().map(|values| {
+        let width = widths_left.next().expect("a width for every output");
+        (&mut values.spare_capacity_mut()[..rows * width], width)
+    });
+    for_each_piece(rows, spare, |first, pieces| {
+        let pieces = pieces.map(|piece: &mut [MaybeUninit<f32>]| {
+            piece.fill(MaybeUninit::new(0.0));
+            // SAFETY: every element was just written; `MaybeUninit<f32>` has f32's layout.
+            unsafe { &mut *(piece as *mut [MaybeUninit<f32>] as *mut [f32]) }
+        });
+        work(first, pieces)
+    });
+    for (values, width) in outputs.iter_mut().zip(widths) {
+        // SAFETY: `for_each_piece` gave every row of the spare capacity to a piece, which zeroed
+        // it; had one panicked, the panic would have left this function before this line.
+        unsafe { values.set_len(rows * width) };
+    }
+    outputs
 }
 
 /// `a()` and `b()`, natively on two of rayon's threads at once, in the browser one after the other.
@@ -272,17 +305,10 @@ fn layer_norm_flex(
     let (x_values, gamma, beta) = (values(x), values(gamma), values(beta));
     let d = gamma.len();
     let rows = x_values.len() / d;
-    let mut y = vec![0.0; x_values.len()];
-    let mut x_hat = vec![0.0; x_values.len()];
-    let mut inverse_std = vec![0.0; rows];
-    for_each_piece(
-        rows,
-        [(&mut y, d), (&mut x_hat, d), (&mut inverse_std, 1)],
-        |first, [y, x_hat, inverse_std]| {
-            let x = &x_values[first * d..][..y.len()];
-            layer_norm_rows(x, &gamma, &beta, x_hat, y, inverse_std);
-        },
-    );
+    let [y, x_hat, inverse_std] = new_rows(rows, [d, d, 1], |first, [y, x_hat, inverse_std]| {
+        let x = &x_values[first * d..][..y.len()];
+        layer_norm_rows(x, &gamma, &beta, x_hat, y, inverse_std);
+    });
     let kept = keep.then(|| NormalisedRows {
         x_hat: tensor_like(x_hat, x),
         inverse_std: inverse_std.into(),
@@ -435,8 +461,7 @@ impl Backward<Flex, 3> for LayerNormBackward {
         let (dy_values, x_hat, gamma) = (values(&dy), values(&rows.x_hat), values(&gamma_tensor));
         let d = gamma.len();
         let inverse_std = &rows.inverse_std;
-        let mut dx = vec![0.0; dy_values.len()];
-        for_each_piece(inverse_std.len(), [(&mut dx, d)], |first, [dx]| {
+        let [dx] = new_rows(inverse_std.len(), [d], |first, [dx]| {
             let span = first * d..first * d + dx.len();
             let (dy, x_hat) = (&dy_values[span.clone()], &x_hat[span]);
             let inverse_std = &inverse_std[first..][..dx.len() / d];
@@ -556,8 +581,7 @@ fn gelu_in_place(values: &mut [f32]) {
 fn gelu_and_slope_flex(x: &FlexTensor) -> (FlexTensor, FlexTensor) {
     let x_values = values(x);
     let n = x_values.len();
-    let (mut y, mut slope) = (vec![0.0; n], vec![0.0; n]);
-    for_each_piece(n, [(&mut y, 1), (&mut slope, 1)], |first, [y, slope]| {
+    let [y, slope] = new_rows(n, [1, 1], |first, [y, slope]| {
         gelu_and_slope_values(&x_values[first..][..y.len()], y, slope);
     });
     (tensor_like(y, x), tensor_like(slope, x))
@@ -616,8 +640,7 @@ impl Backward<Flex, 1> for GeluBackward {
         let dy = grads.consume::<Flex>(&ops.node);
         register(grads, x, || {
             let (dy_values, slope) = (values(&dy), values(&ops.state));
-            let mut dx = vec![0.0; dy_values.len()];
-            for_each_piece(dx.len(), [(&mut dx, 1)], |first, [dx]| {
+            let [dx] = new_rows(dy_values.len(), [1], |first, [dx]| {
                 let (dy, slope) = (&dy_values[first..], &slope[first..]);
                 for ((dx, &dy), &slope) in dx.iter_mut().zip(dy).zip(slope) {
                     *dx = dy * slope;
@@ -667,8 +690,7 @@ fn softmax_flex(scores: &FlexTensor, divisor: f32) -> FlexTensor {
     let [_, _, queries, keys] = scores.layout().shape()[..] else {
         panic!("four dimensions")
     };
-    let mut y = vec![0.0; s.len()];
-    for_each_piece(s.len() / keys, [(&mut y, keys)], |first, [y]| {
+    let [y] = new_rows(s.len() / keys, [keys], |first, [y]| {
         for (row, y) in (first..).zip(y.chunks_exact_mut(keys)) {
             let s = &s[row * keys..][..keys];
             causal_softmax_row(s, keys - queries + row % queries, divisor, y);
@@ -691,8 +713,7 @@ impl Backward<Flex, 1> for SoftmaxBackward {
         register(grads, scores, || {
             let keys = *dy.layout().shape().last().expect("four dimensions");
             let (dy_values, y_values) = (values(&dy), values(&output));
-            let mut dx = vec![0.0; dy_values.len()];
-            for_each_piece(dx.len() / keys, [(&mut dx, keys)], |first, [dx]| {
+            let [dx] = new_rows(dy_values.len() / keys, [keys], |first, [dx]| {
                 let (dy, y) = (&dy_values[first * keys..], &y_values[first * keys..]);
                 for ((dx, dy), y) in dx
                     .chunks_exact_mut(keys)
@@ -789,10 +810,15 @@ fn product(a: &Matrix, b: &Matrix, split: bool) -> Vec<f32> {
     let (b_rows, b_columns) = b.strides();
     assert_eq!(a.values.len(), m * k, "left matrix holds its values");
     assert_eq!(b.values.len(), k * n, "right matrix holds its values");
-    let mut out = vec![0.0; m * n];
     if m * n * k == 0 {
-        return out;
+        return vec![0.0; m * n];
     }
+    // Not zeroed first: `gemm` with `read_dst = false` writes every element of `out` and reads
+    // none (gemm-common 0.19, each of its paths: the small-product, vector and blocked kernels
+    // all take the destination's old value as zero when told not to read it). Zeroing it was
+    // 4-7% of a training step. `tests/kernels.rs` holds `gemm` to this on each path, through a
+    // destination filled with NaN.
+    let mut out = Vec::with_capacity(m * n);
     // Burn's threshold for running a product on several threads (burn-flex's matmul.rs).
     #[cfg(not(target_arch = "wasm32"))]
     let parallelism = if split && m * n * k >= 192 * 192 * 192 {
@@ -806,8 +832,9 @@ fn product(a: &Matrix, b: &Matrix, split: bool) -> Vec<f32> {
         let _ = split;
         gemm::Parallelism::None
     };
-    // SAFETY: `out` holds m × n values, row-major; with the strides above `a` is read at
-    // indices below m × k and `b` below k × n, which the assertions guarantee they hold.
+    // SAFETY: `out` has room for m × n values, row-major, which `gemm` writes, every one, before
+    // `set_len` counts them; with the strides above `a` is read at indices below m × k and `b`
+    // below k × n, which the assertions guarantee they hold.
     unsafe {
         gemm::gemm(
             m,
@@ -830,6 +857,7 @@ fn product(a: &Matrix, b: &Matrix, split: bool) -> Vec<f32> {
             false,
             parallelism,
         );
+        out.set_len(m * n);
     }
     out
 }
@@ -844,11 +872,13 @@ fn linear_flex(x: &FlexTensor, weight: &FlexTensor, bias: &FlexTensor) -> FlexTe
     let ([rows, _], [_, d_out]) = (x.dims(), weight.dims());
     let mut y = product(&x, &weight, true);
     let bias = values(bias);
-    for row in y.chunks_exact_mut(d_out) {
-        for (y, &b) in row.iter_mut().zip(bias.iter()) {
-            *y += b;
+    for_each_piece(rows, [(&mut y, d_out)], |_, [y]| {
+        for row in y.chunks_exact_mut(d_out) {
+            for (y, &b) in row.iter_mut().zip(bias.iter()) {
+                *y += b;
+            }
         }
-    }
+    });
     matrix_tensor(y, rows, d_out)
 }
 

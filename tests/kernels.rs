@@ -283,6 +283,81 @@ fn linear_equals_burns_exactly_and_so_do_its_gradients() {
     }
 }
 
+/// `kernels::linear` writes its products into memory it has not zeroed, trusting `gemm` to
+/// read nothing of a destination it is told not to read (`read_dst = false`, `alpha = 0`, as
+/// `kernels::product` calls it). Held here on each of gemm's paths (tiny products, k ≤ 2,
+/// matrix-vector both ways, the blocked kernel on one thread and on several, more than one block
+/// of k) and each layout the kernels pass: a destination full of NaN must come out exactly as a
+/// zeroed one does (with `alpha = 1` and `read_dst = true` it does not).
+#[test]
+fn gemm_reads_nothing_of_a_destination_it_is_told_not_to_read() {
+    let mut state = 7_u32;
+    let mut random = |len: usize| -> Vec<f32> {
+        (0..len)
+            .map(|_| {
+                state = state.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+                (state >> 8) as f32 / (1 << 24) as f32 - 0.5
+            })
+            .collect()
+    };
+    for [m, n, k] in [
+        [4, 5, 9],
+        [6, 7, 2],
+        [33, 1, 17],
+        [1, 33, 17],
+        [300, 200, 128],
+        [96, 64, 700],
+    ] {
+        let (a, b) = (random(m * k), random(k * n));
+        for (a_transposed, b_transposed) in [(false, false), (true, false), (false, true)] {
+            // (column stride, row stride) of a row-major matrix, or of the transpose of one.
+            let strides = |columns: usize, transposed: bool| match transposed {
+                false => (1, columns as isize),
+                true => (columns as isize, 1),
+            };
+            let (a_cs, a_rs) = strides(if a_transposed { m } else { k }, a_transposed);
+            let (b_cs, b_rs) = strides(if b_transposed { k } else { n }, b_transposed);
+            for parallelism in [gemm::Parallelism::None, gemm::Parallelism::Rayon(0)] {
+                let product = |fill: f32| {
+                    let mut out = vec![fill; m * n];
+                    // SAFETY: `out` holds m × n values; `a` (m × k) and `b` (k × n) are read
+                    // within their lengths with these strides.
+                    unsafe {
+                        gemm::gemm(
+                            m,
+                            n,
+                            k,
+                            out.as_mut_ptr(),
+                            1,
+                            n as isize,
+                            false,
+                            a.as_ptr(),
+                            a_cs,
+                            a_rs,
+                            b.as_ptr(),
+                            b_cs,
+                            b_rs,
+                            0.0,
+                            1.0,
+                            false,
+                            false,
+                            false,
+                            parallelism,
+                        );
+                    }
+                    out.iter().map(|v| v.to_bits()).collect::<Vec<_>>()
+                };
+                assert_eq!(
+                    product(f32::NAN),
+                    product(0.0),
+                    "{m} × {n} × {k}, a transposed {a_transposed}, b transposed {b_transposed}, \
+                     {parallelism:?}"
+                );
+            }
+        }
+    }
+}
+
 #[test]
 fn inference_and_autodiff_paths_agree() {
     let plain = Device::flex();
