@@ -605,7 +605,7 @@ impl Attention {
 
         if !trace.capture.outputs && !intervention.touches_heads_of(layer) {
             // Nothing per head to see or change: one matmul over the concatenated heads.
-            let z = z.swap_dims(1, 2).reshape([batch * queries, heads * d_head]);
+            let z = kernels::swap_middle_dims(z).reshape([batch * queries, heads * d_head]);
             let w_o = self.w_o.val().reshape([heads * d_head, d_model]);
             return z.matmul(w_o).reshape([batch, queries, d_model]) + bias;
         }
@@ -624,9 +624,7 @@ fn project(x: Tensor<3>, w: &Param<Tensor<3>>, b: &Param<Tensor<2>>) -> Tensor<4
     let w = w.val().swap_dims(0, 1).reshape([d_model, heads * d_head]);
     let b = b.val().reshape([heads * d_head]);
     let x = x.reshape([batch * positions, d_model]);
-    kernels::linear(x, w, b)
-        .reshape([batch, positions, heads, d_head])
-        .swap_dims(1, 2)
+    kernels::swap_middle_dims(kernels::linear(x, w, b).reshape([batch, positions, heads, d_head]))
 }
 
 /// A linear layer on the rows of `x` `[rows, d_input]`.

@@ -358,6 +358,41 @@ fn gemm_reads_nothing_of_a_destination_it_is_told_not_to_read() {
     }
 }
 
+/// `swap_middle_dims` is `swap_dims(1, 2)`, values and gradient, whatever view its input is:
+/// contiguous, itself a swapped view, or a narrowed one (large enough to run on the threads).
+#[test]
+fn swap_middle_dims_equals_burns_swap_and_so_does_its_gradient() {
+    let plain = Device::flex();
+    let x = Tensor::<4>::random([3, 40, 5, 70], Distribution::Normal(0.0, 1.0), &plain);
+    type View = fn(Tensor<4>) -> Tensor<4>;
+    let views: [(&str, View); 3] = [
+        ("contiguous", |x| x),
+        ("swapped", |x| x.swap_dims(2, 3)),
+        ("narrowed", |x| x.narrow(3, 3, 60)),
+    ];
+    for (name, view) in views {
+        let input = view(x.clone());
+        assert_eq!(
+            values(kernels::swap_middle_dims(input.clone())),
+            values(input.clone().swap_dims(1, 2)),
+            "{name}: values"
+        );
+        let [a, b, c, d] = input.dims();
+        let weights = Tensor::<4>::random([a, c, b, d], Distribution::Normal(0.0, 1.0), &plain);
+        let gradient = |fused: bool| {
+            let x = x.clone().autodiff().require_grad();
+            let input = view(x.clone());
+            let y = match fused {
+                true => kernels::swap_middle_dims(input),
+                false => input.swap_dims(1, 2),
+            };
+            let grads = weighted_sum(y, &weights.clone().autodiff()).backward();
+            values(x.grad(&grads).unwrap())
+        };
+        assert_eq!(gradient(true), gradient(false), "{name}: gradient");
+    }
+}
+
 #[test]
 fn inference_and_autodiff_paths_agree() {
     let plain = Device::flex();
