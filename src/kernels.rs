@@ -236,6 +236,16 @@ fn for_each_piece<T: Send, const N: usize>(
     work: impl Fn(usize, [&mut [T]; N]) + Sync + Send,
 ) {
     let rows_per_piece = (PIECE_ELEMENTS / outputs[0].1.max(1)).max(1);
+    for_pieces_of(rows_per_piece, rows, outputs, work);
+}
+
+/// [`for_each_piece`] with pieces of `rows_per_piece` rows.
+fn for_pieces_of<T: Send, const N: usize>(
+    rows_per_piece: usize,
+    rows: usize,
+    outputs: [(&mut [T], usize); N],
+    work: impl Fn(usize, [&mut [T]; N]) + Sync + Send,
+) {
     let mut chunks = outputs.map(|(values, width)| values.chunks_mut(rows_per_piece * width));
     let pieces: Vec<[&mut [T]; N]> = (0..rows.div_ceil(rows_per_piece))
         .map(|_| {
@@ -288,6 +298,32 @@ fn new_rows<const N: usize>(
         unsafe { values.set_len(rows * width) };
     }
     outputs
+}
+
+/// `N` sums over the rows of a `[rows, width]` matrix, column by column: `add_row(row,
+/// first_column, sums)` adds row `row`'s terms for the columns from `first_column` on into `sums`
+/// (a slice of each sum, as many columns as the slices hold). Each column's sum starts at 0 and
+/// goes in row order, as Burn's `sum_dim(0)` adds, so its values are Burn's however many threads
+/// there are: the threads split the columns, not the rows.
+fn column_sums<const N: usize>(
+    rows: usize,
+    width: usize,
+    add_row: impl Fn(usize, usize, [&mut [f32]; N]) + Sync + Send,
+) -> [Vec<f32>; N] {
+    let mut sums = [(); N].map(|_| vec![0.0; width]);
+    let columns_per_piece = (PIECE_ELEMENTS / rows.max(1)).max(1);
+    let columns = sums.each_mut().map(|sums| (sums.as_mut_slice(), 1));
+    for_pieces_of(
+        columns_per_piece,
+        width,
+        columns,
+        |first_column, mut sums| {
+            for row in 0..rows {
+                add_row(row, first_column, sums.each_mut().map(|sums| &mut **sums));
+            }
+        },
+    );
+    sums
 }
 
 /// `a()` and `b()`, natively on two of rayon's threads at once, in the browser one after the other.
@@ -489,17 +525,14 @@ impl Backward<Flex, 3> for LayerNormBackward {
             layer_norm_rows_backward(dy, x_hat, inverse_std, &gamma, dx);
         });
         // γ's and β's gradients: sums over the rows, in row order.
-        let (mut d_gamma, mut d_beta) = (vec![0.0; d], vec![0.0; d]);
-        for (dy, x_hat) in dy_values.chunks_exact(d).zip(x_hat.chunks_exact(d)) {
-            for ((d_gamma, d_beta), (&dy, &h)) in d_gamma
-                .iter_mut()
-                .zip(&mut d_beta)
-                .zip(dy.iter().zip(x_hat))
-            {
+        let [d_gamma, d_beta] = column_sums(inverse_std.len(), d, |row, first, [dg, db]| {
+            let span = row * d + first..row * d + first + dg.len();
+            let (dy, x_hat) = (&dy_values[span.clone()], &x_hat[span]);
+            for ((d_gamma, d_beta), (&dy, &h)) in dg.iter_mut().zip(db).zip(dy.iter().zip(x_hat)) {
                 *d_gamma += dy * h;
                 *d_beta += dy;
             }
-        }
+        });
         register(grads, x, || tensor_like(dx, &dy));
         register(grads, gamma_node, || tensor_like(d_gamma, &gamma_tensor));
         register(grads, beta_node, || tensor_like(d_beta, &gamma_tensor));
@@ -931,13 +964,14 @@ impl Backward<Flex, 3> for LinearBackward {
         register(grads, weight_node, || {
             matrix_tensor(dw.expect("computed for the weight"), d_in, d_out)
         });
-        // Burn's own sum over the rows, as its `linear` takes it.
+        // The sum over the rows that Burn's `linear` takes, in the same order.
         register(grads, bias_node, || {
-            Tensor::<2>::from_primitive::<Flex>(dy.clone())
-                .sum_dim(0)
-                .reshape([d_out])
-                .try_into_primitive::<Flex>()
-                .expect("a CPU tensor stays on the CPU")
+            let dy = values(&dy);
+            let [db] = column_sums(rows, d_out, |row, first, [db]| {
+                let dy = &dy[row * d_out + first..][..db.len()];
+                db.iter_mut().zip(dy).for_each(|(db, &dy)| *db += dy);
+            });
+            FlexTensor::from_data(TensorData::new(db, [d_out]))
         });
     }
 }
