@@ -103,6 +103,38 @@ pub fn linear(x: Tensor<2>, weight: Tensor<2>, bias: Tensor<1>) -> Tensor<2> {
     }
 }
 
+/// `a b`, matrix by matrix over the leading (batch) dimensions, which must be the same in both:
+/// Burn's `matmul`, with the same `gemm` calls so the same values and gradients, but each
+/// product written straight into its output (Burn's CPU backend zeroes it, allocates it twice and
+/// copies it, on one thread). Operands whose batch dimensions differ (one broadcast over the
+/// other) go to Burn's.
+pub fn matmul<const D: usize>(a: Tensor<D>, b: Tensor<D>) -> Tensor<D> {
+    let (a_dims, b_dims) = (a.dims(), b.dims());
+    if a_dims[..D - 2] != b_dims[..D - 2] {
+        return a.matmul(b);
+    }
+    match (route(&a), route(&b)) {
+        (Some(Route::Plain(a)), Some(Route::Plain(b))) => {
+            Tensor::from_primitive::<Flex>(matmul_flex(&a, &b))
+        }
+        (Some(Route::Tracked(a)), Some(Route::Tracked(b))) => {
+            let y = matmul_flex(a.primitive(), b.primitive());
+            let y = match MatmulBackward
+                .prepare::<NoCheckpointing>([a.node(), b.node()])
+                .compute_bound()
+                .stateful()
+            {
+                OpsKind::Tracked(prep) => {
+                    prep.finish((a.primitive().clone(), b.primitive().clone()), y)
+                }
+                OpsKind::UnTracked(prep) => prep.finish(y),
+            };
+            Tensor::from_primitive::<Autodiff<Flex>>(y)
+        }
+        _ => a.matmul(b),
+    }
+}
+
 /// `x` `[a, b, c, d]` with its two middle dimensions swapped, `[a, c, b, d]`, its values laid out
 /// in that order: how the model splits a projection's rows into heads and joins the heads'
 /// outputs back into rows. Burn's `swap_dims` is a view whose next `reshape` copies it on one
@@ -799,83 +831,85 @@ fn softmax_tracked(scores: AutodiffTensor, divisor: f32) -> AutodiffTensor {
 
 // ---------------------------------------------------------------- linear
 
-/// A row-major matrix's values, read as they are or transposed (by strides, without a copy).
-struct Matrix<'a> {
-    values: std::borrow::Cow<'a, [f32]>,
-    /// Rows and columns as stored.
-    stored: [usize; 2],
-    transposed: bool,
+/// A matrix, or a batch of them, as `gemm` reads it: through its tensor's strides, without a
+/// copy, as stored or transposed.
+struct Matrices<'a> {
+    values: &'a [f32],
+    /// Where each matrix of the batch starts in `values`, in the batch's order.
+    starts: Vec<isize>,
+    /// Rows and columns as read.
+    dims: [usize; 2],
+    /// Row and column strides as read.
+    strides: [isize; 2],
 }
 
-impl<'a> Matrix<'a> {
+impl<'a> Matrices<'a> {
+    /// The matrices over the last two dimensions of `tensor`, the others being the batch.
     fn of(tensor: &'a FlexTensor) -> Self {
-        let [rows, columns] = tensor.layout().shape()[..] else {
-            panic!("a matrix has two dimensions")
-        };
-        Matrix {
-            values: values(tensor),
-            stored: [rows, columns],
-            transposed: false,
+        let layout = tensor.layout();
+        let (shape, strides) = (layout.shape(), layout.strides());
+        let batch_dims = shape.num_dims() - 2;
+        let mut starts = vec![layout.start_offset() as isize];
+        for (&size, &stride) in shape[..batch_dims].iter().zip(strides) {
+            starts = starts
+                .iter()
+                .flat_map(|&start| (0..size as isize).map(move |i| start + i * stride))
+                .collect();
         }
+        let matrices = Matrices {
+            values: tensor.storage(),
+            starts,
+            dims: [shape[batch_dims], shape[batch_dims + 1]],
+            strides: [strides[batch_dims], strides[batch_dims + 1]],
+        };
+        // What makes the reads in `product` safe: every element of every matrix is in `values`.
+        if matrices.dims.iter().all(|&d| d > 0) {
+            let reach = |sign: fn(isize) -> bool| -> isize {
+                (matrices.dims.iter().zip(matrices.strides))
+                    .filter(|&(_, stride)| sign(stride))
+                    .map(|(&d, stride)| (d as isize - 1) * stride)
+                    .sum()
+            };
+            let (low, high) = (reach(|s| s < 0), reach(|s| s > 0));
+            for &start in &matrices.starts {
+                assert!(
+                    start + low >= 0 && start + high < matrices.values.len() as isize,
+                    "a view's matrices lie within its values"
+                );
+            }
+        }
+        matrices
     }
 
     fn transposed(self) -> Self {
-        Matrix {
-            transposed: !self.transposed,
+        let ([rows, columns], [row_stride, column_stride]) = (self.dims, self.strides);
+        Matrices {
+            dims: [columns, rows],
+            strides: [column_stride, row_stride],
             ..self
-        }
-    }
-
-    /// Rows and columns as read.
-    fn dims(&self) -> [usize; 2] {
-        let [rows, columns] = self.stored;
-        if self.transposed {
-            [columns, rows]
-        } else {
-            [rows, columns]
-        }
-    }
-
-    /// (row stride, column stride) as read.
-    fn strides(&self) -> (isize, isize) {
-        let columns = self.stored[1] as isize;
-        if self.transposed {
-            (1, columns)
-        } else {
-            (columns, 1)
         }
     }
 }
 
-/// `a b` into a new row-major vector: the `gemm` call Burn's CPU backend makes for a product
-/// of two matrices (same strides, so the same values), without its extra allocation and copy.
-/// With `split`, a large product is spread over rayon's threads as Burn spreads it; without, it
-/// runs on the calling thread (the values are the same either way).
-fn product(a: &Matrix, b: &Matrix, split: bool) -> Vec<f32> {
-    let ([m, k], [k_b, n]) = (a.dims(), b.dims());
-    assert_eq!(
-        k,
-        k_b,
-        "matrix product of {:?} and {:?}",
-        a.dims(),
-        b.dims()
-    );
-    let (a_rows, a_columns) = a.strides();
-    let (b_rows, b_columns) = b.strides();
-    assert_eq!(a.values.len(), m * k, "left matrix holds its values");
-    assert_eq!(b.values.len(), k * n, "right matrix holds its values");
-    if m * n * k == 0 {
-        return vec![0.0; m * n];
+/// Multiply-adds per piece when a batch of small products is split over threads.
+const PIECE_MULTIPLY_ADDS: usize = 1 << 18;
+
+/// `a b`, matrix by matrix over the batch, into a new row-major vector: the `gemm` calls Burn's
+/// CPU backend makes for a product (same strides, so the same values), without zeroing the
+/// output first, nor allocating it twice and copying it as Burn does. A batch is split over the
+/// threads by pieces of whole matrices; a single large product, with `split`, over rayon's
+/// threads as Burn splits it (the values are the same either way).
+fn product(a: &Matrices, b: &Matrices, split: bool) -> Vec<f32> {
+    let ([m, k], [k_b, n]) = (a.dims, b.dims);
+    assert_eq!(k, k_b, "matrix product of {:?} and {:?}", a.dims, b.dims);
+    let batch = a.starts.len();
+    assert_eq!(batch, b.starts.len(), "as many left matrices as right ones");
+    if batch * m * n * k == 0 {
+        return vec![0.0; batch * m * n];
     }
-    // Not zeroed first: `gemm` with `read_dst = false` writes every element of `out` and reads
-    // none (gemm-common 0.19, each of its paths: the small-product, vector and blocked kernels
-    // all take the destination's old value as zero when told not to read it). Zeroing it was
-    // 4-7% of a training step. `tests/kernels.rs` holds `gemm` to this on each path, through a
-    // destination filled with NaN.
-    let mut out = Vec::with_capacity(m * n);
     // Burn's threshold for running a product on several threads (burn-flex's matmul.rs).
     #[cfg(not(target_arch = "wasm32"))]
-    let parallelism = if split && m * n * k >= 192 * 192 * 192 {
+    let parallelism = if split && batch == 1 && m * n * k >= 192 * 192 * 192 {
         gemm::Parallelism::Rayon(0)
     } else {
         gemm::Parallelism::None
@@ -886,33 +920,52 @@ fn product(a: &Matrix, b: &Matrix, split: bool) -> Vec<f32> {
         let _ = split;
         gemm::Parallelism::None
     };
-    // SAFETY: `out` has room for m × n values, row-major, which `gemm` writes, every one, before
-    // `set_len` counts them; with the strides above `a` is read at indices below m × k and `b`
-    // below k × n, which the assertions guarantee they hold.
-    unsafe {
-        gemm::gemm(
-            m,
-            n,
-            k,
-            out.as_mut_ptr(),
-            1,
-            n as isize,
-            false,
-            a.values.as_ptr(),
-            a_columns,
-            a_rows,
-            b.values.as_ptr(),
-            b_columns,
-            b_rows,
-            0.0,
-            1.0,
-            false,
-            false,
-            false,
-            parallelism,
-        );
-        out.set_len(m * n);
-    }
+    // Not zeroed first: `gemm` with `read_dst = false` writes every element of its destination
+    // and reads none (gemm-common 0.19, each of its paths: the small-product, vector and blocked
+    // kernels all take the destination's old value as zero when told not to read it). Zeroing
+    // was 4-7% of a training step. `tests/kernels.rs` holds `gemm` to this on each path, through
+    // a destination filled with NaN.
+    let mut out = Vec::<f32>::with_capacity(batch * m * n);
+    let matrices_per_piece = (PIECE_MULTIPLY_ADDS / (m * n * k)).max(1);
+    let spare = &mut out.spare_capacity_mut()[..batch * m * n];
+    for_pieces_of(
+        matrices_per_piece,
+        batch,
+        [(spare, m * n)],
+        |first, [piece]| {
+            for (i, dst) in (first..).zip(piece.chunks_exact_mut(m * n)) {
+                // SAFETY: `dst` has room for one m × n matrix, row-major, which `gemm` writes, every
+                // element, before `set_len` below counts them; `Matrices::of` asserted that each
+                // matrix of `a` and `b` lies within its values at these strides.
+                unsafe {
+                    gemm::gemm(
+                        m,
+                        n,
+                        k,
+                        dst.as_mut_ptr().cast::<f32>(),
+                        1,
+                        n as isize,
+                        false,
+                        a.values.as_ptr().offset(a.starts[i]),
+                        a.strides[1],
+                        a.strides[0],
+                        b.values.as_ptr().offset(b.starts[i]),
+                        b.strides[1],
+                        b.strides[0],
+                        0.0,
+                        1.0,
+                        false,
+                        false,
+                        false,
+                        parallelism,
+                    );
+                }
+            }
+        },
+    );
+    // SAFETY: the pieces covered every matrix of the batch, and `gemm` wrote each in full; had
+    // one panicked, the panic would have left this function before this line.
+    unsafe { out.set_len(batch * m * n) };
     out
 }
 
@@ -922,8 +975,8 @@ fn matrix_tensor(values: Vec<f32>, rows: usize, columns: usize) -> FlexTensor {
 }
 
 fn linear_flex(x: &FlexTensor, weight: &FlexTensor, bias: &FlexTensor) -> FlexTensor {
-    let (x, weight) = (Matrix::of(x), Matrix::of(weight));
-    let ([rows, _], [_, d_out]) = (x.dims(), weight.dims());
+    let (x, weight) = (Matrices::of(x), Matrices::of(weight));
+    let ([rows, _], [_, d_out]) = (x.dims, weight.dims);
     let mut y = product(&x, &weight, true);
     let bias = values(bias);
     for_each_piece(rows, [(&mut y, d_out)], |_, [y]| {
@@ -947,16 +1000,15 @@ impl Backward<Flex, 3> for LinearBackward {
         let [x_node, weight_node, bias_node] = ops.parents.map(|p| p.map(|p| p.id));
         let dy = grads.consume::<Flex>(&ops.node);
         let (x, weight) = ops.state;
-        // Read (or made contiguous) once for both products.
-        let dy_matrix = Matrix::of(&dy);
-        let [rows, d_out] = dy_matrix.dims();
+        let dy_matrix = Matrices::of(&dy);
+        let [rows, d_out] = dy_matrix.dims;
         let d_in = x.layout().shape()[1];
         // The two products are independent and of the same size: where both are wanted, each
         // takes one thread whole (coarser work than splitting each over the threads in turn).
         let split = x_node.is_none() || weight_node.is_none();
         let (dx, dw) = side_by_side(
-            || x_node.map(|_| product(&dy_matrix, &Matrix::of(&weight).transposed(), split)),
-            || weight_node.map(|_| product(&Matrix::of(&x).transposed(), &dy_matrix, split)),
+            || x_node.map(|_| product(&dy_matrix, &Matrices::of(&weight).transposed(), split)),
+            || weight_node.map(|_| product(&Matrices::of(&x).transposed(), &dy_matrix, split)),
         );
         register(grads, x_node, || {
             matrix_tensor(dx.expect("computed for x"), rows, d_in)
@@ -991,6 +1043,41 @@ fn linear_tracked(
             prep.finish((x.primitive().clone(), weight.primitive().clone()), y)
         }
         OpsKind::UnTracked(prep) => prep.finish(y),
+    }
+}
+
+/// [`matmul`] on the CPU, for operands of the same batch dimensions.
+fn matmul_flex(a: &FlexTensor, b: &FlexTensor) -> FlexTensor {
+    let y = product(&Matrices::of(a), &Matrices::of(b), true);
+    let mut shape = a.layout().shape().to_vec();
+    *shape.last_mut().expect("at least two dimensions") = *b.layout().shape().last().expect("too");
+    FlexTensor::from_data(TensorData::new(y, shape))
+}
+
+#[derive(Debug)]
+struct MatmulBackward;
+
+impl Backward<Flex, 2> for MatmulBackward {
+    /// The two operands.
+    type State = (FlexTensor, FlexTensor);
+
+    /// Burn's matmul backward: `dy bᵀ` for `a`, `aᵀ dy` for `b`, transposed by strides.
+    fn backward(self, ops: Ops<Self::State, 2>, grads: &mut Gradients, _: &mut Checkpointer) {
+        let [a_node, b_node] = ops.parents.map(|p| p.map(|p| p.id));
+        let dy = grads.consume::<Flex>(&ops.node);
+        let (a, b) = ops.state;
+        let dy_matrices = Matrices::of(&dy);
+        let split = a_node.is_none() || b_node.is_none();
+        let (da, db) = side_by_side(
+            || a_node.map(|_| product(&dy_matrices, &Matrices::of(&b).transposed(), split)),
+            || b_node.map(|_| product(&Matrices::of(&a).transposed(), &dy_matrices, split)),
+        );
+        register(grads, a_node, || {
+            tensor_like(da.expect("computed for a"), &a)
+        });
+        register(grads, b_node, || {
+            tensor_like(db.expect("computed for b"), &b)
+        });
     }
 }
 

@@ -596,18 +596,19 @@ impl Attention {
         let q = project(last_positions(x.clone(), queries), &self.w_q, &self.b_q);
         let k = project(x.clone(), &self.w_k, &self.b_k);
         let v = project(x, &self.w_v, &self.b_v);
-        let pattern = causal_softmax(q.matmul(k.swap_dims(2, 3)), (d_head as f32).sqrt());
+        let scores = kernels::matmul(q, k.swap_dims(2, 3));
+        let pattern = causal_softmax(scores, (d_head as f32).sqrt());
         if trace.capture.attention {
             trace.attention.push(pattern.clone());
         }
-        let z = pattern.matmul(v); // [batch, heads, queries, d_head]
+        let z = kernels::matmul(pattern, v); // [batch, heads, queries, d_head]
         let bias = self.b_o.val().unsqueeze_dims::<3>(&[0, 1]);
 
         if !trace.capture.outputs && !intervention.touches_heads_of(layer) {
             // Nothing per head to see or change: one matmul over the concatenated heads.
             let z = kernels::swap_middle_dims(z).reshape([batch * queries, heads * d_head]);
             let w_o = self.w_o.val().reshape([heads * d_head, d_model]);
-            return z.matmul(w_o).reshape([batch, queries, d_model]) + bias;
+            return kernels::matmul(z, w_o).reshape([batch, queries, d_model]) + bias;
         }
         let per_head = z.matmul(self.w_o.val().unsqueeze_dim(0)); // [batch, heads, queries, d_model]
         (0..heads).fold(bias, |sum, head| {

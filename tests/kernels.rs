@@ -300,6 +300,10 @@ fn gemm_reads_nothing_of_a_destination_it_is_told_not_to_read() {
             })
             .collect()
     };
+    #[cfg(not(target_arch = "wasm32"))]
+    let parallelisms = [gemm::Parallelism::None, gemm::Parallelism::Rayon(0)];
+    #[cfg(target_arch = "wasm32")]
+    let parallelisms = [gemm::Parallelism::None];
     for [m, n, k] in [
         [4, 5, 9],
         [6, 7, 2],
@@ -317,7 +321,7 @@ fn gemm_reads_nothing_of_a_destination_it_is_told_not_to_read() {
             };
             let (a_cs, a_rs) = strides(if a_transposed { m } else { k }, a_transposed);
             let (b_cs, b_rs) = strides(if b_transposed { k } else { n }, b_transposed);
-            for parallelism in [gemm::Parallelism::None, gemm::Parallelism::Rayon(0)] {
+            for &parallelism in &parallelisms {
                 let product = |fill: f32| {
                     let mut out = vec![fill; m * n];
                     // SAFETY: `out` holds m × n values; `a` (m × k) and `b` (k × n) are read
@@ -390,6 +394,54 @@ fn swap_middle_dims_equals_burns_swap_and_so_does_its_gradient() {
             values(x.grad(&grads).unwrap())
         };
         assert_eq!(gradient(true), gradient(false), "{name}: gradient");
+    }
+}
+
+/// `kernels::matmul` is Burn's `matmul` bit for bit, values and both gradients: one large matrix
+/// (split over the threads inside gemm), a batch as attention multiplies (the right operand a
+/// transposed view), a batch of narrowed views, and operands whose batches broadcast (Burn's).
+#[test]
+fn matmul_equals_burns_exactly_and_so_do_its_gradients() {
+    let plain = Device::flex();
+    let random =
+        |shape: [usize; 4]| Tensor::<4>::random(shape, Distribution::Normal(0.0, 1.0), &plain);
+    type Operands = fn(Tensor<4>, Tensor<4>) -> (Tensor<4>, Tensor<4>);
+    let cases: [(&str, [usize; 4], [usize; 4], Operands); 4] = [
+        ("one large", [1, 1, 300, 128], [1, 1, 128, 200], |a, b| {
+            (a, b)
+        }),
+        ("attention", [8, 4, 9, 16], [8, 4, 11, 16], |a, b| {
+            (a, b.swap_dims(2, 3))
+        }),
+        ("narrowed", [6, 3, 12, 20], [6, 3, 20, 10], |a, b| {
+            (a.narrow(2, 2, 9).narrow(3, 1, 17), b.narrow(2, 3, 17))
+        }),
+        ("broadcast", [5, 2, 7, 6], [1, 2, 6, 4], |a, b| (a, b)),
+    ];
+    for (name, a_shape, b_shape, operands) in cases {
+        let (a, b) = (random(a_shape), random(b_shape));
+        let (x, y) = operands(a.clone(), b.clone());
+        let expected = x.clone().matmul(y.clone());
+        let weights = random(expected.dims());
+        assert_eq!(
+            values(kernels::matmul(x, y)),
+            values(expected),
+            "{name}: values"
+        );
+        let gradients = |fused: bool| {
+            let [a, b] = [&a, &b].map(|t| t.clone().autodiff().require_grad());
+            let (x, y) = operands(a.clone(), b.clone());
+            let out = match fused {
+                true => kernels::matmul(x, y),
+                false => x.matmul(y),
+            };
+            let grads = weighted_sum(out, &weights.clone().autodiff()).backward();
+            [
+                values(a.grad(&grads).unwrap()),
+                values(b.grad(&grads).unwrap()),
+            ]
+        };
+        assert_eq!(gradients(true), gradients(false), "{name}: gradients");
     }
 }
 
