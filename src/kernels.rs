@@ -332,29 +332,24 @@ fn new_rows<const N: usize>(
     outputs
 }
 
-/// `N` sums over the rows of a `[rows, width]` matrix, column by column: `add_row(row,
-/// first_column, sums)` adds row `row`'s terms for the columns from `first_column` on into `sums`
+/// Columns a piece of [`column_sums`] takes at the least: a row's part of a piece is then several
+/// vectors long, so that the additions, not the bookkeeping around them, take a piece's time.
+const SUM_COLUMNS_AT_LEAST: usize = 64;
+
+/// `N` sums over the rows of a `[rows, width]` matrix, column by column: `add_rows(first_column,
+/// sums)` adds every row's terms, in row order, for the columns from `first_column` on into `sums`
 /// (a slice of each sum, as many columns as the slices hold). Each column's sum starts at 0 and
 /// goes in row order, as Burn's `sum_dim(0)` adds, so its values are Burn's however many threads
 /// there are: the threads split the columns, not the rows.
 fn column_sums<const N: usize>(
     rows: usize,
     width: usize,
-    add_row: impl Fn(usize, usize, [&mut [f32]; N]) + Sync + Send,
+    add_rows: impl Fn(usize, [&mut [f32]; N]) + Sync + Send,
 ) -> [Vec<f32>; N] {
     let mut sums = [(); N].map(|_| vec![0.0; width]);
-    let columns_per_piece = (PIECE_ELEMENTS / rows.max(1)).max(1);
+    let columns_per_piece = (PIECE_ELEMENTS / rows.max(1)).max(SUM_COLUMNS_AT_LEAST);
     let columns = sums.each_mut().map(|sums| (sums.as_mut_slice(), 1));
-    for_pieces_of(
-        columns_per_piece,
-        width,
-        columns,
-        |first_column, mut sums| {
-            for row in 0..rows {
-                add_row(row, first_column, sums.each_mut().map(|sums| &mut **sums));
-            }
-        },
-    );
+    for_pieces_of(columns_per_piece, width, columns, add_rows);
     sums
 }
 
@@ -557,12 +552,14 @@ impl Backward<Flex, 3> for LayerNormBackward {
             layer_norm_rows_backward(dy, x_hat, inverse_std, &gamma, dx);
         });
         // γ's and β's gradients: sums over the rows, in row order.
-        let [d_gamma, d_beta] = column_sums(inverse_std.len(), d, |row, first, [dg, db]| {
-            let span = row * d + first..row * d + first + dg.len();
-            let (dy, x_hat) = (&dy_values[span.clone()], &x_hat[span]);
-            for ((d_gamma, d_beta), (&dy, &h)) in dg.iter_mut().zip(db).zip(dy.iter().zip(x_hat)) {
-                *d_gamma += dy * h;
-                *d_beta += dy;
+        let [d_gamma, d_beta] = column_sums(inverse_std.len(), d, |first, [dg, db]| {
+            for (dy, x_hat) in dy_values.chunks_exact(d).zip(x_hat.chunks_exact(d)) {
+                let (dy, x_hat) = (&dy[first..][..dg.len()], &x_hat[first..][..dg.len()]);
+                let sums = dg.iter_mut().zip(db.iter_mut());
+                for ((d_gamma, d_beta), (&dy, &h)) in sums.zip(dy.iter().zip(x_hat)) {
+                    *d_gamma += dy * h;
+                    *d_beta += dy;
+                }
             }
         });
         register(grads, x, || tensor_like(dx, &dy));
@@ -1019,9 +1016,12 @@ impl Backward<Flex, 3> for LinearBackward {
         // The sum over the rows that Burn's `linear` takes, in the same order.
         register(grads, bias_node, || {
             let dy = values(&dy);
-            let [db] = column_sums(rows, d_out, |row, first, [db]| {
-                let dy = &dy[row * d_out + first..][..db.len()];
-                db.iter_mut().zip(dy).for_each(|(db, &dy)| *db += dy);
+            let [db] = column_sums(rows, d_out, |first, [db]| {
+                for dy in dy.chunks_exact(d_out) {
+                    db.iter_mut()
+                        .zip(&dy[first..])
+                        .for_each(|(db, &dy)| *db += dy);
+                }
             });
             FlexTensor::from_data(TensorData::new(db, [d_out]))
         });
