@@ -135,6 +135,75 @@ pub fn matmul<const D: usize>(a: Tensor<D>, b: Tensor<D>) -> Tensor<D> {
     }
 }
 
+/// One Adam step of one parameter on the CPU, in one pass on the threads: Burn's `Adam` (its
+/// adaptive momentum, without weight decay or AMSGrad) operation by operation in Burn's order, so
+/// the same values, where Burn makes about a dozen passes over the parameter on one thread.
+/// `moments` are the first and second moments after step `time - 1` (`None` at the first step,
+/// `time` 1). Returns the parameter and the two moments after the step, or `None` where a tensor
+/// is not on the CPU backend (the caller then steps with Burn's `Adam`).
+pub fn adam_step<const D: usize>(
+    (beta_1, beta_2): (f32, f32),
+    epsilon: f32,
+    lr: f64,
+    time: usize,
+    param: &Tensor<D>,
+    grad: &Tensor<D>,
+    moments: Option<(&Tensor<D>, &Tensor<D>)>,
+) -> Option<[Tensor<D>; 3]> {
+    let plain = |t: &Tensor<D>| match route(t) {
+        Some(Route::Plain(t)) => Some(t),
+        _ => None,
+    };
+    let (param, grad) = (plain(param)?, plain(grad)?);
+    let moments = match moments {
+        Some((m, v)) => Some((plain(m)?, plain(v)?)),
+        None => None,
+    };
+    // The scalars as Burn's `AdaptiveMomentum::transform` and `Adam::step` compute them, in f32.
+    let (factor_1, factor_2) = (1.0 - beta_1, 1.0 - beta_2);
+    let bias_correction_2_sqrt = (1.0 - beta_2.powi(time as i32)).sqrt();
+    let combined_factor = bias_correction_2_sqrt / (1.0 - beta_1.powi(time as i32));
+    let scaled_epsilon = epsilon * bias_correction_2_sqrt;
+    let lr = lr as f32;
+    let (p, g) = (values(&param), values(&grad));
+    let old = moments.as_ref().map(|(m, v)| (values(m), values(v)));
+    let [p_new, m_new, v_new] = new_rows(p.len(), [1, 1, 1], |first, [p_new, m_new, v_new]| {
+        let span = first..first + p_new.len();
+        let g = &g[span.clone()];
+        match &old {
+            Some((m, v)) => {
+                let (m, v) = (&m[span.clone()], &v[span.clone()]);
+                for (((m_new, v_new), &g), (&m, &v)) in m_new
+                    .iter_mut()
+                    .zip(v_new.iter_mut())
+                    .zip(g)
+                    .zip(m.iter().zip(v))
+                {
+                    *m_new = m * beta_1 + g * factor_1;
+                    *v_new = v * beta_2 + (g * g) * factor_2;
+                }
+            }
+            None => {
+                for ((m_new, v_new), &g) in m_new.iter_mut().zip(v_new.iter_mut()).zip(g) {
+                    *m_new = g * factor_1;
+                    *v_new = (g * g) * factor_2;
+                }
+            }
+        }
+        for ((p_new, &p), (&m, &v)) in p_new
+            .iter_mut()
+            .zip(&p[span])
+            .zip(m_new.iter().zip(&*v_new))
+        {
+            *p_new = p - (m * combined_factor) / (v.sqrt() + scaled_epsilon) * lr;
+        }
+    });
+    Some(
+        [p_new, m_new, v_new]
+            .map(|values| Tensor::from_primitive::<Flex>(tensor_like(values, &param))),
+    )
+}
+
 /// `x` `[a, b, c, d]` with its two middle dimensions swapped, `[a, c, b, d]`, its values laid out
 /// in that order: how the model splits a projection's rows into heads and joins the heads'
 /// outputs back into rows. Burn's `swap_dims` is a view whose next `reshape` copies it on one

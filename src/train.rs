@@ -6,7 +6,10 @@
 
 use std::fmt;
 
-use burn::optim::{AdamConfig, GradientsParams};
+use burn::optim::{
+    AdamConfig, AdamState, AdaptiveMomentumState, GradientsParams, LearningRate, ModuleOptimizer,
+    Optimizer,
+};
 use burn::prelude::*;
 use burn::tensor::ExecutionError;
 use serde::{Deserialize, Serialize};
@@ -178,6 +181,60 @@ impl Iterator for TrainingData {
     }
 }
 
+/// Adam's β₁ and β₂ (PyTorch's defaults, and Burn's).
+const ADAM_BETAS: (f32, f32) = (0.9, 0.999);
+
+/// Adam's ε (PyTorch's default; Burn's is 1e-5).
+const ADAM_EPSILON: f32 = 1e-8;
+
+/// The training's optimiser: Adam with [`ADAM_BETAS`] and [`ADAM_EPSILON`].
+pub fn adam() -> ModuleOptimizer {
+    FusedAdam {
+        burns: AdamConfig::new()
+            .with_beta_1(ADAM_BETAS.0)
+            .with_beta_2(ADAM_BETAS.1)
+            .with_epsilon(ADAM_EPSILON)
+            .build(),
+    }
+    .into()
+}
+
+/// Burn's `Adam`, each parameter's step made by [`crate::kernels::adam_step`] on the CPU (one
+/// pass on the threads; the same values) and by Burn's `Adam` on any other backend.
+#[derive(Clone)]
+struct FusedAdam {
+    burns: burn::optim::Adam,
+}
+
+impl Optimizer for FusedAdam {
+    type State<const D: usize> = AdamState<D>;
+
+    fn step<const D: usize>(
+        &self,
+        lr: LearningRate,
+        tensor: Tensor<D>,
+        grad: Tensor<D>,
+        state: Option<Self::State<D>>,
+    ) -> (Tensor<D>, Option<Self::State<D>>) {
+        let momentum = state.as_ref().map(|state| &state.momentum);
+        let time = momentum.map_or(1, |m| m.time + 1);
+        let moments = momentum.map(|m| (&m.moment_1, &m.moment_2));
+        let fused =
+            crate::kernels::adam_step(ADAM_BETAS, ADAM_EPSILON, lr, time, &tensor, &grad, moments);
+        match fused {
+            Some([tensor, moment_1, moment_2]) => {
+                let momentum = AdaptiveMomentumState::new(time, moment_1, moment_2);
+                (tensor, Some(AdamState::new(momentum)))
+            }
+            None => self.burns.step(lr, tensor, grad, state),
+        }
+    }
+
+    fn to_device<const D: usize>(state: Self::State<D>, device: &Device) -> Self::State<D> {
+        burn::optim::Adam::to_device(state, device)
+    }
+}
+
 /// A training run in progress.
 pub struct Trainer {
     config: ExperimentConfig,
@@ -186,7 +243,7 @@ pub struct Trainer {
     /// The same device without: where the work runs.
     compute_device: Device,
     model: Transformer,
-    optimizer: burn::optim::ModuleOptimizer,
+    optimizer: ModuleOptimizer,
     batches: TrainingData,
     eval_examples: Rng,
     step: usize,
@@ -223,7 +280,7 @@ impl Trainer {
         Self {
             compute_device: compute_device.clone(),
             model: config.model.init(config.seed, &device),
-            optimizer: AdamConfig::new().with_epsilon(1e-8).init(),
+            optimizer: adam(),
             batches: TrainingData::new(config),
             eval_examples: Rng::new(config.seed, Stream::TrainEval),
             config: config.clone(),

@@ -238,3 +238,33 @@ fn malformed_weights_are_refused_with_a_message() {
         "{error}"
     );
 }
+
+/// The training's Adam (each parameter's step one fused pass on the CPU) gives Burn's `Adam`'s
+/// values bit for bit, with PyTorch's ε: three steps of a linear layer whose weight is split over
+/// the threads and whose bias is not.
+#[test]
+fn the_fused_adam_steps_as_burns_adam_does() {
+    use burn::nn::{Linear, LinearConfig};
+    use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
+    use burn::tensor::Distribution;
+
+    let device = Device::flex().autodiff();
+    let layer = LinearConfig::new(300, 70).init(&device);
+    let inputs = Tensor::<2>::random([8, 300], Distribution::Normal(0.0, 1.0), &device);
+    let train = |mut optimizer: ModuleOptimizer| {
+        let mut layer: Linear = layer.clone();
+        for step in 1..=3 {
+            let loss = layer
+                .forward(inputs.clone() * step as f32)
+                .powi_scalar(3)
+                .sum();
+            let grads = GradientsParams::from_grads(loss.backward(), &layer);
+            layer = optimizer.step(1e-2, layer, grads);
+        }
+        let bias = layer.bias.expect("a bias").val();
+        [layer.weight.val().into_data(), bias.into_data()]
+            .map(|data| data.try_to_vec::<f32>().unwrap())
+    };
+    let burns = train(AdamConfig::new().with_epsilon(1e-8).init());
+    assert_eq!(train(gradcause::train::adam()), burns);
+}

@@ -11,7 +11,7 @@ use std::path::PathBuf;
 use std::process::Command;
 use std::time::Instant;
 
-use burn::optim::{AdamConfig, GradientsParams};
+use burn::optim::GradientsParams;
 use burn::prelude::*;
 use clap::Args;
 use gradcause::analysis::analyze;
@@ -286,7 +286,7 @@ async fn time_steps(
     // the threads kept polling as a training step keeps them.
     let autodiff = device.clone().autodiff();
     let mut model = config.model.init(config.seed, &autodiff);
-    let mut optimizer = AdamConfig::new().with_epsilon(1e-8).init();
+    let mut optimizer = gradcause::train::adam();
     let mut batches = TrainingData::new(&config);
     let (mut forward, mut backward, mut update) = (Vec::new(), Vec::new(), Vec::new());
     for step in 0..args.warmup + args.steps {
