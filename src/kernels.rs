@@ -1,5 +1,6 @@
-//! Fused CPU kernels for the model's LayerNorm, GELU and causal softmax, forward and backward,
-//! and its linear layers' products written straight into their outputs.
+//! Fused CPU kernels for the model's LayerNorm, GELU and causal softmax, forward and backward;
+//! its products (linear layers and attention) written straight into their outputs; the split
+//! of projections into heads; and Adam's step.
 //!
 //! Under autodiff Burn composes LayerNorm from eight tensor operations each way, computes GELU
 //! with a scalar `erf` per element, and builds the causal softmax from a mask addition, a
@@ -11,7 +12,9 @@
 //! every backend. `tests/kernels.rs` checks each against its composed version and against
 //! finite differences. [`linear`] makes the same `gemm` calls and sums as Burn's `linear`, so
 //! its values and gradients equal Burn's exactly (also tested); it saves the second allocation
-//! and the copy Burn's CPU backend makes of every product's output.
+//! and the copy Burn's CPU backend makes of every product's output. So do [`matmul`] for Burn's
+//! `matmul`, [`swap_middle_dims`] for `swap_dims(1, 2)` and [`adam_step`] for Burn's `Adam`: the
+//! same values, with the work Burn does on one thread split over the threads.
 //!
 //! The loops are written to vectorise (no branches per element; `erf` and `exp` as
 //! polynomials instead of `libm` calls): SSE, AVX2 or AVX-512 natively ([`crate::simd`]); in the browser, whose build is
