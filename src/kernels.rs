@@ -1069,16 +1069,10 @@ impl Backward<Flex, 3> for LinearBackward {
         let [x_node, weight_node, bias_node] = ops.parents.map(|p| p.map(|p| p.id));
         let dy = grads.consume::<Flex>(&ops.node);
         let (x, weight) = ops.state;
-        let dy_matrix = Matrices::of(&dy);
-        let [rows, d_out] = dy_matrix.dims;
+        let [rows, d_out] = Matrices::of(&dy).dims;
         let d_in = x.layout().shape()[1];
-        // The two products are independent and of the same size: where both are wanted, each
-        // takes one thread whole (coarser work than splitting each over the threads in turn).
-        let split = x_node.is_none() || weight_node.is_none();
-        let (dx, dw) = side_by_side(
-            || x_node.map(|_| product(&dy_matrix, &Matrices::of(&weight).transposed(), split)),
-            || weight_node.map(|_| product(&Matrices::of(&x).transposed(), &dy_matrix, split)),
-        );
+        let wanted = [x_node.is_some(), weight_node.is_some()];
+        let (dx, dw) = operand_gradients(&dy, &x, &weight, wanted);
         register(grads, x_node, || {
             matrix_tensor(dx.expect("computed for x"), rows, d_in)
         });
@@ -1118,11 +1112,32 @@ fn linear_tracked(
     }
 }
 
+/// The gradients of the operands of `a b` whose flags in `wanted` are set, given the output's
+/// gradient `dy`: `dy bᵀ` for `a` and `aᵀ dy` for `b`, transposed by strides, as Burn's matmul
+/// backward computes them. The two products are independent and of the same size: where both are
+/// wanted, each takes one thread whole (coarser work than splitting each over the threads in
+/// turn).
+fn operand_gradients(
+    dy: &FlexTensor,
+    a: &FlexTensor,
+    b: &FlexTensor,
+    [a_wanted, b_wanted]: [bool; 2],
+) -> (Option<Vec<f32>>, Option<Vec<f32>>) {
+    let dy = Matrices::of(dy);
+    let split = !(a_wanted && b_wanted);
+    side_by_side(
+        || a_wanted.then(|| product(&dy, &Matrices::of(b).transposed(), split)),
+        || b_wanted.then(|| product(&Matrices::of(a).transposed(), &dy, split)),
+    )
+}
+
 /// [`matmul`] on the CPU, for operands of the same batch dimensions.
 fn matmul_flex(a: &FlexTensor, b: &FlexTensor) -> FlexTensor {
-    let y = product(&Matrices::of(a), &Matrices::of(b), true);
+    let (a_matrices, b_matrices) = (Matrices::of(a), Matrices::of(b));
+    let y = product(&a_matrices, &b_matrices, true);
     let mut shape = a.layout().shape().to_vec();
-    *shape.last_mut().expect("at least two dimensions") = *b.layout().shape().last().expect("too");
+    let columns = shape.len() - 1;
+    shape[columns] = b_matrices.dims[1];
     FlexTensor::from_data(TensorData::new(y, shape))
 }
 
@@ -1133,17 +1148,12 @@ impl Backward<Flex, 2> for MatmulBackward {
     /// The two operands.
     type State = (FlexTensor, FlexTensor);
 
-    /// Burn's matmul backward: `dy bᵀ` for `a`, `aᵀ dy` for `b`, transposed by strides.
+    /// Burn's matmul backward ([`operand_gradients`]).
     fn backward(self, ops: Ops<Self::State, 2>, grads: &mut Gradients, _: &mut Checkpointer) {
         let [a_node, b_node] = ops.parents.map(|p| p.map(|p| p.id));
         let dy = grads.consume::<Flex>(&ops.node);
         let (a, b) = ops.state;
-        let dy_matrices = Matrices::of(&dy);
-        let split = a_node.is_none() || b_node.is_none();
-        let (da, db) = side_by_side(
-            || a_node.map(|_| product(&dy_matrices, &Matrices::of(&b).transposed(), split)),
-            || b_node.map(|_| product(&Matrices::of(&a).transposed(), &dy_matrices, split)),
-        );
+        let (da, db) = operand_gradients(&dy, &a, &b, [a_node.is_some(), b_node.is_some()]);
         register(grads, a_node, || {
             tensor_like(da.expect("computed for a"), &a)
         });
