@@ -34,6 +34,7 @@ use burn::nn::LayerNorm;
 use burn::prelude::*;
 use burn::tensor::DType;
 use burn::tensor::activation;
+use std::mem::MaybeUninit;
 
 #[cfg(target_arch = "wasm32")]
 use crate::lanes::F32x4;
@@ -170,37 +171,37 @@ pub fn adam_step<const D: usize>(
     let lr = lr as f32;
     let (p, g) = (values(&param), values(&grad));
     let old = moments.as_ref().map(|(m, v)| (values(m), values(v)));
-    let [p_new, m_new, v_new] = new_rows(p.len(), [1, 1, 1], |first, [p_new, m_new, v_new]| {
-        let span = first..first + p_new.len();
-        let g = &g[span.clone()];
-        match &old {
-            Some((m, v)) => {
-                let (m, v) = (&m[span.clone()], &v[span.clone()]);
-                for (((m_new, v_new), &g), (&m, &v)) in m_new
-                    .iter_mut()
-                    .zip(v_new.iter_mut())
-                    .zip(g)
-                    .zip(m.iter().zip(v))
-                {
-                    *m_new = m * beta_1 + g * factor_1;
-                    *v_new = v * beta_2 + (g * g) * factor_2;
+    // SAFETY: the moments' loops write every element of `m_new` and `v_new` (`g` is as long), the
+    // last loop every element of `p_new`.
+    let [p_new, m_new, v_new] = unsafe {
+        new_rows(p.len(), [1, 1, 1], |first, [p_new, m_new, v_new]| {
+            let span = first..first + p_new.len();
+            let g = &g[span.clone()];
+            let moments = m_new.iter_mut().zip(v_new.iter_mut());
+            match &old {
+                Some((m, v)) => {
+                    let old = m[span.clone()].iter().zip(&v[span.clone()]);
+                    for ((m_new, v_new), (&g, (&m, &v))) in moments.zip(g.iter().zip(old)) {
+                        m_new.write(m * beta_1 + g * factor_1);
+                        v_new.write(v * beta_2 + (g * g) * factor_2);
+                    }
+                }
+                None => {
+                    for ((m_new, v_new), &g) in moments.zip(g) {
+                        m_new.write(g * factor_1);
+                        v_new.write((g * g) * factor_2);
+                    }
                 }
             }
-            None => {
-                for ((m_new, v_new), &g) in m_new.iter_mut().zip(v_new.iter_mut()).zip(g) {
-                    *m_new = g * factor_1;
-                    *v_new = (g * g) * factor_2;
-                }
+            // SAFETY (within the block's): the loops above wrote every element of both.
+            let (m_new, v_new) = (m_new.assume_init_ref(), v_new.assume_init_ref());
+            for ((p_new, &p), (&m, &v)) in
+                p_new.iter_mut().zip(&p[span]).zip(m_new.iter().zip(v_new))
+            {
+                p_new.write(p - (m * combined_factor) / (v.sqrt() + scaled_epsilon) * lr);
             }
-        }
-        for ((p_new, &p), (&m, &v)) in p_new
-            .iter_mut()
-            .zip(&p[span])
-            .zip(m_new.iter().zip(&*v_new))
-        {
-            *p_new = p - (m * combined_factor) / (v.sqrt() + scaled_epsilon) * lr;
-        }
-    });
+        })
+    };
     Some(
         [p_new, m_new, v_new]
             .map(|values| Tensor::from_primitive::<Flex>(tensor_like(values, &param))),
@@ -372,16 +373,20 @@ fn for_pieces_of<T: Send, const N: usize>(
 }
 
 /// New outputs of `rows` rows each, of the given widths, filled by `work(first_row, pieces)` piece
-/// by piece as [`for_each_piece`] fills existing ones. Each piece is zeroed just before `work`
-/// sees it, by the thread that fills it and while it sits in that thread's cache, instead of the
-/// whole outputs at once beforehand on one thread (on two threads, a serial 4% of a training
-/// step).
-fn new_rows<const N: usize>(
+/// by piece as [`for_each_piece`] fills existing ones, each element written once: not zeroed
+/// first (zeroing them made a training step 3% slower, GELU's two large outputs most of it, and
+/// the writes that follow overwrite every zero). In builds with debug assertions (the tests' `ci`
+/// profile turns them on for this crate) each piece is filled with NaN before `work` sees it, so
+/// that an element a kernel leaves unwritten shows in the tests' values instead of passing as
+/// stale memory.
+///
+/// # Safety
+/// `work` must write every element of every piece it is given.
+unsafe fn new_rows<const N: usize>(
     rows: usize,
     widths: [usize; N],
-    work: impl Fn(usize, [&mut [f32]; N]) + Sync + Send,
+    work: impl Fn(usize, [&mut [MaybeUninit<f32>]; N]) + Sync + Send,
 ) -> [Vec<f32>; N] {
-    use std::mem::MaybeUninit;
     let mut outputs = widths.map(|width| Vec::<f32>::with_capacity(rows * width));
     let mut widths_left = widths.into_iter();
     let spare = outputs.each_mut().map(|values| {
@@ -389,16 +394,17 @@ fn new_rows<const N: usize>(
         (&mut values.spare_capacity_mut()[..rows * width], width)
     });
     for_each_piece(rows, spare, |first, pieces| {
-        let pieces = pieces.map(|piece: &mut [MaybeUninit<f32>]| {
-            piece.fill(MaybeUninit::new(0.0));
-            // SAFETY: every element was just written; `MaybeUninit<f32>` has f32's layout.
-            unsafe { &mut *(piece as *mut [MaybeUninit<f32>] as *mut [f32]) }
+        #[cfg(debug_assertions)]
+        let pieces = pieces.map(|piece| {
+            piece.fill(MaybeUninit::new(f32::NAN));
+            piece
         });
         work(first, pieces)
     });
     for (values, width) in outputs.iter_mut().zip(widths) {
-        // SAFETY: `for_each_piece` gave every row of the spare capacity to a piece, which zeroed
-        // it; had one panicked, the panic would have left this function before this line.
+        // SAFETY: `for_each_piece` gave every row of the spare capacity to a piece, and `work`
+        // wrote every element of each (the caller's promise); had it panicked, the panic would
+        // have left this function before this line.
         unsafe { values.set_len(rows * width) };
     }
     outputs
@@ -461,10 +467,13 @@ fn layer_norm_flex(
     let (x_values, gamma, beta) = (values(x), values(gamma), values(beta));
     let d = gamma.len();
     let rows = x_values.len() / d;
-    let [y, x_hat, inverse_std] = new_rows(rows, [d, d, 1], |first, [y, x_hat, inverse_std]| {
-        let x = &x_values[first * d..][..y.len()];
-        layer_norm_rows(x, &gamma, &beta, x_hat, y, inverse_std);
-    });
+    // SAFETY: `layer_norm_rows` writes every element of its three outputs.
+    let [y, x_hat, inverse_std] = unsafe {
+        new_rows(rows, [d, d, 1], |first, [y, x_hat, inverse_std]| {
+            let x = &x_values[first * d..][..y.len()];
+            layer_norm_rows(x, &gamma, &beta, x_hat, y, inverse_std);
+        })
+    };
     let kept = keep.then(|| NormalisedRows {
         x_hat: tensor_like(x_hat, x),
         inverse_std: inverse_std.into(),
@@ -479,14 +488,14 @@ const ROWS_AT_ONCE: usize = 8;
 
 with_widest_vectors! {
     /// Normalises rows of width `gamma.len()`: `x̂ = (x − mean) / σ` into `x_hat`, `x̂ γ + β`
-    /// into `y`, each row's 1/σ into `inverse_std`.
+    /// into `y`, each row's 1/σ into `inverse_std`, every element of the three.
     fn layer_norm_rows(
         x: &[f32],
         gamma: &[f32],
         beta: &[f32],
-        x_hat: &mut [f32],
-        y: &mut [f32],
-        inverse_std: &mut [f32],
+        x_hat: &mut [MaybeUninit<f32>],
+        y: &mut [MaybeUninit<f32>],
+        inverse_std: &mut [MaybeUninit<f32>],
     ) {
         let d = gamma.len();
         for (first, count) in row_groups(inverse_std.len()) {
@@ -518,9 +527,9 @@ fn normalise_rows<const R: usize>(
     x: &[f32],
     gamma: &[f32],
     beta: &[f32],
-    x_hat: &mut [f32],
-    y: &mut [f32],
-    inverse_std: &mut [f32],
+    x_hat: &mut [MaybeUninit<f32>],
+    y: &mut [MaybeUninit<f32>],
+    inverse_std: &mut [MaybeUninit<f32>],
 ) {
     let d = gamma.len();
     let x: [&[f32]; R] = std::array::from_fn(|r| &x[r * d..][..d]);
@@ -541,26 +550,28 @@ fn normalise_rows<const R: usize>(
     }
     let rows = x_hat.chunks_exact_mut(d).zip(y.chunks_exact_mut(d));
     for (r, (x_hat, y)) in rows.enumerate() {
-        inverse_std[r] = 1.0 / (variance[r] / d as f32 + LAYER_NORM_EPSILON).sqrt();
+        let inverse_std =
+            *inverse_std[r].write(1.0 / (variance[r] / d as f32 + LAYER_NORM_EPSILON).sqrt());
         for ((h, y), ((&x, &g), &b)) in x_hat
             .iter_mut()
             .zip(y.iter_mut())
             .zip(x[r].iter().zip(gamma).zip(beta))
         {
-            *h = (x - mean[r]) * inverse_std[r];
-            *y = *h * g + b;
+            let h = *h.write((x - mean[r]) * inverse_std);
+            y.write(h * g + b);
         }
     }
 }
 
 with_widest_vectors! {
-    /// The input gradient of rows of width `gamma.len()` from their output gradient `dy`.
+    /// The input gradient of rows of width `gamma.len()` from their output gradient `dy`, into
+    /// every element of `dx`.
     fn layer_norm_rows_backward(
         dy: &[f32],
         x_hat: &[f32],
         inverse_std: &[f32],
         gamma: &[f32],
-        dx: &mut [f32],
+        dx: &mut [MaybeUninit<f32>],
     ) {
         let d = gamma.len();
         for (first, count) in row_groups(inverse_std.len()) {
@@ -583,7 +594,7 @@ fn backward_rows<const R: usize>(
     x_hat: &[f32],
     inverse_std: &[f32],
     gamma: &[f32],
-    dx: &mut [f32],
+    dx: &mut [MaybeUninit<f32>],
 ) {
     let d = gamma.len();
     let dy: [&[f32]; R] = std::array::from_fn(|r| &dy[r * d..][..d]);
@@ -599,7 +610,7 @@ fn backward_rows<const R: usize>(
     for (r, dx) in dx.chunks_exact_mut(d).enumerate() {
         let (mean_g, mean_g_hat) = (mean_g[r] / d as f32, mean_g_hat[r] / d as f32);
         for (((dx, &dy), &h), &g) in dx.iter_mut().zip(dy[r]).zip(x_hat[r]).zip(gamma) {
-            *dx = inverse_std[r] * (dy * g - mean_g - h * mean_g_hat);
+            dx.write(inverse_std[r] * (dy * g - mean_g - h * mean_g_hat));
         }
     }
 }
@@ -617,12 +628,15 @@ impl Backward<Flex, 3> for LayerNormBackward {
         let (dy_values, x_hat, gamma) = (values(&dy), values(&rows.x_hat), values(&gamma_tensor));
         let d = gamma.len();
         let inverse_std = &rows.inverse_std;
-        let [dx] = new_rows(inverse_std.len(), [d], |first, [dx]| {
-            let span = first * d..first * d + dx.len();
-            let (dy, x_hat) = (&dy_values[span.clone()], &x_hat[span]);
-            let inverse_std = &inverse_std[first..][..dx.len() / d];
-            layer_norm_rows_backward(dy, x_hat, inverse_std, &gamma, dx);
-        });
+        // SAFETY: `layer_norm_rows_backward` writes every element of `dx`.
+        let [dx] = unsafe {
+            new_rows(inverse_std.len(), [d], |first, [dx]| {
+                let span = first * d..first * d + dx.len();
+                let (dy, x_hat) = (&dy_values[span.clone()], &x_hat[span]);
+                let inverse_std = &inverse_std[first..][..dx.len() / d];
+                layer_norm_rows_backward(dy, x_hat, inverse_std, &gamma, dx);
+            })
+        };
         // γ's and β's gradients: sums over the rows, in row order.
         let [d_gamma, d_beta] = column_sums(inverse_std.len(), d, |first, [dg, db]| {
             for (dy, x_hat) in dy_values.chunks_exact(d).zip(x_hat.chunks_exact(d)) {
@@ -736,9 +750,12 @@ fn gelu_in_place(values: &mut [f32]) {
 fn gelu_and_slope_flex(x: &FlexTensor) -> (FlexTensor, FlexTensor) {
     let x_values = values(x);
     let n = x_values.len();
-    let [y, slope] = new_rows(n, [1, 1], |first, [y, slope]| {
-        gelu_and_slope_values(&x_values[first..][..y.len()], y, slope);
-    });
+    // SAFETY: `gelu_and_slope_values` writes every element of `y` and `slope`.
+    let [y, slope] = unsafe {
+        new_rows(n, [1, 1], |first, [y, slope]| {
+            gelu_and_slope_values(&x_values[first..][..y.len()], y, slope);
+        })
+    };
     (tensor_like(y, x), tensor_like(slope, x))
 }
 
@@ -761,8 +778,13 @@ with_widest_vectors! {
 }
 
 with_widest_vectors! {
-    /// GELU of each of `x` into `y`, and `GELU′(x) = Φ(x) + x φ(x)` into `slope`.
-    fn gelu_and_slope_values(x: &[f32], y: &mut [f32], slope: &mut [f32]) {
+    /// GELU of each of `x` into `y`, and `GELU′(x) = Φ(x) + x φ(x)` into `slope`, every element
+    /// of both.
+    fn gelu_and_slope_values(
+        x: &[f32],
+        y: &mut [MaybeUninit<f32>],
+        slope: &mut [MaybeUninit<f32>],
+    ) {
         #[cfg(target_arch = "wasm32")]
         let (x, y, slope) = {
             let whole = x.len() / 4 * 4;
@@ -770,15 +792,15 @@ with_widest_vectors! {
             for (x, (y, slope)) in x.chunks_exact(4).zip(lanes) {
                 let x = F32x4::load(x);
                 let (cdf, pdf) = normal_cdf_pdf(x);
-                (x * cdf).store(y);
-                (cdf + x * pdf).store(slope);
+                (x * cdf).write(y);
+                (cdf + x * pdf).write(slope);
             }
             (&x[whole..], &mut y[whole..], &mut slope[whole..])
         };
         for ((y, slope), &x) in y.iter_mut().zip(slope.iter_mut()).zip(x) {
             let (cdf, pdf) = normal_cdf_pdf(x);
-            *y = x * cdf;
-            *slope = cdf + x * pdf;
+            y.write(x * cdf);
+            slope.write(cdf + x * pdf);
         }
     }
 }
@@ -795,12 +817,15 @@ impl Backward<Flex, 1> for GeluBackward {
         let dy = grads.consume::<Flex>(&ops.node);
         register(grads, x, || {
             let (dy_values, slope) = (values(&dy), values(&ops.state));
-            let [dx] = new_rows(dy_values.len(), [1], |first, [dx]| {
-                let (dy, slope) = (&dy_values[first..], &slope[first..]);
-                for ((dx, &dy), &slope) in dx.iter_mut().zip(dy).zip(slope) {
-                    *dx = dy * slope;
-                }
-            });
+            // SAFETY: the loop writes every element of `dx`: `dy` and `slope` are as long.
+            let [dx] = unsafe {
+                new_rows(dy_values.len(), [1], |first, [dx]| {
+                    let (dy, slope) = (&dy_values[first..], &slope[first..]);
+                    for ((dx, &dy), &slope) in dx.iter_mut().zip(dy).zip(slope) {
+                        dx.write(dy * slope);
+                    }
+                })
+            };
             tensor_like(dx, &dy)
         });
     }
@@ -824,19 +849,21 @@ fn gelu_tracked(x: AutodiffTensor) -> AutodiffTensor {
 
 with_widest_vectors! {
     /// The softmax of one query's row of scores over the keys up to and including the query's own
-    /// position `query`; the keys after it get 0.
-    pub fn causal_softmax_row(scores: &[f32], query: usize, divisor: f32, y: &mut [f32]) {
+    /// position `query` into `y`; the keys after it get 0.
+    fn causal_softmax_row(scores: &[f32], query: usize, divisor: f32, y: &mut [MaybeUninit<f32>]) {
         let (visible, hidden) = y.split_at_mut(query + 1);
         let scores = &scores[..=query];
         let max = scores.iter().fold(f32::MIN, |m, &s| m.max(s)) / divisor;
         for (y, &s) in visible.iter_mut().zip(scores) {
-            *y = exp_nonpositive(s / divisor - max);
+            y.write(exp_nonpositive(s / divisor - max));
         }
+        hidden.fill(MaybeUninit::new(0.0));
+        // SAFETY: the loop above wrote every element of `visible` (`scores` is as long).
+        let visible = unsafe { visible.assume_init_mut() };
         // Summed in a loop of its own: an ordered sum cannot vectorise, the exponentials can.
         let sum = visible.iter().fold(0.0, |sum, &y| sum + y);
         let inverse_sum = 1.0 / sum;
         visible.iter_mut().for_each(|y| *y *= inverse_sum);
-        hidden.fill(0.0);
     }
 }
 
@@ -845,12 +872,15 @@ fn softmax_flex(scores: &FlexTensor, divisor: f32) -> FlexTensor {
     let [_, _, queries, keys] = scores.layout().shape()[..] else {
         panic!("four dimensions")
     };
-    let [y] = new_rows(s.len() / keys, [keys], |first, [y]| {
-        for (row, y) in (first..).zip(y.chunks_exact_mut(keys)) {
-            let s = &s[row * keys..][..keys];
-            causal_softmax_row(s, keys - queries + row % queries, divisor, y);
-        }
-    });
+    // SAFETY: `causal_softmax_row` writes every element of each row.
+    let [y] = unsafe {
+        new_rows(s.len() / keys, [keys], |first, [y]| {
+            for (row, y) in (first..).zip(y.chunks_exact_mut(keys)) {
+                let s = &s[row * keys..][..keys];
+                causal_softmax_row(s, keys - queries + row % queries, divisor, y);
+            }
+        })
+    };
     tensor_like(y, scores)
 }
 
@@ -868,19 +898,22 @@ impl Backward<Flex, 1> for SoftmaxBackward {
         register(grads, scores, || {
             let keys = *dy.layout().shape().last().expect("four dimensions");
             let (dy_values, y_values) = (values(&dy), values(&output));
-            let [dx] = new_rows(dy_values.len() / keys, [keys], |first, [dx]| {
-                let (dy, y) = (&dy_values[first * keys..], &y_values[first * keys..]);
-                for ((dx, dy), y) in dx
-                    .chunks_exact_mut(keys)
-                    .zip(dy.chunks_exact(keys))
-                    .zip(y.chunks_exact(keys))
-                {
-                    let dot: f32 = dy.iter().zip(y).map(|(&dy, &y)| dy * y).sum();
-                    for ((dx, &dy), &y) in dx.iter_mut().zip(dy).zip(y) {
-                        *dx = y * (dy - dot) / divisor;
+            // SAFETY: the loops write every element of `dx`: `dy` and `y` are as long.
+            let [dx] = unsafe {
+                new_rows(dy_values.len() / keys, [keys], |first, [dx]| {
+                    let (dy, y) = (&dy_values[first * keys..], &y_values[first * keys..]);
+                    for ((dx, dy), y) in dx
+                        .chunks_exact_mut(keys)
+                        .zip(dy.chunks_exact(keys))
+                        .zip(y.chunks_exact(keys))
+                    {
+                        let dot: f32 = dy.iter().zip(y).map(|(&dy, &y)| dy * y).sum();
+                        for ((dx, &dy), &y) in dx.iter_mut().zip(dy).zip(y) {
+                            dx.write(y * (dy - dot) / divisor);
+                        }
                     }
-                }
-            });
+                })
+            };
             tensor_like(dx, &dy)
         });
     }
@@ -1176,21 +1209,24 @@ fn swap_middle_flex(x: &FlexTensor) -> FlexTensor {
         panic!("four strides")
     };
     let (values, start) = (x.storage::<f32>(), layout.start_offset() as isize);
-    let [y] = new_rows(a * c, [b * d], |first, [y]| {
-        for (row, y) in (first..).zip(y.chunks_exact_mut(b * d)) {
-            let row_start = start + (row / c) as isize * s0 + (row % c) as isize * s2;
-            for (j, y) in y.chunks_exact_mut(d).enumerate() {
-                let from = row_start + j as isize * s1;
-                if s3 == 1 {
-                    y.copy_from_slice(&values[from as usize..][..d]);
-                } else {
-                    for (l, y) in y.iter_mut().enumerate() {
-                        *y = values[(from + l as isize * s3) as usize];
+    // SAFETY: each row is `b` pieces of `d` elements, each piece written whole.
+    let [y] = unsafe {
+        new_rows(a * c, [b * d], |first, [y]| {
+            for (row, y) in (first..).zip(y.chunks_exact_mut(b * d)) {
+                let row_start = start + (row / c) as isize * s0 + (row % c) as isize * s2;
+                for (j, y) in y.chunks_exact_mut(d).enumerate() {
+                    let from = row_start + j as isize * s1;
+                    if s3 == 1 {
+                        y.write_copy_of_slice(&values[from as usize..][..d]);
+                    } else {
+                        for (l, y) in y.iter_mut().enumerate() {
+                            y.write(values[(from + l as isize * s3) as usize]);
+                        }
                     }
                 }
             }
-        }
-    });
+        })
+    };
     FlexTensor::from_data(TensorData::new(y, [a, c, b, d]))
 }
 

@@ -94,6 +94,14 @@ mod simd128 {
             // SAFETY: `out` holds 16 writable bytes; SIMD128 stores need no alignment.
             unsafe { v128_store(out.as_mut_ptr().cast(), self.0) }
         }
+
+        /// Writes the four lanes into `out`, which holds exactly four, written or not before.
+        #[inline(always)]
+        pub fn write(self, out: &mut [std::mem::MaybeUninit<f32>]) {
+            assert_eq!(out.len(), 4, "four lanes");
+            // SAFETY: `out` holds 16 writable bytes; SIMD128 stores need no alignment.
+            unsafe { v128_store(out.as_mut_ptr().cast(), self.0) }
+        }
     }
 
     macro_rules! lane_operator {
