@@ -9,13 +9,22 @@ cross-entropy over the answer tokens, exact-match counts read back, Adam (lr 1e-
     python3 bench/torch_step.py [--task sort] [--steps 50] [--warmup 10] [--threads 2]
 
 Prints one JSON object: the median, mean and minimum milliseconds per step, the forward,
-backward and optimiser phases, the threads and the torch version.
+backward and optimiser phases, the threads, the torch version, and the code paths PyTorch takes on
+this CPU: its own kernels' vector width and the instruction set MKL's matrix products use, as MKL
+names it. On AMD CPUs MKL takes its generic path ("Intel(R) Architecture processors", AVX2 at
+most) even where the CPU has AVX-512; `scripts/bench-threads` can measure it on its AVX-512 path
+too (PYTORCH_MKL_INTEL_PATHS=1).
 """
 
 import argparse
+import ctypes
 import json
 import math
+import os
+import re
 import statistics
+import sys
+import tempfile
 import time
 
 import torch
@@ -88,6 +97,28 @@ class Transformer(nn.Module):
         return self.unembed(self.ln_final(x))
 
 
+def mkl_code_path():
+    """The instruction set MKL's matrix products take on this CPU, read from the line MKL's verbose
+    mode prints first; None where torch has no MKL or the line is not found."""
+    if not torch.backends.mkl.is_available():
+        return None
+    with tempfile.TemporaryFile() as log:
+        sys.stdout.flush()
+        saved = os.dup(1)
+        os.dup2(log.fileno(), 1)  # MKL prints to the process's standard output, not Python's
+        try:
+            with torch.backends.mkl.verbose(torch.backends.mkl.VERBOSE_ON):
+                torch.ones(64, 64) @ torch.ones(64, 64)
+        finally:
+            ctypes.CDLL(None).fflush(None)  # C's buffer, before the descriptor goes back
+            os.dup2(saved, 1)
+            os.close(saved)
+        log.seek(0)
+        text = log.read().decode(errors="replace")
+    match = re.search(r"for Intel\(R\) 64 architecture (.*?), Lnx", text)
+    return match.group(1) if match else None
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--task", choices=["reverse", "sort"], default="sort")
@@ -138,6 +169,8 @@ def main():
                 "backward_ms": ms(backward),
                 "optimizer_ms": ms(update),
                 "parameters": sum(p.numel() for p in model.parameters()),
+                "kernels": torch.backends.cpu.get_cpu_capability(),
+                "matrix_products": mkl_code_path(),
             }
         )
     )

@@ -190,11 +190,15 @@ pub async fn bench(args: &BenchArgs) -> Result<(), Failure> {
             Ok(torch) => {
                 let torch_ms = torch["median_ms"].as_f64().unwrap_or(f64::NAN);
                 println!(
-                    "torch: training step {torch_ms:.1} ms median = forward {:.1} + backward {:.1} + optimiser {:.1} ({})",
+                    "torch: training step {torch_ms:.1} ms median = forward {:.1} + backward {:.1} + optimiser {:.1} ({}; its kernels at {}, MKL's matrix products on its path for {})",
                     torch["forward_ms"].as_f64().unwrap_or(f64::NAN),
                     torch["backward_ms"].as_f64().unwrap_or(f64::NAN),
                     torch["optimizer_ms"].as_f64().unwrap_or(f64::NAN),
                     torch["framework"].as_str().unwrap_or("PyTorch"),
+                    torch["kernels"].as_str().unwrap_or("an unknown width"),
+                    torch["matrix_products"]
+                        .as_str()
+                        .unwrap_or("an unknown CPU"),
                 );
                 if let Some(cpu) = figures.steps.iter().find(|s| s.backend == Backend::Cpu) {
                     let ratio = cpu.median_ms / torch_ms;
