@@ -189,16 +189,17 @@ pub async fn bench(args: &BenchArgs) -> Result<(), Failure> {
         match run_pytorch(args, threads) {
             Ok(torch) => {
                 let torch_ms = torch["median_ms"].as_f64().unwrap_or(f64::NAN);
+                let matrix_products = match torch["matrix_products"].as_str() {
+                    Some(path) => format!("MKL's matrix products on its path for {path}"),
+                    None => "no MKL path known".into(),
+                };
                 println!(
-                    "torch: training step {torch_ms:.1} ms median = forward {:.1} + backward {:.1} + optimiser {:.1} ({}; its kernels at {}, MKL's matrix products on its path for {})",
+                    "torch: training step {torch_ms:.1} ms median = forward {:.1} + backward {:.1} + optimiser {:.1} ({}; its kernels at {}, {matrix_products})",
                     torch["forward_ms"].as_f64().unwrap_or(f64::NAN),
                     torch["backward_ms"].as_f64().unwrap_or(f64::NAN),
                     torch["optimizer_ms"].as_f64().unwrap_or(f64::NAN),
                     torch["framework"].as_str().unwrap_or("PyTorch"),
                     torch["kernels"].as_str().unwrap_or("an unknown width"),
-                    torch["matrix_products"]
-                        .as_str()
-                        .unwrap_or("an unknown CPU"),
                 );
                 if let Some(cpu) = figures.steps.iter().find(|s| s.backend == Backend::Cpu) {
                     let ratio = cpu.median_ms / torch_ms;
