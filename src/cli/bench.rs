@@ -189,7 +189,8 @@ pub async fn bench(args: &BenchArgs) -> Result<(), Failure> {
         match run_pytorch(args, threads) {
             Ok(torch) => {
                 let torch_ms = torch["median_ms"].as_f64().unwrap_or(f64::NAN);
-                let matrix_products = match torch["matrix_products"].as_str() {
+                let mkl_path = torch["matrix_products"].as_str();
+                let matrix_products = match mkl_path {
                     Some(path) => format!("MKL's matrix products on its path for {path}"),
                     None => "no MKL path known".into(),
                 };
@@ -207,6 +208,13 @@ pub async fn bench(args: &BenchArgs) -> Result<(), Failure> {
                     println!(
                         "ratio: gradcause cpu / PyTorch = {ratio:.2}x (target <= 1.0x); fastest steps {fastest:.2}x"
                     );
+                    if simd::widest() == Level::Avx512
+                        && mkl_path.is_some_and(|path| !path.contains("AVX-512"))
+                    {
+                        println!(
+                            "note: this CPU has AVX-512 but PyTorch's MKL does not use it here (MKL chooses by vendor), so the ratio flatters gradcause; `PYTORCH_MKL_INTEL_PATHS=1 scripts/bench-threads` measures MKL on its AVX-512 path (BENCHMARKS.md)"
+                        );
+                    }
                     figures.cpu_over_pytorch = Some(ratio);
                     figures.cpu_over_pytorch_fastest = Some(fastest);
                 }
