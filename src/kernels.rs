@@ -177,29 +177,14 @@ pub fn adam_step<const D: usize>(
         new_rows(p.len(), [1, 1, 1], |first, [p_new, m_new, v_new]| {
             let span = first..first + p_new.len();
             let g = &g[span.clone()];
-            let moments = m_new.iter_mut().zip(v_new.iter_mut());
-            match &old {
-                Some((m, v)) => {
-                    let old = m[span.clone()].iter().zip(&v[span.clone()]);
-                    for ((m_new, v_new), (&g, (&m, &v))) in moments.zip(g.iter().zip(old)) {
-                        m_new.write(m * beta_1 + g * factor_1);
-                        v_new.write(v * beta_2 + (g * g) * factor_2);
-                    }
-                }
-                None => {
-                    for ((m_new, v_new), &g) in moments.zip(g) {
-                        m_new.write(g * factor_1);
-                        v_new.write((g * g) * factor_2);
-                    }
-                }
-            }
-            // SAFETY (within the block's): the loops above wrote every element of both.
+            let old = old
+                .as_ref()
+                .map(|(m, v)| (&m[span.clone()], &v[span.clone()]));
+            adam_moments(g, old, [beta_1, beta_2, factor_1, factor_2], m_new, v_new);
+            // SAFETY (within the block's): `adam_moments` wrote every element of both.
             let (m_new, v_new) = (m_new.assume_init_ref(), v_new.assume_init_ref());
-            for ((p_new, &p), (&m, &v)) in
-                p_new.iter_mut().zip(&p[span]).zip(m_new.iter().zip(v_new))
-            {
-                p_new.write(p - (m * combined_factor) / (v.sqrt() + scaled_epsilon) * lr);
-            }
+            let factors = [combined_factor, scaled_epsilon, lr];
+            adam_parameters(&p[span], m_new, v_new, factors, p_new);
         })
     };
     Some(
@@ -295,7 +280,8 @@ fn tensor_like(values: Vec<f32>, shape: &FlexTensor) -> FlexTensor {
 /// Defines a function whose body is compiled three times natively on x86-64: for the build's
 /// baseline (SSE2, four lanes), for AVX2 (eight) and for AVX-512 (sixteen), the one run being the
 /// widest [`crate::simd::current`] allows. The same operations lane by lane, so the same values
-/// at every width (`tests/kernels.rs` runs each); the browser's build is SIMD128 only.
+/// at every width (`tests/kernels.rs` runs each, `tests/train.rs` Adam's); the browser's build is
+/// SIMD128 only.
 macro_rules! with_widest_vectors {
     ($(#[$doc:meta])* $vis:vis fn $name:ident($($arg:ident: $type:ty),* $(,)?) $(-> $out:ty)? $body:block) => {
         $(#[$doc])*
@@ -446,6 +432,54 @@ fn side_by_side<A: Send, B: Send>(
 fn register(grads: &mut Gradients, parent: Option<NodeId>, grad: impl FnOnce() -> FlexTensor) {
     if let Some(id) = parent {
         grads.register::<Flex>(id, grad());
+    }
+}
+
+// ---------------------------------------------------------------- Adam
+
+with_widest_vectors! {
+    /// Adam's new moments from the gradient `g` and the old ones (none on the first step), every
+    /// element of `m_new` and `v_new`, as Burn's `AdaptiveMomentum::transform` computes them.
+    fn adam_moments(
+        g: &[f32],
+        old: Option<(&[f32], &[f32])>,
+        factors: [f32; 4],
+        m_new: &mut [MaybeUninit<f32>],
+        v_new: &mut [MaybeUninit<f32>],
+    ) {
+        let [beta_1, beta_2, factor_1, factor_2] = factors;
+        let moments = m_new.iter_mut().zip(v_new.iter_mut());
+        match old {
+            Some((m, v)) => {
+                for ((m_new, v_new), (&g, (&m, &v))) in moments.zip(g.iter().zip(m.iter().zip(v))) {
+                    m_new.write(m * beta_1 + g * factor_1);
+                    v_new.write(v * beta_2 + (g * g) * factor_2);
+                }
+            }
+            None => {
+                for ((m_new, v_new), &g) in moments.zip(g) {
+                    m_new.write(g * factor_1);
+                    v_new.write((g * g) * factor_2);
+                }
+            }
+        }
+    }
+}
+
+with_widest_vectors! {
+    /// Adam's new parameters from the old ones and the new moments, every element of `p_new`, as
+    /// Burn's `Adam::step` computes them.
+    fn adam_parameters(
+        p: &[f32],
+        m: &[f32],
+        v: &[f32],
+        factors: [f32; 3],
+        p_new: &mut [MaybeUninit<f32>],
+    ) {
+        let [combined_factor, scaled_epsilon, lr] = factors;
+        for ((p_new, &p), (&m, &v)) in p_new.iter_mut().zip(p).zip(m.iter().zip(v)) {
+            p_new.write(p - (m * combined_factor) / (v.sqrt() + scaled_epsilon) * lr);
+        }
     }
 }
 

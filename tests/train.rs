@@ -9,6 +9,7 @@ use gradcause::config::ExperimentConfig;
 use gradcause::eval::accuracy;
 use gradcause::model::ModelConfig;
 use gradcause::report::train_and_evaluate;
+use gradcause::simd;
 use gradcause::task::Task;
 use gradcause::train::{StopReason, TrainConfig, Trainer};
 use gradcause::weights::{from_safetensors, to_safetensors};
@@ -240,8 +241,8 @@ fn malformed_weights_are_refused_with_a_message() {
 }
 
 /// The training's Adam (each parameter's step one fused pass on the CPU) gives Burn's `Adam`'s
-/// values bit for bit, with PyTorch's ε: three steps of a linear layer whose weight is split over
-/// the threads and whose bias is not.
+/// values bit for bit, with PyTorch's ε, at every vector width this CPU has: three steps of a
+/// linear layer whose weight is split over the threads and whose bias is not.
 #[test]
 fn the_fused_adam_steps_as_burns_adam_does() {
     use burn::nn::{Linear, LinearConfig};
@@ -266,5 +267,14 @@ fn the_fused_adam_steps_as_burns_adam_does() {
             .map(|data| data.try_to_vec::<f32>().unwrap())
     };
     let burns = train(AdamConfig::new().with_epsilon(1e-8).init());
-    assert_eq!(train(gradcause::train::adam()), burns);
+    for level in simd::available() {
+        simd::limit_to(level);
+        assert_eq!(
+            train(gradcause::train::adam()),
+            burns,
+            "at {}",
+            level.name()
+        );
+    }
+    simd::limit_to(simd::widest());
 }
