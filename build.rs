@@ -1,5 +1,5 @@
 //! Records the commit and profile a build was made from, for the reports' provenance
-//! (`src/provenance.rs`).
+//! (`src/experiment/provenance.rs`).
 
 use std::process::Command;
 

@@ -1,8 +1,8 @@
 """The paper config's training step in PyTorch, timed the way `gradcause bench` times its own.
 
-Same model as src/model.rs (METHOD §2): 4 pre-LayerNorm blocks, 4 heads, d_model 128, d_ff 512,
+Same model as src/engine/model.rs (METHOD §2): 4 pre-LayerNorm blocks, 4 heads, d_model 128, d_ff 512,
 GELU, learned absolute positions (32), vocabulary 104, N(0, 0.02²) weights with the residual
-projections scaled by 1/√(2L). Same step as src/train.rs: a fresh batch of 64 examples with
+projections scaled by 1/√(2L). Same step as src/engine/train.rs: a fresh batch of 64 examples with
 lengths 3–7 (`START x SEP y END`, padded to the longest, up to 17 tokens), the masked
 cross-entropy over the answer tokens, exact-match counts read back, Adam (lr 1e-3, eps 1e-8).
 

@@ -6,23 +6,23 @@ mod common;
 use burn::module::Param;
 use burn::prelude::*;
 use common::tiny_config;
-use gradcause::ablation::{Ablation, AblationSet};
-use gradcause::analysis::{Class, ScorePruning};
-use gradcause::attribution::{GWeights, attribute, integrated_gradients};
-use gradcause::backend::{Backend, parallel_width};
-use gradcause::component::{Component, Intervention, Replacement};
-use gradcause::eval::evaluate_ood;
-use gradcause::leaderboard::Leaderboard;
-use gradcause::model::{Capture, Positions, Transformer};
-use gradcause::objective::{BatchTensors, loss};
-use gradcause::provenance::METHOD_REVISION;
-use gradcause::report::{SeedReport, TrainReport, train_and_evaluate};
-use gradcause::rng::{Rng, Stream};
-use gradcause::scores::{Score, least_important};
-use gradcause::summary::Summary;
-use gradcause::task::{Batch, Task, ood_set};
-use gradcause::train::Trained;
-use gradcause::weights::{from_safetensors, to_safetensors};
+use gradcause::analysis::ablation::{Ablation, AblationSet};
+use gradcause::analysis::analyze::{Class, ScorePruning};
+use gradcause::analysis::attribution::{GWeights, attribute, integrated_gradients};
+use gradcause::analysis::scores::{Score, least_important};
+use gradcause::engine::backend::{Backend, parallel_width};
+use gradcause::engine::component::{Component, Intervention, Replacement};
+use gradcause::engine::eval::evaluate_ood;
+use gradcause::engine::model::{Capture, Positions, Transformer};
+use gradcause::engine::objective::{BatchTensors, loss};
+use gradcause::engine::rng::{Rng, Stream};
+use gradcause::engine::task::{Batch, Task, ood_set};
+use gradcause::engine::train::Trained;
+use gradcause::engine::weights::{from_safetensors, to_safetensors};
+use gradcause::experiment::provenance::METHOD_REVISION;
+use gradcause::experiment::report::{SeedReport, TrainReport, train_and_evaluate};
+use gradcause::report::leaderboard::Leaderboard;
+use gradcause::report::summary::Summary;
 
 fn device() -> Device {
     Device::flex()
@@ -375,6 +375,57 @@ fn zero_ablating_every_head_of_a_layer_skips_its_attention() {
     let without = logits(&skipped, batch, &Intervention::none());
     assert!(max_difference(&ablated, &without) < 1e-5);
     assert!(max_difference(&ablated, &logits(&model, batch, &Intervention::none())) > 1e-3);
+}
+
+#[test]
+fn zero_ablation_replaces_an_mlps_output_bias_included_by_exact_zeros() {
+    let mut model = tiny_model(6);
+    // A clear output bias in every MLP, so an ablation that kept it would show.
+    for block in &mut model.blocks {
+        let bias = block.mlp.w_out.bias.as_mut().unwrap();
+        *bias = Param::from_tensor(bias.val().ones_like().mul_scalar(0.5));
+    }
+    let batches = ood_set(Task::Sort, 6, 5, 2, 8);
+    let set = pollster::block_on(AblationSet::new(&model, &batches, 6, &device())).unwrap();
+    let single = pollster::block_on(set.single_ablations(&model, &mut ())).unwrap();
+    let zero = Ablation::ALL
+        .iter()
+        .position(|&a| a == Ablation::Zero)
+        .unwrap();
+    let capture = Capture {
+        outputs: true,
+        attention: false,
+        residuals: false,
+    };
+    for layer in 0..model.layers() {
+        let mlp = Component::Mlp { layer };
+        let i = mlp.index(model.heads());
+        // What the zero-ablated MLP passes on: every element exactly 0.
+        let inputs = BatchTensors::new(&batches[0], &device()).inputs;
+        let passed = model
+            .run(inputs, &Intervention::zero([mlp]), capture)
+            .outputs
+            .swap_remove(i);
+        let passed = passed.into_data().try_to_vec::<f32>().unwrap();
+        assert!(passed.iter().all(|&x| x == 0.0), "{mlp} passes {passed:?}");
+        // The analysis' zero ablation: the loss change of the MLP's output weights and bias
+        // zeroed by hand.
+        let mut by_hand = model.clone();
+        let w_out = &mut by_hand.blocks[layer].mlp.w_out;
+        w_out.weight = Param::from_tensor(w_out.weight.val().zeros_like());
+        let bias = w_out.bias.as_mut().unwrap();
+        *bias = Param::from_tensor(bias.val().zeros_like());
+        let expected = batches
+            .iter()
+            .map(|b| loss_on(&by_hand, b) - loss_on(&model, b))
+            .sum::<f64>()
+            / batches.len() as f64;
+        let got = single.loss_change[zero][i];
+        assert!(
+            (got - expected).abs() < 1e-4 * expected.abs().max(1.0),
+            "{mlp}: {got} against {expected}"
+        );
+    }
 }
 
 /// Component `i`'s clean output on `batch`, `[examples, positions, d_model]`.
@@ -735,14 +786,14 @@ fn summaries_average_over_analysed_seeds_only() {
         let by_grad = analysis.by_grad.get_mut(&GWeights::WvWout).unwrap();
         let parts = vec![Component::Mlp { layer: 0 }, Component::Mlp { layer: 1 }];
         by_grad.pruning.get_mut(&Ablation::Mean).unwrap().heroes =
-            Some(gradcause::analysis::JointAblation {
+            Some(gradcause::analysis::analyze::JointAblation {
                 components: parts.clone(),
                 accuracy: base + hero_change,
                 change: hero_change,
             });
         by_grad.superadditivity.insert(
             Ablation::Mean,
-            Some(gradcause::analysis::superadditivity(
+            Some(gradcause::analysis::analyze::superadditivity(
                 parts,
                 individual.to_vec(),
                 joint,
@@ -881,7 +932,8 @@ fn single_ablations_resumed_mid_model_equal_whole_ablated_passes() {
     let mut config = tiny_config(Task::Reverse, 5);
     config.train.max_steps = 1500;
     config.model.positions = Positions::Learned;
-    let trained = pollster::block_on(gradcause::train::train(&config, &device(), |_| {})).unwrap();
+    let trained =
+        pollster::block_on(gradcause::engine::train::train(&config, &device(), |_| {})).unwrap();
     let model = trained.model;
     let mut rng = Rng::new(5, Stream::TrainEval);
     let batches: Vec<Batch> = (0..2)
@@ -1150,7 +1202,7 @@ fn the_leaderboard_ranks_every_score_against_c_across_seeds() {
         means.windows(2).all(|w| w[0] >= w[1]),
         "best ρ first: {means:?}"
     );
-    let analyses: Vec<&gradcause::analysis::Analysis> = reports
+    let analyses: Vec<&gradcause::analysis::analyze::Analysis> = reports
         .iter()
         .map(|r| r.analysis.as_ref().unwrap())
         .collect();
@@ -1168,7 +1220,7 @@ fn the_leaderboard_ranks_every_score_against_c_across_seeds() {
             .collect();
         let rhos: Vec<f64> = per_seed
             .iter()
-            .filter_map(|(s, c)| gradcause::stats::spearman(s, c))
+            .filter_map(|(s, c)| gradcause::analysis::stats::spearman(s, c))
             .collect();
         if let Some(mean) = row.spearman.mean {
             let expected = rhos.iter().sum::<f64>() / rhos.len() as f64;

@@ -10,18 +10,20 @@ use std::process::Command;
 
 use burn::prelude::Device;
 use common::tiny_config;
-use gradcause::backend::Backend;
-use gradcause::report::{SeedReport, train_and_evaluate};
-use gradcause::reproduction::{Holds, Inputs, MIN_SEEDS, Sources, claims, robustness};
+use gradcause::engine::backend::Backend;
+use gradcause::experiment::report::{SeedReport, train_and_evaluate};
+use gradcause::report::reproduction::{Holds, Inputs, MIN_SEEDS, Sources, claims, robustness};
 
-use gradcause::ablation::Ablation;
-use gradcause::attribution::GWeights;
-use gradcause::compare::{REPORTED_JSON, Reported, Verdict, compare};
-use gradcause::summary::{
-    Estimate, LayerCount, MeanStd, PaperSeedSummary, SeedRoles, SkippedSeed, Summary, SweepSummary,
+use gradcause::analysis::ablation::Ablation;
+use gradcause::analysis::attribution::GWeights;
+use gradcause::analysis::stats::MeanStd;
+use gradcause::engine::task::Task;
+use gradcause::report::compare::{Verdict, compare};
+use gradcause::report::paper::{REPORTED_JSON, Reported};
+use gradcause::report::summary::{
+    Estimate, LayerCount, PaperSeedSummary, SeedRoles, SkippedSeed, Summary, SweepSummary,
     Table3Row, Table4Row,
 };
-use gradcause::task::Task;
 
 /// Every leaf of a JSON value as a dotted path (array elements by index).
 fn leaves(value: &serde_json::Value, path: String, out: &mut Vec<String>) {
@@ -78,7 +80,10 @@ fn summary_with(task: Task, seeds: &[(u64, Option<f64>)], skipped: &[u64]) -> Su
     s
 }
 
-fn line<'a>(lines: &'a [gradcause::compare::Line], key: &str) -> &'a gradcause::compare::Line {
+fn line<'a>(
+    lines: &'a [gradcause::report::compare::Line],
+    key: &str,
+) -> &'a gradcause::report::compare::Line {
     lines
         .iter()
         .find(|l| l.key == key)
@@ -206,7 +211,7 @@ fn counts_are_scaled_to_the_papers_seeds_and_figure5_needs_all_four_heads() {
         &[],
     );
     // Figure 5: the paper's Heroes L3_H0, L3_H1 and Bloats L1_H0, L1_H1 for seed 2020.
-    let heads = |names: &[&str]| -> Vec<gradcause::component::Component> {
+    let heads = |names: &[&str]| -> Vec<gradcause::engine::component::Component> {
         names.iter().map(|n| n.parse().unwrap()).collect()
     };
     sort.roles.seeds = vec![SeedRoles {
@@ -648,11 +653,12 @@ fn the_robustness_table_applies_each_rule_under_every_reading() {
         );
     }
     // The verdict of claim `key` in the column labelled `label`.
-    let verdict =
-        |columns: &[(String, Vec<gradcause::reproduction::Claim>)], label: &str, key: &str| {
-            let (_, column) = columns.iter().find(|(l, _)| l == label).unwrap();
-            column.iter().find(|c| c.key == key).unwrap().verdict
-        };
+    let verdict = |columns: &[(String, Vec<gradcause::report::reproduction::Claim>)],
+                   label: &str,
+                   key: &str| {
+        let (_, column) = columns.iter().find(|(l, _)| l == label).unwrap();
+        column.iter().find(|c| c.key == key).unwrap().verdict
+    };
     for (label, _) in &before {
         assert_eq!(
             verdict(&before, label, "rho-order"),

@@ -8,7 +8,7 @@
 mod common;
 
 use common::{GOLDEN_EXAMPLES, sample_examples};
-use gradcause::task::Task;
+use gradcause::engine::task::Task;
 
 #[test]
 fn a_seed_gives_the_checked_in_examples() {

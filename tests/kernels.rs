@@ -1,12 +1,12 @@
-//! The fused CPU kernels (src/kernels.rs) against Burn's composed operations and against
+//! The fused CPU kernels (src/engine/kernels/) against Burn's composed operations and against
 //! finite differences: values, gradients of every input, with and without autodiff.
 
 use burn::nn::{LayerNorm, LayerNormConfig};
 use burn::prelude::*;
 use burn::tensor::Distribution;
 use burn::tensor::activation;
-use gradcause::kernels::{self, LAYER_NORM_EPSILON, composed};
-use gradcause::simd;
+use gradcause::engine::kernels::{self, LAYER_NORM_EPSILON, composed};
+use gradcause::engine::simd;
 
 mod common;
 
@@ -546,7 +546,7 @@ fn nan_goes_through_every_kernel() {
     ))));
 }
 
-/// Every vector width this CPU has (`src/simd.rs`: SSE2, AVX2, AVX-512) gives each kernel's
+/// Every vector width this CPU has (`src/engine/simd.rs`: SSE2, AVX2, AVX-512) gives each kernel's
 /// values and gradients bit for bit: LayerNorm, GELU and the causal softmax, forward and backward.
 /// The widths are limited for the whole process, so the tests beside this one run at them too
 /// (which they may: the values are the same).

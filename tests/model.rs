@@ -3,11 +3,12 @@
 
 use burn::module::Param;
 use burn::prelude::*;
-use gradcause::component::{Component, Intervention, Replacement};
-use gradcause::model::{Capture, ModelConfig, Transformer};
-use gradcause::objective::{BatchTensors, exact_matches};
-use gradcause::rng::{Rng, Stream};
-use gradcause::task::{Batch, Task};
+use gradcause::analysis::replay;
+use gradcause::engine::component::{Component, Intervention, Replacement};
+use gradcause::engine::model::{Capture, ModelConfig, Transformer};
+use gradcause::engine::objective::{BatchTensors, exact_matches};
+use gradcause::engine::rng::{Rng, Stream};
+use gradcause::engine::task::{Batch, Task};
 
 fn device() -> Device {
     Device::flex()
@@ -352,13 +353,13 @@ fn rerunning_after_a_replaced_component_equals_the_whole_pass() {
             let whole = model.forward(tokens.clone(), ablated);
             assert_close(
                 whole.clone(),
-                model.rerun_replacing(&clean, component, ablated, positions),
+                replay::replacing(&model, &clean, component, ablated, positions),
                 1e-5,
             );
             // Read out at the answer positions only: the same logits there.
             assert_close(
                 last(whole, span),
-                model.rerun_replacing(&clean, component, ablated, span),
+                replay::replacing(&model, &clean, component, ablated, span),
                 1e-5,
             );
         }

@@ -5,15 +5,15 @@
 
 use burn::module::Module;
 use burn::prelude::*;
-use gradcause::backend::Backend;
-use gradcause::config::ExperimentConfig;
-use gradcause::model::{ModelConfig, Positions};
-use gradcause::objective::{BatchTensors, loss};
-use gradcause::permalink::{from_query, to_query};
-use gradcause::report::{TrainReport, train_and_evaluate};
-use gradcause::task::Task;
-use gradcause::train::{TrainConfig, Trainer, TrainingData};
-use gradcause::weights::{from_safetensors, to_safetensors};
+use gradcause::engine::backend::Backend;
+use gradcause::engine::model::{ModelConfig, Positions};
+use gradcause::engine::objective::{BatchTensors, loss};
+use gradcause::engine::task::Task;
+use gradcause::engine::train::{TrainConfig, Trainer, TrainingData};
+use gradcause::engine::weights::{from_safetensors, to_safetensors};
+use gradcause::experiment::config::ExperimentConfig;
+use gradcause::experiment::permalink::{from_query, to_query};
+use gradcause::experiment::report::{TrainReport, train_and_evaluate};
 
 /// The paper's context and training lengths on a narrow model.
 fn config(positions: Positions, seed: u64) -> ExperimentConfig {
@@ -247,7 +247,7 @@ fn the_study_writes_a_report_per_run_resumes_and_tabulates() {
                 "8",
                 "--thresholds",
                 "1,2",
-                "--threshold",
+                "--pruning-threshold",
                 "2",
                 "--prune-counts",
                 "1,2",

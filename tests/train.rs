@@ -3,16 +3,16 @@
 #![cfg(not(target_arch = "wasm32"))]
 
 use burn::prelude::*;
-use gradcause::backend::Backend;
-use gradcause::component::Intervention;
-use gradcause::config::ExperimentConfig;
-use gradcause::eval::accuracy;
-use gradcause::model::ModelConfig;
-use gradcause::report::train_and_evaluate;
-use gradcause::simd;
-use gradcause::task::Task;
-use gradcause::train::{StopReason, TrainConfig, Trainer};
-use gradcause::weights::{from_safetensors, to_safetensors};
+use gradcause::engine::backend::Backend;
+use gradcause::engine::component::Intervention;
+use gradcause::engine::eval::accuracy;
+use gradcause::engine::model::ModelConfig;
+use gradcause::engine::simd;
+use gradcause::engine::task::Task;
+use gradcause::engine::train::{StopReason, TrainConfig, Trainer};
+use gradcause::engine::weights::{from_safetensors, to_safetensors};
+use gradcause::experiment::config::ExperimentConfig;
+use gradcause::experiment::report::train_and_evaluate;
 
 /// A model and task small enough to learn in seconds on a CPU.
 fn reduced(task: Task, seed: u64) -> ExperimentConfig {
@@ -74,7 +74,7 @@ fn a_reduced_model_learns_reversal_of_short_sequences() {
     assert!(last.1 < first.1 / 2.0, "loss {} -> {}", first.1, last.1);
 
     // The stop-rule accuracy holds on fresh training-distribution examples.
-    let fresh = gradcause::task::ood_set(Task::Reverse, 7, 3, 8, 32);
+    let fresh = gradcause::engine::task::ood_set(Task::Reverse, 7, 3, 8, 32);
     let held = pollster::block_on(accuracy(
         &trained.model,
         &fresh,
@@ -200,7 +200,7 @@ fn saved_weights_reload_to_the_same_model() {
     let reloaded = from_safetensors(&bytes, &device).unwrap();
 
     let set = config.eval.ood_set(Task::Sort, 5, 5);
-    let tokens = gradcause::objective::BatchTensors::new(&set[0], &device).inputs;
+    let tokens = gradcause::engine::objective::BatchTensors::new(&set[0], &device).inputs;
     let a: Vec<f32> = model
         .forward(tokens.clone(), &Intervention::none())
         .into_data()
@@ -270,7 +270,7 @@ fn the_fused_adam_steps_as_burns_adam_does() {
     for level in simd::available() {
         simd::limit_to(level);
         assert_eq!(
-            train(gradcause::train::adam()),
+            train(gradcause::engine::train::adam()),
             burns,
             "at {}",
             level.name()

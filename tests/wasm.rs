@@ -5,16 +5,16 @@
 mod common;
 
 use common::{GOLDEN_EXAMPLES, sample_examples, tiny_config};
-use gradcause::analysis::Class;
-use gradcause::backend::Backend;
-use gradcause::config::ExperimentConfig;
-use gradcause::model::Positions;
-use gradcause::permalink::{from_query, to_query};
-use gradcause::plot::{Scale, band, class_colour, heat_colour};
-use gradcause::report::{SeedReport, train_and_evaluate};
-use gradcause::summary::Summary;
-use gradcause::task::Task;
-use gradcause::train::Trainer;
+use gradcause::analysis::analyze::Class;
+use gradcause::engine::backend::Backend;
+use gradcause::engine::model::Positions;
+use gradcause::engine::task::Task;
+use gradcause::engine::train::Trainer;
+use gradcause::experiment::config::ExperimentConfig;
+use gradcause::experiment::permalink::{from_query, to_query};
+use gradcause::experiment::report::{SeedReport, train_and_evaluate};
+use gradcause::report::plot::{Scale, band, class_colour, heat_colour};
+use gradcause::report::summary::Summary;
 use wasm_bindgen_test::{wasm_bindgen_test, wasm_bindgen_test_configure};
 
 wasm_bindgen_test_configure!(run_in_browser);
@@ -100,7 +100,7 @@ async fn the_analysis_runs_on_webgpu() {
     );
     assert!((0.0..=1.0).contains(&analysis.base_accuracy));
     // The cheap scores, and pruning by each, on WebGPU as well.
-    for score in gradcause::scores::Score::ALL {
+    for score in gradcause::analysis::scores::Score::ALL {
         let values = analysis.score(score).expect("every score");
         assert!(values.iter().all(|v| v.is_finite()), "{score}");
     }

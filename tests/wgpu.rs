@@ -10,12 +10,12 @@ mod common;
 
 use burn::prelude::*;
 use common::tiny_config;
-use gradcause::backend::Backend;
-use gradcause::component::{Component, Intervention};
-use gradcause::objective::BatchTensors;
-use gradcause::task::Task;
-use gradcause::train::Trainer;
-use gradcause::weights::{from_safetensors, to_safetensors};
+use gradcause::engine::backend::Backend;
+use gradcause::engine::component::{Component, Intervention};
+use gradcause::engine::objective::BatchTensors;
+use gradcause::engine::task::Task;
+use gradcause::engine::train::Trainer;
+use gradcause::engine::weights::{from_safetensors, to_safetensors};
 
 fn gpu() -> Option<Device> {
     if std::env::var_os("GRADCAUSE_SKIP_WGPU").is_some() {

@@ -2,7 +2,7 @@
 //! storage, the URL, downloads, reading files, fetching shipped files, and the WebGPU adapter's
 //! name.
 
-use js_sys::{Array, Promise, Reflect};
+use js_sys::{Array, Promise, Reflect, Uint8Array};
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
@@ -243,6 +243,15 @@ pub fn spawn_worker(
     })
 }
 
+/// The buffers of `message` to transfer rather than copy.
+pub fn transferables(message: &Array) -> Array {
+    message
+        .iter()
+        .filter_map(|part| part.dyn_into::<Uint8Array>().ok())
+        .map(|bytes| JsValue::from(bytes.buffer()))
+        .collect()
+}
+
 /// A worker and the handlers of its messages, which live as long as it does.
 pub struct WorkerHandle {
     worker: web_sys::Worker,
@@ -253,7 +262,7 @@ pub struct WorkerHandle {
 impl WorkerHandle {
     /// Posts `message`, transferring its byte arrays.
     pub fn post(&self, data: &Array) -> Result<(), String> {
-        let transfer = super::jobs::transferables(data);
+        let transfer = transferables(data);
         self.worker
             .post_message_with_transfer(data, &transfer)
             .map_err(message)

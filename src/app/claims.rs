@@ -5,11 +5,11 @@
 
 use leptos::prelude::*;
 
-use crate::ablation::Ablation;
-use crate::compare::Reported;
-use crate::reproduction::{Claim, claims};
-use crate::summary::{LayerCount, Summary};
-use crate::task::Task;
+use crate::analysis::ablation::Ablation;
+use crate::engine::task::Task;
+use crate::report::paper::Reported;
+use crate::report::reproduction::{Claim, claims};
+use crate::report::summary::{LayerCount, Summary};
 
 use super::charts::{GradNormBars, LayerCounts, SweepScatter};
 use super::state::Lab;

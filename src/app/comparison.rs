@@ -5,10 +5,11 @@ use std::collections::BTreeMap;
 
 use leptos::prelude::*;
 
-use crate::ablation::Ablation;
-use crate::compare::{CITATION, Line, Reported, compare, tally};
-use crate::summary::Summary;
-use crate::task::Task;
+use crate::analysis::ablation::Ablation;
+use crate::engine::task::Task;
+use crate::report::compare::{Line, compare, tally};
+use crate::report::paper::{CITATION, Reported};
+use crate::report::summary::Summary;
 
 use super::state::Lab;
 

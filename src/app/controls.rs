@@ -3,9 +3,10 @@
 
 use leptos::prelude::*;
 
-use crate::config::ExperimentConfig;
-use crate::permalink::{BackendChoice, FIELDS};
-use crate::task::Task;
+use crate::engine::task::Task;
+use crate::experiment::config::ExperimentConfig;
+use crate::experiment::config::FIELDS;
+use crate::experiment::permalink::BackendChoice;
 
 use super::runner::{self, DEFAULT_SEEDS, run_all};
 use super::state::Lab;
@@ -72,7 +73,7 @@ pub fn Controls() -> impl IntoView {
                                     )
                                 }
                             />
-                            <small>{field.help}</small>
+                            <small>{field.label}</small>
                         </label>
                     }
                 })

@@ -4,9 +4,9 @@
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
-use crate::ablation::Ablation;
-use crate::component::Component;
-use crate::report::SeedReport;
+use crate::analysis::ablation::Ablation;
+use crate::engine::component::Component;
+use crate::experiment::report::SeedReport;
 
 use super::runner;
 use super::state::Lab;

@@ -6,12 +6,12 @@ use js_sys::{Array, Uint8Array};
 use serde::{Deserialize, Serialize};
 use wasm_bindgen::{JsCast, JsValue};
 
-use crate::ablation::Ablation;
-use crate::component::Component;
-use crate::config::ExperimentConfig;
-use crate::permalink::BackendChoice;
-use crate::report::SeedReport;
-use crate::train::Progress;
+use crate::analysis::ablation::Ablation;
+use crate::engine::component::Component;
+use crate::engine::train::Progress;
+use crate::experiment::config::ExperimentConfig;
+use crate::experiment::permalink::BackendChoice;
+use crate::experiment::report::SeedReport;
 
 use super::state::LivePoint;
 
@@ -109,13 +109,4 @@ pub fn decode<T: for<'de> Deserialize<'de>>(
         .ok()
         .map(|bytes| bytes.to_vec());
     Ok((value, weights))
-}
-
-/// The buffers of `message` to transfer rather than copy.
-pub fn transferables(message: &Array) -> Array {
-    message
-        .iter()
-        .filter_map(|part| part.dyn_into::<Uint8Array>().ok())
-        .map(|bytes| JsValue::from(bytes.buffer()))
-        .collect()
 }

@@ -4,9 +4,9 @@
 
 use leptos::prelude::*;
 
-use crate::ablation::Ablation;
-use crate::leaderboard::{Leaderboard, percent};
-use crate::summary::SweepSummary;
+use crate::analysis::ablation::Ablation;
+use crate::report::leaderboard::{Leaderboard, percent};
+use crate::report::summary::SweepSummary;
 
 use super::charts::ScoreRhoChart;
 

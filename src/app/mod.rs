@@ -22,7 +22,7 @@ mod worker;
 
 use leptos::prelude::*;
 
-use crate::permalink;
+use crate::experiment::permalink;
 
 use guide::{Explain, GuideBar};
 use state::Lab;

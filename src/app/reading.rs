@@ -4,8 +4,8 @@
 
 use leptos::prelude::*;
 
-use crate::ablation::Ablation;
-use crate::attribution::GWeights;
+use crate::analysis::ablation::Ablation;
+use crate::analysis::attribution::GWeights;
 
 use super::state::Lab;
 

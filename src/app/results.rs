@@ -3,11 +3,11 @@
 
 use leptos::prelude::*;
 
-use crate::ablation::Ablation;
-use crate::analysis::Analysis;
-use crate::attribution::GWeights;
-use crate::report::SeedReport;
-use crate::summary::Summary;
+use crate::analysis::ablation::Ablation;
+use crate::analysis::analyze::Analysis;
+use crate::analysis::attribution::GWeights;
+use crate::experiment::report::SeedReport;
+use crate::report::summary::Summary;
 
 use super::charts::{AttentionMap, DeltaBars, GradCausalScatter, GradNormBars, LayerCounts};
 use super::explorer::Explorer;
@@ -70,7 +70,7 @@ fn RunHeader(report: SeedReport) -> impl IntoView {
         (None, Some(reason)) => format!("Seed skipped: {reason}."),
         (None, None) => String::new(),
     };
-    let made = |what: &str, m: &crate::provenance::Made| {
+    let made = |what: &str, m: &crate::experiment::provenance::Made| {
         format!(
             "{what} in {:.0} s on {} ({}, {} thread{}) by build {}",
             m.seconds,
@@ -208,7 +208,7 @@ fn AnalysisView(report: SeedReport, analysis: Analysis) -> impl IntoView {
 }
 
 /// Per layer, Heroes and Bloats among the heads of `summary`, at the lab's baseline and threshold.
-fn layer_counts(summary: &Summary, lab: Lab) -> Vec<crate::summary::LayerCount> {
+fn layer_counts(summary: &Summary, lab: Lab) -> Vec<crate::report::summary::LayerCount> {
     let (ablation, t) = (lab.ablation.get(), lab.threshold.get());
     summary.table5.at(ablation, t).to_vec()
 }
@@ -261,7 +261,7 @@ fn SeedSpearman(analysis: Analysis) -> impl IntoView {
 fn SeedPruning(analysis: Analysis, g: GWeights, ablation: Ablation) -> impl IntoView {
     let by_grad = &analysis.by_grad[&g];
     let p = &by_grad.pruning[&ablation];
-    let row = |name: &str, joint: &Option<crate::analysis::JointAblation>| {
+    let row = |name: &str, joint: &Option<crate::analysis::analyze::JointAblation>| {
         let (who, change) = match joint {
             Some(j) => (
                 j.components
@@ -328,8 +328,8 @@ fn Checkpoints(report: SeedReport) -> impl IntoView {
                                 .flatten()
                                 .map_or("undefined".into(), |r| format!("{r:.3}"))}
                         </td>
-                        <td>{count(crate::analysis::Class::Hero)}</td>
-                        <td>{count(crate::analysis::Class::Bloat)}</td>
+                        <td>{count(crate::analysis::analyze::Class::Hero)}</td>
+                        <td>{count(crate::analysis::analyze::Class::Bloat)}</td>
                     </tr>
                 }
             })

@@ -13,9 +13,9 @@ use wasm_bindgen::closure::Closure;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{ErrorEvent, MessageEvent};
 
-use crate::ablation::Ablation;
-use crate::component::Component;
-use crate::config::ExperimentConfig;
+use crate::analysis::ablation::Ablation;
+use crate::engine::component::Component;
+use crate::experiment::config::ExperimentConfig;
 
 use super::browser::{self, WorkerHandle};
 use super::jobs::{self, Answer, Job};

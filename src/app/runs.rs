@@ -2,8 +2,8 @@
 //! as JSON, import a file of runs (a malformed or foreign file is refused with a message and
 //! changes nothing), clear them. Before the first run, only the import is offered.
 
-use crate::ablation::Ablation;
-use crate::attribution::GWeights;
+use crate::analysis::ablation::Ablation;
+use crate::analysis::attribution::GWeights;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use wasm_bindgen::JsCast;

@@ -4,14 +4,14 @@
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::ablation::Ablation;
-use crate::attribution::GWeights;
-use crate::component::Component;
-use crate::config::ExperimentConfig;
-use crate::permalink::{self, BackendChoice};
-use crate::report::SeedReport;
-use crate::task::Task;
-use crate::train::Progress;
+use crate::analysis::ablation::Ablation;
+use crate::analysis::attribution::GWeights;
+use crate::engine::component::Component;
+use crate::engine::task::Task;
+use crate::engine::train::Progress;
+use crate::experiment::config::ExperimentConfig;
+use crate::experiment::permalink::{self, BackendChoice};
+use crate::experiment::report::SeedReport;
 
 use super::browser;
 

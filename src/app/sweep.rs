@@ -7,11 +7,11 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use serde::de::DeserializeOwned;
 
-use crate::attribution::GWeights;
-use crate::model::Positions;
-use crate::report::SeedReport;
-use crate::summary::{PaperSeedSummary, Summary, SweepSummary};
-use crate::task::Task;
+use crate::analysis::attribution::GWeights;
+use crate::engine::model::Positions;
+use crate::engine::task::Task;
+use crate::experiment::report::SeedReport;
+use crate::report::summary::{PaperSeedSummary, Summary, SweepSummary};
 
 use super::browser;
 use super::comparison::PaperBeside;

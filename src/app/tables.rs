@@ -3,8 +3,9 @@
 
 use leptos::prelude::*;
 
-use crate::ablation::Ablation;
-use crate::summary::{MeanStd, Summary};
+use crate::analysis::ablation::Ablation;
+use crate::analysis::stats::MeanStd;
+use crate::report::summary::Summary;
 
 use super::browser;
 use super::charts::GradNormBars;

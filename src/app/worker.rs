@@ -7,15 +7,15 @@ use wasm_bindgen::closure::Closure;
 use wasm_bindgen_futures::spawn_local;
 use web_sys::{DedicatedWorkerGlobalScope, MessageEvent};
 
-use crate::ablation::AblationSet;
-use crate::backend::Backend;
-use crate::config::ExperimentConfig;
-use crate::permalink::BackendChoice;
-use crate::progress::Observer;
-use crate::provenance::Made;
-use crate::report::{SeedReport, TrainReport};
-use crate::train::Trainer;
-use crate::weights::{from_safetensors, to_safetensors};
+use crate::analysis::ablation::AblationSet;
+use crate::engine::backend::Backend;
+use crate::engine::progress::Observer;
+use crate::engine::train::Trainer;
+use crate::engine::weights::{from_safetensors, to_safetensors};
+use crate::experiment::config::ExperimentConfig;
+use crate::experiment::permalink::BackendChoice;
+use crate::experiment::provenance::Made;
+use crate::experiment::report::{SeedReport, TrainReport};
 
 use super::browser;
 use super::jobs::{self, Answer, Job};
@@ -54,7 +54,7 @@ fn scope() -> DedicatedWorkerGlobalScope {
 /// Posts an update to the page, transferring the weights' bytes.
 fn post(update: &Answer, weights: Option<&[u8]>) {
     let message = jobs::encode(update, weights);
-    let transfer = jobs::transferables(&message);
+    let transfer = browser::transferables(&message);
     // Posting fails only for values that cannot be cloned, which these are not.
     let _ = scope().post_message_with_transfer(&message, &transfer);
 }

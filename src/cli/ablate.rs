@@ -1,8 +1,8 @@
 //! `gradcause ablate`: a saved model's accuracy with chosen components ablated.
 
-use gradcause::ablation::{Ablation, AblationSet};
-use gradcause::task::ood_set;
-use gradcause::weights::from_safetensors;
+use gradcause::analysis::ablation::{Ablation, AblationSet};
+use gradcause::engine::task::ood_set;
+use gradcause::engine::weights::from_safetensors;
 
 use super::{AblateArgs, Failure, read_file, run_error};
 

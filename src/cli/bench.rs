@@ -14,18 +14,18 @@ use std::time::Instant;
 use burn::optim::GradientsParams;
 use burn::prelude::*;
 use clap::Args;
-use gradcause::analysis::analyze;
-use gradcause::backend::{Backend, keep_threads_polling, threads_wait_actively};
-use gradcause::component::Intervention;
-use gradcause::config::ExperimentConfig;
-use gradcause::eval::accuracy;
-use gradcause::objective::{BatchTensors, exact_matches, loss};
-use gradcause::provenance::{self, StageClock};
-use gradcause::report::TrainReport;
-use gradcause::simd::{self, Level};
-use gradcause::stats;
-use gradcause::task::Task;
-use gradcause::train::{Trainer, TrainingData, train};
+use gradcause::analysis::analyze::analyze;
+use gradcause::analysis::stats;
+use gradcause::engine::backend::{Backend, keep_threads_polling, threads_wait_actively};
+use gradcause::engine::component::Intervention;
+use gradcause::engine::eval::accuracy;
+use gradcause::engine::objective::{BatchTensors, exact_matches, loss};
+use gradcause::engine::simd::{self, Level};
+use gradcause::engine::task::Task;
+use gradcause::engine::train::{Trainer, TrainingData, train};
+use gradcause::experiment::config::ExperimentConfig;
+use gradcause::experiment::provenance::{self, StageClock};
+use gradcause::experiment::report::TrainReport;
 use serde::Serialize;
 
 use super::{Failure, run_error, write_file};
@@ -299,7 +299,7 @@ async fn time_steps(
     // the threads kept polling as a training step keeps them.
     let autodiff = device.clone().autodiff();
     let mut model = config.model.init(config.seed, &autodiff);
-    let mut optimizer = gradcause::train::adam();
+    let mut optimizer = gradcause::engine::train::adam();
     let mut batches = TrainingData::new(&config);
     let (mut forward, mut backward, mut update) = (Vec::new(), Vec::new(), Vec::new());
     for step in 0..args.warmup + args.steps {
@@ -394,9 +394,16 @@ async fn time_analysis(
     let started = Instant::now();
     let mut quiet = ();
     let mut clock = StageClock::new(&mut quiet);
-    analyze(&trained.model, &config, length, &mut clock)
-        .await
-        .map_err(run_error)?;
+    let ood = config.eval.ood_set(config.task, config.seed, length);
+    analyze(
+        &trained.model,
+        &config.analysis,
+        &ood,
+        config.seed,
+        &mut clock,
+    )
+    .await
+    .map_err(run_error)?;
     let analysis_s = started.elapsed().as_secs_f64();
     let analysis_steps = clock.steps();
     Ok(AnalysisFigures {

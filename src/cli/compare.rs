@@ -2,12 +2,13 @@
 
 use std::path::Path;
 
-use gradcause::ablation::Ablation;
-use gradcause::compare::{Reported, compare, markdown, tally, text};
-use gradcause::leaderboard::leaderboards;
-use gradcause::report::SeedReport;
-use gradcause::reproduction::{Inputs, Sources, document, of_seeds};
-use gradcause::summary::Summary;
+use gradcause::analysis::ablation::Ablation;
+use gradcause::experiment::report::SeedReport;
+use gradcause::report::compare::{compare, markdown, tally, text};
+use gradcause::report::leaderboard::leaderboards;
+use gradcause::report::paper::Reported;
+use gradcause::report::reproduction::{Inputs, Sources, document, of_seeds};
+use gradcause::report::summary::Summary;
 
 use super::run::read_seed_reports;
 use super::study::read_all;

@@ -1,163 +1,216 @@
-//! Command-line flags for every config field.
+//! Command-line flags for every config field: one `--KEY` per row of the config's field table
+//! ([`FIELDS`]), with the row's help, section and the paper's default; the value is read by the
+//! row's own parser, so a flag takes exactly what the same key takes in a link.
 
-use clap::Args;
-use gradcause::ablation::Ablation;
-use gradcause::attribution::GWeights;
-use gradcause::config::ExperimentConfig;
-use gradcause::model::Positions;
-use gradcause::task::Task;
+use clap::{Arg, ArgMatches, Args, Command, FromArgMatches};
+use gradcause::analysis::ablation::Ablation;
+use gradcause::analysis::attribution::GWeights;
+use gradcause::engine::task::Task;
+use gradcause::experiment::config::{ExperimentConfig, FIELDS, Field};
 
 /// Every METHOD.md default, settable; unset flags keep the paper's value.
-#[derive(Args, Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct ConfigArgs {
-    /// Blocks L [default: 4].
-    #[arg(long, help_heading = "Model")]
-    layers: Option<usize>,
-    /// Heads per block H; must divide d_model [default: 4].
-    #[arg(long, help_heading = "Model")]
-    heads: Option<usize>,
-    /// Residual stream width [default: 128].
-    #[arg(long, help_heading = "Model")]
-    d_model: Option<usize>,
-    /// MLP hidden width [default: 512].
-    #[arg(long, help_heading = "Model")]
-    d_ff: Option<usize>,
-    /// Longest input, in positions; at least 2 x longest length + 2 [default: 32].
-    #[arg(long, help_heading = "Model")]
-    context: Option<usize>,
-    /// Positions: shifted (each training example at a random offset), learned (always from 0)
-    /// or none (no position embedding) [default: shifted].
-    #[arg(long, help_heading = "Model")]
-    positions: Option<Positions>,
-    /// Adam learning rate, > 0 [default: 0.001].
-    #[arg(long, allow_negative_numbers = true, help_heading = "Training")]
-    lr: Option<f64>,
-    /// Examples per training batch [default: 64].
-    #[arg(long, help_heading = "Training")]
-    batch_size: Option<usize>,
-    /// Shortest training length n, >= 1 [default: 3].
-    #[arg(long, help_heading = "Training")]
-    min_length: Option<usize>,
-    /// Longest training length n [default: 7].
-    #[arg(long, help_heading = "Training")]
-    max_length: Option<usize>,
-    /// Steps between stop-rule evaluations [default: 250].
-    #[arg(long, help_heading = "Training")]
-    eval_every: Option<usize>,
-    /// Fresh examples per stop-rule evaluation [default: 1024].
-    #[arg(long, help_heading = "Training")]
-    eval_examples: Option<usize>,
-    /// Stop-rule accuracy, in (0, 1] [default: 0.9].
-    #[arg(long, allow_negative_numbers = true, help_heading = "Training")]
-    target_accuracy: Option<f64>,
-    /// Step budget [default: 15000].
-    #[arg(long, help_heading = "Training")]
-    max_steps: Option<usize>,
-    /// OOD lengths, comma-separated, outside the training range [default: 8,9,10,11].
-    #[arg(long, value_delimiter = ',', help_heading = "Evaluation")]
-    ood_lengths: Option<Vec<usize>>,
-    /// Batches per OOD evaluation set [default: 50].
-    #[arg(long, help_heading = "Evaluation")]
-    ood_batches: Option<usize>,
-    /// Examples per OOD batch [default: 64].
-    #[arg(long, help_heading = "Evaluation")]
-    ood_batch_size: Option<usize>,
-    /// Lowest accuracy of an analysable length, in [0, 1] [default: 0.2].
-    #[arg(long, allow_negative_numbers = true, help_heading = "Evaluation")]
-    window_low: Option<f64>,
-    /// Highest accuracy of an analysable length, in [0, 1] [default: 0.75].
-    #[arg(long, allow_negative_numbers = true, help_heading = "Evaluation")]
-    window_high: Option<f64>,
-    /// Hero/Bloat thresholds t, comma-separated [default: 4,6,8].
-    #[arg(long, value_delimiter = ',', help_heading = "Analysis")]
-    thresholds: Option<Vec<usize>>,
-    /// The threshold that picks what pruning removes; one of --thresholds [default: 6].
-    #[arg(long, help_heading = "Analysis")]
-    threshold: Option<usize>,
-    /// The reading of G shown first and kept in checkpoints: wv-wout or wvo-inout (reports hold
-    /// both) [default: wv-wout].
-    #[arg(long, help_heading = "Analysis")]
-    g_weights: Option<GWeights>,
-    /// Ablation shown first for pruning and superadditivity: mean, mean-pos, zero or resample
-    /// (reports hold all four) [default: mean].
-    #[arg(long, help_heading = "Analysis")]
-    pruning_ablation: Option<Ablation>,
-    /// Examples averaged into each attention pattern [default: 20].
-    #[arg(long, help_heading = "Analysis")]
-    attention_examples: Option<usize>,
-    /// Midpoint steps of integrated gradients [default: 8].
-    #[arg(long, help_heading = "Analysis")]
-    ig_steps: Option<usize>,
-    /// Evaluation batches integrated gradients run on, the first ones [default: 4].
-    #[arg(long, help_heading = "Analysis")]
-    ig_batches: Option<usize>,
-    /// How many components pruning by each score removes, comma-separated [default: 2,4,6].
-    #[arg(long, value_delimiter = ',', help_heading = "Analysis")]
-    prune_counts: Option<Vec<usize>>,
-    /// Evaluation batches pruning by score is measured on, the first ones [default: 25].
-    #[arg(long, help_heading = "Analysis")]
-    prune_batches: Option<usize>,
-    /// Also analyse snapshots taken every this many training steps; 0 for none [default: 0].
-    #[arg(long, help_heading = "Analysis")]
-    checkpoint_every: Option<usize>,
+    /// The flags given: each field's key and text, in the table's order.
+    given: Vec<(&'static str, String)>,
 }
 
-/// Replaces `slot` by `value` when one is given.
-fn set<T: Clone>(slot: &mut T, value: &Option<T>) {
-    if let Some(v) = value {
-        *slot = v.clone();
+/// The flag of `field`: `--KEY VALUE`, checked by the field's parser as clap reads it.
+fn flag(field: &'static Field, defaults: &ExperimentConfig) -> Arg {
+    let scratch = defaults.clone();
+    Arg::new(field.key)
+        .long(field.key)
+        .help(format!(
+            "{} [default: {}]",
+            field.help,
+            (field.get)(defaults)
+        ))
+        .help_heading(field.section)
+        .allow_negative_numbers(true)
+        .value_parser(move |text: &str| -> Result<String, String> {
+            (field.set)(&mut scratch.clone(), text)?;
+            Ok(text.to_string())
+        })
+}
+
+impl Args for ConfigArgs {
+    fn augment_args(command: Command) -> Command {
+        let defaults = ExperimentConfig::new(Task::Reverse, 0);
+        FIELDS.iter().fold(command, |command, field| {
+            command.arg(flag(field, &defaults))
+        })
+    }
+
+    fn augment_args_for_update(command: Command) -> Command {
+        Self::augment_args(command)
+    }
+}
+
+impl FromArgMatches for ConfigArgs {
+    fn from_arg_matches(matches: &ArgMatches) -> Result<Self, clap::Error> {
+        let mut args = Self::default();
+        args.update_from_arg_matches(matches)?;
+        Ok(args)
+    }
+
+    fn update_from_arg_matches(&mut self, matches: &ArgMatches) -> Result<(), clap::Error> {
+        for field in FIELDS {
+            if let Some(text) = matches.get_one::<String>(field.key) {
+                self.given.retain(|(key, _)| *key != field.key);
+                self.given.push((field.key, text.clone()));
+            }
+        }
+        Ok(())
     }
 }
 
 impl ConfigArgs {
+    /// `config` with every given flag applied, not validated.
+    fn apply(&self, mut config: ExperimentConfig) -> Result<ExperimentConfig, String> {
+        for (key, text) in &self.given {
+            let field = FIELDS
+                .iter()
+                .find(|f| f.key == *key)
+                .expect("a given flag is a field's");
+            (field.set)(&mut config, text).map_err(|e| format!("--{key}: {e}"))?;
+        }
+        Ok(config)
+    }
+
+    /// The flags' config for a task whose own values do not matter here.
+    fn applied(&self) -> ExperimentConfig {
+        self.apply(ExperimentConfig::new(Task::Reverse, 0))
+            .expect("clap checked every flag with its field's parser")
+    }
+
     /// The G reading given with `--g-weights`, or the default.
     pub fn g_weights(&self) -> GWeights {
-        self.g_weights.unwrap_or(GWeights::WvWout)
+        self.applied().analysis.g_weights
     }
 
     /// The ablation given with `--pruning-ablation`, or the default.
     pub fn ablation(&self) -> Ablation {
-        self.pruning_ablation.unwrap_or(Ablation::Mean)
+        self.applied().analysis.pruning_ablation
     }
 
-    /// The position scheme given with `--positions`, if any.
-    pub fn positions(&self) -> Option<Positions> {
-        self.positions
+    /// Whether `--positions` was given.
+    pub fn positions_given(&self) -> bool {
+        self.given.iter().any(|(key, _)| *key == "positions")
     }
 
     /// The paper's config for `task` and `seed` with every given flag applied, validated.
     pub fn resolve(&self, task: Task, seed: u64) -> Result<ExperimentConfig, String> {
-        let mut c = ExperimentConfig::new(task, seed);
-        set(&mut c.model.layers, &self.layers);
-        set(&mut c.model.heads, &self.heads);
-        set(&mut c.model.d_model, &self.d_model);
-        set(&mut c.model.d_ff, &self.d_ff);
-        set(&mut c.model.context, &self.context);
-        set(&mut c.model.positions, &self.positions);
-        set(&mut c.train.lr, &self.lr);
-        set(&mut c.train.batch_size, &self.batch_size);
-        set(&mut c.train.min_length, &self.min_length);
-        set(&mut c.train.max_length, &self.max_length);
-        set(&mut c.train.eval_every, &self.eval_every);
-        set(&mut c.train.eval_examples, &self.eval_examples);
-        set(&mut c.train.target_accuracy, &self.target_accuracy);
-        set(&mut c.train.max_steps, &self.max_steps);
-        set(&mut c.eval.ood_lengths, &self.ood_lengths);
-        set(&mut c.eval.ood_batches, &self.ood_batches);
-        set(&mut c.eval.ood_batch_size, &self.ood_batch_size);
-        set(&mut c.eval.window_low, &self.window_low);
-        set(&mut c.eval.window_high, &self.window_high);
-        set(&mut c.analysis.thresholds, &self.thresholds);
-        set(&mut c.analysis.threshold, &self.threshold);
-        set(&mut c.analysis.g_weights, &self.g_weights);
-        set(&mut c.analysis.pruning_ablation, &self.pruning_ablation);
-        set(&mut c.analysis.attention_examples, &self.attention_examples);
-        set(&mut c.analysis.ig_steps, &self.ig_steps);
-        set(&mut c.analysis.ig_batches, &self.ig_batches);
-        set(&mut c.analysis.prune_counts, &self.prune_counts);
-        set(&mut c.analysis.prune_batches, &self.prune_batches);
-        set(&mut c.analysis.checkpoint_every, &self.checkpoint_every);
-        c.validate().map_err(|e| e.to_string())?;
-        Ok(c)
+        let config = self.apply(ExperimentConfig::new(task, seed))?;
+        config.validate().map_err(|e| e.to_string())?;
+        Ok(config)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+    use gradcause::experiment::permalink::from_query;
+
+    use super::*;
+
+    #[derive(Parser)]
+    struct Flags {
+        #[command(flatten)]
+        config: ConfigArgs,
+    }
+
+    fn parse(flags: &[&str]) -> Result<ConfigArgs, clap::Error> {
+        let argv = std::iter::once("gradcause").chain(flags.iter().copied());
+        Flags::try_parse_from(argv).map(|f| f.config)
+    }
+
+    /// A valid value other than the paper's default for every field (a field added without one
+    /// here fails the test), set by flag and by link key: the same config either way.
+    #[test]
+    fn every_field_is_a_flag_that_sets_what_its_link_key_sets() {
+        let values = [
+            ("layers", "2"),
+            ("heads", "2"),
+            ("d-model", "64"),
+            ("d-ff", "96"),
+            ("context", "24"),
+            ("positions", "none"),
+            ("lr", "0.003"),
+            ("batch-size", "32"),
+            ("min-length", "4"),
+            ("max-length", "6"),
+            ("eval-every", "50"),
+            ("eval-examples", "256"),
+            ("target-accuracy", "0.95"),
+            ("max-steps", "300"),
+            ("ood-lengths", "8,9"),
+            ("ood-batches", "5"),
+            ("ood-batch-size", "32"),
+            ("window-low", "0.3"),
+            ("window-high", "0.8"),
+            ("thresholds", "3,5"),
+            ("pruning-threshold", "3"),
+            ("g-weights", "wvo-inout"),
+            ("pruning-ablation", "zero"),
+            ("attention-examples", "7"),
+            ("ig-steps", "4"),
+            ("ig-batches", "2"),
+            ("prune-counts", "1,3"),
+            ("prune-batches", "10"),
+            ("checkpoint-every", "100"),
+        ];
+        let defaults = ExperimentConfig::new(Task::Sort, 9);
+        for field in FIELDS {
+            let (key, value) = values
+                .iter()
+                .find(|(key, _)| *key == field.key)
+                .unwrap_or_else(|| panic!("no test value for `{}`", field.key));
+            let one = parse(&[&format!("--{key}"), value]).unwrap();
+            let mut alone = defaults.clone();
+            (field.set)(&mut alone, value).unwrap();
+            assert_ne!(alone, defaults, "{key}: {value} is its default");
+            assert_eq!(one.apply(defaults.clone()).unwrap(), alone, "{key}");
+        }
+        let mut argv = Vec::new();
+        for (key, value) in values {
+            argv.push(format!("--{key}"));
+            argv.push(value.to_string());
+        }
+        let argv: Vec<&str> = argv.iter().map(String::as_str).collect();
+        let by_flags = parse(&argv).unwrap().resolve(Task::Sort, 9).unwrap();
+        let query: Vec<String> = values.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        let by_link = from_query(&format!("task=sort&seed=9&{}", query.join("&"))).unwrap();
+        assert_eq!(by_flags, by_link);
+    }
+
+    #[test]
+    fn bad_flags_are_refused_with_the_fields_message() {
+        let error = parse(&["--max-steps", "lots"]).unwrap_err().to_string();
+        assert!(
+            error.contains("expected a whole number, got `lots`"),
+            "{error}"
+        );
+        let error = parse(&["--g-weights", "w"]).unwrap_err().to_string();
+        assert!(
+            error.contains("expected `wv-wout` or `wvo-inout`"),
+            "{error}"
+        );
+        let out_of_range = parse(&["--lr", "-1"]).unwrap().resolve(Task::Reverse, 1);
+        assert!(out_of_range.unwrap_err().contains("train.lr"));
+    }
+
+    #[test]
+    fn unset_flags_keep_the_papers_config() {
+        let args = parse(&[]).unwrap();
+        assert_eq!(
+            args.resolve(Task::Sort, 5).unwrap(),
+            ExperimentConfig::new(Task::Sort, 5)
+        );
+        assert!(!args.positions_given());
+        assert!(
+            parse(&["--positions", "learned"])
+                .unwrap()
+                .positions_given()
+        );
     }
 }

@@ -1,7 +1,7 @@
 //! `gradcause data`: the examples a seed gives.
 
-use gradcause::task::Example;
-use gradcause::train::TrainingData;
+use gradcause::engine::task::Example;
+use gradcause::engine::train::TrainingData;
 
 use super::{DataArgs, Failure};
 

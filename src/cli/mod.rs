@@ -14,11 +14,11 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
-use gradcause::ablation::Ablation;
-use gradcause::attribution::GWeights;
-use gradcause::backend::Backend;
-use gradcause::progress::Observer;
-use gradcause::task::Task;
+use gradcause::analysis::ablation::Ablation;
+use gradcause::analysis::attribution::GWeights;
+use gradcause::engine::backend::Backend;
+use gradcause::engine::progress::Observer;
+use gradcause::engine::task::Task;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use config_args::ConfigArgs;
@@ -163,7 +163,7 @@ struct PositionsArgs {
     tasks: Vec<Task>,
     /// Position schemes, comma-separated, run in this order.
     #[arg(long, value_delimiter = ',', default_value = "shifted,none,learned")]
-    schemes: Vec<gradcause::model::Positions>,
+    schemes: Vec<gradcause::engine::model::Positions>,
     #[command(flatten)]
     seeds: Seeds,
     /// Directory for one report per run and `positions.csv`. A run whose report is already
@@ -232,7 +232,7 @@ struct AblateArgs {
     length: usize,
     /// Components to ablate together, comma-separated (e.g. L3_H3,L1_H1,L2_MLP).
     #[arg(long, value_delimiter = ',', required = true)]
-    components: Vec<gradcause::component::Component>,
+    components: Vec<gradcause::engine::component::Component>,
     /// mean, zero or resample; all three when omitted.
     #[arg(long)]
     ablation: Option<Ablation>,

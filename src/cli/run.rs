@@ -4,17 +4,17 @@ use std::path::Path;
 use std::time::{Instant, SystemTime};
 
 use burn::prelude::*;
-use gradcause::ablation::Ablation;
-use gradcause::analysis::Analysis;
-use gradcause::backend::Backend;
-use gradcause::compare::Reported;
-use gradcause::config::ExperimentConfig;
-use gradcause::model::{ModelConfig, Transformer};
-use gradcause::report::{SeedReport, TrainReport, train_and_evaluate};
-use gradcause::summary::{PaperSeedSummary, SweepSummary};
-use gradcause::task::Task;
-use gradcause::train::Snapshot;
-use gradcause::weights::{from_safetensors, to_safetensors};
+use gradcause::analysis::ablation::Ablation;
+use gradcause::analysis::analyze::Analysis;
+use gradcause::engine::backend::Backend;
+use gradcause::engine::model::{ModelConfig, Transformer};
+use gradcause::engine::task::Task;
+use gradcause::engine::train::Snapshot;
+use gradcause::engine::weights::{from_safetensors, to_safetensors};
+use gradcause::experiment::config::ExperimentConfig;
+use gradcause::experiment::report::{SeedReport, TrainReport, train_and_evaluate};
+use gradcause::report::paper::Reported;
+use gradcause::report::summary::{PaperSeedSummary, SweepSummary};
 
 use super::{
     AnalyzeArgs, BarObserver, Failure, SweepArgs, TrainArgs, progress_bar, read_file,
@@ -223,7 +223,7 @@ fn print_analysis(a: &Analysis, config: &ExperimentConfig) {
             by_grad.class[&ablation][&t][i]
         );
     }
-    let joint = |j: &Option<gradcause::analysis::JointAblation>| match j {
+    let joint = |j: &Option<gradcause::analysis::analyze::JointAblation>| match j {
         Some(j) => format!(
             "{} → {:+.1}%",
             j.components

@@ -2,9 +2,9 @@
 
 use std::path::{Path, PathBuf};
 
-use gradcause::config::ExperimentConfig;
-use gradcause::report::TrainReport;
-use gradcause::study::{report_file, study_csv, window_counts};
+use gradcause::experiment::config::ExperimentConfig;
+use gradcause::experiment::report::TrainReport;
+use gradcause::report::study::{report_file, study_csv, window_counts};
 
 use super::run::{
     print_run, read_report as read_seed_report, sweep_report_path, to_json, train_model,
@@ -12,7 +12,7 @@ use super::run::{
 use super::{Failure, PositionsArgs, read_file, read_reports_in, run_error, write_file};
 
 pub async fn positions(args: &PositionsArgs) -> Result<(), Failure> {
-    if args.config.positions().is_some() {
+    if args.config.positions_given() {
         return Err(Failure::Usage(
             "--schemes picks the position schemes of the study; drop --positions".into(),
         ));

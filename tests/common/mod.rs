@@ -2,8 +2,8 @@
 // Each test crate that includes this module uses only part of it.
 #![allow(dead_code)]
 
-use gradcause::task::{Example, Task, ood_set};
-use gradcause::train::TrainingData;
+use gradcause::engine::task::{Example, Task, ood_set};
+use gradcause::engine::train::TrainingData;
 
 /// The golden examples, checked in: seed 42's first training and OOD examples of each task.
 pub const GOLDEN_EXAMPLES: &str = include_str!("../golden/examples.json");
@@ -35,9 +35,9 @@ pub fn sample_examples(seed: u64) -> serde_json::Value {
     serde_json::json!({ "seed": seed, "tasks": tasks })
 }
 
-use gradcause::config::ExperimentConfig;
-use gradcause::model::ModelConfig;
-use gradcause::train::TrainConfig;
+use gradcause::engine::model::ModelConfig;
+use gradcause::engine::train::TrainConfig;
+use gradcause::experiment::config::ExperimentConfig;
 
 /// A model and task small enough to train and analyse in seconds: 2 layers of 2 heads (6
 /// components), lengths 2–4, OOD lengths 5 and 6, every length analysable.
@@ -74,7 +74,7 @@ pub fn tiny_config(task: Task, seed: u64) -> ExperimentConfig {
 }
 
 use burn::prelude::*;
-use gradcause::kernels;
+use gradcause::engine::kernels;
 
 /// Checks that GELU and its slope on the CPU backend, forward alone (on a tensor held elsewhere
 /// too, which it must leave alone, and on one handed over) and under autodiff, equal

@@ -2,9 +2,9 @@
 
 use leptos::prelude::*;
 
-use crate::analysis::AttentionPatterns;
-use crate::component::Component;
-use crate::plot::{format_number, heat_colour};
+use crate::analysis::analyze::AttentionPatterns;
+use crate::engine::component::Component;
+use crate::report::plot::{format_number, heat_colour};
 
 use super::super::state::Lab;
 use super::{Figure, HEIGHT, LEFT, TOP, data_table, svg_frame};

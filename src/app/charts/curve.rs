@@ -2,7 +2,7 @@
 
 use leptos::prelude::*;
 
-use crate::plot::{Scale, format_number};
+use crate::report::plot::{Scale, format_number};
 
 use super::super::state::LivePoint;
 use super::{Figure, axes, data_table, plot_ranges, svg_frame};

@@ -2,8 +2,8 @@
 
 use leptos::prelude::*;
 
-use crate::analysis::{Analysis, Class};
-use crate::plot::{Scale, band, class_colour};
+use crate::analysis::analyze::{Analysis, Class};
+use crate::report::plot::{Scale, band, class_colour};
 
 use super::super::state::Lab;
 use super::{Figure, HEIGHT, axes, data_table, plot_ranges, svg_frame};

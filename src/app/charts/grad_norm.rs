@@ -3,7 +3,7 @@
 
 use leptos::prelude::*;
 
-use crate::plot::{Scale, band, format_number};
+use crate::report::plot::{Scale, band, format_number};
 
 use super::{Figure, HEIGHT, axes, data_table, plot_ranges, svg_frame};
 

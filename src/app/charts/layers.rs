@@ -3,9 +3,9 @@
 
 use leptos::prelude::*;
 
-use crate::analysis::Class;
-use crate::plot::{Scale, band, class_colour};
-use crate::summary::LayerCount;
+use crate::analysis::analyze::Class;
+use crate::report::plot::{Scale, band, class_colour};
+use crate::report::summary::LayerCount;
 
 use super::{Figure, HEIGHT, axes, data_table, plot_ranges, svg_frame};
 

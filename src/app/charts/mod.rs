@@ -21,8 +21,8 @@ pub use sweep_scatter::SweepScatter;
 
 use leptos::prelude::*;
 
-use crate::analysis::Class;
-use crate::plot::{Scale, class_colour, format_number};
+use crate::analysis::analyze::Class;
+use crate::report::plot::{Scale, class_colour, format_number};
 
 use super::browser;
 

@@ -3,8 +3,8 @@
 
 use leptos::prelude::*;
 
-use crate::analysis::{Analysis, Class};
-use crate::plot::{Scale, class_colour, format_number};
+use crate::analysis::analyze::{Analysis, Class};
+use crate::report::plot::{Scale, class_colour, format_number};
 
 use super::super::state::Lab;
 use super::{ClassLegend, Figure, axes, class_mark, data_table, plot_ranges, svg_frame};

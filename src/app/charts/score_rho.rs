@@ -3,9 +3,9 @@
 
 use leptos::prelude::*;
 
-use crate::leaderboard::Leaderboard;
-use crate::plot::{Scale, format_number};
-use crate::scores::Score;
+use crate::analysis::scores::Score;
+use crate::report::leaderboard::Leaderboard;
+use crate::report::plot::{Scale, format_number};
 
 /// Room for the score names.
 const NAMES: f64 = 230.0;

@@ -3,10 +3,11 @@
 
 use leptos::prelude::*;
 
-use crate::ablation::Ablation;
-use crate::analysis::Class;
-use crate::plot::{Scale, class_colour};
-use crate::summary::{Summary, interval_text};
+use crate::analysis::ablation::Ablation;
+use crate::analysis::analyze::Class;
+use crate::analysis::stats::interval_text;
+use crate::report::plot::{Scale, class_colour};
+use crate::report::summary::Summary;
 
 use super::{Figure, LEFT, TOP, axes, class_mark, data_table, plot_ranges, svg_frame};
 

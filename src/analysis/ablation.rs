@@ -1,0 +1,409 @@
+//! Causal importance by ablation (METHOD §6).
+//!
+//! A component is ablated by replacing its output on an evaluation set of one length:
+//! - mean ablation: by its mean output, one vector of d_model averaged over every example and
+//!   every position of the set (the paper's μ_i);
+//! - mean ablation per position (`mean-pos`, a reading kept beside it): by its mean over the set
+//!   at each position;
+//! - zero ablation: by zeros;
+//! - resample ablation (activation patching): by its output on another example of the same batch,
+//!   through a fixed derangement of each batch.
+//!
+//! `C_i = Acc_base - Acc_ablated(i)`. Any set of components can be ablated jointly.
+
+use std::fmt;
+use std::str::FromStr;
+
+use burn::prelude::*;
+use burn::tensor::ExecutionError;
+use serde::{Deserialize, Serialize};
+
+use crate::analysis::replay;
+use crate::engine::backend::{map_parallel, parallel_rounds};
+use crate::engine::component::{Component, Intervention, Replacement};
+use crate::engine::model::{Capture, Transformer};
+use crate::engine::objective::{BatchTensors, exact_matches, loss};
+use crate::engine::progress::Observer;
+use crate::engine::rng::{Rng, Stream};
+use crate::engine::task::Batch;
+
+/// How a component's output is removed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Ablation {
+    /// Replaced by its mean over every example and position of the evaluation set: one vector.
+    Mean,
+    /// Replaced by its mean over the evaluation set at each position.
+    MeanPos,
+    /// Replaced by zeros.
+    Zero,
+    /// Replaced by its output on another example (a fixed derangement of each batch).
+    Resample,
+}
+
+impl Ablation {
+    /// Every ablation, in report order.
+    pub const ALL: [Ablation; 4] = [
+        Ablation::Mean,
+        Ablation::MeanPos,
+        Ablation::Zero,
+        Ablation::Resample,
+    ];
+
+    /// The two readings of mean ablation, whose means attribution patching aims at.
+    pub const MEANS: [Ablation; 2] = [Ablation::Mean, Ablation::MeanPos];
+
+    /// The name the command line and the reports use.
+    pub fn name(self) -> &'static str {
+        match self {
+            Ablation::Mean => "mean",
+            Ablation::MeanPos => "mean-pos",
+            Ablation::Zero => "zero",
+            Ablation::Resample => "resample",
+        }
+    }
+}
+
+impl fmt::Display for Ablation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for Ablation {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ablation::ALL
+            .into_iter()
+            .find(|a| a.name() == s)
+            .ok_or_else(|| {
+                format!("unknown ablation `{s}`: expected `mean`, `mean-pos`, `zero` or `resample`")
+            })
+    }
+}
+
+/// Every component ablated alone under every ablation: `[a][i]` for `Ablation::ALL[a]` and
+/// component `i` in canonical order.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SingleAblations {
+    /// Exact-match accuracy.
+    pub accuracy: Vec<Vec<f64>>,
+    /// `mean_b L_b(ablated) − L_b(clean)`: how much the loss rises.
+    pub loss_change: Vec<Vec<f64>>,
+}
+
+/// An evaluation set of one length, on the device, with what ablating on it needs: the base
+/// accuracy, each component's mean outputs (one vector, and per position) and a fixed
+/// derangement of each batch.
+pub struct AblationSet {
+    batches: Vec<BatchTensors>,
+    examples: usize,
+    components: Vec<Component>,
+    heads: usize,
+    /// Per component, the mean output over every example and position of the set, one vector
+    /// repeated at every position, `[1, positions, d_model]`.
+    means: Vec<Tensor<3>>,
+    /// Per component, the mean output over the set at each position, `[1, positions, d_model]`.
+    position_means: Vec<Tensor<3>>,
+    /// Per batch, where each example takes its resampled outputs from.
+    derangements: Vec<Tensor<1, Int>>,
+    /// Exact-match accuracy of the clean model.
+    pub base_accuracy: f64,
+}
+
+impl AblationSet {
+    /// Runs the clean model over `batches` (all of one length) once, for the base accuracy and
+    /// the mean outputs. The derangements come from the seed's analysis stream.
+    pub async fn new(
+        model: &Transformer,
+        batches: &[Batch],
+        seed: u64,
+        device: &Device,
+    ) -> Result<Self, ExecutionError> {
+        let components = model.components();
+        let capture = Capture {
+            outputs: true,
+            attention: false,
+            residuals: false,
+        };
+        let mut rng = Rng::new(seed, Stream::Analysis);
+        let derangements = batches
+            .iter()
+            .map(|batch| {
+                let order: Vec<i32> = rng
+                    .derangement(batch.size)
+                    .into_iter()
+                    .map(|i| i as i32)
+                    .collect();
+                Tensor::from_data(TensorData::new(order, [batch.size]), device)
+            })
+            .collect();
+        let tensors: Vec<BatchTensors> = batches
+            .iter()
+            .map(|batch| BatchTensors::new(batch, device))
+            .collect();
+        // Per batch, the clean pass's exact matches and each component's output summed over the
+        // batch's examples; added up below in batch order.
+        let clean = map_parallel(device, 0..tensors.len(), |b| {
+            let clean = model.run(tensors[b].inputs.clone(), &Intervention::none(), capture);
+            let sums: Vec<Tensor<3>> = clean.outputs.into_iter().map(|o| o.sum_dim(0)).collect();
+            (exact_matches(clean.logits, &tensors[b]).sum(), sums)
+        });
+        let mut correct = Tensor::<1>::zeros([1], device);
+        let mut sums: Option<Vec<Tensor<3>>> = None;
+        for (batch_correct, batch_sums) in clean {
+            correct = correct + batch_correct;
+            sums = Some(match sums {
+                None => batch_sums,
+                Some(sums) => sums
+                    .into_iter()
+                    .zip(batch_sums)
+                    .map(|(a, b)| a + b)
+                    .collect(),
+            });
+        }
+        let examples: usize = batches.iter().map(|b| b.size).sum();
+        let correct: f32 = correct.into_scalar_async().await?;
+        let position_means: Vec<Tensor<3>> = sums
+            .unwrap_or_default()
+            .into_iter()
+            .map(|sum| sum.div_scalar(examples as f64))
+            .collect();
+        // Every example of the set has the same positions, so the mean over examples and
+        // positions is the mean over positions of the per-position means.
+        let means = position_means
+            .iter()
+            .map(|m| {
+                let [_, positions, _] = m.dims();
+                m.clone().mean_dim(1).repeat_dim(1, positions)
+            })
+            .collect();
+        Ok(Self {
+            batches: tensors,
+            examples,
+            heads: model.heads(),
+            components,
+            means,
+            position_means,
+            derangements,
+            base_accuracy: f64::from(correct) / examples.max(1) as f64,
+        })
+    }
+
+    /// Number of batches in the set.
+    pub fn batch_count(&self) -> usize {
+        self.batches.len()
+    }
+
+    /// Each component's mean output under `ablation` (`Mean` or `MeanPos`), `[1, positions,
+    /// d_model]`, in canonical order.
+    ///
+    /// # Panics
+    /// For an ablation that replaces by no mean.
+    pub fn means(&self, ablation: Ablation) -> &[Tensor<3>] {
+        match ablation {
+            Ablation::Mean => &self.means,
+            Ablation::MeanPos => &self.position_means,
+            Ablation::Zero | Ablation::Resample => panic!("{ablation} ablation has no mean"),
+        }
+    }
+
+    /// The set's batches on the device.
+    pub fn batches(&self) -> &[BatchTensors] {
+        &self.batches
+    }
+
+    /// The intervention ablating `components` on batch `b`. `clean` holds the batch's clean
+    /// outputs, which resample ablation needs.
+    fn intervention(
+        &self,
+        components: &[Component],
+        ablation: Ablation,
+        b: usize,
+        clean: &[Tensor<3>],
+    ) -> Intervention {
+        components
+            .iter()
+            .fold(Intervention::none(), |intervention, &c| {
+                let replacement = match ablation {
+                    Ablation::Zero => Replacement::Zero,
+                    Ablation::Mean | Ablation::MeanPos => {
+                        Replacement::Value(self.means(ablation)[c.index(self.heads)].clone())
+                    }
+                    Ablation::Resample => Replacement::Value(
+                        clean[c.index(self.heads)]
+                            .clone()
+                            .select(0, self.derangements[b].clone()),
+                    ),
+                };
+                intervention.with(c, replacement)
+            })
+    }
+
+    /// The batch's clean component outputs, when `ablation` needs them.
+    fn clean_outputs(&self, model: &Transformer, b: usize, ablation: Ablation) -> Vec<Tensor<3>> {
+        if ablation != Ablation::Resample {
+            return Vec::new();
+        }
+        let capture = Capture {
+            outputs: true,
+            attention: false,
+            residuals: false,
+        };
+        model
+            .run(
+                self.batches[b].inputs.clone(),
+                &Intervention::none(),
+                capture,
+            )
+            .outputs
+    }
+
+    /// Accuracy with every component of `components` ablated at once; batches run
+    /// [`crate::engine::backend::parallel_width`] at a time.
+    pub async fn ablated_accuracy(
+        &self,
+        model: &Transformer,
+        components: &[Component],
+        ablation: Ablation,
+    ) -> Result<f64, ExecutionError> {
+        let device = &self.batches[0].mask.device();
+        let counts = map_parallel(device, 0..self.batches.len(), |b| {
+            let clean = self.clean_outputs(model, b, ablation);
+            let intervention = self.intervention(components, ablation, b, &clean);
+            let logits = model.answer_logits(&self.batches[b], &intervention);
+            exact_matches(logits, &self.batches[b]).sum()
+        });
+        let correct = counts
+            .into_iter()
+            .fold(Tensor::<1>::zeros([1], device), |sum, count| sum + count);
+        let correct: f32 = correct.into_scalar_async().await?;
+        Ok(f64::from(correct) / self.examples as f64)
+    }
+
+    /// The accuracy with each set of components ablated together under its ablation, on the first
+    /// `batches` batches of the set, in one pass: each batch's clean pass is shared, and each
+    /// set's pass resumes at its earliest component's block ([`replay::intervened`]).
+    /// On every batch, equal to [`Self::ablated_accuracy`] of each set.
+    pub async fn joint_ablation_accuracies(
+        &self,
+        model: &Transformer,
+        sets: &[(Vec<Component>, Ablation)],
+        batches: usize,
+    ) -> Result<Vec<f64>, ExecutionError> {
+        if sets.is_empty() {
+            return Ok(Vec::new());
+        }
+        let batches = batches.clamp(1, self.batches.len());
+        let examples: usize = self.batches[..batches]
+            .iter()
+            .map(|b| b.inputs.dims()[0])
+            .sum();
+        let device = &self.batches[0].mask.device();
+        let capture = Capture {
+            outputs: true,
+            attention: false,
+            residuals: true,
+        };
+        let counts = map_parallel(device, 0..batches, |b| {
+            let batch = &self.batches[b];
+            let clean = model.run(batch.inputs.clone(), &Intervention::none(), capture);
+            let per_set: Vec<Tensor<1>> = sets
+                .iter()
+                .map(|(components, ablation)| {
+                    let intervention = self.intervention(components, *ablation, b, &clean.outputs);
+                    let logits =
+                        replay::intervened(model, &clean, &intervention, batch.answer_span);
+                    exact_matches(logits, batch).sum()
+                })
+                .collect();
+            Tensor::cat(per_set, 0)
+        });
+        let correct = counts
+            .into_iter()
+            .fold(Tensor::<1>::zeros([sets.len()], device), |sum, c| sum + c);
+        let correct: Vec<f32> = correct
+            .into_data_async()
+            .await?
+            .try_to_vec::<f32>()
+            .expect("f32 counts");
+        Ok(correct
+            .into_iter()
+            .map(|c| f64::from(c) / examples as f64)
+            .collect())
+    }
+
+    /// Each component ablated alone under each ablation, in one pass over the set: accuracy and
+    /// loss change. Each ablation reuses the clean pass up to its component
+    /// ([`replay::replacing_each`]); batches run [`crate::engine::backend::parallel_width`] at
+    /// a time.
+    pub async fn single_ablations(
+        &self,
+        model: &Transformer,
+        observer: &mut impl Observer,
+    ) -> Result<SingleAblations, ExecutionError> {
+        let device = &self.batches[0].mask.device();
+        let batches = self.batches.len();
+        let cells = Ablation::ALL.len() * self.components.len();
+        let mut correct = Tensor::<1>::zeros([cells], device);
+        let mut loss_change = Tensor::<1>::zeros([cells], device);
+        for round in parallel_rounds(device, batches) {
+            let end = round.end;
+            for (counts, losses) in
+                map_parallel(device, round, |b| self.single_ablation_counts(model, b))
+            {
+                correct = correct + counts;
+                loss_change = loss_change + losses;
+            }
+            observer.progress("ablations", end, batches).await;
+        }
+        let read = |t: Tensor<1>, divisor: usize| async move {
+            let values: Vec<f32> = t.into_data_async().await?.try_to_vec::<f32>().expect("f32");
+            Ok::<_, ExecutionError>(
+                values
+                    .chunks(self.components.len())
+                    .map(|row| row.iter().map(|&c| f64::from(c) / divisor as f64).collect())
+                    .collect(),
+            )
+        };
+        Ok(SingleAblations {
+            accuracy: read(correct, self.examples).await?,
+            loss_change: read(loss_change, batches).await?,
+        })
+    }
+
+    /// On batch `b`, with each component ablated alone under each ablation, the number of
+    /// examples right and the loss change, each `[ablations x components]` in the order of
+    /// [`SingleAblations`].
+    fn single_ablation_counts(&self, model: &Transformer, b: usize) -> (Tensor<1>, Tensor<1>) {
+        let batch = &self.batches[b];
+        let capture = Capture {
+            outputs: true,
+            attention: false,
+            residuals: true,
+        };
+        // One clean pass gives every output and the residual stream around each sublayer: each
+        // ablation reruns only what comes after its component.
+        let clean = model.run(batch.inputs.clone(), &Intervention::none(), capture);
+        let clean_loss = loss(clean.logits.clone(), batch);
+        // Per ablation, one count and one loss per component; each component's four ablations
+        // run as one batch.
+        let mut counts: Vec<Vec<Tensor<1>>> = vec![Vec::new(); Ablation::ALL.len()];
+        let mut losses: Vec<Vec<Tensor<1>>> = vec![Vec::new(); Ablation::ALL.len()];
+        for &component in &self.components {
+            let interventions: Vec<Intervention> = Ablation::ALL
+                .iter()
+                .map(|&ablation| self.intervention(&[component], ablation, b, &clean.outputs))
+                .collect();
+            let logits =
+                replay::replacing_each(model, &clean, component, &interventions, batch.answer_span);
+            for ((count, change), logits) in counts.iter_mut().zip(&mut losses).zip(logits) {
+                change.push(loss(logits.clone(), batch) - clean_loss.clone());
+                count.push(exact_matches(logits, batch).sum());
+            }
+        }
+        let flat = |rows: Vec<Vec<Tensor<1>>>| Tensor::cat(rows.into_iter().flatten().collect(), 0);
+        (flat(counts), flat(losses))
+    }
+}

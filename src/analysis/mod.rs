@@ -1,0 +1,15 @@
+//! The analysis of one trained model: gradient magnitude against causal importance
+//! (METHOD §5–8, §10).
+//!
+//! It imports only the [`engine`](crate::engine). [`ablation`] measures causal importance,
+//! [`attribution`] gradients and first-order scores (both replaying clean passes with
+//! [`replay`]), [`scores`] names the cheap scores,
+//! [`stats`] holds ranks, correlations and intervals, and [`analyze`] puts them together into a
+//! seed's [`Analysis`](analyze::Analysis).
+
+pub mod ablation;
+pub mod analyze;
+pub mod attribution;
+pub mod replay;
+pub mod scores;
+pub mod stats;

@@ -1,0 +1,337 @@
+//! The two algorithmic tasks, their vocabulary, and seeded batches of examples (METHOD §1).
+//!
+//! An example of length n is `[START, x1..xn, SEP, y1..yn, END]`: x is drawn uniformly with
+//! replacement from 1..=99 and y is x reversed (reversal) or sorted ascending (sorting). The model
+//! reads the sequence without its last token and is trained to predict the next token; only the
+//! n + 1 predictions of `y1..yn, END` count.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+use crate::engine::rng::{Rng, Stream};
+
+/// Number of token ids: values 1..=99, 0 unused, and four special tokens.
+pub const VOCAB_SIZE: usize = 104;
+/// The largest value an element of x can take; values are 1..=MAX_VALUE.
+pub const MAX_VALUE: u32 = 99;
+/// Start of an example.
+pub const START: u32 = 100;
+/// Separates the input x from the answer y.
+pub const SEP: u32 = 101;
+/// End of the answer.
+pub const END: u32 = 102;
+/// Fills a batch up to its longest example.
+pub const PAD: u32 = 103;
+
+/// The readable name of a token: its value, or START/SEP/END/PAD.
+pub fn token_name(token: u32) -> String {
+    match token {
+        START => "START".into(),
+        SEP => "SEP".into(),
+        END => "END".into(),
+        PAD => "PAD".into(),
+        value => value.to_string(),
+    }
+}
+
+/// Which algorithm the model learns.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Task {
+    /// y is x reversed.
+    Reverse,
+    /// y is x sorted ascending, duplicates kept.
+    Sort,
+}
+
+impl Task {
+    /// Every task, in the order the paper reports them.
+    pub const ALL: [Task; 2] = [Task::Reverse, Task::Sort];
+
+    /// The answer y for the input x.
+    pub fn answer(self, x: &[u32]) -> Vec<u32> {
+        let mut y = x.to_vec();
+        match self {
+            Task::Reverse => y.reverse(),
+            Task::Sort => y.sort_unstable(),
+        }
+        y
+    }
+
+    /// The task's name as the command line and the JSON reports spell it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Task::Reverse => "reverse",
+            Task::Sort => "sort",
+        }
+    }
+}
+
+impl fmt::Display for Task {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for Task {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Task::ALL
+            .into_iter()
+            .find(|task| task.name() == s)
+            .ok_or_else(|| format!("unknown task `{s}`: expected `reverse` or `sort`"))
+    }
+}
+
+/// One example: the input x and the task's answer y.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Example {
+    /// The input values, each in 1..=99.
+    pub x: Vec<u32>,
+    /// The answer the model must produce.
+    pub y: Vec<u32>,
+}
+
+impl Example {
+    /// Draws an example of `length` values for `task`.
+    pub fn generate(task: Task, length: usize, rng: &mut Rng) -> Self {
+        let x: Vec<u32> = (0..length)
+            .map(|_| rng.range(1, MAX_VALUE as usize) as u32)
+            .collect();
+        let y = task.answer(&x);
+        Self { x, y }
+    }
+
+    /// The example's length n.
+    pub fn len(&self) -> usize {
+        self.x.len()
+    }
+
+    /// Whether the example has no values (never produced by [`Example::generate`] with n ≥ 1).
+    pub fn is_empty(&self) -> bool {
+        self.x.is_empty()
+    }
+
+    /// The full token sequence `[START, x.., SEP, y.., END]` (2n + 3 tokens).
+    pub fn tokens(&self) -> Vec<u32> {
+        let mut tokens = Vec::with_capacity(2 * self.len() + 3);
+        tokens.push(START);
+        tokens.extend(&self.x);
+        tokens.push(SEP);
+        tokens.extend(&self.y);
+        tokens.push(END);
+        tokens
+    }
+
+    /// The sequence with special tokens by name, e.g. `START 5 3 SEP 3 5 END`.
+    pub fn text(&self) -> String {
+        let names: Vec<String> = self.tokens().into_iter().map(token_name).collect();
+        names.join(" ")
+    }
+}
+
+/// A batch of examples laid out for the model, row-major `[batch, positions]`.
+///
+/// `inputs[b, t]` is token t of example b and `targets[b, t]` the token after it; `mask[b, t]` is
+/// 1 where that target is one of the example's n + 1 answer tokens (`y1..yn, END`) and 0
+/// elsewhere (the input part and the padding).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Batch {
+    /// Number of examples.
+    pub size: usize,
+    /// Number of positions: the longest example's 2n + 2.
+    pub positions: usize,
+    /// Input tokens, PAD after an example's end.
+    pub inputs: Vec<u32>,
+    /// Next-token targets, PAD after an example's end.
+    pub targets: Vec<u32>,
+    /// 1.0 at the answer positions, 0.0 elsewhere.
+    pub mask: Vec<f32>,
+    /// The examples the batch was made from.
+    pub examples: Vec<Example>,
+    /// Each example's first position (`shifted` training, see [`Batch::shift`]); `None` when
+    /// every example starts at position 0, as in every evaluation.
+    pub offsets: Option<Vec<usize>>,
+}
+
+impl Batch {
+    /// Lays out `examples`, padding each with PAD to the longest.
+    pub fn new(examples: Vec<Example>) -> Self {
+        let size = examples.len();
+        let positions = examples.iter().map(|e| 2 * e.len() + 2).max().unwrap_or(0);
+        let mut inputs = vec![PAD; size * positions];
+        let mut targets = vec![PAD; size * positions];
+        let mut mask = vec![0.0; size * positions];
+        for (b, example) in examples.iter().enumerate() {
+            let tokens = example.tokens();
+            let row = b * positions;
+            let n = example.len();
+            let length = tokens.len() - 1;
+            inputs[row..row + length].copy_from_slice(&tokens[..length]);
+            targets[row..row + length].copy_from_slice(&tokens[1..]);
+            // Position t predicts token t + 1; the answer tokens are n + 2 ..= 2n + 2.
+            for m in &mut mask[row + n + 1..row + 2 * n + 2] {
+                *m = 1.0;
+            }
+        }
+        Self {
+            size,
+            positions,
+            inputs,
+            targets,
+            mask,
+            examples,
+            offsets: None,
+        }
+    }
+
+    /// Gives each example its own first position, uniform in `0..=context - positions`, drawn
+    /// from `rng` (METHOD §2, `shifted`). `context` must be at least the batch's positions.
+    pub fn shift(&mut self, context: usize, rng: &mut Rng) {
+        let highest = context - self.positions;
+        self.offsets = Some((0..self.size).map(|_| rng.range(0, highest)).collect());
+    }
+
+    /// The position of token t of example b, `[size, positions]` row-major: its offset plus t.
+    pub fn position_ids(&self) -> Option<Vec<usize>> {
+        let offsets = self.offsets.as_ref()?;
+        Some(
+            offsets
+                .iter()
+                .flat_map(|&offset| offset..offset + self.positions)
+                .collect(),
+        )
+    }
+
+    /// Draws a batch of `size` examples whose lengths are uniform in `min_length..=max_length`.
+    pub fn generate(
+        task: Task,
+        size: usize,
+        min_length: usize,
+        max_length: usize,
+        rng: &mut Rng,
+    ) -> Self {
+        let examples = (0..size)
+            .map(|_| {
+                let n = rng.range(min_length, max_length);
+                Example::generate(task, n, rng)
+            })
+            .collect();
+        Self::new(examples)
+    }
+
+    /// Number of final positions that hold every answer position of the batch: from the
+    /// earliest first answer position (an example of length n answers from position n + 1) to
+    /// the end.
+    pub fn answer_span(&self) -> usize {
+        self.examples
+            .iter()
+            .map(|e| self.positions - (e.len() + 1))
+            .max()
+            .unwrap_or(0)
+    }
+
+    /// Number of answer tokens in the batch (the loss's denominator).
+    pub fn target_count(&self) -> usize {
+        self.mask.iter().filter(|&&m| m > 0.0).count()
+    }
+}
+
+/// The fixed out-of-distribution evaluation set of one length: `batches` batches of
+/// `batch_size` examples, the same for a seed on every machine (METHOD §4).
+pub fn ood_set(
+    task: Task,
+    seed: u64,
+    length: usize,
+    batches: usize,
+    batch_size: usize,
+) -> Vec<Batch> {
+    let mut rng = Rng::new(seed, Stream::OodEval(length));
+    (0..batches)
+        .map(|_| Batch::generate(task, batch_size, length, length, &mut rng))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn example(x: &[u32], task: Task) -> Example {
+        Example {
+            x: x.to_vec(),
+            y: task.answer(x),
+        }
+    }
+
+    #[test]
+    fn layout_is_start_x_sep_y_end() {
+        let e = example(&[5, 3, 9], Task::Reverse);
+        assert_eq!(e.tokens(), vec![START, 5, 3, 9, SEP, 9, 3, 5, END]);
+        assert_eq!(e.text(), "START 5 3 9 SEP 9 3 5 END");
+    }
+
+    #[test]
+    fn answers_reverse_and_sort_keeping_duplicates() {
+        assert_eq!(Task::Reverse.answer(&[1, 7, 7, 2]), vec![2, 7, 7, 1]);
+        assert_eq!(Task::Sort.answer(&[42, 7, 99, 7, 1]), vec![1, 7, 7, 42, 99]);
+    }
+
+    #[test]
+    fn generated_examples_are_valid() {
+        let mut rng = Rng::new(3, Stream::TrainData);
+        for task in Task::ALL {
+            for n in 1..12 {
+                let e = Example::generate(task, n, &mut rng);
+                assert_eq!(e.len(), n);
+                assert!(e.x.iter().all(|&v| (1..=MAX_VALUE).contains(&v)));
+                assert_eq!(e.y, task.answer(&e.x));
+            }
+        }
+    }
+
+    #[test]
+    fn batch_pads_and_masks_the_answer_only() {
+        let short = example(&[4, 2], Task::Sort);
+        let long = example(&[8, 6, 1], Task::Sort);
+        let batch = Batch::new(vec![short, long]);
+        assert_eq!(batch.positions, 8);
+        // Short row: START 4 2 SEP 2 4 END, then padding.
+        assert_eq!(&batch.inputs[..8], &[START, 4, 2, SEP, 2, 4, PAD, PAD]);
+        assert_eq!(&batch.targets[..8], &[4, 2, SEP, 2, 4, END, PAD, PAD]);
+        assert_eq!(&batch.mask[..8], &[0., 0., 0., 1., 1., 1., 0., 0.]);
+        // Long row: START 8 6 1 SEP 1 6 8 (END is only a target).
+        assert_eq!(&batch.inputs[8..], &[START, 8, 6, 1, SEP, 1, 6, 8]);
+        assert_eq!(&batch.targets[8..], &[8, 6, 1, SEP, 1, 6, 8, END]);
+        assert_eq!(&batch.mask[8..], &[0., 0., 0., 0., 1., 1., 1., 1.]);
+        assert_eq!(batch.target_count(), 3 + 4);
+    }
+
+    #[test]
+    fn training_lengths_span_the_range() {
+        let mut rng = Rng::new(9, Stream::TrainData);
+        let batch = Batch::generate(Task::Reverse, 500, 3, 7, &mut rng);
+        let lengths: std::collections::BTreeSet<usize> =
+            batch.examples.iter().map(Example::len).collect();
+        assert_eq!(lengths.into_iter().collect::<Vec<_>>(), vec![3, 4, 5, 6, 7]);
+        assert_eq!(batch.positions, 16);
+    }
+
+    #[test]
+    fn ood_sets_are_fixed_by_the_seed_and_one_length() {
+        let a = ood_set(Task::Sort, 42, 9, 3, 8);
+        assert_eq!(a, ood_set(Task::Sort, 42, 9, 3, 8));
+        assert_ne!(a, ood_set(Task::Sort, 43, 9, 3, 8));
+        assert!(a.iter().flat_map(|b| &b.examples).all(|e| e.len() == 9));
+    }
+
+    #[test]
+    fn task_names_round_trip() {
+        for task in Task::ALL {
+            assert_eq!(task.name().parse::<Task>(), Ok(task));
+        }
+        assert!("copy".parse::<Task>().unwrap_err().contains("unknown task"));
+    }
+}

@@ -1,0 +1,439 @@
+//! Training (METHOD §3), driven one step at a time so a browser can yield between steps.
+//!
+//! Adam on the masked cross-entropy of fresh batches whose lengths are uniform in the training
+//! range. Every `eval_every` steps the model is scored on fresh training-distribution examples;
+//! training stops once that accuracy reaches the target, or after `max_steps`.
+
+use std::fmt;
+
+use burn::optim::{
+    AdamConfig, AdamState, AdaptiveMomentumState, GradientsParams, LearningRate, ModuleOptimizer,
+    Optimizer,
+};
+use burn::prelude::*;
+use burn::tensor::ExecutionError;
+use serde::{Deserialize, Serialize};
+
+use crate::engine::backend::keep_threads_polling;
+use crate::engine::component::Intervention;
+use crate::engine::eval::accuracy;
+use crate::engine::model::{ModelConfig, Positions, Transformer};
+use crate::engine::objective::{BatchTensors, exact_matches, loss};
+use crate::engine::rng::{Rng, Stream};
+use crate::engine::task::{Batch, Task};
+
+/// Optimiser, batches and stop rule. The defaults are the paper's.
+#[derive(Config, Debug, PartialEq)]
+pub struct TrainConfig {
+    /// Adam's learning rate (betas 0.9 and 0.999, epsilon 1e-8, as PyTorch's defaults).
+    #[config(default = 1e-3)]
+    pub lr: f64,
+    /// Examples per training batch.
+    #[config(default = 64)]
+    pub batch_size: usize,
+    /// Shortest training sequence n.
+    #[config(default = 3)]
+    pub min_length: usize,
+    /// Longest training sequence n.
+    #[config(default = 7)]
+    pub max_length: usize,
+    /// Steps between evaluations of the stop rule.
+    #[config(default = 250)]
+    pub eval_every: usize,
+    /// Fresh training-distribution examples per evaluation.
+    #[config(default = 1024)]
+    pub eval_examples: usize,
+    /// Exact-match accuracy at which training stops.
+    #[config(default = 0.9)]
+    pub target_accuracy: f64,
+    /// Steps after which training stops regardless.
+    #[config(default = 15_000)]
+    pub max_steps: usize,
+}
+
+/// Why training stopped.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StopReason {
+    /// The evaluation accuracy reached the target.
+    Target,
+    /// The step budget ran out first.
+    MaxSteps,
+}
+
+impl StopReason {
+    /// The reason as the JSON report spells it.
+    pub fn name(self) -> &'static str {
+        match self {
+            StopReason::Target => "target",
+            StopReason::MaxSteps => "max_steps",
+        }
+    }
+}
+
+impl fmt::Display for StopReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// What one training step reports.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Progress {
+    /// Steps done so far (this one included).
+    pub step: usize,
+    /// The step budget.
+    pub max_steps: usize,
+    /// This step's batch loss.
+    pub loss: f64,
+    /// Exact-match accuracy on this step's batch, before the update.
+    pub train_accuracy: f64,
+    /// The stop-rule accuracy, when this step ran an evaluation.
+    pub eval_accuracy: Option<f64>,
+    /// Set on the last step.
+    pub stopped: Option<StopReason>,
+}
+
+/// The outcome of a training run, as the JSON report records it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TrainSummary {
+    /// Steps taken.
+    pub steps: usize,
+    /// Why training stopped.
+    pub stop_reason: StopReason,
+    /// The last stop-rule accuracy.
+    pub train_accuracy: f64,
+    /// At each evaluation: `[step, mean training loss since the previous evaluation, accuracy]`.
+    pub curve: Vec<(usize, f64, f64)>,
+}
+
+/// Why training could not go on.
+#[derive(Debug)]
+pub enum TrainError {
+    /// The loss became NaN or infinite.
+    NonFiniteLoss {
+        /// The step whose loss it was.
+        step: usize,
+    },
+    /// The device failed (lost, out of memory, ...).
+    Device(ExecutionError),
+}
+
+impl fmt::Display for TrainError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TrainError::NonFiniteLoss { step } => write!(
+                f,
+                "the loss became NaN or infinite at step {step}; training stopped (try a smaller learning rate)"
+            ),
+            TrainError::Device(e) => write!(f, "the compute device failed: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for TrainError {}
+
+impl From<ExecutionError> for TrainError {
+    fn from(e: ExecutionError) -> Self {
+        TrainError::Device(e)
+    }
+}
+
+/// Everything a training run reads: the task and seed, the model's shape, the optimiser and stop
+/// rule, and how often a snapshot is kept for the checkpoint analysis. The experiment's config
+/// makes one (`From<&ExperimentConfig>`), so every function here takes either.
+#[derive(Clone, Debug)]
+pub struct TrainSetup {
+    /// The task the model learns.
+    pub task: Task,
+    /// The run's seed.
+    pub seed: u64,
+    /// The model's shape.
+    pub model: ModelConfig,
+    /// Optimiser, batches and stop rule.
+    pub train: TrainConfig,
+    /// Keep the model every this many steps; 0 keeps none.
+    pub snapshot_every: usize,
+}
+
+/// The training batches of a run, in the order training draws them, all from the seed's data
+/// stream: each batch's examples and then, under [`Positions::Shifted`], each example's offset.
+pub struct TrainingData {
+    task: Task,
+    config: TrainConfig,
+    /// The context to shift within; `None` unless the positions are shifted.
+    shift: Option<usize>,
+    rng: Rng,
+}
+
+impl TrainingData {
+    /// The batches `setup` trains on.
+    pub fn new(setup: impl Into<TrainSetup>) -> Self {
+        let setup = setup.into();
+        Self {
+            task: setup.task,
+            shift: (setup.model.positions == Positions::Shifted).then_some(setup.model.context),
+            rng: Rng::new(setup.seed, Stream::TrainData),
+            config: setup.train,
+        }
+    }
+}
+
+impl Iterator for TrainingData {
+    type Item = Batch;
+
+    fn next(&mut self) -> Option<Batch> {
+        let c = &self.config;
+        let mut batch = Batch::generate(
+            self.task,
+            c.batch_size,
+            c.min_length,
+            c.max_length,
+            &mut self.rng,
+        );
+        if let Some(context) = self.shift {
+            batch.shift(context, &mut self.rng);
+        }
+        Some(batch)
+    }
+}
+
+/// Adam's β₁ and β₂ (PyTorch's defaults, and Burn's).
+const ADAM_BETAS: (f32, f32) = (0.9, 0.999);
+
+/// Adam's ε (PyTorch's default; Burn's is 1e-5).
+const ADAM_EPSILON: f32 = 1e-8;
+
+/// The training's optimiser: Adam with [`ADAM_BETAS`] and [`ADAM_EPSILON`].
+pub fn adam() -> ModuleOptimizer {
+    FusedAdam {
+        burns: AdamConfig::new()
+            .with_beta_1(ADAM_BETAS.0)
+            .with_beta_2(ADAM_BETAS.1)
+            .with_epsilon(ADAM_EPSILON)
+            .build(),
+    }
+    .into()
+}
+
+/// Burn's `Adam`, each parameter's step made by [`crate::engine::kernels::adam_step`] on the CPU (one
+/// pass on the threads; the same values) and by Burn's `Adam` on any other backend.
+#[derive(Clone)]
+struct FusedAdam {
+    burns: burn::optim::Adam,
+}
+
+impl Optimizer for FusedAdam {
+    type State<const D: usize> = AdamState<D>;
+
+    fn step<const D: usize>(
+        &self,
+        lr: LearningRate,
+        tensor: Tensor<D>,
+        grad: Tensor<D>,
+        state: Option<Self::State<D>>,
+    ) -> (Tensor<D>, Option<Self::State<D>>) {
+        let momentum = state.as_ref().map(|state| &state.momentum);
+        let time = momentum.map_or(1, |m| m.time + 1);
+        let moments = momentum.map(|m| (&m.moment_1, &m.moment_2));
+        let fused = crate::engine::kernels::adam_step(
+            ADAM_BETAS,
+            ADAM_EPSILON,
+            lr,
+            time,
+            &tensor,
+            &grad,
+            moments,
+        );
+        match fused {
+            Some([tensor, moment_1, moment_2]) => {
+                let momentum = AdaptiveMomentumState::new(time, moment_1, moment_2);
+                (tensor, Some(AdamState::new(momentum)))
+            }
+            None => self.burns.step(lr, tensor, grad, state),
+        }
+    }
+
+    fn to_device<const D: usize>(state: Self::State<D>, device: &Device) -> Self::State<D> {
+        burn::optim::Adam::to_device(state, device)
+    }
+}
+
+/// A training run in progress.
+pub struct Trainer {
+    setup: TrainSetup,
+    /// The device with autodiff, for the training tensors.
+    device: Device,
+    /// The same device without: where the work runs.
+    compute_device: Device,
+    model: Transformer,
+    optimizer: ModuleOptimizer,
+    batches: TrainingData,
+    eval_examples: Rng,
+    step: usize,
+    loss_since_eval: (f64, usize),
+    curve: Vec<(usize, f64, f64)>,
+    snapshots: Vec<Snapshot>,
+    stopped: Option<StopReason>,
+}
+
+/// The model as it was after `step` steps, kept for the checkpoint analysis.
+#[derive(Clone, Debug)]
+pub struct Snapshot {
+    /// Steps done when it was taken.
+    pub step: usize,
+    /// The model then (without autodiff).
+    pub model: Transformer,
+}
+
+/// A finished training run.
+#[derive(Debug)]
+pub struct Trained {
+    /// The final model (without autodiff).
+    pub model: Transformer,
+    /// Steps, stop reason and curve.
+    pub summary: TrainSummary,
+    /// Every `snapshot_every` steps, the model then; empty when that is 0.
+    pub snapshots: Vec<Snapshot>,
+}
+
+impl Trainer {
+    /// A fresh model for `setup` (from a valid config) on `compute_device`, ready to train.
+    pub fn new(setup: impl Into<TrainSetup>, compute_device: &Device) -> Self {
+        let setup = setup.into();
+        let device = compute_device.clone().autodiff();
+        Self {
+            compute_device: compute_device.clone(),
+            model: setup.model.init(setup.seed, &device),
+            optimizer: adam(),
+            batches: TrainingData::new(setup.clone()),
+            eval_examples: Rng::new(setup.seed, Stream::TrainEval),
+            setup,
+            device,
+            step: 0,
+            loss_since_eval: (0.0, 0),
+            curve: Vec::new(),
+            snapshots: Vec::new(),
+            stopped: None,
+        }
+    }
+
+    /// Why training stopped, once it has.
+    pub fn stopped(&self) -> Option<StopReason> {
+        self.stopped
+    }
+
+    /// Steps done so far.
+    pub fn step_count(&self) -> usize {
+        self.step
+    }
+
+    /// One optimiser step on a fresh batch, and the stop rule's evaluation when it is due.
+    ///
+    /// # Panics
+    /// If training has already stopped.
+    pub async fn step(&mut self) -> Result<Progress, TrainError> {
+        assert!(self.stopped.is_none(), "training has already stopped");
+        keep_threads_polling(&self.compute_device);
+        let c = &self.setup.train;
+        let batch = self.batches.next().expect("training data never ends");
+        let tensors = BatchTensors::new(&batch, &self.device);
+        let logits = self.model.forward_batch(&tensors);
+        let loss = loss(logits.clone(), &tensors);
+        let correct = exact_matches(logits.detach(), &tensors).sum();
+        let stats = Tensor::cat(vec![loss.clone().detach(), correct], 0).inner();
+
+        let gradients = GradientsParams::from_grads(loss.backward(), &self.model);
+        self.model = self.optimizer.step(c.lr, self.model.clone(), gradients);
+        self.step += 1;
+
+        let stats: Vec<f32> = stats
+            .into_data_async()
+            .await?
+            .try_to_vec::<f32>()
+            .expect("f32 stats");
+        let (loss, correct) = (f64::from(stats[0]), f64::from(stats[1]));
+        if !loss.is_finite() {
+            return Err(TrainError::NonFiniteLoss { step: self.step });
+        }
+        self.loss_since_eval.0 += loss;
+        self.loss_since_eval.1 += 1;
+        let every = self.setup.snapshot_every;
+        if every > 0 && self.step.is_multiple_of(every) {
+            self.snapshots.push(Snapshot {
+                step: self.step,
+                model: self.model.valid(),
+            });
+        }
+
+        let mut eval_accuracy = None;
+        if self.step.is_multiple_of(c.eval_every) || self.step >= c.max_steps {
+            let accuracy = self.evaluate().await?;
+            let (sum, count) = std::mem::take(&mut self.loss_since_eval);
+            self.curve.push((self.step, sum / count as f64, accuracy));
+            eval_accuracy = Some(accuracy);
+            if accuracy >= self.setup.train.target_accuracy {
+                self.stopped = Some(StopReason::Target);
+            } else if self.step >= self.setup.train.max_steps {
+                self.stopped = Some(StopReason::MaxSteps);
+            }
+        }
+        Ok(Progress {
+            step: self.step,
+            max_steps: self.setup.train.max_steps,
+            loss,
+            train_accuracy: correct / batch.size as f64,
+            eval_accuracy,
+            stopped: self.stopped,
+        })
+    }
+
+    /// Accuracy on `eval_examples` fresh training-distribution examples.
+    async fn evaluate(&mut self) -> Result<f64, ExecutionError> {
+        let c = &self.setup.train;
+        let mut batches = Vec::new();
+        let mut remaining = c.eval_examples;
+        while remaining > 0 {
+            let size = remaining.min(c.batch_size);
+            batches.push(Batch::generate(
+                self.setup.task,
+                size,
+                c.min_length,
+                c.max_length,
+                &mut self.eval_examples,
+            ));
+            remaining -= size;
+        }
+        let model = self.model.valid();
+        accuracy(&model, &batches, &Intervention::none(), &model.device()).await
+    }
+
+    /// The finished run, once training has stopped.
+    pub fn finish(self) -> Option<Trained> {
+        let stop_reason = self.stopped?;
+        Some(Trained {
+            model: self.model.valid(),
+            summary: TrainSummary {
+                steps: self.step,
+                stop_reason,
+                train_accuracy: self.curve.last().map_or(0.0, |point| point.2),
+                curve: self.curve,
+            },
+            snapshots: self.snapshots,
+        })
+    }
+}
+
+/// Trains to the stop rule, reporting every step to `on_progress`.
+pub async fn train(
+    setup: impl Into<TrainSetup>,
+    device: &Device,
+    mut on_progress: impl FnMut(&Progress),
+) -> Result<Trained, TrainError> {
+    let mut trainer = Trainer::new(setup, device);
+    while trainer.stopped().is_none() {
+        let progress = trainer.step().await?;
+        on_progress(&progress);
+    }
+    Ok(trainer.finish().expect("training has stopped"))
+}

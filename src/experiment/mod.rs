@@ -1,0 +1,12 @@
+//! One run as the user sets it up and keeps it: its whole config, the report it writes, where and
+//! by which build it was made, and the link that reproduces it.
+//!
+//! It imports the [`engine`](crate::engine) and the [`analysis`](crate::analysis).
+//! [`config`] composes the configs that each lower module owns and validates the whole;
+//! [`report`] trains, analyses and writes a seed's JSON report; [`provenance`] records where it
+//! ran; [`permalink`] writes a config as a URL query and reads it back.
+
+pub mod config;
+pub mod permalink;
+pub mod provenance;
+pub mod report;

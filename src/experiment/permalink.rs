@@ -1,0 +1,244 @@
+//! A run's config as a URL query, so a link reproduces a run: each field of the config's one
+//! field table ([`FIELDS`]) under its key.
+//!
+//! Keys are the command line's flag names (`max-steps`, `ood-lengths`, ...). A query names
+//! only the fields that differ from the paper's defaults, plus `task` and `seed`, and the page's
+//! backend when it is not chosen automatically (`backend=cpu` or `backend=webgpu`).
+
+use crate::engine::task::Task;
+use crate::experiment::config::{ExperimentConfig, FIELDS, field_by_key, parse};
+
+/// Where the page trains.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum BackendChoice {
+    /// WebGPU on a hardware adapter; the CPU where WebGPU is missing, fails, or offers only a
+    /// software adapter (which is many times slower than the CPU backend).
+    #[default]
+    Auto,
+    /// WebGPU on whatever adapter the browser offers, software included.
+    WebGpu,
+    /// The CPU backend.
+    Cpu,
+}
+
+impl BackendChoice {
+    /// The value of the `backend` key; `None` for [`BackendChoice::Auto`], which is left out.
+    pub fn key_value(self) -> Option<&'static str> {
+        match self {
+            BackendChoice::Auto => None,
+            BackendChoice::WebGpu => Some("webgpu"),
+            BackendChoice::Cpu => Some("cpu"),
+        }
+    }
+}
+
+/// The backend a query asks for; an unknown value is refused with a message.
+pub fn backend_from_query(query: &str) -> Result<BackendChoice, String> {
+    let value = query
+        .trim_start_matches('?')
+        .split('&')
+        .find_map(|pair| pair.strip_prefix("backend="));
+    match value {
+        None | Some("auto") => Ok(BackendChoice::Auto),
+        Some("webgpu") => Ok(BackendChoice::WebGpu),
+        Some("cpu") => Ok(BackendChoice::Cpu),
+        Some(other) => Err(format!(
+            "link field `backend`: expected auto, webgpu or cpu, got `{other}`"
+        )),
+    }
+}
+
+/// The query string (without `?`) for `config`: task, seed, and each field that differs from
+/// the paper's default, keys in [`FIELDS`] order.
+pub fn to_query(config: &ExperimentConfig) -> String {
+    let defaults = ExperimentConfig::new(config.task, config.seed);
+    let mut pairs = vec![
+        format!("task={}", config.task.name()),
+        format!("seed={}", config.seed),
+    ];
+    for field in FIELDS {
+        let value = (field.get)(config);
+        if value != (field.get)(&defaults) {
+            pairs.push(format!("{}={}", field.key, value.replace(',', "%2C")));
+        }
+    }
+    pairs.join("&")
+}
+
+/// The config a query describes: the paper's config for its task (default reversal) and seed
+/// (default 42) with each named field applied, then validated. Unknown keys, unparsable values
+/// and values out of range are refused with a message naming the key. The `backend` key is the
+/// page's, read by [`backend_from_query`].
+pub fn from_query(query: &str) -> Result<ExperimentConfig, String> {
+    let pairs: Vec<(String, String)> = query
+        .trim_start_matches('?')
+        .split('&')
+        .filter(|pair| !pair.is_empty())
+        .map(|pair| {
+            let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+            (
+                key.to_string(),
+                value.replace("%2C", ",").replace("%2c", ","),
+            )
+        })
+        .collect();
+    let value_of = |key: &str| {
+        pairs
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    };
+    let task = match value_of("task") {
+        Some(text) => text
+            .parse::<Task>()
+            .map_err(|e| format!("link field `task`: {e}"))?,
+        None => Task::Reverse,
+    };
+    let seed = match value_of("seed") {
+        Some(text) => {
+            parse::<u64>(text, "a whole number").map_err(|e| format!("link field `seed`: {e}"))?
+        }
+        None => 42,
+    };
+    let mut config = ExperimentConfig::new(task, seed);
+    for (key, value) in &pairs {
+        if key == "task" || key == "seed" || key == "backend" {
+            continue;
+        }
+        let field =
+            field_by_key(key).ok_or_else(|| format!("link field `{key}` is not a setting"))?;
+        (field.set)(&mut config, value).map_err(|e| format!("link field `{key}`: {e}"))?;
+    }
+    config.validate().map_err(|e| e.to_string())?;
+    Ok(config)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analysis::ablation::Ablation;
+    use crate::analysis::attribution::GWeights;
+
+    #[test]
+    fn the_paper_config_needs_only_task_and_seed() {
+        let config = ExperimentConfig::new(Task::Sort, 123);
+        assert_eq!(to_query(&config), "task=sort&seed=123");
+        assert_eq!(from_query("?task=sort&seed=123").unwrap(), config);
+    }
+
+    #[test]
+    fn the_backend_is_the_pages_own_key() {
+        let query = "task=sort&seed=3&backend=cpu&max-steps=50";
+        assert_eq!(backend_from_query(query), Ok(BackendChoice::Cpu));
+        assert_eq!(from_query(query).unwrap().train.max_steps, 50);
+        assert_eq!(
+            backend_from_query("?backend=webgpu"),
+            Ok(BackendChoice::WebGpu)
+        );
+        assert_eq!(backend_from_query("seed=1"), Ok(BackendChoice::Auto));
+        assert!(
+            backend_from_query("backend=tpu")
+                .unwrap_err()
+                .contains("tpu")
+        );
+        assert_eq!(BackendChoice::Auto.key_value(), None);
+        assert_eq!(BackendChoice::Cpu.key_value(), Some("cpu"));
+    }
+
+    #[test]
+    fn changed_fields_round_trip() {
+        let mut config = ExperimentConfig::new(Task::Reverse, 7);
+        config.train.max_steps = 300;
+        config.train.lr = 0.003;
+        config.eval.ood_lengths = vec![6, 8];
+        config.train.max_length = 5;
+        config.analysis.g_weights = GWeights::WvoInout;
+        config.analysis.pruning_ablation = Ablation::MeanPos;
+        let query = to_query(&config);
+        assert_eq!(
+            query,
+            "task=reverse&seed=7&lr=0.003&max-length=5&max-steps=300&ood-lengths=6%2C8&g-weights=wvo-inout&pruning-ablation=mean-pos"
+        );
+        assert_eq!(from_query(&query).unwrap(), config);
+    }
+
+    #[test]
+    fn every_field_reads_back_what_it_writes() {
+        let config = ExperimentConfig::new(Task::Reverse, 1);
+        for field in FIELDS {
+            let mut copy = config.clone();
+            (field.set)(&mut copy, &(field.get)(&config)).unwrap();
+            assert_eq!(copy, config, "{}", field.key);
+        }
+    }
+
+    #[test]
+    fn every_field_changed_at_once_round_trips() {
+        // A valid value other than the default for every field; a field added without one here
+        // fails the test.
+        let values = [
+            ("layers", "2"),
+            ("heads", "2"),
+            ("d-model", "64"),
+            ("d-ff", "96"),
+            ("context", "24"),
+            ("positions", "none"),
+            ("lr", "0.003"),
+            ("batch-size", "32"),
+            ("min-length", "4"),
+            ("max-length", "6"),
+            ("eval-every", "50"),
+            ("eval-examples", "256"),
+            ("target-accuracy", "0.95"),
+            ("max-steps", "300"),
+            ("ood-lengths", "8,9"),
+            ("ood-batches", "5"),
+            ("ood-batch-size", "32"),
+            ("window-low", "0.3"),
+            ("window-high", "0.8"),
+            ("thresholds", "3,5"),
+            ("pruning-threshold", "3"),
+            ("g-weights", "wvo-inout"),
+            ("pruning-ablation", "zero"),
+            ("attention-examples", "7"),
+            ("ig-steps", "4"),
+            ("ig-batches", "2"),
+            ("prune-counts", "1,3"),
+            ("prune-batches", "10"),
+            ("checkpoint-every", "100"),
+        ];
+        let default = ExperimentConfig::new(Task::Sort, 9);
+        let mut config = default.clone();
+        for field in FIELDS {
+            let (_, value) = values
+                .iter()
+                .find(|(key, _)| *key == field.key)
+                .unwrap_or_else(|| panic!("no test value for `{}`", field.key));
+            assert_ne!(
+                (field.get)(&default),
+                *value,
+                "{} is its default",
+                field.key
+            );
+            (field.set)(&mut config, value).unwrap();
+            assert_eq!((field.get)(&config), *value, "{}", field.key);
+        }
+        config.validate().unwrap();
+        let query = to_query(&config);
+        for field in FIELDS {
+            assert!(query.contains(&format!("&{}=", field.key)), "{query}");
+        }
+        assert_eq!(from_query(&query).unwrap(), config);
+    }
+
+    #[test]
+    fn bad_links_name_the_key() {
+        let error = |q: &str| from_query(q).unwrap_err();
+        assert!(error("task=copy").contains("`task`"));
+        assert!(error("seed=-1").contains("`seed`"));
+        assert!(error("colour=red").contains("`colour` is not a setting"));
+        assert!(error("max-steps=lots").contains("`max-steps`: expected a whole number"));
+        assert!(error("lr=0").contains("train.lr"));
+        assert!(error("ood-lengths=5").contains("eval.ood_lengths"));
+    }
+}

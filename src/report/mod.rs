@@ -1,0 +1,16 @@
+//! Across seeds: what a sweep of reports says, and how it compares with the paper.
+//!
+//! The top layer of the library: it imports the [`engine`](crate::engine), the
+//! [`analysis`](crate::analysis) and the [`experiment`](crate::experiment), and nothing imports
+//! it but the page and the command-line tool. [`summary`] makes the paper's tables from
+//! per-seed reports, [`compare`] puts the paper's numbers beside ours, [`leaderboard`] ranks the
+//! cheap scores, [`study`] holds the positions study, [`reproduction`] writes `REPRODUCTION.md`,
+//! and [`plot`] holds the figures' geometry.
+
+pub mod compare;
+pub mod leaderboard;
+pub mod paper;
+pub mod plot;
+pub mod reproduction;
+pub mod study;
+pub mod summary;
