@@ -2,8 +2,12 @@
 // Each test crate that includes this module uses only part of it.
 #![allow(dead_code)]
 
+use burn::prelude::*;
+use gradcause::engine::kernels;
+use gradcause::engine::model::ModelConfig;
 use gradcause::engine::task::{Example, Task, ood_set};
-use gradcause::engine::train::TrainingData;
+use gradcause::engine::train::{TrainConfig, TrainingData};
+use gradcause::experiment::config::ExperimentConfig;
 
 /// The golden examples, checked in: seed 42's first training and OOD examples of each task.
 pub const GOLDEN_EXAMPLES: &str = include_str!("../golden/examples.json");
@@ -34,10 +38,6 @@ pub fn sample_examples(seed: u64) -> serde_json::Value {
     }
     serde_json::json!({ "seed": seed, "tasks": tasks })
 }
-
-use gradcause::engine::model::ModelConfig;
-use gradcause::engine::train::TrainConfig;
-use gradcause::experiment::config::ExperimentConfig;
 
 /// A model and task small enough to train and analyse in seconds: 2 layers of 2 heads (6
 /// components), lengths 2–4, OOD lengths 5 and 6, every length analysable.
@@ -72,9 +72,6 @@ pub fn tiny_config(task: Task, seed: u64) -> ExperimentConfig {
     config.validate().expect("a valid tiny config");
     config
 }
-
-use burn::prelude::*;
-use gradcause::engine::kernels;
 
 /// Checks that GELU and its slope on the CPU backend, forward alone (on a tensor held elsewhere
 /// too, which it must leave alone, and on one handed over) and under autodiff, equal

@@ -104,20 +104,70 @@ fn interval(i: Option<[f64; 2]>, scale: f64, digits: usize) -> String {
     }
 }
 
+/// What every claim is checked on: the paper's numbers, our summaries (under one G reading) and
+/// the reading of the paper's "mean ablation".
+#[derive(Clone, Copy)]
+struct Evidence<'a> {
+    reported: &'a Reported,
+    summaries: &'a BTreeMap<Task, Summary>,
+    /// The reversal summary, where a seed was analysed.
+    reverse: Option<&'a Summary>,
+    /// The sorting summary, where a seed was analysed.
+    sort: Option<&'a Summary>,
+    c: Ablation,
+}
+
+impl<'a> Evidence<'a> {
+    /// The summary of `task`, where a seed was analysed.
+    fn analysed(&self, task: Task) -> Option<&'a Summary> {
+        match task {
+            Task::Reverse => self.reverse,
+            Task::Sort => self.sort,
+        }
+    }
+}
+
+/// The paper's claims (abstract and §3), in the order every table lists them: each a function
+/// that checks one claim on ours.
+const CLAIMS: [fn(&Evidence) -> Claim; 8] = [
+    rho_order,
+    mean_zero_agree,
+    layer_pattern,
+    identity,
+    superadditivity,
+    pruning,
+    norms_fall,
+    window,
+];
+
 /// The paper's claims (abstract and §3), each checked on ours, reading the paper's "mean
 /// ablation" as `c` (summaries made under one G reading).
 pub fn claims(reported: &Reported, summaries: &BTreeMap<Task, Summary>, c: Ablation) -> Vec<Claim> {
-    let summary = |t: Task| analysed(t, summaries);
-    let (reverse, sort) = (summary(Task::Reverse), summary(Task::Sort));
-    let mut claims = Vec::new();
+    let evidence = Evidence {
+        reported,
+        summaries,
+        reverse: analysed(Task::Reverse, summaries),
+        sort: analysed(Task::Sort, summaries),
+        c,
+    };
+    CLAIMS.iter().map(|check| check(&evidence)).collect()
+}
 
-    // 1. ρ on reversal above ρ on sorting.
+/// ρ on reversal above ρ on sorting.
+fn rho_order(e: &Evidence) -> Claim {
+    let Evidence {
+        reported,
+        reverse,
+        sort,
+        c,
+        ..
+    } = *e;
     let rhos = |s: Option<&Summary>| s.map_or(Vec::new(), |s| per_seed(s, |r| r.spearman[&c]));
     let (r, s) = (rhos(reverse), rhos(sort));
     let gap = difference_interval(&r, &s);
     let paper = &reported.table1_rho_mean_std;
     let paper_rho = |t: Task| paper.get(&t).map_or(f64::NAN, |t| t.mean_ablation[0]);
-    claims.push(Claim {
+    Claim {
         key: "rho-order",
         headline: format!("{} vs {}", mean_text(&r), mean_text(&s)),
         claim: "Gradient ranks track causal ranks on reversal and much less on sorting",
@@ -135,15 +185,17 @@ pub fn claims(reported: &Reported, summaries: &BTreeMap<Task, Summary>, c: Ablat
                resampled: above 0 holds, below 0 does not",
         why: "our models sit at other points of the OOD window and learned the tasks through \
               other circuits; with few seeds the means move by the seed-to-seed spread.",
-    });
+    }
+}
 
-    // 2. Mean and zero ablation agree (Table 1: within 0.01–0.07 on both tasks).
-    // Per task: the interval of the mean difference, the seeds behind it and the mean.
+/// Mean and zero ablation agree (Table 1: within 0.01–0.07 on both tasks).
+fn mean_zero_agree(e: &Evidence) -> Claim {
+    let c = e.c;
     type Agreement = (Task, Option<[f64; 2]>, usize, Option<f64>);
     let agreement: Vec<Agreement> = [Task::Reverse, Task::Sort]
         .into_iter()
         .map(|t| {
-            let d = summary(t).map_or(Vec::new(), |s| {
+            let d = e.analysed(t).map_or(Vec::new(), |s| {
                 per_seed(s, |r| Some(r.spearman[&c]? - r.spearman[&Ablation::Zero]?))
             });
             (
@@ -154,7 +206,7 @@ pub fn claims(reported: &Reported, summaries: &BTreeMap<Task, Summary>, c: Ablat
             )
         })
         .collect();
-    claims.push(Claim {
+    Claim {
         key: "mean-zero-agree",
         headline: agreement
             .iter()
@@ -192,10 +244,13 @@ pub fn claims(reported: &Reported, summaries: &BTreeMap<Task, Summary>, c: Ablat
                (zero): inside ±0.1 on both tasks holds, outside ±0.1 on either does not",
         why: "mean ablation per position keeps each position's typical output, zero ablation \
               removes it: the two readings of μ differ most where outputs depend on position.",
-    });
+    }
+}
 
-    // 3. Heroes late, Bloats early (sorting, heads): judged per seed at the pruning threshold,
-    // Table 5's sums shown at every threshold.
+/// Heroes late, Bloats early (sorting, heads): judged per seed at the pruning threshold, Table 5's
+/// sums shown at every threshold.
+fn layer_pattern(e: &Evidence) -> Claim {
+    let Evidence { sort, c, .. } = *e;
     let late_minus_early = |members: &[Component], late: bool| {
         let heads = members
             .iter()
@@ -250,7 +305,7 @@ pub fn claims(reported: &Reported, summaries: &BTreeMap<Task, Summary>, c: Ablat
         Holds::above(judged(hi, heroes.len()), 0.0),
         Holds::above(judged(bi, bloats.len()), 0.0),
     ];
-    claims.push(Claim {
+    Claim {
         key: "layer-pattern",
         headline: format!("H {} B {}", mean_text(&heroes), mean_text(&bloats)),
         claim: "On sorting, Hidden Heroes concentrate in late layers and Gradient Bloats in early \
@@ -266,9 +321,12 @@ pub fn claims(reported: &Reported, summaries: &BTreeMap<Task, Summary>, c: Ablat
                does not (the other thresholds are shown as Table 5's sums)",
         why: "which heads carry the task differs between trainings; the paper's pattern may also \
               depend on its unreported position scheme, which decides what early layers must do.",
-    });
+    }
+}
 
-    // 4. Component identity.
+/// The same heads in the same roles across sorting seeds.
+fn identity(e: &Evidence) -> Claim {
+    let Evidence { sort, c, .. } = *e;
     let named = [
         ("L3_H3", Class::Hero),
         ("L1_H1", Class::Bloat),
@@ -285,7 +343,7 @@ pub fn claims(reported: &Reported, summaries: &BTreeMap<Task, Summary>, c: Ablat
             (name, class, count)
         })
         .collect();
-    claims.push(Claim {
+    Claim {
         key: "identity",
         headline: identity
             .iter()
@@ -326,12 +384,15 @@ pub fn claims(reported: &Reported, summaries: &BTreeMap<Task, Summary>, c: Ablat
         why: "a head's index carries no meaning across trainings unless the same initialisation \
               breaks symmetry the same way; with other random streams than the paper's, the \
               same role may fall to another head of the same layer.",
-    });
+    }
+}
 
-    // 5. Superadditivity.
+/// Superadditivity of the top-two Bloats on sorting.
+fn superadditivity(e: &Evidence) -> Claim {
+    let Evidence { sort, c, .. } = *e;
     let table4 = sort.map(|s| &s.table4[&c]);
     let additive = table4.map(|t| t.additive_ratio);
-    claims.push(Claim {
+    Claim {
         key: "superadditivity",
         headline: additive.map_or("—".into(), |x| x.display_times()),
         claim: "Ablating the top-two Bloats together is superadditive on sorting: the joint drop \
@@ -347,9 +408,12 @@ pub fn claims(reported: &Reported, summaries: &BTreeMap<Task, Summary>, c: Ablat
                holds, below 1 does not",
         why: "the paper's ratio divides by small single drops, so it swings with them; the \
               additive ratio (joint over the sum) is the steadier test of superadditivity.",
-    });
+    }
+}
 
-    // 6. Pruning on reversal: Heroes damage more.
+/// Pruning on reversal: Heroes damage more.
+fn pruning(e: &Evidence) -> Claim {
+    let Evidence { reverse, c, .. } = *e;
     let paired: Vec<f64> = reverse.map_or(Vec::new(), |s| {
         s.pruning[&c]
             .rows
@@ -359,7 +423,7 @@ pub fn claims(reported: &Reported, summaries: &BTreeMap<Task, Summary>, c: Ablat
     });
     let pruning = reverse.map(|s| &s.pruning[&c]);
     let pi = mean_interval(&paired);
-    claims.push(Claim {
+    Claim {
         key: "pruning",
         headline: pruning.map_or("—".into(), |p| {
             format!("H {} B {}", points(p.heroes.mean), points(p.bloats.mean))
@@ -383,9 +447,12 @@ pub fn claims(reported: &Reported, summaries: &BTreeMap<Task, Summary>, c: Ablat
                does not",
         why: "with few analysed seeds and large seed-to-seed spread (the paper's sd is 22.8 \
               points for Heroes), a mean can fall either way.",
-    });
+    }
+}
 
-    // 7. Gradient norms fall with depth after layer 1 (sorting, raw).
+/// Gradient norms fall with depth after layer 1 (sorting, raw).
+fn norms_fall(e: &Evidence) -> Claim {
+    let Evidence { sort, .. } = *e;
     let norms = sort.map(|s| &s.figure4.raw);
     let steps: Vec<(usize, Option<[f64; 2]>)> = sort.map_or(Vec::new(), |s| {
         (1..s.figure4.raw.len().saturating_sub(1))
@@ -395,7 +462,7 @@ pub fn claims(reported: &Reported, summaries: &BTreeMap<Task, Summary>, c: Ablat
             })
             .collect()
     });
-    claims.push(Claim {
+    Claim {
         key: "norms-fall",
         headline: norms.map_or("—".into(), |n| {
             n.iter()
@@ -434,9 +501,12 @@ pub fn claims(reported: &Reported, summaries: &BTreeMap<Task, Summary>, c: Ablat
                intervals of the means all above 0 hold, any below 0 does not",
         why: "the order across layers is the claim, not the values: a gradient's size depends on \
               the model's state at the stop rule, which differs between trainings.",
-    });
+    }
+}
 
-    // 8. Seeds in the window.
+/// The seeds with an OOD length in the window.
+fn window(e: &Evidence) -> Claim {
+    let Evidence { summaries, .. } = *e;
     let window = |t: Task| {
         summaries
             .get(&t)
@@ -448,7 +518,7 @@ pub fn claims(reported: &Reported, summaries: &BTreeMap<Task, Summary>, c: Ablat
             paper - 0.1 - 1e-9,
         )
     };
-    claims.push(Claim {
+    Claim {
         key: "window",
         headline: [Task::Reverse, Task::Sort]
             .map(|t| window(t).map_or("—".into(), |(k, n, _)| format!("{k}/{n}")))
@@ -472,8 +542,7 @@ pub fn claims(reported: &Reported, summaries: &BTreeMap<Task, Summary>, c: Ablat
         why: "our reversal models stop early (at the first check above 90%) and generalise past \
               length 7 very unevenly between seeds; the paper does not say how its models \
               reached positions past the training lengths.",
-    });
-    claims
+    }
 }
 
 /// Per analysed seed, the raw W_V norm of layer `l` minus that of layer `l + 1`.
