@@ -22,12 +22,24 @@ pub fn ClaimCards() -> impl IntoView {
     let lab = Lab::get();
     let positions = shown_positions(lab);
     let sweeps = ShippedSweeps::get();
+    // Derived once per sweep and reading, not per render: the summaries over the paper's seeds
+    // and the claims checked on them.
+    let summaries = Memo::new(move |_| {
+        let list = sweeps.get()?.ok()?;
+        Some(paper_seed_summaries(&list, lab.g_weights.get()))
+    });
+    let checked = Memo::new(move |_| {
+        summaries.with(|s| {
+            let s = s.as_ref()?;
+            Some(claims(&Reported::shipped(), s, lab.ablation.get()))
+        })
+    });
     let cards = move || {
         sweeps.get().map(|result| match result {
             Err(e) => view! { <p class="hint">{e}</p> }.into_any(),
-            Ok(list) => {
+            Ok(_) => {
                 let (g, ablation) = (lab.g_weights.get(), lab.ablation.get());
-                let summaries = paper_seed_summaries(&list, g);
+                let summaries = summaries.get().unwrap_or_default();
                 let seeds = summaries
                     .values()
                     .map(|s| format!("{} of {} {} seeds", s.analysed(), s.seeds.len(), s.task))
@@ -38,7 +50,9 @@ pub fn ClaimCards() -> impl IntoView {
                     positions.get()
                 );
                 let reported = Reported::shipped();
-                let cards = claims(&reported, &summaries, ablation)
+                let cards = checked
+                    .get()
+                    .unwrap_or_default()
                     .into_iter()
                     .map(|claim| view! { <ClaimCard claim=claim /> })
                     .collect_view();

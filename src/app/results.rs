@@ -168,13 +168,23 @@ fn AnalysisView(report: SeedReport, analysis: Analysis) -> impl IntoView {
         <section id="stage-scatter" class="panel">
             <h2>"3 · Gradient vs. causal importance"</h2>
             <Explain stage=2 />
-            <GradCausalScatter analysis=analysis.clone() />
+            <GradCausalScatter
+                analysis=analysis.clone()
+                g=lab.g_weights
+                ablation=lab.ablation
+                threshold=lab.threshold
+            />
             <SeedSpearman analysis=analysis.clone() />
         </section>
         <section id="stage-delta" class="panel">
             <h2>"4 · Hidden Heroes and Gradient Bloats"</h2>
             <Explain stage=3 />
-            <DeltaBars analysis=analysis.clone() />
+            <DeltaBars
+                analysis=analysis.clone()
+                g=lab.g_weights
+                ablation=lab.ablation
+                threshold=lab.threshold
+            />
             {
                 let analysis = analysis.clone();
                 move || view! { <SeedPruning analysis=analysis.clone() g=lab.g_weights.get() ablation=lab.ablation.get() /> }
@@ -200,7 +210,7 @@ fn AnalysisView(report: SeedReport, analysis: Analysis) -> impl IntoView {
         <section id="stage-attention" class="panel">
             <h2>"6 · Attention"</h2>
             <Explain stage=5 />
-            <AttentionMap patterns=analysis.attention.clone() layers=layers heads=heads />
+            <AttentionMap patterns=analysis.attention.clone() layers=layers heads=heads chosen=lab.head />
         </section>
         <Explorer report=report.clone() />
         <Checkpoints report=report />

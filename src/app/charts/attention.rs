@@ -6,10 +6,9 @@ use crate::analysis::analyze::AttentionPatterns;
 use crate::engine::component::Component;
 use crate::report::plot::{format_number, heat_colour};
 
-use super::super::state::Lab;
 use super::{Figure, HEIGHT, LEFT, TOP, data_table, svg_frame};
 
-/// The heat map of the lab's chosen head; clicking a head in the grid picks it.
+/// The heat map of the chosen head; clicking a head in the grid picks it.
 #[component]
 pub fn AttentionMap(
     /// Every head's pattern.
@@ -18,8 +17,9 @@ pub fn AttentionMap(
     layers: usize,
     /// Heads per block.
     heads: usize,
+    /// The head shown, which the grid sets.
+    chosen: RwSignal<Component>,
 ) -> impl IntoView {
-    let lab = Lab::get();
     let patterns = StoredValue::new(patterns);
     let picker = (0..layers)
         .map(|layer| {
@@ -29,8 +29,8 @@ pub fn AttentionMap(
                     view! {
                         <button
                             class="head"
-                            class:chosen=move || lab.head.get() == component
-                            on:click=move |_| lab.head.set(component)
+                            class:chosen=move || chosen.get() == component
+                            on:click=move |_| chosen.set(component)
                         >
                             {component.to_string()}
                         </button>
@@ -41,7 +41,7 @@ pub fn AttentionMap(
         })
         .collect_view();
     let chart = move || {
-        let head = lab.head.get();
+        let head = chosen.get();
         patterns.with_value(|p| {
             let matrix = p.heads.get(&head).cloned().unwrap_or_default();
             let n = matrix.len().max(1);

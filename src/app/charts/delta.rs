@@ -2,20 +2,32 @@
 
 use leptos::prelude::*;
 
+use crate::analysis::ablation::Ablation;
 use crate::analysis::analyze::{Analysis, Class};
+use crate::analysis::attribution::GWeights;
 use crate::report::plot::{Scale, band, class_colour};
 
-use super::super::state::Lab;
 use super::{Figure, HEIGHT, axes, data_table, plot_ranges, svg_frame};
 
-/// Δ per component for the lab's baseline, bars coloured by class at the lab's threshold.
+/// Δ per component under a reading, bars coloured by class at threshold t.
 #[component]
-pub fn DeltaBars(analysis: Analysis) -> impl IntoView {
-    let lab = Lab::get();
+pub fn DeltaBars(
+    /// The seed's analysis.
+    analysis: Analysis,
+    /// The reading of G shown.
+    #[prop(into)]
+    g: Signal<GWeights>,
+    /// The ablation C is read under.
+    #[prop(into)]
+    ablation: Signal<Ablation>,
+    /// The Hero/Bloat threshold t.
+    #[prop(into)]
+    threshold: Signal<usize>,
+) -> impl IntoView {
     let analysis = StoredValue::new(analysis);
     let chart = move || {
-        let (g, ablation) = (lab.g_weights.get(), lab.ablation.get());
-        let t = lab.threshold.get() as f64;
+        let (g, ablation) = (g.get(), ablation.get());
+        let t = threshold.get() as f64;
         analysis.with_value(|a| {
             let delta = &a.by_grad[&g].delta[&ablation];
             let reach = delta.iter().fold(t + 1.0, |m, d| m.max(d.abs())).ceil();

@@ -3,20 +3,32 @@
 
 use leptos::prelude::*;
 
+use crate::analysis::ablation::Ablation;
 use crate::analysis::analyze::{Analysis, Class};
+use crate::analysis::attribution::GWeights;
 use crate::report::plot::{Scale, class_colour, format_number};
 
-use super::super::state::Lab;
 use super::{ClassLegend, Figure, axes, class_mark, data_table, plot_ranges, svg_frame};
 
-/// G against C for the lab's baseline and threshold.
+/// G against C under a reading, classes at threshold t.
 #[component]
-pub fn GradCausalScatter(analysis: Analysis) -> impl IntoView {
-    let lab = Lab::get();
+pub fn GradCausalScatter(
+    /// The seed's analysis.
+    analysis: Analysis,
+    /// The reading of G shown.
+    #[prop(into)]
+    g: Signal<GWeights>,
+    /// The ablation C is read under.
+    #[prop(into)]
+    ablation: Signal<Ablation>,
+    /// The Hero/Bloat threshold t.
+    #[prop(into)]
+    threshold: Signal<usize>,
+) -> impl IntoView {
     let by_rank = RwSignal::new(false);
     let analysis = StoredValue::new(analysis);
     let rho = move || {
-        let (g, ablation) = (lab.g_weights.get(), lab.ablation.get());
+        let (g, ablation) = (g.get(), ablation.get());
         analysis.with_value(|a| match a.spearman(g, ablation) {
             Some(rho) => format!("Spearman ρ = {rho:.3} (G on {g}, {ablation} ablation)"),
             None => {
@@ -25,8 +37,8 @@ pub fn GradCausalScatter(analysis: Analysis) -> impl IntoView {
         })
     };
     let chart = move || {
-        let (g, ablation) = (lab.g_weights.get(), lab.ablation.get());
-        let t = lab.threshold.get();
+        let (g, ablation) = (g.get(), ablation.get());
+        let t = threshold.get();
         let rank = by_rank.get();
         analysis.with_value(|a| {
             let (xs, ys) = if rank {

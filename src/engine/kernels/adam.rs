@@ -4,9 +4,6 @@ use burn::backend::Flex;
 use burn::prelude::*;
 use std::mem::MaybeUninit;
 
-#[cfg(target_arch = "wasm32")]
-use crate::engine::lanes::F32x4;
-
 use super::pieces::new_rows;
 use super::{Route, route, tensor_like, values};
 

@@ -10,9 +10,6 @@ use burn::nn::LayerNorm;
 use burn::prelude::*;
 use std::mem::MaybeUninit;
 
-#[cfg(target_arch = "wasm32")]
-use crate::engine::lanes::F32x4;
-
 use super::pieces::{column_sums, new_rows};
 use super::{AutodiffTensor, Route, register, route, tensor_like, values};
 

@@ -9,9 +9,6 @@ use burn::backend::flex::FlexTensor;
 use burn::backend::{Autodiff, Flex};
 use burn::prelude::*;
 
-#[cfg(target_arch = "wasm32")]
-use crate::engine::lanes::F32x4;
-
 use super::pieces::{column_sums, for_each_piece, for_pieces_of, new_rows, side_by_side};
 use super::{AutodiffTensor, Route, register, route, tensor_like, values};
 

@@ -10,9 +10,6 @@ use burn::backend::{Autodiff, Flex};
 use burn::prelude::*;
 use std::mem::MaybeUninit;
 
-#[cfg(target_arch = "wasm32")]
-use crate::engine::lanes::F32x4;
-
 use super::gelu::exp_nonpositive;
 use super::pieces::new_rows;
 use super::{AutodiffTensor, Route, register, route, tensor_like, values};

@@ -74,6 +74,7 @@ fn judged(interval: Option<[f64; 2]>, seeds: usize) -> Option<[f64; 2]> {
 }
 
 /// One of the paper's claims, checked on our models under one reading.
+#[derive(Clone, Debug, PartialEq)]
 pub struct Claim {
     /// A short stable name (the robustness table's row).
     pub key: &'static str,
