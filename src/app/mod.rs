@@ -1,5 +1,5 @@
 //! The browser lab: a Leptos page that trains on WebGPU (or the CPU), analyses, and draws the
-//! paper's figures. One component a file; [`state::Lab`] holds the shared signals.
+//! paper's figures. One component a file; `state::Lab` holds the shared signals.
 
 mod browser;
 mod charts;

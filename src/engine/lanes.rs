@@ -3,7 +3,7 @@
 //!
 //! Natively the compiler vectorises the kernels' loops over `f32` by itself. The page's wasm is
 //! optimised for size, and at that level the compiler vectorises no loop, so GELU (a tenth of a
-//! browser training step when scalar) is written over [`Lanes`] and run on [`F32x4`] there.
+//! browser training step when scalar) is written over [`Lanes`] and run on `F32x4` (four SIMD128 lanes) there.
 //! Every operation is the IEEE operation of one lane, so four lanes give exactly the values of
 //! four scalar calls (the browser tests check it bit for bit).
 

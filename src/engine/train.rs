@@ -199,10 +199,10 @@ impl Iterator for TrainingData {
 }
 
 /// Adam's β₁ and β₂ (PyTorch's defaults, and Burn's).
-const ADAM_BETAS: (f32, f32) = (0.9, 0.999);
+pub const ADAM_BETAS: (f32, f32) = (0.9, 0.999);
 
 /// Adam's ε (PyTorch's default; Burn's is 1e-5).
-const ADAM_EPSILON: f32 = 1e-8;
+pub const ADAM_EPSILON: f32 = 1e-8;
 
 /// The training's optimiser: Adam with [`ADAM_BETAS`] and [`ADAM_EPSILON`].
 pub fn adam() -> ModuleOptimizer {
