@@ -124,47 +124,12 @@ mod tests {
         Flags::try_parse_from(argv).map(|f| f.config)
     }
 
-    /// A valid value other than the paper's default for every field (a field added without one
-    /// here fails the test), set by flag and by link key: the same config either way.
+    /// Each field's example value, set by flag and by link key: the same config either way.
     #[test]
     fn every_field_is_a_flag_that_sets_what_its_link_key_sets() {
-        let values = [
-            ("layers", "2"),
-            ("heads", "2"),
-            ("d-model", "64"),
-            ("d-ff", "96"),
-            ("context", "24"),
-            ("positions", "none"),
-            ("lr", "0.003"),
-            ("batch-size", "32"),
-            ("min-length", "4"),
-            ("max-length", "6"),
-            ("eval-every", "50"),
-            ("eval-examples", "256"),
-            ("target-accuracy", "0.95"),
-            ("max-steps", "300"),
-            ("ood-lengths", "8,9"),
-            ("ood-batches", "5"),
-            ("ood-batch-size", "32"),
-            ("window-low", "0.3"),
-            ("window-high", "0.8"),
-            ("thresholds", "3,5"),
-            ("pruning-threshold", "3"),
-            ("g-weights", "wvo-inout"),
-            ("pruning-ablation", "zero"),
-            ("attention-examples", "7"),
-            ("ig-steps", "4"),
-            ("ig-batches", "2"),
-            ("prune-counts", "1,3"),
-            ("prune-batches", "10"),
-            ("checkpoint-every", "100"),
-        ];
         let defaults = ExperimentConfig::new(Task::Sort, 9);
         for field in FIELDS {
-            let (key, value) = values
-                .iter()
-                .find(|(key, _)| *key == field.key)
-                .unwrap_or_else(|| panic!("no test value for `{}`", field.key));
+            let (key, value) = (field.key, field.example);
             let one = parse(&[&format!("--{key}"), value]).unwrap();
             let mut alone = defaults.clone();
             (field.set)(&mut alone, value).unwrap();
@@ -172,13 +137,16 @@ mod tests {
             assert_eq!(one.apply(defaults.clone()).unwrap(), alone, "{key}");
         }
         let mut argv = Vec::new();
-        for (key, value) in values {
-            argv.push(format!("--{key}"));
-            argv.push(value.to_string());
+        for field in FIELDS {
+            argv.push(format!("--{}", field.key));
+            argv.push(field.example.to_string());
         }
         let argv: Vec<&str> = argv.iter().map(String::as_str).collect();
         let by_flags = parse(&argv).unwrap().resolve(Task::Sort, 9).unwrap();
-        let query: Vec<String> = values.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        let query: Vec<String> = FIELDS
+            .iter()
+            .map(|f| format!("{}={}", f.key, f.example))
+            .collect();
         let by_link = from_query(&format!("task=sort&seed=9&{}", query.join("&"))).unwrap();
         assert_eq!(by_flags, by_link);
     }

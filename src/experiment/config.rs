@@ -90,6 +90,9 @@ pub struct Field {
     pub name: &'static str,
     /// The command-line flag (`--max-steps`) and the link's query key (`max-steps`).
     pub key: &'static str,
+    /// A valid value other than the paper's default, together with every other field's: what the
+    /// tests set each field to, by link and by flag.
+    pub example: &'static str,
     /// The METHOD section it belongs to: Model, Training, Evaluation or Analysis.
     pub section: &'static str,
     /// What it is, in a few words (the page's form).
@@ -208,11 +211,12 @@ fn check_ood_lengths(c: &ExperimentConfig) -> Result<(), String> {
 /// A field table entry for a field at `$($path).+` parsed with `FromStr` and written with
 /// `Display`; `$expected` names what a bad value should have been.
 macro_rules! parsed {
-    ($name:literal, $key:literal, $section:literal, $label:literal, $help:literal,
-     $expected:literal, $($path:ident).+, $check:expr) => {
+    ($name:literal, $key:literal, $example:literal, $section:literal, $label:literal,
+     $help:literal, $expected:literal, $($path:ident).+, $check:expr) => {
         Field {
             name: $name,
             key: $key,
+            example: $example,
             section: $section,
             label: $label,
             help: $help,
@@ -228,27 +232,28 @@ macro_rules! parsed {
 
 /// A field table entry for a whole-number field at `$($path).+`.
 macro_rules! whole {
-    ($name:literal, $key:literal, $section:literal, $label:literal, $help:literal,
-     $($path:ident).+, $check:expr) => {
-        parsed!($name, $key, $section, $label, $help, "a whole number", $($path).+, $check)
+    ($name:literal, $key:literal, $example:literal, $section:literal, $label:literal,
+     $help:literal, $($path:ident).+, $check:expr) => {
+        parsed!($name, $key, $example, $section, $label, $help, "a whole number", $($path).+, $check)
     };
 }
 
 /// A field table entry for a real-number field at `$($path).+`.
 macro_rules! real {
-    ($name:literal, $key:literal, $section:literal, $label:literal, $help:literal,
-     $($path:ident).+, $check:expr) => {
-        parsed!($name, $key, $section, $label, $help, "a number", $($path).+, $check)
+    ($name:literal, $key:literal, $example:literal, $section:literal, $label:literal,
+     $help:literal, $($path:ident).+, $check:expr) => {
+        parsed!($name, $key, $example, $section, $label, $help, "a number", $($path).+, $check)
     };
 }
 
 /// A field table entry for a list-of-whole-numbers field at `$($path).+`.
 macro_rules! list {
-    ($name:literal, $key:literal, $section:literal, $label:literal, $help:literal,
-     $($path:ident).+, $check:expr) => {
+    ($name:literal, $key:literal, $example:literal, $section:literal, $label:literal,
+     $help:literal, $($path:ident).+, $check:expr) => {
         Field {
             name: $name,
             key: $key,
+            example: $example,
             section: $section,
             label: $label,
             help: $help,
@@ -268,6 +273,7 @@ pub const FIELDS: &[Field] = &[
     whole!(
         "model.layers",
         "layers",
+        "2",
         "Model",
         "Blocks L",
         "Blocks L",
@@ -277,6 +283,7 @@ pub const FIELDS: &[Field] = &[
     whole!(
         "model.heads",
         "heads",
+        "2",
         "Model",
         "Heads per block H (divides d_model)",
         "Heads per block H; must divide d_model",
@@ -295,6 +302,7 @@ pub const FIELDS: &[Field] = &[
     whole!(
         "model.d_model",
         "d-model",
+        "64",
         "Model",
         "Residual stream width",
         "Residual stream width",
@@ -304,6 +312,7 @@ pub const FIELDS: &[Field] = &[
     whole!(
         "model.d_ff",
         "d-ff",
+        "96",
         "Model",
         "MLP hidden width",
         "MLP hidden width",
@@ -313,6 +322,7 @@ pub const FIELDS: &[Field] = &[
     whole!(
         "model.context",
         "context",
+        "24",
         "Model",
         "Longest input, in positions",
         "Longest input, in positions; at least 2 x longest length + 2",
@@ -322,6 +332,7 @@ pub const FIELDS: &[Field] = &[
     parsed!(
         "model.positions",
         "positions",
+        "none",
         "Model",
         "Positions: shifted, learned or none",
         "Positions: shifted (each training example at a random offset), learned (always from 0) \
@@ -333,6 +344,7 @@ pub const FIELDS: &[Field] = &[
     real!(
         "train.lr",
         "lr",
+        "0.003",
         "Training",
         "Adam learning rate",
         "Adam learning rate, > 0",
@@ -344,6 +356,7 @@ pub const FIELDS: &[Field] = &[
     whole!(
         "train.batch_size",
         "batch-size",
+        "32",
         "Training",
         "Examples per batch",
         "Examples per training batch",
@@ -353,6 +366,7 @@ pub const FIELDS: &[Field] = &[
     whole!(
         "train.min_length",
         "min-length",
+        "4",
         "Training",
         "Shortest training length n",
         "Shortest training length n, >= 1",
@@ -362,6 +376,7 @@ pub const FIELDS: &[Field] = &[
     whole!(
         "train.max_length",
         "max-length",
+        "6",
         "Training",
         "Longest training length n",
         "Longest training length n",
@@ -379,6 +394,7 @@ pub const FIELDS: &[Field] = &[
     whole!(
         "train.eval_every",
         "eval-every",
+        "50",
         "Training",
         "Steps between stop-rule checks",
         "Steps between stop-rule evaluations",
@@ -388,6 +404,7 @@ pub const FIELDS: &[Field] = &[
     whole!(
         "train.eval_examples",
         "eval-examples",
+        "256",
         "Training",
         "Examples per stop-rule check",
         "Fresh examples per stop-rule evaluation",
@@ -397,6 +414,7 @@ pub const FIELDS: &[Field] = &[
     real!(
         "train.target_accuracy",
         "target-accuracy",
+        "0.95",
         "Training",
         "Stop-rule accuracy",
         "Stop-rule accuracy, in (0, 1]",
@@ -411,6 +429,7 @@ pub const FIELDS: &[Field] = &[
     whole!(
         "train.max_steps",
         "max-steps",
+        "300",
         "Training",
         "Step budget",
         "Step budget",
@@ -420,6 +439,7 @@ pub const FIELDS: &[Field] = &[
     list!(
         "eval.ood_lengths",
         "ood-lengths",
+        "8,9",
         "Evaluation",
         "OOD lengths (comma-separated)",
         "OOD lengths, comma-separated, outside the training range",
@@ -429,6 +449,7 @@ pub const FIELDS: &[Field] = &[
     whole!(
         "eval.ood_batches",
         "ood-batches",
+        "5",
         "Evaluation",
         "Batches per OOD set",
         "Batches per OOD evaluation set",
@@ -438,6 +459,7 @@ pub const FIELDS: &[Field] = &[
     whole!(
         "eval.ood_batch_size",
         "ood-batch-size",
+        "32",
         "Evaluation",
         "Examples per OOD batch",
         "Examples per OOD batch",
@@ -447,6 +469,7 @@ pub const FIELDS: &[Field] = &[
     real!(
         "eval.window_low",
         "window-low",
+        "0.3",
         "Evaluation",
         "Lowest analysable accuracy",
         "Lowest accuracy of an analysable length, in [0, 1]",
@@ -465,6 +488,7 @@ pub const FIELDS: &[Field] = &[
     real!(
         "eval.window_high",
         "window-high",
+        "0.8",
         "Evaluation",
         "Highest analysable accuracy",
         "Highest accuracy of an analysable length, in [0, 1]",
@@ -474,6 +498,7 @@ pub const FIELDS: &[Field] = &[
     list!(
         "analysis.thresholds",
         "thresholds",
+        "3,5",
         "Analysis",
         "Hero/Bloat thresholds t",
         "Hero/Bloat thresholds t, comma-separated",
@@ -489,6 +514,7 @@ pub const FIELDS: &[Field] = &[
     whole!(
         "analysis.threshold",
         "pruning-threshold",
+        "3",
         "Analysis",
         "t that picks what pruning removes",
         "The threshold that picks what pruning removes; one of --thresholds",
@@ -506,6 +532,7 @@ pub const FIELDS: &[Field] = &[
     Field {
         name: "analysis.g_weights",
         key: "g-weights",
+        example: "wvo-inout",
         section: "Analysis",
         label: "G shown first: wv-wout or wvo-inout",
         help: "The reading of G shown first and kept in checkpoints: wv-wout or wvo-inout \
@@ -520,6 +547,7 @@ pub const FIELDS: &[Field] = &[
     Field {
         name: "analysis.pruning_ablation",
         key: "pruning-ablation",
+        example: "zero",
         section: "Analysis",
         label: "Ablation for pruning: mean, mean-pos, zero or resample",
         help: "Ablation shown first for pruning and superadditivity: mean, mean-pos, zero or \
@@ -534,6 +562,7 @@ pub const FIELDS: &[Field] = &[
     whole!(
         "analysis.attention_examples",
         "attention-examples",
+        "7",
         "Analysis",
         "Examples per attention pattern",
         "Examples averaged into each attention pattern",
@@ -543,6 +572,7 @@ pub const FIELDS: &[Field] = &[
     whole!(
         "analysis.ig_steps",
         "ig-steps",
+        "4",
         "Analysis",
         "Integrated gradients' steps",
         "Midpoint steps of integrated gradients",
@@ -552,6 +582,7 @@ pub const FIELDS: &[Field] = &[
     whole!(
         "analysis.ig_batches",
         "ig-batches",
+        "2",
         "Analysis",
         "Batches integrated gradients run on",
         "Evaluation batches integrated gradients run on, the first ones",
@@ -561,6 +592,7 @@ pub const FIELDS: &[Field] = &[
     list!(
         "analysis.prune_counts",
         "prune-counts",
+        "1,3",
         "Analysis",
         "Components pruned by each score (comma-separated)",
         "How many components pruning by each score removes, comma-separated",
@@ -570,6 +602,7 @@ pub const FIELDS: &[Field] = &[
     whole!(
         "analysis.prune_batches",
         "prune-batches",
+        "10",
         "Analysis",
         "Batches pruning by score is measured on",
         "Evaluation batches pruning by score is measured on, the first ones",
@@ -579,6 +612,7 @@ pub const FIELDS: &[Field] = &[
     whole!(
         "analysis.checkpoint_every",
         "checkpoint-every",
+        "100",
         "Analysis",
         "Analyse snapshots every k steps (0: none)",
         "Also analyse snapshots taken every this many training steps; 0 for none",

@@ -50,8 +50,8 @@ pub(super) fn for_pieces_of<T: Send, const N: usize>(
 
 /// New outputs of `rows` rows each, of the given widths, filled by `work(first_row, pieces)` piece
 /// by piece as [`for_each_piece`] fills existing ones, each element written once: not zeroed
-/// first (zeroing them made a training step 3% slower, GELU's two large outputs most of it, and
-/// the writes that follow overwrite every zero). In builds with debug assertions (the tests' `ci`
+/// first (the writes that follow would overwrite every zero; what zeroing cost is in
+/// BENCHMARKS.md). In builds with debug assertions (the tests' `ci`
 /// profile turns them on for this crate) each piece is filled with NaN before `work` sees it, so
 /// that an element a kernel leaves unwritten shows in the tests' values instead of passing as
 /// stale memory.

@@ -62,7 +62,7 @@ pub fn matmul<const D: usize>(a: Tensor<D>, b: Tensor<D>) -> Tensor<D> {
 /// `x` `[a, b, c, d]` with its two middle dimensions swapped, `[a, c, b, d]`, its values laid out
 /// in that order: how the model splits a projection's rows into heads and joins the heads'
 /// outputs back into rows. Burn's `swap_dims` is a view whose next `reshape` copies it on one
-/// thread (the joined heads forward, the split ones backward, 3% of a two-thread training step);
+/// thread (the joined heads forward, the split ones backward; its cost is in BENCHMARKS.md);
 /// here the copy is made at once on the threads, each way. The same values as `x.swap_dims(1, 2)`
 /// (tested), which is what every other backend runs.
 pub fn swap_middle_dims(x: Tensor<4>) -> Tensor<4> {
@@ -171,9 +171,8 @@ fn product(a: &Matrices, b: &Matrices, split: bool) -> Vec<f32> {
     };
     // Not zeroed first: `gemm` with `read_dst = false` writes every element of its destination
     // and reads none (gemm-common 0.19, each of its paths: the small-product, vector and blocked
-    // kernels all take the destination's old value as zero when told not to read it). Zeroing
-    // was 4-7% of a training step. `tests/kernels.rs` holds `gemm` to this on each path, through
-    // a destination filled with NaN.
+    // kernels all take the destination's old value as zero when told not to read it).
+    // `tests/kernels.rs` holds `gemm` to this on each path, through a destination filled with NaN.
     let mut out = Vec::<f32>::with_capacity(batch * m * n);
     let matrices_per_piece = (PIECE_MULTIPLY_ADDS / (m * n * k)).max(1);
     let spare = &mut out.spare_capacity_mut()[..batch * m * n];
