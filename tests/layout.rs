@@ -113,7 +113,7 @@ fn imports(this: &str, code: &[&str], modules: &BTreeSet<String>) -> BTreeSet<St
 
 /// Where the next `crate::` or `super::` path starts in `text`, at a word boundary.
 fn find_path_start(text: &str) -> Option<usize> {
-    let starts = ["crate::", "super::"]
+    ["crate::", "super::"]
         .iter()
         .filter_map(|p| {
             text.match_indices(p)
@@ -125,8 +125,7 @@ fn find_path_start(text: &str) -> Option<usize> {
                 })
                 .map(|(i, _)| i)
         })
-        .min();
-    starts
+        .min()
 }
 
 /// The library's import graph: each module to the modules it names.
