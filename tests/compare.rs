@@ -16,13 +16,13 @@ use gradcause::report::reproduction::{Holds, Inputs, MIN_SEEDS, Sources, claims,
 
 use gradcause::analysis::ablation::Ablation;
 use gradcause::analysis::attribution::GWeights;
-use gradcause::analysis::stats::MeanStd;
+use gradcause::analysis::stats::{Estimate, MeanStd};
 use gradcause::engine::task::Task;
 use gradcause::report::compare::{Verdict, compare};
 use gradcause::report::paper::{REPORTED_JSON, Reported};
 use gradcause::report::summary::{
-    Estimate, LayerCount, PaperSeedSummary, SeedRoles, SkippedSeed, Summary, SweepSummary,
-    Table3Row, Table4Row,
+    LayerCount, PaperSeedSummary, SeedRoles, SkippedSeed, Summary, SweepSummary, Table3Row,
+    Table4Row,
 };
 
 /// Every leaf of a JSON value as a dotted path (array elements by index).

@@ -213,6 +213,55 @@ pub fn interval_text(interval: Option<[f64; 2]>, scale: f64, digits: usize) -> S
     })
 }
 
+/// A derived number across seeds (a ratio of means) with its 95% bootstrap interval over the
+/// seeds behind it.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Estimate {
+    /// The value; `None` where undefined.
+    pub value: Option<f64>,
+    /// The 95% bootstrap interval.
+    pub interval: Option<[f64; 2]>,
+    /// The seeds behind it.
+    pub n: usize,
+}
+
+impl Estimate {
+    /// `mean(numerators) / mean(denominators)` over the seeds where both are defined, the
+    /// interval from resampling those seeds together.
+    pub fn ratio_of_means(pairs: impl IntoIterator<Item = (Option<f64>, Option<f64>)>) -> Self {
+        let pairs: Vec<(f64, f64)> = pairs
+            .into_iter()
+            .filter_map(|(a, b)| Some((a?, b?)))
+            .collect();
+        let ratio = |sample: &mut dyn Iterator<Item = (f64, f64)>| {
+            let (mut a, mut b) = (0.0, 0.0);
+            for (x, y) in sample {
+                a += x;
+                b += y;
+            }
+            (b != 0.0).then(|| a / b)
+        };
+        Self {
+            value: if pairs.is_empty() {
+                None
+            } else {
+                ratio(&mut pairs.iter().copied())
+            },
+            interval: bootstrap_interval(pairs.len(), |sample| {
+                ratio(&mut sample.iter().map(|&i| pairs[i]))
+            }),
+            n: pairs.len(),
+        }
+    }
+
+    /// `2.1× [1.4, 3.0]`, or `—`.
+    pub fn display_times(&self) -> String {
+        self.value.map_or("—".into(), |x| {
+            format!("{x:.1}×{}", interval_text(self.interval, 1.0, 1))
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -4,8 +4,8 @@
 use leptos::prelude::*;
 
 use crate::analysis::ablation::Ablation;
-use crate::analysis::stats::MeanStd;
 use crate::report::summary::Summary;
+use crate::report::table::Table;
 
 use super::browser;
 use super::charts::GradNormBars;
@@ -31,58 +31,46 @@ pub fn AcrossSeeds() -> impl IntoView {
     }
 }
 
-/// `0.42 ± 0.10 [0.35, 0.49] (n=3)`, percentages when `percent`.
-fn cell(value: MeanStd, percent: bool) -> String {
-    if percent {
-        value.display(100.0, 1)
-    } else {
-        value.display(1.0, 3)
+/// A table as the page shows it: the cells the command line prints, as HTML.
+#[component]
+fn DataTable(table: Table) -> impl IntoView {
+    let header = table
+        .columns
+        .iter()
+        .map(|column| view! { <th scope="col">{column.clone()}</th> })
+        .collect_view();
+    let rows = table
+        .rows
+        .iter()
+        .map(|row| {
+            let cells = row
+                .iter()
+                .map(|cell| view! { <td class:number=cell.is_numeric()>{cell.text()}</td> })
+                .collect_view();
+            view! { <tr>{cells}</tr> }
+        })
+        .collect_view();
+    view! {
+        <table data-table=table.name>
+            <caption>{table.title}</caption>
+            <thead>
+                <tr>{header}</tr>
+            </thead>
+            <tbody>{rows}</tbody>
+        </table>
     }
 }
 
-/// The tables of one summary under `ablation`, with CSV downloads; `scope` keeps element ids
-/// unique on the page.
+/// The tables of one summary under `ablation` (Figure 4 drawn as bars), with CSV downloads;
+/// `scope` keeps element ids unique on the page.
 #[component]
 pub fn SummaryTables(summary: Summary, ablation: Ablation, scope: &'static str) -> impl IntoView {
     let norm_id = format!("grad-norm-{scope}-{}", summary.task);
-    let (table4, pruning) = (&summary.table4[&ablation], &summary.pruning[&ablation]);
-    let rho = summary
-        .table1
-        .rows()
+    let tables = summary
+        .tables(ablation)
         .into_iter()
-        .map(|(name, value)| {
-            view! {
-                <tr>
-                    <td>{name}</td>
-                    <td>{cell(value, false)}</td>
-                </tr>
-            }
-        })
-        .collect_view();
-    let seeds = summary
-        .table3
-        .rows
-        .iter()
-        .zip(&table4.rows)
-        .zip(&pruning.rows)
-        .map(|((r, b), p)| {
-            let rho = |x: Option<f64>| x.map_or("—".into(), |x| format!("{x:.3}"));
-            let pct = |x: Option<f64>| x.map_or("—".into(), |x| format!("{:.1}", x * 100.0));
-            view! {
-                <tr>
-                    <td>{r.seed}</td>
-                    <td>{r.analysis_length}</td>
-                    <td>{format!("{:.1}%", r.base_accuracy * 100.0)}</td>
-                    <td>{rho(r.spearman[&ablation])}</td>
-                    <td>{rho(r.spearman[&Ablation::Zero])}</td>
-                    <td>{pct(b.individual_drop)}</td>
-                    <td>{pct(b.joint_drop)}</td>
-                    <td>{b.additive_ratio.map_or("—".into(), |x| format!("{x:.2}"))}</td>
-                    <td>{pct(p.heroes)}</td>
-                    <td>{pct(p.bloats)}</td>
-                </tr>
-            }
-        })
+        .filter(|table| table.name != "figure4")
+        .map(|table| view! { <DataTable table=table /> })
         .collect_view();
     let skipped = summary
         .skipped
@@ -103,37 +91,9 @@ pub fn SummaryTables(summary: Summary, ablation: Ablation, scope: &'static str) 
     };
     view! {
         <p>{format!("{} seeds analysed, {} skipped.", summary.analysed(), summary.skipped.len())}</p>
-        <table class="small-table">
-            <caption>{format!("Spearman ρ across seeds, G on {} (mean ± sample std [95% bootstrap interval])", summary.g_weights)}</caption>
-            <tbody>{rho}</tbody>
-        </table>
-        <table>
-            <caption>{format!("Per seed under {ablation} ablation: ρ, top-two Bloat drops (points), pruning change (points)")}</caption>
-            <thead>
-                <tr>
-                    <th>"seed"</th>
-                    <th>"n"</th>
-                    <th>"base"</th>
-                    <th>{format!("ρ {ablation}")}</th>
-                    <th>"ρ zero"</th>
-                    <th>"single drop"</th>
-                    <th>"joint drop"</th>
-                    <th>"joint / sum"</th>
-                    <th>"prune Heroes"</th>
-                    <th>"prune Bloats"</th>
-                </tr>
-            </thead>
-            <tbody>{seeds}</tbody>
-        </table>
-        <p>
-            {format!(
-                "Superadditivity of the top-two Bloats: mean joint drop / mean single drop = {}; mean joint drop / mean sum of single drops = {}. Pruning the top-two Heroes: {}; the top-two Bloats: {} (points).",
-                table4.ratio.display_times(),
-                table4.additive_ratio.display_times(),
-                cell(pruning.heroes, true),
-                cell(pruning.bloats, true),
-            )}
-        </p>
+        <div class="summary-tables" data-scope=scope data-task=summary.task.name()>
+            {tables}
+        </div>
         <GradNormBars id=norm_id norms=norms caption="Mean over seeds (± sample std) of each layer's mean raw W_V gradient norm (Figure 4)." />
         <Show when={
             let any = !summary.skipped.is_empty();

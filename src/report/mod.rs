@@ -5,7 +5,8 @@
 //! it but the page and the command-line tool. [`summary`] makes the paper's tables from
 //! per-seed reports, [`compare`] puts the paper's numbers beside ours, [`leaderboard`] ranks the
 //! cheap scores, [`study`] holds the positions study, [`reproduction`] writes `REPRODUCTION.md`,
-//! and [`plot`] holds the figures' geometry.
+//! [`table`] is the one table value every renderer shows, and [`plot`] holds the figures'
+//! geometry.
 
 pub mod compare;
 pub mod leaderboard;
@@ -14,3 +15,4 @@ pub mod plot;
 pub mod reproduction;
 pub mod study;
 pub mod summary;
+pub mod table;

@@ -159,6 +159,24 @@ async function flow(origin, name) {
       }
     }
     assert.ok((await page.locator("#score-rho circle").count()) > 0, "ρ per score drawn");
+    // And each task's tables, built once for the page and the command line: Table 1's ρ per
+    // baseline, to two places as `gradcause sweep` prints it, the summary's value.
+    for (const task of ["reverse", "sort"]) {
+      const summary = JSON.parse(await readFile(join(dist, "sweep", task, "summary.json"), "utf8"));
+      const rho = summary.tasks[task]["wv-wout"].table1.rho;
+      const table = `.summary-tables[data-scope='shipped'][data-task='${task}'] table[data-table='table1']`;
+      await page.waitForSelector(table, { timeout: 60_000 });
+      const rows = await page
+        .locator(table)
+        .first()
+        .locator("tbody tr")
+        .evaluateAll((trs) => trs.map((tr) => [...tr.querySelectorAll("td")].map((td) => td.textContent)));
+      for (const [baseline, m] of Object.entries(rho)) {
+        const row = rows.find((r) => r[0] === baseline);
+        const shown = m.mean === null ? "—" : `${m.mean.toFixed(2)} ± `;
+        assert.ok(row?.[1].startsWith(shown), `${task} ${baseline}: ${row?.[1]} against ${shown}`);
+      }
+    }
     if (name === "cpu-fallback") {
       // The shipped sweep under `none`: its scheme is the settings' positions, so the link and the
       // form follow, and its leaderboard replaces shifted's.

@@ -1,10 +1,11 @@
-//! A summary's tables as files: CSV, one file a table, and the plain-text tables the
-//! command line prints.
+//! A summary's tables: built once as [`Table`]s for the command line's text and the page's
+//! HTML, and the CSV files (every seed, every ablation, unrounded) a sweep writes.
 
 use std::fmt::Write as _;
 
 use super::Summary;
 use crate::analysis::ablation::Ablation;
+use crate::report::table::{Cell, Format, Table};
 
 /// One CSV line; fields with commas, quotes or newlines are quoted.
 fn csv_line(fields: &[String]) -> String {
@@ -183,21 +184,172 @@ impl Summary {
         files
     }
 
-    /// The tables as text, laid out like the paper's, under `ablation` where the paper says
-    /// "mean ablation".
+    /// The paper's tables over these seeds, each built once for every renderer (the command
+    /// line's text, the page's HTML), under `ablation` where the paper says "mean ablation":
+    /// Table 1, Table 3, Table 4 and its means, pruning, Table 5 and Figure 4's numbers.
+    pub fn tables(&self, ablation: Ablation) -> Vec<Table> {
+        let mut tables = vec![Table {
+            name: "table1",
+            title: format!(
+                "Table 1: Spearman ρ, G on {} against causal importance (mean ± std [95% \
+                 interval])",
+                self.g_weights
+            ),
+            columns: vec!["baseline".into(), "ρ".into()],
+            rows: self
+                .table1
+                .rows()
+                .into_iter()
+                .map(|(baseline, m)| vec![Cell::Text(baseline), Cell::Spread(m, Format::Rho)])
+                .collect(),
+        }];
+
+        let mut columns: Vec<String> = ["seed", "n", "base"].map(String::from).into();
+        columns.extend(Ablation::ALL.iter().map(|a| format!("ρ {a}")));
+        columns.push("ρ attr. patching (mean)".into());
+        tables.push(Table {
+            name: "table3",
+            title: "Table 3: per-seed Spearman ρ".into(),
+            columns,
+            rows: self
+                .table3
+                .rows
+                .iter()
+                .map(|r| {
+                    let mut row = vec![
+                        Cell::Count(r.seed),
+                        Cell::Count(r.analysis_length as u64),
+                        Cell::Number(Some(r.base_accuracy), Format::Percent),
+                    ];
+                    row.extend(
+                        Ablation::ALL
+                            .iter()
+                            .map(|a| Cell::Number(r.spearman[a], Format::Rho)),
+                    );
+                    let patching = r.attribution_patching.get(&Ablation::Mean);
+                    row.push(Cell::Number(patching.copied().flatten(), Format::Rho));
+                    row
+                })
+                .collect(),
+        });
+
+        let table4 = &self.table4[&ablation];
+        tables.push(Table {
+            name: "table4",
+            title: format!(
+                "Table 4: the top-two Bloats under {ablation} ablation, individual against joint \
+                 drops (points)"
+            ),
+            columns: [
+                "seed",
+                "base",
+                "individual drop",
+                "joint drop",
+                "joint / Σ individual",
+            ]
+            .map(String::from)
+            .into(),
+            rows: table4
+                .rows
+                .iter()
+                .map(|r| {
+                    vec![
+                        Cell::Count(r.seed),
+                        Cell::Number(Some(r.base_accuracy), Format::Percent),
+                        Cell::Number(r.individual_drop, Format::Points),
+                        Cell::Number(r.joint_drop, Format::Points),
+                        Cell::Number(r.additive_ratio, Format::Ratio),
+                    ]
+                })
+                .collect(),
+        });
+        tables.push(Table {
+            name: "table4-means",
+            title: format!("Table 4 across seeds, under {ablation} ablation"),
+            columns: ["", "mean ± std [95% interval]"].map(String::from).into(),
+            rows: vec![
+                vec![
+                    Cell::Text("individual drop (points)".into()),
+                    Cell::Spread(table4.individual_drop, Format::Points),
+                ],
+                vec![
+                    Cell::Text("joint drop (points)".into()),
+                    Cell::Spread(table4.joint_drop, Format::Points),
+                ],
+                vec![
+                    Cell::Text("mean joint / mean individual".into()),
+                    Cell::Estimate(table4.ratio),
+                ],
+                vec![
+                    Cell::Text("mean joint / mean Σ individual".into()),
+                    Cell::Estimate(table4.additive_ratio),
+                ],
+            ],
+        });
+
+        let pruning = &self.pruning[&ablation];
+        tables.push(Table {
+            name: "pruning",
+            title: format!(
+                "Pruning the top two under {ablation} ablation: the accuracy change (points)"
+            ),
+            columns: ["pruned", "mean ± std [95% interval]"]
+                .map(String::from)
+                .into(),
+            rows: [("Heroes", pruning.heroes), ("Bloats", pruning.bloats)]
+                .map(|(class, m)| vec![Cell::Text(class.into()), Cell::Spread(m, Format::Points)])
+                .into(),
+        });
+
+        if let Some(per_threshold) = self.table5.counts.get(&ablation) {
+            let mut columns = vec!["layer".to_string()];
+            for t in per_threshold.keys() {
+                columns.extend([format!("H ±{t}"), format!("B ±{t}")]);
+            }
+            let layers = per_threshold.values().next().map_or(0, Vec::len);
+            tables.push(Table {
+                name: "table5",
+                title: "Table 5: Hero (H) and Bloat (B) heads per layer, summed over seeds".into(),
+                columns,
+                rows: (0..layers)
+                    .map(|layer| {
+                        let mut row = vec![Cell::Count(layer as u64)];
+                        for counts in per_threshold.values() {
+                            row.push(Cell::Count(counts[layer].heroes as u64));
+                            row.push(Cell::Count(counts[layer].bloats as u64));
+                        }
+                        row
+                    })
+                    .collect(),
+            });
+        }
+
+        tables.push(Table {
+            name: "figure4",
+            title: "Figure 4: the raw W_V gradient norm per layer (mean over heads, then seeds)"
+                .into(),
+            columns: ["layer", "mean ± std [95% interval]"]
+                .map(String::from)
+                .into(),
+            rows: self
+                .figure4
+                .raw
+                .iter()
+                .enumerate()
+                .map(|(layer, m)| vec![Cell::Count(layer as u64), Cell::Spread(*m, Format::Norm)])
+                .collect(),
+        });
+        tables
+    }
+
+    /// The tables as text (as `gradcause sweep` prints them), under `ablation` where the paper
+    /// says "mean ablation", with Figure 1's mean rank gaps drawn as bars.
     pub fn text(&self, ablation: Ablation) -> String {
-        let mut out = String::new();
-        // `+ 0.0` turns -0.0 into 0.0, so no "-0.0%" appears.
-        let pct =
-            |x: Option<f64>| x.map_or("—".to_string(), |x| format!("{:.1}%", 100.0 * x + 0.0));
-        let rho = |x: Option<f64>| x.map_or("—".to_string(), |x| format!("{x:.2}"));
-        let used = self.analysed();
         let positions: Vec<&str> = self.positions.iter().map(|p| p.name()).collect();
-        let _ = writeln!(
-            out,
-            "== {} — {} of {} seeds analysed (positions: {}; G on {}; ablation {ablation})",
+        let mut out = format!(
+            "== {} — {} of {} seeds analysed (positions: {}; G on {}; ablation {ablation})\n",
             self.task,
-            used,
+            self.analysed(),
             self.seeds.len(),
             positions.join(", "),
             self.g_weights,
@@ -205,106 +357,9 @@ impl Summary {
         for s in &self.skipped {
             let _ = writeln!(out, "   skipped seed {}: {}", s.seed, s.reason);
         }
-
-        let _ = writeln!(
-            out,
-            "\nTable 1: Spearman ρ, gradient vs causal importance (mean ± std [95% interval])"
-        );
-        for (baseline, m) in self.table1.rows() {
-            let _ = writeln!(out, "  {baseline:<32} {}", m.display(1.0, 2));
+        for table in self.tables(ablation) {
+            let _ = write!(out, "\n{}", table.text());
         }
-
-        let _ = writeln!(out, "\nTable 3: per-seed Spearman ρ");
-        let mut header = format!("  {:>6} {:>4} {:>7}", "seed", "n", "base");
-        for a in Ablation::ALL {
-            let _ = write!(header, " {:>9}", a.name());
-        }
-        let _ = writeln!(out, "{header} {:>9}", "attr.p.");
-        for r in &self.table3.rows {
-            let mut line = format!(
-                "  {:>6} {:>4} {:>7}",
-                r.seed,
-                r.analysis_length,
-                pct(Some(r.base_accuracy))
-            );
-            for a in Ablation::ALL {
-                let _ = write!(line, " {:>9}", rho(r.spearman[&a]));
-            }
-            let _ = writeln!(
-                out,
-                "{line} {:>9}",
-                rho(r
-                    .attribution_patching
-                    .get(&Ablation::Mean)
-                    .copied()
-                    .flatten())
-            );
-        }
-
-        let table4 = &self.table4[&ablation];
-        let _ = writeln!(
-            out,
-            "\nTable 4: top-two Bloats, individual vs joint ablation drops"
-        );
-        let _ = writeln!(
-            out,
-            "  {:>6} {:>8} {:>12} {:>10} {:>15}",
-            "seed", "base", "indiv. drop", "joint drop", "joint/Σ indiv."
-        );
-        for r in &table4.rows {
-            let _ = writeln!(
-                out,
-                "  {:>6} {:>8} {:>12} {:>10} {:>15}",
-                r.seed,
-                pct(Some(r.base_accuracy)),
-                pct(r.individual_drop),
-                pct(r.joint_drop),
-                r.additive_ratio.map_or("—".into(), |x| format!("{x:.2}×"))
-            );
-        }
-        let _ = writeln!(
-            out,
-            "  mean individual drop {}, mean joint drop {}",
-            table4.individual_drop.display(100.0, 1),
-            table4.joint_drop.display(100.0, 1)
-        );
-        let _ = writeln!(
-            out,
-            "  ratio mean joint / mean individual: {}; mean joint / mean Σ individual: {}",
-            table4.ratio.display_times(),
-            table4.additive_ratio.display_times()
-        );
-
-        let pruning = &self.pruning[&ablation];
-        let _ = writeln!(out, "\nPruning the top two (accuracy change, mean ± std)");
-        for (class, m) in [("heroes", pruning.heroes), ("bloats", pruning.bloats)] {
-            let _ = writeln!(out, "  {class:<8} {}", m.display(100.0, 1));
-        }
-
-        if let Some(per_threshold) = self.table5.counts.get(&ablation) {
-            let _ = writeln!(
-                out,
-                "\nTable 5: Hero (H) and Bloat (B) heads per layer, summed over seeds"
-            );
-            let mut header = format!("  {:>5}", "layer");
-            for t in per_threshold.keys() {
-                let _ = write!(header, " | ±{t:<2}  H   B");
-            }
-            let _ = writeln!(out, "{header}");
-            let layers = per_threshold.values().next().map_or(0, Vec::len);
-            for row in 0..layers {
-                let mut line = format!("  {row:>5}");
-                for counts in per_threshold.values() {
-                    let _ = write!(
-                        line,
-                        " |     {:>3} {:>3}",
-                        counts[row].heroes, counts[row].bloats
-                    );
-                }
-                let _ = writeln!(out, "{line}");
-            }
-        }
-
         if let Some(roles) = self.roles.components.get(&ablation) {
             let _ = writeln!(out, "\nFigure 1: mean Δ = Rank(G) − Rank(C) per component");
             for r in roles {
@@ -326,14 +381,6 @@ impl Summary {
                     r.bloats
                 );
             }
-        }
-
-        let _ = writeln!(
-            out,
-            "\nFigure 4: raw W_V gradient norm per layer (mean over heads and seeds)"
-        );
-        for (layer, m) in self.figure4.raw.iter().enumerate() {
-            let _ = writeln!(out, "  layer {layer}: {}", m.display(1.0, 4));
         }
         out
     }

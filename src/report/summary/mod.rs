@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use crate::analysis::ablation::Ablation;
 use crate::analysis::analyze::{Analysis, Class, GradAnalysis};
 use crate::analysis::attribution::GWeights;
-use crate::analysis::stats::{MeanStd, bootstrap_interval, interval_text, wilson_interval};
+use crate::analysis::stats::{Estimate, MeanStd, wilson_interval};
 use crate::engine::component::Component;
 use crate::engine::model::Positions;
 use crate::engine::task::Task;
@@ -116,55 +116,6 @@ fn pick(
         .iter()
         .filter_map(|(&task, by_g)| by_g.get(&g).map(|s| (task, s.clone())))
         .collect()
-}
-
-/// A derived number across seeds (a ratio of means) with its 95% bootstrap interval over the
-/// seeds behind it.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Estimate {
-    /// The value; `None` where undefined.
-    pub value: Option<f64>,
-    /// The 95% bootstrap interval.
-    pub interval: Option<[f64; 2]>,
-    /// The seeds behind it.
-    pub n: usize,
-}
-
-impl Estimate {
-    /// `mean(numerators) / mean(denominators)` over the seeds where both are defined, the
-    /// interval from resampling those seeds together.
-    pub fn ratio_of_means(pairs: impl IntoIterator<Item = (Option<f64>, Option<f64>)>) -> Self {
-        let pairs: Vec<(f64, f64)> = pairs
-            .into_iter()
-            .filter_map(|(a, b)| Some((a?, b?)))
-            .collect();
-        let ratio = |sample: &mut dyn Iterator<Item = (f64, f64)>| {
-            let (mut a, mut b) = (0.0, 0.0);
-            for (x, y) in sample {
-                a += x;
-                b += y;
-            }
-            (b != 0.0).then(|| a / b)
-        };
-        Self {
-            value: if pairs.is_empty() {
-                None
-            } else {
-                ratio(&mut pairs.iter().copied())
-            },
-            interval: bootstrap_interval(pairs.len(), |sample| {
-                ratio(&mut sample.iter().map(|&i| pairs[i]))
-            }),
-            n: pairs.len(),
-        }
-    }
-
-    /// `2.1× [1.4, 3.0]`, or `—`.
-    pub fn display_times(&self) -> String {
-        self.value.map_or("—".into(), |x| {
-            format!("{x:.1}×{}", interval_text(self.interval, 1.0, 1))
-        })
-    }
 }
 
 /// Table 1: ρ of G against each ablation's C, and of attribution patching against each mean's,
