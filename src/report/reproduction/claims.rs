@@ -128,17 +128,112 @@ impl<'a> Evidence<'a> {
     }
 }
 
-/// The paper's claims (abstract and §3), in the order every table lists them: each a function
-/// that checks one claim on ours.
-const CLAIMS: [fn(&Evidence) -> Claim; 8] = [
-    rho_order,
-    mean_zero_agree,
-    layer_pattern,
-    identity,
-    superadditivity,
-    pruning,
-    norms_fall,
-    window,
+/// One of the paper's claims as data: its name, its words, the rule its verdict follows, why ours
+/// may differ, and the function that judges it on our summaries.
+struct ClaimRule {
+    key: &'static str,
+    claim: &'static str,
+    rule: &'static str,
+    why: &'static str,
+    judge: fn(&Evidence) -> Judged,
+}
+
+/// What a claim's judge finds on ours.
+struct Judged {
+    /// The numbers behind the verdict, with their intervals.
+    ours: String,
+    /// The number behind the verdict in a few characters.
+    headline: String,
+    /// The verdict.
+    verdict: Holds,
+}
+
+/// The paper's claims (abstract and §3), in the order every table lists them.
+const CLAIMS: [ClaimRule; 8] = [
+    ClaimRule {
+        key: "rho-order",
+        claim: "Gradient ranks track causal ranks on reversal and much less on sorting",
+        rule: "the bootstrap interval of mean ρ (reversal) − mean ρ (sorting), each task's seeds \
+            resampled: above 0 holds, below 0 does not",
+        why: "our models sit at other points of the OOD window and learned the tasks through \
+            other circuits; with few seeds the means move by the seed-to-seed spread.",
+        judge: rho_order,
+    },
+    ClaimRule {
+        key: "mean-zero-agree",
+        claim: "Mean and zero ablation agree (Table 1: their mean ρ within 0.01–0.07 of each \
+            other on both tasks)",
+        rule: "per task, the bootstrap interval of the mean per-seed difference ρ (mean) − ρ \
+            (zero): inside ±0.1 on both tasks holds, outside ±0.1 on either does not",
+        why: "mean ablation per position keeps each position's typical output, zero ablation \
+            removes it: the two readings of μ differ most where outputs depend on position.",
+        judge: mean_zero_agree,
+    },
+    ClaimRule {
+        key: "layer-pattern",
+        claim: "On sorting, Hidden Heroes concentrate in late layers and Gradient Bloats in early \
+            layers",
+        rule: "at the pruning threshold, per seed (late − early) Hero heads and (early − late) \
+            Bloat heads; the bootstrap intervals of both means above 0 hold, either below 0 \
+            does not (the other thresholds are shown as Table 5's sums)",
+        why: "which heads carry the task differs between trainings; the paper's pattern may also \
+            depend on its unreported position scheme, which decides what early layers must do.",
+        judge: layer_pattern,
+    },
+    ClaimRule {
+        key: "identity",
+        claim: "Specific heads keep their role across sorting seeds (L3_H3 a Hero in 7 of 10; \
+            L1_H1 and L1_H3 Bloats in 6 of 10)",
+        rule: "each head's share of seeds in its role, Wilson 95% interval: above one half (a \
+            majority of seeds) for all three holds, below one half for any does not",
+        why: "a head's index carries no meaning across trainings unless the same initialisation \
+            breaks symmetry the same way; with other random streams than the paper's, the \
+            same role may fall to another head of the same layer.",
+        judge: identity,
+    },
+    ClaimRule {
+        key: "superadditivity",
+        claim: "Ablating the top-two Bloats together is superadditive on sorting: the joint drop \
+            exceeds the sum of the single drops (the paper: mean joint drop 14× the mean \
+            single drop)",
+        rule: "the bootstrap interval of mean joint drop / mean sum of single drops: above 1 \
+            holds, below 1 does not",
+        why: "the paper's ratio divides by small single drops, so it swings with them; the \
+            additive ratio (joint over the sum) is the steadier test of superadditivity.",
+        judge: superadditivity,
+    },
+    ClaimRule {
+        key: "pruning",
+        claim: "On reversal, pruning the top-two Heroes damages far more than pruning the top-two \
+            Bloats (3.6×)",
+        rule: "over the seeds with both classes, the bootstrap interval of the mean of (Bloat \
+            pruning change − Hero pruning change): above 0 (Heroes hurt more) holds, below 0 \
+            does not",
+        why: "with few analysed seeds and large seed-to-seed spread (the paper's sd is 22.8 \
+            points for Heroes), a mean can fall either way.",
+        judge: pruning,
+    },
+    ClaimRule {
+        key: "norms-fall",
+        claim: "Raw W_V gradient norms fall with depth after layer 1 (sorting: 0.139, 0.172, \
+            0.093, 0.052)",
+        rule: "per seed, each layer's norm minus the next one's from layer 1 on; the bootstrap \
+            intervals of the means all above 0 hold, any below 0 does not",
+        why: "the order across layers is the claim, not the values: a gradient's size depends on \
+            the model's state at the stop rule, which differs between trainings.",
+        judge: norms_fall,
+    },
+    ClaimRule {
+        key: "window",
+        claim: "9 of 10 reversal and 10 of 10 sorting seeds have an OOD length in the window",
+        rule: "the Wilson 95% interval of the share of seeds in the window, per task: above the \
+            paper's share less one seed in ten (80% reversal, 90% sorting) holds, below it \
+            does not",
+        why: "our reversal models stop early (at the first check above 90%) and generalise past \
+            length 7 very unevenly between seeds; the paper does not say how its models \
+            reached positions past the training lengths.",
+        judge: window,
+    },
 ];
 
 /// The paper's claims (abstract and §3), each checked on ours, reading the paper's "mean
@@ -151,11 +246,29 @@ pub fn claims(reported: &Reported, summaries: &BTreeMap<Task, Summary>, c: Ablat
         sort: analysed(Task::Sort, summaries),
         c,
     };
-    CLAIMS.iter().map(|check| check(&evidence)).collect()
+    CLAIMS
+        .iter()
+        .map(|rule| {
+            let Judged {
+                ours,
+                headline,
+                verdict,
+            } = (rule.judge)(&evidence);
+            Claim {
+                key: rule.key,
+                claim: rule.claim,
+                ours,
+                headline,
+                verdict,
+                rule: rule.rule,
+                why: rule.why,
+            }
+        })
+        .collect()
 }
 
 /// ρ on reversal above ρ on sorting.
-fn rho_order(e: &Evidence) -> Claim {
+fn rho_order(e: &Evidence) -> Judged {
     let Evidence {
         reported,
         reverse,
@@ -168,10 +281,8 @@ fn rho_order(e: &Evidence) -> Claim {
     let gap = difference_interval(&r, &s);
     let paper = &reported.table1_rho_mean_std;
     let paper_rho = |t: Task| paper.get(&t).map_or(f64::NAN, |t| t.mean_ablation[0]);
-    Claim {
-        key: "rho-order",
+    Judged {
         headline: format!("{} vs {}", mean_text(&r), mean_text(&s)),
-        claim: "Gradient ranks track causal ranks on reversal and much less on sorting",
         ours: format!(
             "ρ ({c}) {} on reversal, {} on sorting (paper {:.2} and {:.2}); reversal − sorting \
              {}.",
@@ -182,15 +293,11 @@ fn rho_order(e: &Evidence) -> Claim {
             interval(gap, 1.0, 2)
         ),
         verdict: Holds::above(judged(gap, r.len().min(s.len())), 0.0),
-        rule: "the bootstrap interval of mean ρ (reversal) − mean ρ (sorting), each task's seeds \
-               resampled: above 0 holds, below 0 does not",
-        why: "our models sit at other points of the OOD window and learned the tasks through \
-              other circuits; with few seeds the means move by the seed-to-seed spread.",
     }
 }
 
 /// Mean and zero ablation agree (Table 1: within 0.01–0.07 on both tasks).
-fn mean_zero_agree(e: &Evidence) -> Claim {
+fn mean_zero_agree(e: &Evidence) -> Judged {
     let c = e.c;
     type Agreement = (Task, Option<[f64; 2]>, usize, Option<f64>);
     let agreement: Vec<Agreement> = [Task::Reverse, Task::Sort]
@@ -207,15 +314,12 @@ fn mean_zero_agree(e: &Evidence) -> Claim {
             )
         })
         .collect();
-    Claim {
-        key: "mean-zero-agree",
+    Judged {
         headline: agreement
             .iter()
             .map(|(t, _, _, m)| format!("{t} {}", m.map_or("—".into(), |m| format!("{m:+.2}"))))
             .collect::<Vec<_>>()
             .join(", "),
-        claim: "Mean and zero ablation agree (Table 1: their mean ρ within 0.01–0.07 of each \
-                other on both tasks)",
         ours: if c == Ablation::Zero {
             "— (this reading is zero ablation itself).".into()
         } else {
@@ -241,16 +345,12 @@ fn mean_zero_agree(e: &Evidence) -> Claim {
                     .map(|(_, i, n, _)| Holds::within(judged(*i, *n), -0.1, 0.1)),
             )
         },
-        rule: "per task, the bootstrap interval of the mean per-seed difference ρ (mean) − ρ \
-               (zero): inside ±0.1 on both tasks holds, outside ±0.1 on either does not",
-        why: "mean ablation per position keeps each position's typical output, zero ablation \
-              removes it: the two readings of μ differ most where outputs depend on position.",
     }
 }
 
 /// Heroes late, Bloats early (sorting, heads): judged per seed at the pruning threshold, Table 5's
 /// sums shown at every threshold.
-fn layer_pattern(e: &Evidence) -> Claim {
+fn layer_pattern(e: &Evidence) -> Judged {
     let Evidence { sort, c, .. } = *e;
     let late_minus_early = |members: &[Component], late: bool| {
         let heads = members
@@ -306,27 +406,19 @@ fn layer_pattern(e: &Evidence) -> Claim {
         Holds::above(judged(hi, heroes.len()), 0.0),
         Holds::above(judged(bi, bloats.len()), 0.0),
     ];
-    Claim {
-        key: "layer-pattern",
+    Judged {
         headline: format!("H {} B {}", mean_text(&heroes), mean_text(&bloats)),
-        claim: "On sorting, Hidden Heroes concentrate in late layers and Gradient Bloats in early \
-                layers",
         ours: if sort.is_none() {
             "no sorting seed analysed.".into()
         } else {
             format!("{} (heads; early = layers 0–1).", pattern.join("; "))
         },
         verdict: Holds::all(verdicts),
-        rule: "at the pruning threshold, per seed (late − early) Hero heads and (early − late) \
-               Bloat heads; the bootstrap intervals of both means above 0 hold, either below 0 \
-               does not (the other thresholds are shown as Table 5's sums)",
-        why: "which heads carry the task differs between trainings; the paper's pattern may also \
-              depend on its unreported position scheme, which decides what early layers must do.",
     }
 }
 
 /// The same heads in the same roles across sorting seeds.
-fn identity(e: &Evidence) -> Claim {
+fn identity(e: &Evidence) -> Judged {
     let Evidence { sort, c, .. } = *e;
     let named = [
         ("L3_H3", Class::Hero),
@@ -344,15 +436,12 @@ fn identity(e: &Evidence) -> Claim {
             (name, class, count)
         })
         .collect();
-    Claim {
-        key: "identity",
+    Judged {
         headline: identity
             .iter()
             .map(|(_, _, count)| count.map_or("—".into(), |(k, n)| format!("{k}/{n}")))
             .collect::<Vec<_>>()
             .join(", "),
-        claim: "Specific heads keep their role across sorting seeds (L3_H3 a Hero in 7 of 10; \
-                L1_H1 and L1_H3 Bloats in 6 of 10)",
         ours: if sort.is_none() {
             "no sorting seed analysed.".into()
         } else {
@@ -380,40 +469,27 @@ fn identity(e: &Evidence) -> Claim {
                 0.5,
             )
         })),
-        rule: "each head's share of seeds in its role, Wilson 95% interval: above one half (a \
-               majority of seeds) for all three holds, below one half for any does not",
-        why: "a head's index carries no meaning across trainings unless the same initialisation \
-              breaks symmetry the same way; with other random streams than the paper's, the \
-              same role may fall to another head of the same layer.",
     }
 }
 
 /// Superadditivity of the top-two Bloats on sorting.
-fn superadditivity(e: &Evidence) -> Claim {
+fn superadditivity(e: &Evidence) -> Judged {
     let Evidence { sort, c, .. } = *e;
     let table4 = sort.map(|s| &s.table4[&c]);
     let additive = table4.map(|t| t.additive_ratio);
-    Claim {
-        key: "superadditivity",
+    Judged {
         headline: additive.map_or("—".into(), |x| x.display_times()),
-        claim: "Ablating the top-two Bloats together is superadditive on sorting: the joint drop \
-                exceeds the sum of the single drops (the paper: mean joint drop 14× the mean \
-                single drop)",
         ours: format!(
             "mean joint / mean single drop {}, joint / sum of single drops {}.",
             table4.map_or("—".into(), |t| t.ratio.display_times()),
             additive.map_or("—".into(), |x| x.display_times())
         ),
         verdict: Holds::above(additive.and_then(|x| judged(x.interval, x.n)), 1.0),
-        rule: "the bootstrap interval of mean joint drop / mean sum of single drops: above 1 \
-               holds, below 1 does not",
-        why: "the paper's ratio divides by small single drops, so it swings with them; the \
-              additive ratio (joint over the sum) is the steadier test of superadditivity.",
     }
 }
 
 /// Pruning on reversal: Heroes damage more.
-fn pruning(e: &Evidence) -> Claim {
+fn pruning(e: &Evidence) -> Judged {
     let Evidence { reverse, c, .. } = *e;
     let paired: Vec<f64> = reverse.map_or(Vec::new(), |s| {
         s.pruning[&c]
@@ -424,13 +500,10 @@ fn pruning(e: &Evidence) -> Claim {
     });
     let pruning = reverse.map(|s| &s.pruning[&c]);
     let pi = mean_interval(&paired);
-    Claim {
-        key: "pruning",
+    Judged {
         headline: pruning.map_or("—".into(), |p| {
             format!("H {} B {}", points(p.heroes.mean), points(p.bloats.mean))
         }),
-        claim: "On reversal, pruning the top-two Heroes damages far more than pruning the top-two \
-                Bloats (3.6×)",
         ours: match pruning {
             Some(p) => format!(
                 "Heroes {} points, Bloats {} points; Bloat − Hero change per seed {} ({} seeds \
@@ -443,16 +516,11 @@ fn pruning(e: &Evidence) -> Claim {
             None => "no reversal seed analysed.".into(),
         },
         verdict: Holds::above(judged(pi, paired.len()), 0.0),
-        rule: "over the seeds with both classes, the bootstrap interval of the mean of (Bloat \
-               pruning change − Hero pruning change): above 0 (Heroes hurt more) holds, below 0 \
-               does not",
-        why: "with few analysed seeds and large seed-to-seed spread (the paper's sd is 22.8 \
-              points for Heroes), a mean can fall either way.",
     }
 }
 
 /// Gradient norms fall with depth after layer 1 (sorting, raw).
-fn norms_fall(e: &Evidence) -> Claim {
+fn norms_fall(e: &Evidence) -> Judged {
     let Evidence { sort, .. } = *e;
     let norms = sort.map(|s| &s.figure4.raw);
     let steps: Vec<(usize, Option<[f64; 2]>)> = sort.map_or(Vec::new(), |s| {
@@ -463,16 +531,13 @@ fn norms_fall(e: &Evidence) -> Claim {
             })
             .collect()
     });
-    Claim {
-        key: "norms-fall",
+    Judged {
         headline: norms.map_or("—".into(), |n| {
             n.iter()
                 .map(|m| m.mean.map_or("—".into(), |x| format!("{x:.3}")))
                 .collect::<Vec<_>>()
                 .join(", ")
         }),
-        claim: "Raw W_V gradient norms fall with depth after layer 1 (sorting: 0.139, 0.172, \
-                0.093, 0.052)",
         ours: match norms {
             None => "no sorting seed analysed.".into(),
             Some(n) => format!(
@@ -498,15 +563,11 @@ fn norms_fall(e: &Evidence) -> Claim {
                     .map(|(_, i)| Holds::above(judged(*i, seeds), 0.0)),
             )
         },
-        rule: "per seed, each layer's norm minus the next one's from layer 1 on; the bootstrap \
-               intervals of the means all above 0 hold, any below 0 does not",
-        why: "the order across layers is the claim, not the values: a gradient's size depends on \
-              the model's state at the stop rule, which differs between trainings.",
     }
 }
 
 /// The seeds with an OOD length in the window.
-fn window(e: &Evidence) -> Claim {
+fn window(e: &Evidence) -> Judged {
     let Evidence { summaries, .. } = *e;
     let window = |t: Task| {
         summaries
@@ -519,12 +580,10 @@ fn window(e: &Evidence) -> Claim {
             paper - 0.1 - 1e-9,
         )
     };
-    Claim {
-        key: "window",
+    Judged {
         headline: [Task::Reverse, Task::Sort]
             .map(|t| window(t).map_or("—".into(), |(k, n, _)| format!("{k}/{n}")))
             .join(", "),
-        claim: "9 of 10 reversal and 10 of 10 sorting seeds have an OOD length in the window",
         ours: format!(
             "{} reversal, {} sorting.",
             window(Task::Reverse).map_or("—".into(), |(k, n, i)| format!(
@@ -537,12 +596,6 @@ fn window(e: &Evidence) -> Claim {
             ))
         ),
         verdict: Holds::all([share(Task::Reverse, 0.9), share(Task::Sort, 1.0)]),
-        rule: "the Wilson 95% interval of the share of seeds in the window, per task: above the \
-               paper's share less one seed in ten (80% reversal, 90% sorting) holds, below it \
-               does not",
-        why: "our reversal models stop early (at the first check above 90%) and generalise past \
-              length 7 very unevenly between seeds; the paper does not say how its models \
-              reached positions past the training lengths.",
     }
 }
 
@@ -558,4 +611,55 @@ fn per_seed_layers(s: &Summary, l: usize) -> Vec<f64> {
 /// `0.42` (the mean of the values), or `—`.
 fn mean_text(values: &[f64]) -> String {
     crate::analysis::stats::mean(values).map_or("—".into(), |m| format!("{m:.2}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use super::*;
+
+    #[test]
+    fn every_claim_is_judged_once_in_the_tables_order_and_none_is_decided_without_seeds() {
+        let all = claims(&Reported::shipped(), &BTreeMap::new(), Ablation::Mean);
+        let keys: Vec<&str> = all.iter().map(|c| c.key).collect();
+        assert_eq!(keys, CLAIMS.map(|rule| rule.key));
+        assert_eq!(keys.iter().collect::<BTreeSet<_>>().len(), keys.len());
+        for (claim, rule) in all.iter().zip(&CLAIMS) {
+            assert_eq!(
+                (claim.claim, claim.rule, claim.why),
+                (rule.claim, rule.rule, rule.why)
+            );
+            assert_eq!(claim.verdict, Holds::Inconclusive, "{}", claim.key);
+        }
+    }
+
+    #[test]
+    fn the_verdict_rules_decide_on_the_intervals_edges() {
+        assert_eq!(Holds::above(Some([0.1, 0.3]), 0.0), Holds::Holds);
+        assert_eq!(Holds::above(Some([-0.3, -0.1]), 0.0), Holds::DoesNotHold);
+        assert_eq!(Holds::above(Some([-0.1, 0.1]), 0.0), Holds::Inconclusive);
+        assert_eq!(Holds::above(None, 0.0), Holds::Inconclusive);
+        assert_eq!(Holds::within(Some([-0.1, 0.1]), -0.1, 0.1), Holds::Holds);
+        assert_eq!(
+            Holds::within(Some([0.2, 0.3]), -0.1, 0.1),
+            Holds::DoesNotHold
+        );
+        assert_eq!(
+            Holds::within(Some([0.0, 0.3]), -0.1, 0.1),
+            Holds::Inconclusive
+        );
+        let all = |parts: &[Holds]| Holds::all(parts.iter().copied());
+        assert_eq!(all(&[Holds::Holds, Holds::Holds]), Holds::Holds);
+        assert_eq!(
+            all(&[Holds::Holds, Holds::Inconclusive]),
+            Holds::Inconclusive
+        );
+        assert_eq!(
+            all(&[Holds::Inconclusive, Holds::DoesNotHold]),
+            Holds::DoesNotHold
+        );
+        assert_eq!(judged(Some([0.1, 0.2]), MIN_SEEDS - 1), None);
+        assert_eq!(judged(Some([0.1, 0.2]), MIN_SEEDS), Some([0.1, 0.2]));
+    }
 }
