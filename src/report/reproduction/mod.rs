@@ -97,9 +97,56 @@ pub fn of_seeds(reports: &[SeedReport], seeds: &[u64]) -> Vec<SeedReport> {
         .collect()
 }
 
-/// The claims under `reading` on `reports` (one position scheme's).
-pub fn claims_under(reported: &Reported, reports: &[SeedReport], reading: Reading) -> Vec<Claim> {
-    claims(reported, &Summary::per_task(reports, reading.g), reading.c)
+/// One sweep's reports summarised once for every section that reads them: per G reading and
+/// task, over the paper's seeds and over every seed.
+struct Summaries {
+    /// The reports of the paper's seeds.
+    paper_seeds: Vec<SeedReport>,
+    /// Over the paper's seeds.
+    paper: BTreeMap<GWeights, BTreeMap<Task, Summary>>,
+    /// Over every seed.
+    all: BTreeMap<GWeights, BTreeMap<Task, Summary>>,
+}
+
+impl Summaries {
+    fn new(reports: &[SeedReport], seeds: &[u64]) -> Self {
+        let paper_seeds = of_seeds(reports, seeds);
+        let per_g = |reports: &[SeedReport]| {
+            GWeights::ALL
+                .into_iter()
+                .map(|g| (g, Summary::per_task(reports, g)))
+                .collect()
+        };
+        Self {
+            paper: per_g(&paper_seeds),
+            all: per_g(reports),
+            paper_seeds,
+        }
+    }
+}
+
+/// Both sweeps summarised once: the default one (`shifted`) and the one under `none`.
+struct Summarised {
+    shifted: Summaries,
+    none: Summaries,
+}
+
+impl Summarised {
+    fn new(inputs: &Inputs) -> Self {
+        let seeds = &inputs.reported.seeds;
+        Self {
+            shifted: Summaries::new(inputs.sweep, seeds),
+            none: Summaries::new(inputs.sweep_none, seeds),
+        }
+    }
+
+    /// The sweep trained under `positions`.
+    fn under(&self, positions: Positions) -> &Summaries {
+        match positions {
+            Positions::None => &self.none,
+            _ => &self.shifted,
+        }
+    }
 }
 
 /// The whole document.
@@ -110,10 +157,10 @@ pub fn document(inputs: &Inputs) -> String {
         study,
         ..
     } = inputs;
-    let paper_seeds = of_seeds(inputs.sweep, &reported.seeds);
+    let summarised = Summarised::new(inputs);
     let default = Reading::DEFAULT;
-    let summaries = Summary::per_task(&paper_seeds, default.g);
-    let lines = compare(reported, &summaries, default.c);
+    let summaries = &summarised.shifted.paper[&default.g];
+    let lines = compare(reported, summaries, default.c);
     let (within, differs, unavailable) = tally(&lines);
     let mut out = String::new();
     out += "# Reproduction: the paper beside ours\n\n";
@@ -137,8 +184,8 @@ pub fn document(inputs: &Inputs) -> String {
          {unavailable} not available on ours.**\n\n",
         lines.len()
     );
-    out += &seeds_paragraph(&summaries);
-    out += &headline_section(inputs);
+    out += &seeds_paragraph(summaries);
+    out += &headline_section(inputs, &summarised);
 
     out += "\n## What holds and what does not\n\n";
     out += &format!(
@@ -148,7 +195,7 @@ pub fn document(inputs: &Inputs) -> String {
          fewer than {MIN_SEEDS} seeds (the interval is shown all the same). Each claim's rule \
          is stated once, below it.\n\n"
     );
-    for claim in claims(reported, &summaries, default.c) {
+    for claim in claims(reported, summaries, default.c) {
         out += &format!(
             "- *{}* — **{}** on ours: {}\n  Rule: {}.",
             claim.claim,
@@ -162,8 +209,8 @@ pub fn document(inputs: &Inputs) -> String {
         out += "\n";
     }
 
-    out += &robustness_section(inputs);
-    out += &revision_section(&paper_seeds);
+    out += &robustness_section(&robustness_columns(reported, &summarised));
+    out += &revision_section(&summarised.shifted);
     out += &leaderboard_section(inputs);
 
     out += "\n## What may make any of our numbers differ, besides chance\n\n";
@@ -262,7 +309,7 @@ fn leaderboard_section(inputs: &Inputs) -> String {
 }
 
 /// ρ per task under each reading pair on the paper's seeds, and on every seed of the sweep.
-fn headline_section(inputs: &Inputs) -> String {
+fn headline_section(inputs: &Inputs, summarised: &Summarised) -> String {
     let paper: Vec<String> = inputs
         .reported
         .table1_rho_mean_std
@@ -281,27 +328,34 @@ fn headline_section(inputs: &Inputs) -> String {
          |---|---|---|---|---|---|---|---|\n",
         paper.join("; ")
     );
-    let paper_seeds = &inputs.reported.seeds;
-    let sets: [(Positions, &str, Vec<SeedReport>); 3] = [
+    let (shifted, none) = (&summarised.shifted, &summarised.none);
+    let sets = [
         (
             Positions::Shifted,
             "the paper's ten",
-            of_seeds(inputs.sweep, paper_seeds),
+            shifted.paper_seeds.is_empty(),
+            &shifted.paper,
         ),
-        (Positions::Shifted, "all", inputs.sweep.to_vec()),
+        (
+            Positions::Shifted,
+            "all",
+            inputs.sweep.is_empty(),
+            &shifted.all,
+        ),
         (
             Positions::None,
             "the paper's ten",
-            of_seeds(inputs.sweep_none, paper_seeds),
+            none.paper_seeds.is_empty(),
+            &none.paper,
         ),
     ];
-    for (positions, which, reports) in &sets {
-        if reports.is_empty() {
+    for (positions, which, no_runs, per_g) in sets {
+        if no_runs {
             out += &format!("| {positions} | {which} | — | — | no runs | | | |\n");
             continue;
         }
         for g in GWeights::ALL {
-            for (task, s) in Summary::per_task(reports, g) {
+            for (task, s) in &per_g[&g] {
                 let cells: Vec<String> = Ablation::ALL
                     .iter()
                     .map(|a| {
@@ -329,31 +383,28 @@ fn headline_section(inputs: &Inputs) -> String {
 /// its position scheme's sweep, then the default reading on every seed of the default sweep;
 /// each column a label and the claims in [`claims`]' order.
 pub fn robustness(inputs: &Inputs) -> Vec<(String, Vec<Claim>)> {
-    let paper_seeds = of_seeds(inputs.sweep, &inputs.reported.seeds);
-    let none_paper_seeds = of_seeds(inputs.sweep_none, &inputs.reported.seeds);
+    robustness_columns(inputs.reported, &Summarised::new(inputs))
+}
+
+/// [`robustness`] from the sweeps' summaries.
+fn robustness_columns(reported: &Reported, summarised: &Summarised) -> Vec<(String, Vec<Claim>)> {
     let mut columns: Vec<(String, Vec<Claim>)> = Reading::all()
         .iter()
-        .map(|&reading| {
-            let reports = match reading.positions {
-                Positions::None => &none_paper_seeds,
-                _ => &paper_seeds,
-            };
-            (
-                reading.label(),
-                claims_under(inputs.reported, reports, reading),
-            )
+        .map(|reading| {
+            let summaries = &summarised.under(reading.positions).paper[&reading.g];
+            (reading.label(), claims(reported, summaries, reading.c))
         })
         .collect();
+    let default = Reading::DEFAULT;
     columns.push((
-        format!("{} · all seeds", Reading::DEFAULT.label()),
-        claims_under(inputs.reported, inputs.sweep, Reading::DEFAULT),
+        format!("{} · all seeds", default.label()),
+        claims(reported, &summarised.shifted.all[&default.g], default.c),
     ));
     columns
 }
 
 /// The robustness table as Markdown.
-fn robustness_section(inputs: &Inputs) -> String {
-    let columns = robustness(inputs);
+fn robustness_section(columns: &[(String, Vec<Claim>)]) -> String {
     let mut out = String::from(
         "\n## Robustness: every claim under every reading\n\n\
          One row per claim, one column per reading (positions · G · C, METHOD §2, §5, §6) on the \
@@ -361,7 +412,7 @@ fn robustness_section(inputs: &Inputs) -> String {
          verdict and the number behind it; the rules are those above. A reading whose sweep has \
          no runs is *inconclusive* throughout.\n\n| claim |",
     );
-    for (label, _) in &columns {
+    for (label, _) in columns {
         out += &format!(" {label} |");
     }
     out += "\n|---|";
@@ -370,7 +421,7 @@ fn robustness_section(inputs: &Inputs) -> String {
     let rows = columns.first().map_or(0, |(_, c)| c.len());
     for row in 0..rows {
         out += &format!("| {} |", columns[0].1[row].key);
-        for (_, claims) in &columns {
+        for (_, claims) in columns {
             let claim = &claims[row];
             out += &format!(" **{}**: {} |", claim.verdict.word(), claim.headline);
         }
@@ -402,7 +453,7 @@ fn robustness_section(inputs: &Inputs) -> String {
 
 /// The same models under the old default (G on W_V and W_O / W_in and W_out, mean ablation per
 /// position) and the new one.
-fn revision_section(paper_seeds: &[SeedReport]) -> String {
+fn revision_section(sweep: &Summaries) -> String {
     let mut out = String::from(
         "\n## What the revised contract changed\n\n\
          The same models (the default sweep's paper seeds), under the contract before METHOD \
@@ -428,9 +479,11 @@ fn revision_section(paper_seeds: &[SeedReport]) -> String {
             .collect::<Vec<_>>()
             .join(", ")
     };
-    let old = Summary::per_task(paper_seeds, GWeights::WvoInout);
-    let new = Summary::per_task(paper_seeds, GWeights::WvWout);
-    for (task, o) in &old {
+    let (old, new) = (
+        &sweep.paper[&GWeights::WvoInout],
+        &sweep.paper[&GWeights::WvWout],
+    );
+    for (task, o) in old {
         let Some(n) = new.get(task).filter(|s| s.analysed() > 0) else {
             continue;
         };
