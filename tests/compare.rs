@@ -12,11 +12,12 @@ use burn::prelude::Device;
 use common::tiny_config;
 use gradcause::engine::backend::Backend;
 use gradcause::experiment::report::{SeedReport, train_and_evaluate};
-use gradcause::report::reproduction::{Holds, Inputs, MIN_SEEDS, Sources, claims, robustness};
+use gradcause::report::reproduction::{Holds, Inputs, MIN_SEEDS, Sweep, claims, robustness};
 
 use gradcause::analysis::ablation::Ablation;
 use gradcause::analysis::attribution::GWeights;
 use gradcause::analysis::stats::{Estimate, MeanStd};
+use gradcause::engine::model::Positions;
 use gradcause::engine::task::Task;
 use gradcause::report::compare::{Verdict, compare};
 use gradcause::report::paper::{REPORTED_JSON, Reported};
@@ -626,20 +627,36 @@ fn the_robustness_table_applies_each_rule_under_every_reading() {
         reports
     };
     let (clean, flipped) = (make(false), make(true));
-    let inputs = |sweep: &[SeedReport]| {
+    let columns = |schemes: &[Positions], sweep: &[SeedReport]| {
+        let sweeps: Vec<Sweep> = schemes
+            .iter()
+            .map(|&positions| Sweep {
+                positions,
+                dir: "s",
+                about: "a sweep",
+                reports: sweep,
+            })
+            .collect();
         robustness(&Inputs {
             reported: &reported,
-            sweep,
-            sweep_none: sweep,
+            sweeps: &sweeps,
             study: &[],
-            sources: Sources {
-                sweep: "s",
-                sweep_none: "n",
-                study: "p",
-            },
+            study_dir: "p",
         })
     };
+    let inputs = |sweep: &[SeedReport]| columns(&[Positions::Shifted, Positions::None], sweep);
     let (before, after) = (inputs(&clean), inputs(&flipped));
+    // A sweep added to the inputs adds its readings as columns, with no other change.
+    let three = columns(
+        &[Positions::Shifted, Positions::None, Positions::Learned],
+        &clean,
+    );
+    assert_eq!(three.len(), 19);
+    assert!(
+        three
+            .iter()
+            .any(|(label, _)| label == "learned · wvo-inout · zero")
+    );
     // Twelve readings on the paper's seeds and the default on every seed; every claim in each.
     assert_eq!(before.len(), 13);
     let keys: Vec<&str> = before[0].1.iter().map(|c| c.key).collect();

@@ -3,11 +3,12 @@
 use std::path::Path;
 
 use gradcause::analysis::ablation::Ablation;
+use gradcause::engine::model::Positions;
 use gradcause::experiment::report::SeedReport;
 use gradcause::report::compare::{compare, markdown, tally, text};
 use gradcause::report::leaderboard::leaderboards;
 use gradcause::report::paper::Reported;
-use gradcause::report::reproduction::{Inputs, Sources, document, of_seeds};
+use gradcause::report::reproduction::{Inputs, Sweep, document, of_seeds};
 use gradcause::report::summary::Summary;
 
 use super::run::read_seed_reports;
@@ -116,16 +117,25 @@ pub fn reproduction(args: &ReproductionArgs) -> Result<(), Failure> {
     let sweep = args.sweep.display().to_string();
     let sweep_none = args.sweep_none.display().to_string();
     let positions = args.positions.display().to_string();
+    let sweeps = [
+        Sweep {
+            positions: Positions::Shifted,
+            dir: &sweep,
+            about: "the sweep the page opens on, `positions = shifted`",
+            reports: &reports,
+        },
+        Sweep {
+            positions: Positions::None,
+            dir: &sweep_none,
+            about: "the same seeds under `positions = none`",
+            reports: &none,
+        },
+    ];
     let contents = document(&Inputs {
         reported: &Reported::shipped(),
-        sweep: &reports,
-        sweep_none: &none,
+        sweeps: &sweeps,
         study: &study,
-        sources: Sources {
-            sweep: &sweep,
-            sweep_none: &sweep_none,
-            study: &positions,
-        },
+        study_dir: &positions,
     });
     if args.check {
         let current = String::from_utf8_lossy(&read_file(&args.out)?).into_owned();
