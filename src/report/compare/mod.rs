@@ -115,11 +115,6 @@ fn rho(x: Option<f64>) -> String {
     x.map_or("undefined".into(), |x| format!("{:.2}", x + 0.0))
 }
 
-/// A fraction in points (`12.3`), or `—`.
-pub(crate) fn points(x: Option<f64>) -> String {
-    x.map_or("—".into(), |x| format!("{:.1}", 100.0 * x + 0.0))
-}
-
 /// `0.72 ± 0.08 [0.67, 0.77]`: mean ± sd over our seeds, with the 95% bootstrap interval.
 fn mean_std(m: &MeanStd, scale: f64, digits: usize) -> String {
     let number =

@@ -9,11 +9,10 @@ use crate::engine::task::Task;
 use crate::report::summary::{Summary, Table4Row};
 
 use super::{
-    Line, Verdict, analysed, count_text, judge, judge_count, judge_ratio, mean_std, missing,
-    points, rho,
+    Line, Verdict, analysed, count_text, judge, judge_count, judge_ratio, mean_std, missing, rho,
 };
-use crate::report::paper::PaperTable4Row;
-use crate::report::paper::Reported;
+use crate::report::paper::{PaperTable4Row, Reported};
+use crate::report::table::Format;
 
 pub(super) fn table1(
     r: &Reported,
@@ -182,7 +181,7 @@ pub(super) fn table4(
                 section,
                 what: format!("seed {seed}: {} (points)", column.what),
                 paper: format!("{:.1}", (column.paper)(paper)),
-                ours: points(ours),
+                ours: Format::Points.number(ours),
                 seeds: usize::from(ours.is_some()),
                 verdict: judge(
                     ours.map(|x| 100.0 * x),

@@ -9,9 +9,10 @@ use crate::analysis::stats::interval_text;
 use crate::analysis::stats::{difference_interval, mean_interval, wilson_interval};
 use crate::engine::component::Component;
 use crate::engine::task::Task;
-use crate::report::compare::{analysed, points};
+use crate::report::compare::analysed;
 use crate::report::paper::Reported;
 use crate::report::summary::{Summary, Table3Row};
+use crate::report::table::Format;
 
 /// Whether a claim of the paper holds on ours, judged on a 95% interval over our seeds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -502,14 +503,18 @@ fn pruning(e: &Evidence) -> Judged {
     let pi = mean_interval(&paired);
     Judged {
         headline: pruning.map_or("—".into(), |p| {
-            format!("H {} B {}", points(p.heroes.mean), points(p.bloats.mean))
+            format!(
+                "H {} B {}",
+                Format::Points.number(p.heroes.mean),
+                Format::Points.number(p.bloats.mean)
+            )
         }),
         ours: match pruning {
             Some(p) => format!(
                 "Heroes {} points, Bloats {} points; Bloat − Hero change per seed {} ({} seeds \
                  with both).",
-                points(p.heroes.mean),
-                points(p.bloats.mean),
+                Format::Points.number(p.heroes.mean),
+                Format::Points.number(p.bloats.mean),
                 interval(pi, 100.0, 1),
                 paired.len()
             ),
