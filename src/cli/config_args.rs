@@ -6,7 +6,7 @@ use clap::{Arg, ArgMatches, Args, Command, FromArgMatches};
 use gradcause::analysis::ablation::Ablation;
 use gradcause::analysis::attribution::GWeights;
 use gradcause::engine::task::Task;
-use gradcause::experiment::config::{ExperimentConfig, FIELDS, Field};
+use gradcause::experiment::config::{ExperimentConfig, FIELDS, Field, field_by_key};
 
 /// Every METHOD.md default, settable; unset flags keep the paper's value.
 #[derive(Clone, Debug, Default)]
@@ -68,10 +68,7 @@ impl ConfigArgs {
     /// `config` with every given flag applied, not validated.
     fn apply(&self, mut config: ExperimentConfig) -> Result<ExperimentConfig, String> {
         for (key, text) in &self.given {
-            let field = FIELDS
-                .iter()
-                .find(|f| f.key == *key)
-                .expect("a given flag is a field's");
+            let field = field_by_key(key).expect("a given flag is a field's");
             (field.set)(&mut config, text).map_err(|e| format!("--{key}: {e}"))?;
         }
         Ok(config)

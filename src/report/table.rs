@@ -1,7 +1,7 @@
 //! One table value — a name, a title, column headings and typed cells — rendered as plain text
-//! (the command line) and Markdown here and as HTML by the page, with every number format those
-//! renderers use in one place ([`Format`]). A table is built once, from a summary, and every
-//! renderer shows the same cells.
+//! here (the command line) and as HTML by the page, with every number format those renderers use
+//! in one place ([`Format`]). A table is built once, from a summary, and every renderer shows the
+//! same cells.
 
 use crate::analysis::stats::{Estimate, MeanStd};
 
@@ -150,26 +150,6 @@ impl Table {
         }
         out
     }
-
-    /// A Markdown table under its title in italics.
-    pub fn markdown(&self) -> String {
-        let escape = |s: &str| s.replace('|', "\\|");
-        let mut out = format!("*{}*\n\n| ", escape(&self.title));
-        out += &self
-            .columns
-            .iter()
-            .map(|c| escape(c))
-            .collect::<Vec<_>>()
-            .join(" | ");
-        out += " |\n|";
-        out += &"---|".repeat(self.columns.len());
-        out += "\n";
-        for row in &self.rows {
-            let cells: Vec<String> = row.iter().map(|c| escape(&c.text())).collect();
-            out += &format!("| {} |\n", cells.join(" | "));
-        }
-        out
-    }
 }
 
 #[cfg(test)]
@@ -217,13 +197,5 @@ mod tests {
             table().text(),
             "An example\n  seed     ρ   base  note\n     7  0.43  61.3%  a | b\n   123     —   0.0%  c\n"
         );
-    }
-
-    #[test]
-    fn markdown_escapes_pipes_and_keeps_every_cell() {
-        let md = table().markdown();
-        assert!(md.starts_with("*An example*\n\n| seed | ρ | base | note |\n|---|---|---|---|\n"));
-        assert!(md.contains("| 7 | 0.43 | 61.3% | a \\| b |\n"), "{md}");
-        assert!(md.contains("| 123 | — | 0.0% | c |\n"), "{md}");
     }
 }
