@@ -7,7 +7,10 @@
 //!   at each position;
 //! - zero ablation: by zeros;
 //! - resample ablation (activation patching): by its output on another example of the same batch,
-//!   through a fixed derangement of each batch.
+//!   through a fixed derangement of each batch;
+//! - `slot` (the published pipeline's, METHOD §11): a head's mean before W_O written into its
+//!   quarter of the layer's attention output after W_O ([`Replacement::Slot`]); an MLP's `slot`
+//!   is its `mean`.
 //!
 //! `C_i = Acc_base - Acc_ablated(i)`. Any set of components can be ablated jointly.
 
@@ -39,15 +42,19 @@ pub enum Ablation {
     Zero,
     /// Replaced by its output on another example (a fixed derangement of each batch).
     Resample,
+    /// The published pipeline's head intervention: the head's mean before W_O written into dims
+    /// `d_head·h ..` of the layer's attention output, after W_O; an MLP's is its `Mean`.
+    Slot,
 }
 
 impl Ablation {
     /// Every ablation, in report order.
-    pub const ALL: [Ablation; 4] = [
+    pub const ALL: [Ablation; 5] = [
         Ablation::Mean,
         Ablation::MeanPos,
         Ablation::Zero,
         Ablation::Resample,
+        Ablation::Slot,
     ];
 
     /// The two readings of mean ablation, whose means attribution patching aims at.
@@ -60,6 +67,7 @@ impl Ablation {
             Ablation::MeanPos => "mean-pos",
             Ablation::Zero => "zero",
             Ablation::Resample => "resample",
+            Ablation::Slot => "slot",
         }
     }
 }
@@ -78,8 +86,19 @@ impl FromStr for Ablation {
             .into_iter()
             .find(|a| a.name() == s)
             .ok_or_else(|| {
-                format!("unknown ablation `{s}`: expected `mean`, `mean-pos`, `zero` or `resample`")
+                format!(
+                    "unknown ablation `{s}`: expected `mean`, `mean-pos`, `zero`, `resample` or \
+                     `slot`"
+                )
             })
+    }
+}
+
+/// `sums` with `more` added element by element; `more` itself when there is nothing yet.
+fn add_up<const D: usize>(sums: Option<Vec<Tensor<D>>>, more: Vec<Tensor<D>>) -> Vec<Tensor<D>> {
+    match sums {
+        None => more,
+        Some(sums) => sums.into_iter().zip(more).map(|(a, b)| a + b).collect(),
     }
 }
 
@@ -106,6 +125,9 @@ pub struct AblationSet {
     means: Vec<Tensor<3>>,
     /// Per component, the mean output over the set at each position, `[1, positions, d_model]`.
     position_means: Vec<Tensor<3>>,
+    /// Per component, a head's mean output before W_O over every example and position,
+    /// `[d_head]` (what its `slot` writes); `None` for an MLP.
+    slot_means: Vec<Option<Tensor<1>>>,
     /// Per batch, where each example takes its resampled outputs from.
     derangements: Vec<Tensor<1, Int>>,
     /// Exact-match accuracy of the clean model.
@@ -143,27 +165,43 @@ impl AblationSet {
             .iter()
             .map(|batch| BatchTensors::new(batch, device))
             .collect();
-        // Per batch, the clean pass's exact matches and each component's output summed over the
-        // batch's examples; added up below in batch order.
+        // Per batch, the clean pass's exact matches, each component's output summed over the
+        // batch's examples and each layer's head values before W_O summed over examples and
+        // positions; added up below in batch order.
         let clean = map_parallel(device, 0..tensors.len(), |b| {
             let clean = model.run(tensors[b].inputs.clone(), &Intervention::none(), capture);
             let sums: Vec<Tensor<3>> = clean.outputs.into_iter().map(|o| o.sum_dim(0)).collect();
-            (exact_matches(clean.logits, &tensors[b]).sum(), sums)
+            let values: Vec<Tensor<2>> = clean
+                .head_values
+                .into_iter()
+                .map(|z| z.sum_dims_squeeze::<2, _>(&[0, 2]))
+                .collect();
+            (exact_matches(clean.logits, &tensors[b]).sum(), sums, values)
         });
         let mut correct = Tensor::<1>::zeros([1], device);
         let mut sums: Option<Vec<Tensor<3>>> = None;
-        for (batch_correct, batch_sums) in clean {
+        let mut value_sums: Option<Vec<Tensor<2>>> = None;
+        for (batch_correct, batch_sums, batch_values) in clean {
             correct = correct + batch_correct;
-            sums = Some(match sums {
-                None => batch_sums,
-                Some(sums) => sums
-                    .into_iter()
-                    .zip(batch_sums)
-                    .map(|(a, b)| a + b)
-                    .collect(),
-            });
+            sums = Some(add_up(sums, batch_sums));
+            value_sums = Some(add_up(value_sums, batch_values));
         }
         let examples: usize = batches.iter().map(|b| b.size).sum();
+        let positions = batches.first().map_or(1, |b| b.positions);
+        let value_means: Vec<Tensor<2>> = value_sums
+            .unwrap_or_default()
+            .into_iter()
+            .map(|sum| sum.div_scalar((examples * positions) as f64))
+            .collect();
+        let slot_means = components
+            .iter()
+            .map(|c| match *c {
+                Component::Head { layer, head } => {
+                    Some(value_means[layer].clone().narrow(0, head, 1).squeeze_dim(0))
+                }
+                Component::Mlp { .. } => None,
+            })
+            .collect();
         let correct: f32 = correct.into_scalar_async().await?;
         let position_means: Vec<Tensor<3>> = sums
             .unwrap_or_default()
@@ -186,6 +224,7 @@ impl AblationSet {
             components,
             means,
             position_means,
+            slot_means,
             derangements,
             base_accuracy: f64::from(correct) / examples.max(1) as f64,
         })
@@ -200,18 +239,38 @@ impl AblationSet {
     /// d_model]`, in canonical order.
     ///
     /// # Panics
-    /// For an ablation that replaces by no mean.
+    /// For an ablation that replaces by no mean of the output.
     pub fn means(&self, ablation: Ablation) -> &[Tensor<3>] {
         match ablation {
             Ablation::Mean => &self.means,
             Ablation::MeanPos => &self.position_means,
-            Ablation::Zero | Ablation::Resample => panic!("{ablation} ablation has no mean"),
+            Ablation::Zero | Ablation::Resample | Ablation::Slot => {
+                panic!("{ablation} ablation has no mean of the output")
+            }
         }
+    }
+
+    /// Each head's mean before W_O, `[d_head]`, what its `slot` writes; `None` for an MLP.
+    pub fn slot_means(&self) -> &[Option<Tensor<1>>] {
+        &self.slot_means
     }
 
     /// The set's batches on the device.
     pub fn batches(&self) -> &[BatchTensors] {
         &self.batches
+    }
+
+    /// The intervention ablating `components` under `ablation`, the same on any batch of the
+    /// set's length (every ablation but resample, which takes outputs from the batch itself).
+    ///
+    /// # Panics
+    /// Under resample ablation.
+    pub fn fixed_intervention(&self, components: &[Component], ablation: Ablation) -> Intervention {
+        assert!(
+            ablation != Ablation::Resample,
+            "resample ablation depends on the batch"
+        );
+        self.intervention(components, ablation, 0, &[])
     }
 
     /// The intervention ablating `components` on batch `b`. `clean` holds the batch's clean
@@ -236,6 +295,10 @@ impl AblationSet {
                             .clone()
                             .select(0, self.derangements[b].clone()),
                     ),
+                    Ablation::Slot => match &self.slot_means[c.index(self.heads)] {
+                        Some(value) => Replacement::Slot(value.clone()),
+                        None => Replacement::Value(self.means[c.index(self.heads)].clone()),
+                    },
                 };
                 intervention.with(c, replacement)
             })

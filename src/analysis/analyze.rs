@@ -16,6 +16,7 @@ use burn::tensor::ExecutionError;
 use serde::{Deserialize, Serialize};
 
 use crate::analysis::ablation::{Ablation, AblationSet};
+use crate::analysis::as_published::AsPublished;
 use crate::analysis::attribution::{GWeights, attribute, integrated_gradients};
 use crate::analysis::scores::{Score, least_important};
 use crate::analysis::stats::{ranks, spearman};
@@ -60,6 +61,57 @@ pub struct AnalysisConfig {
     /// Also analyse the model every this many training steps (0: only the final model).
     #[config(default = 0)]
     pub checkpoint_every: usize,
+    /// Whether a rank gap of exactly ±t makes a Hero or Bloat (METHOD §7) or not (the published
+    /// pipeline's, METHOD §11).
+    #[config(default = "ClassRule::Inclusive")]
+    pub class_rule: ClassRule,
+    /// C as published (METHOD §11) beside the fixed set's: 0 for none, k > 0 for each component
+    /// ablated on k fresh random examples against the window's sample as baseline.
+    #[config(default = 0)]
+    pub causal_sample: usize,
+}
+
+/// Where the class boundary lies (config field `class_rule`).
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum ClassRule {
+    /// Hero at Δ ≤ −t, Bloat at Δ ≥ t (METHOD §7, the paper's text).
+    #[default]
+    Inclusive,
+    /// Hero at Δ < −t, Bloat at Δ > t (the published pipeline's `classify`).
+    Strict,
+}
+
+impl ClassRule {
+    /// Both rules, the default first.
+    pub const ALL: [ClassRule; 2] = [ClassRule::Inclusive, ClassRule::Strict];
+
+    /// The name the command line, links and reports use.
+    pub fn name(self) -> &'static str {
+        match self {
+            ClassRule::Inclusive => "inclusive",
+            ClassRule::Strict => "strict",
+        }
+    }
+}
+
+impl std::fmt::Display for ClassRule {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl std::str::FromStr for ClassRule {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        ClassRule::ALL
+            .into_iter()
+            .find(|r| r.name() == s)
+            .ok_or_else(|| format!("unknown class rule `{s}`: expected `inclusive` or `strict`"))
+    }
 }
 
 /// How gradient ranks relate to causal ranks for one component.
@@ -75,12 +127,21 @@ pub enum Class {
 }
 
 impl Class {
-    /// The class of a rank gap Δ at threshold t.
+    /// The class of a rank gap Δ at threshold t, a gap of exactly ±t included (METHOD §7).
     pub fn of(delta: f64, threshold: usize) -> Class {
+        Class::by(delta, threshold, ClassRule::Inclusive)
+    }
+
+    /// The class of a rank gap Δ at threshold t under `rule`.
+    pub fn by(delta: f64, threshold: usize, rule: ClassRule) -> Class {
         let t = threshold as f64;
-        if delta <= -t {
+        let beyond = |gap: f64| match rule {
+            ClassRule::Inclusive => gap >= t,
+            ClassRule::Strict => gap > t,
+        };
+        if beyond(-delta) {
             Class::Hero
-        } else if delta >= t {
+        } else if beyond(delta) {
             Class::Bloat
         } else {
             Class::Aligned
@@ -88,12 +149,18 @@ impl Class {
     }
 }
 
-/// The (at most) two components of `class` that pruning removes: the Heroes with the most
-/// negative Δ, or the Bloats with the largest Δ; ties broken by larger C, then component order.
-/// Fewer than two: all there are.
-pub fn top_two(class: Class, delta: &[f64], causal: &[f64], threshold: usize) -> Vec<usize> {
+/// The (at most) two components of `class` (under `rule`) that pruning removes: the Heroes with
+/// the most negative Δ, or the Bloats with the largest Δ; ties broken by larger C, then
+/// component order. Fewer than two: all there are.
+pub fn top_two(
+    class: Class,
+    delta: &[f64],
+    causal: &[f64],
+    threshold: usize,
+    rule: ClassRule,
+) -> Vec<usize> {
     let mut members: Vec<usize> = (0..delta.len())
-        .filter(|&i| Class::of(delta[i], threshold) == class)
+        .filter(|&i| Class::by(delta[i], threshold, rule) == class)
         .collect();
     let extremity = |i: usize| {
         if class == Class::Hero {
@@ -290,6 +357,10 @@ pub struct Analysis {
     /// Pruning by each cheap score; `None` in reports made before the scores.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub score_pruning: Option<ScorePruning>,
+    /// C as the published pipeline measures it, with `analysis.causal_sample` > 0; kept apart
+    /// from the fixed set's numbers above.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub as_published: Option<AsPublished>,
 }
 
 impl Analysis {
@@ -324,8 +395,8 @@ impl Analysis {
     }
 }
 
-/// Compares gradient magnitude with causal importance for one ablation.
-pub fn compare(grad: &[f64], causal: &[f64], thresholds: &[usize]) -> Comparison {
+/// Compares gradient magnitude with causal importance for one ablation, classes under `rule`.
+pub fn compare(grad: &[f64], causal: &[f64], thresholds: &[usize], rule: ClassRule) -> Comparison {
     let grad_ranks = ranks(grad);
     let causal_ranks = ranks(causal);
     let delta: Vec<f64> = grad_ranks
@@ -335,7 +406,7 @@ pub fn compare(grad: &[f64], causal: &[f64], thresholds: &[usize]) -> Comparison
         .collect();
     let classes = thresholds
         .iter()
-        .map(|&t| (t, delta.iter().map(|&d| Class::of(d, t)).collect()))
+        .map(|&t| (t, delta.iter().map(|&d| Class::by(d, t, rule)).collect()))
         .collect();
     Comparison {
         spearman: spearman(grad, causal),
@@ -389,10 +460,14 @@ pub async fn analyze(
     let comparisons: BTreeMap<(GWeights, Ablation), Comparison> = GWeights::ALL
         .iter()
         .flat_map(|&g| causal.iter().map(move |(&a, c)| ((g, a), c)))
-        .map(|(key, c)| (key, compare(&attribution.grad[&key.0], c, thresholds)))
+        .map(|(key, c)| {
+            let g = &attribution.grad[&key.0];
+            (key, compare(g, c, thresholds, analysis.class_rule))
+        })
         .collect();
     let members = |(g, a): (GWeights, Ablation), class: Class| -> Vec<Component> {
-        top_two(class, &comparisons[&(g, a)].delta, &causal[&a], threshold)
+        let delta = &comparisons[&(g, a)].delta;
+        top_two(class, delta, &causal[&a], threshold, analysis.class_rule)
             .into_iter()
             .map(|i| components[i])
             .collect()
@@ -475,7 +550,9 @@ pub async fn analyze(
     measured.insert(Score::Taylor, attribution.taylor.clone());
     measured.insert(Score::IntegratedGradients, ig);
     for (&a, change) in Ablation::ALL.iter().zip(&single.loss_change) {
-        measured.insert(Score::LossChange(a), change.clone());
+        if Score::MEASURED.contains(&Score::LossChange(a)) {
+            measured.insert(Score::LossChange(a), change.clone());
+        }
     }
     let every_score: BTreeMap<Score, Vec<f64>> = Score::ALL
         .into_iter()
@@ -555,6 +632,7 @@ pub async fn analyze(
         attention,
         layer_grad_norm,
         score_pruning: Some(score_pruning),
+        as_published: None,
     })
 }
 
@@ -728,6 +806,11 @@ mod tests {
         assert_eq!(Class::of(6.0, 6), Class::Bloat);
         assert_eq!(Class::of(4.0, 4), Class::Bloat);
         assert_eq!(Class::of(0.0, 4), Class::Aligned);
+        // The published pipeline's strict rule leaves a gap of exactly ±t aligned.
+        assert_eq!(Class::by(-6.0, 6, ClassRule::Strict), Class::Aligned);
+        assert_eq!(Class::by(-6.5, 6, ClassRule::Strict), Class::Hero);
+        assert_eq!(Class::by(6.0, 6, ClassRule::Strict), Class::Aligned);
+        assert_eq!(Class::by(6.5, 6, ClassRule::Strict), Class::Bloat);
     }
 
     #[test]
@@ -736,12 +819,24 @@ mod tests {
         let delta = [-9.0, -6.0, 7.0, 0.0, -9.0, 7.0, 8.0];
         let causal = [0.1, 0.5, 0.0, 0.3, 0.2, 0.05, 0.0];
         // Heroes 0, 1, 4: the two at -9 come first, the larger C (4) before 0.
-        assert_eq!(top_two(Class::Hero, &delta, &causal, 6), vec![4, 0]);
+        assert_eq!(
+            top_two(Class::Hero, &delta, &causal, 6, ClassRule::Inclusive),
+            vec![4, 0]
+        );
         // Bloats 2, 5, 6: 6 (Δ 8) first; 2 and 5 tie at 7 and 5 has the larger C.
-        assert_eq!(top_two(Class::Bloat, &delta, &causal, 6), vec![6, 5]);
+        assert_eq!(
+            top_two(Class::Bloat, &delta, &causal, 6, ClassRule::Inclusive),
+            vec![6, 5]
+        );
         // Equal Δ and C: component order.
         assert_eq!(
-            top_two(Class::Bloat, &[7.0, 7.0, 7.0], &[0.0; 3], 6),
+            top_two(
+                Class::Bloat,
+                &[7.0, 7.0, 7.0],
+                &[0.0; 3],
+                6,
+                ClassRule::Inclusive
+            ),
             vec![0, 1]
         );
     }
@@ -749,8 +844,11 @@ mod tests {
     #[test]
     fn top_two_of_small_or_empty_classes_takes_what_there_is() {
         let delta = [-7.0, 1.0, 2.0];
-        assert_eq!(top_two(Class::Hero, &delta, &[0.0; 3], 6), vec![0]);
-        assert!(top_two(Class::Bloat, &delta, &[0.0; 3], 6).is_empty());
+        assert_eq!(
+            top_two(Class::Hero, &delta, &[0.0; 3], 6, ClassRule::Inclusive),
+            vec![0]
+        );
+        assert!(top_two(Class::Bloat, &delta, &[0.0; 3], 6, ClassRule::Inclusive).is_empty());
     }
 
     #[test]
@@ -758,7 +856,7 @@ mod tests {
         // G ranks 1..6; C reversed: Δ = −5, −3, −1, 1, 3, 5.
         let grad = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0];
         let causal = [6.0, 5.0, 4.0, 3.0, 2.0, 1.0];
-        let c = compare(&grad, &causal, &[4]);
+        let c = compare(&grad, &causal, &[4], ClassRule::Inclusive);
         assert_eq!(c.delta, vec![-5.0, -3.0, -1.0, 1.0, 3.0, 5.0]);
         assert_eq!(c.spearman, Some(-1.0));
         use Class::*;
@@ -767,7 +865,10 @@ mod tests {
             vec![Hero, Aligned, Aligned, Aligned, Aligned, Bloat]
         );
         // A constant C leaves ρ undefined, not 0.
-        assert_eq!(compare(&grad, &[0.0; 6], &[4]).spearman, None);
+        assert_eq!(
+            compare(&grad, &[0.0; 6], &[4], ClassRule::Inclusive).spearman,
+            None
+        );
     }
 
     #[test]

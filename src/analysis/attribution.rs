@@ -3,8 +3,8 @@
 //! For each batch b of the evaluation set, with L_b its loss:
 //! - `G_i = mean_b ||∇_{W_i} L_b||_F / √N_i` under both readings of W_i ([`GWeights`]): a head's
 //!   W_V slice and an MLP's W_out (the default), or a head's W_V and W_O slices together and an
-//!   MLP's W_in and W_out; each head's raw `mean_b ||∇_{W_V} L_b||_F` (no √N) is kept for
-//!   Figure 4;
+//!   MLP's W_in and W_out; and the first without the √N (the published pipeline's raw norm);
+//!   each head's raw `mean_b ||∇_{W_V} L_b||_F` is kept for Figure 4;
 //! - `A_i = mean_b Σ_{examples, positions} (μ_i − o_i) · ∂L_b/∂o_i` toward each reading of the
 //!   mean (one vector, per position), the first-order estimate of the loss change under that
 //!   mean ablation (with equal batches, the mean over examples of the sum over positions against
@@ -44,17 +44,21 @@ pub enum GWeights {
     /// A head's W_V and W_O slices together (N = 2 · d_model · d_head), an MLP's W_in and W_out
     /// (N = 2 · d_model · d_ff): METHOD's earlier reading.
     WvoInout,
+    /// The weights of [`GWeights::WvWout`] without the √N: the published pipeline's raw norm
+    /// (METHOD §11), under which an MLP's 16× more weights weigh in.
+    WvWoutRaw,
 }
 
 impl GWeights {
-    /// Both readings, the default first.
-    pub const ALL: [GWeights; 2] = [GWeights::WvWout, GWeights::WvoInout];
+    /// Every reading, the default first.
+    pub const ALL: [GWeights; 3] = [GWeights::WvWout, GWeights::WvoInout, GWeights::WvWoutRaw];
 
     /// The name the command line and the reports use.
     pub fn name(self) -> &'static str {
         match self {
             GWeights::WvWout => "wv-wout",
             GWeights::WvoInout => "wvo-inout",
+            GWeights::WvWoutRaw => "wv-wout-raw",
         }
     }
 }
@@ -72,7 +76,9 @@ impl FromStr for GWeights {
         GWeights::ALL
             .into_iter()
             .find(|g| g.name() == s)
-            .ok_or_else(|| format!("unknown G weights `{s}`: expected `wv-wout` or `wvo-inout`"))
+            .ok_or_else(|| {
+                format!("unknown G weights `{s}`: expected `wv-wout`, `wvo-inout` or `wv-wout-raw`")
+            })
     }
 }
 
@@ -100,7 +106,7 @@ fn squared_norms(t: Tensor<3>) -> Tensor<1> {
 /// every layer]`): ‖∇W_i L_b‖/√N_i per reading, ‖∇W_V L_b‖ per head,
 /// Σ (μ_i − o_i)·∂L_b/∂o_i per mean, gradient × activation and Taylor importance.
 struct BatchAttribution {
-    grad: [Tensor<1>; 2],
+    grad: [Tensor<1>; 3],
     wv_raw: Tensor<1>,
     patching: [Tensor<1>; 2],
     grad_x_activation: Tensor<1>,
@@ -119,7 +125,7 @@ pub async fn attribute(
     let device = set.batches()[0].mask.device();
     let batches = set.batch_count();
     let zeros = |n: usize| Tensor::<1>::zeros([n], &device);
-    let mut grad_sum = [zeros(components.len()), zeros(components.len())];
+    let mut grad_sum = GWeights::ALL.map(|_| zeros(components.len()));
     let mut wv_sum = zeros(model.layers() * heads);
     let mut patching_sum = [zeros(components.len()), zeros(components.len())];
     let mut gxa_sum = zeros(components.len());
@@ -127,9 +133,9 @@ pub async fn attribute(
     for round in parallel_rounds(&device, batches) {
         let end = round.end;
         for part in map_parallel(&device, round, |b| attribute_batch(model, set, b)) {
-            grad_sum = add_pairs(grad_sum, part.grad);
+            grad_sum = add_each(grad_sum, part.grad);
             wv_sum = wv_sum + part.wv_raw;
-            patching_sum = add_pairs(patching_sum, part.patching);
+            patching_sum = add_each(patching_sum, part.patching);
             gxa_sum = gxa_sum + part.grad_x_activation;
             taylor_sum = taylor_sum + part.taylor;
         }
@@ -170,10 +176,10 @@ pub async fn attribute(
     })
 }
 
-fn add_pairs(a: [Tensor<1>; 2], b: [Tensor<1>; 2]) -> [Tensor<1>; 2] {
-    let [a0, a1] = a;
-    let [b0, b1] = b;
-    [a0 + b0, a1 + b1]
+/// `a[i] + b[i]` for each i.
+fn add_each<const N: usize>(a: [Tensor<1>; N], b: [Tensor<1>; N]) -> [Tensor<1>; N] {
+    let mut b = b.into_iter();
+    a.map(|a| a + b.next().expect("as many as a"))
 }
 
 /// One forward and one backward pass over batch `b` of `set`, in a graph of its own.
@@ -206,7 +212,7 @@ fn attribute_batch(model: &Transformer, set: &AblationSet, b: usize) -> BatchAtt
     let gradients = loss(run.logits, batch).backward();
 
     // Per layer: its heads, then its MLP, as in the canonical order.
-    let (mut wv_wout, mut wvo_inout) = (Vec::new(), Vec::new());
+    let (mut wv_wout, mut wvo_inout, mut raw) = (Vec::new(), Vec::new(), Vec::new());
     let mut wv_raw = Vec::with_capacity(model.layers());
     let mut taylor = Vec::with_capacity(components.len());
     for block in &trainable.blocks {
@@ -222,6 +228,7 @@ fn attribute_batch(model: &Transformer, set: &AblationSet, b: usize) -> BatchAtt
         let wv_norm = wv.clone().sqrt();
         wv_wout.push(wv_norm.clone().mul_scalar(scale(d_model * d_head)));
         wvo_inout.push((wv + wo).sqrt().mul_scalar(scale(2 * d_model * d_head)));
+        raw.push(wv_norm.clone());
         wv_raw.push(wv_norm);
         let w_in = block.mlp.w_in.weight.grad(&gradients).expect("a gradient");
         let w_out = block.mlp.w_out.weight.grad(&gradients).expect("a gradient");
@@ -231,6 +238,7 @@ fn attribute_batch(model: &Transformer, set: &AblationSet, b: usize) -> BatchAtt
                 .abs(),
         );
         let out = w_out.powi_scalar(2).sum();
+        raw.push(out.clone().sqrt());
         wv_wout.push(out.clone().sqrt().mul_scalar(scale(d_ff * d_model)));
         let in_out = w_in.powi_scalar(2).sum() + out;
         wvo_inout.push(in_out.sqrt().mul_scalar(scale(2 * d_model * d_ff)));
@@ -264,7 +272,7 @@ fn attribute_batch(model: &Transformer, set: &AblationSet, b: usize) -> BatchAtt
         })
         .collect();
     BatchAttribution {
-        grad: [Tensor::cat(wv_wout, 0), Tensor::cat(wvo_inout, 0)],
+        grad: [wv_wout, wvo_inout, raw].map(|parts| Tensor::cat(parts, 0)),
         wv_raw: Tensor::cat(wv_raw, 0),
         patching,
         grad_x_activation: Tensor::cat(grad_x_activation, 0),

@@ -5,10 +5,12 @@
 //! [`attribution`] gradients and first-order scores (both replaying clean passes with
 //! [`replay`]), [`scores`] names the cheap scores,
 //! [`stats`] holds ranks, correlations and intervals, and [`analyze`] puts them together into a
-//! seed's [`Analysis`](analyze::Analysis).
+//! seed's [`Analysis`](analyze::Analysis); [`as_published`] measures C the published pipeline's
+//! way, apart from the rest.
 
 pub mod ablation;
 pub mod analyze;
+pub mod as_published;
 pub mod attribution;
 pub mod replay;
 pub mod scores;

@@ -89,6 +89,13 @@ pub fn replacing_each(
         .map(|intervention| {
             let replaced = intervention.apply(component, output.clone());
             match component {
+                Component::Head { .. } if intervention.writes_slots_in(layer) => {
+                    // The layer's whole attention output, with the head's replaced and the
+                    // slots written in.
+                    let entering = clean.residuals[layer].clone();
+                    let attention = between.clone() - entering.clone() - output.clone() + replaced;
+                    entering + intervention.write_slots(layer, attention)
+                }
                 Component::Head { .. } => between.clone() - output.clone() + replaced,
                 Component::Mlp { .. } => between.clone() + replaced,
             }

@@ -157,7 +157,7 @@ mod tests {
         );
         let error = parse(&["--g-weights", "w"]).unwrap_err().to_string();
         assert!(
-            error.contains("expected `wv-wout` or `wvo-inout`"),
+            error.contains("expected `wv-wout`, `wvo-inout` or `wv-wout-raw`"),
             "{error}"
         );
         let out_of_range = parse(&["--lr", "-1"]).unwrap().resolve(Task::Reverse, 1);

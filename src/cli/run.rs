@@ -134,7 +134,11 @@ pub async fn analyze(args: &AnalyzeArgs) -> Result<(), Failure> {
     let subject = match &args.weights {
         Some(path) => {
             let model = from_safetensors(&read_file(path)?, &device).map_err(run_error)?;
-            let shape = model.config();
+            // The weights say the shape; how they were first drawn is the config's to say.
+            let shape = ModelConfig {
+                init: config.model.init,
+                ..model.config()
+            };
             if config.model != ModelConfig::new() && config.model != shape {
                 return Err(Failure::Usage(format!(
                     "the model's shape comes from {}: drop the --layers/--heads/--d-model/--d-ff/--context/--positions flags",

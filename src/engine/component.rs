@@ -123,6 +123,12 @@ pub enum Replacement {
     /// The output plus a given tensor of its shape. With a zero tensor that requires gradients,
     /// the forward pass is unchanged and backward yields dL/d(output) (attribution patching).
     Shifted(Tensor<3>),
+    /// Heads only, the published pipeline's intervention (METHOD §6 `slot`, §11): the head's
+    /// output is left alone, and this `[d_head]` vector (its mean before W_O) is written into
+    /// dims `d_head·h .. d_head·(h+1)` of its layer's attention output, after W_O and its bias,
+    /// at every position. Those dims mix every head; the head's own output reaches the other
+    /// dims unchanged.
+    Slot(Tensor<1>),
 }
 
 /// Replacements of component outputs for one forward pass.
@@ -164,16 +170,50 @@ impl Intervention {
         self.edits.iter().map(|(c, _)| *c)
     }
 
-    /// Whether any head of `layer` is replaced.
+    /// Whether any head output of `layer` is replaced (a [`Replacement::Slot`] replaces none).
     pub fn touches_heads_of(&self, layer: usize) -> bool {
-        self.components()
-            .any(|c| matches!(c, Component::Head { layer: l, .. } if l == layer))
+        self.edits.iter().any(|(c, r)| {
+            matches!(c, Component::Head { layer: l, .. } if *l == layer)
+                && !matches!(r, Replacement::Slot(_))
+        })
     }
 
-    /// The output `component` passes on: `output` itself, or its replacement.
+    /// Whether a slot is written into `layer`'s attention output.
+    pub fn writes_slots_in(&self, layer: usize) -> bool {
+        self.slots(layer).next().is_some()
+    }
+
+    /// The heads of `layer` whose slots are written, with what.
+    fn slots(&self, layer: usize) -> impl Iterator<Item = (usize, &Tensor<1>)> + '_ {
+        self.edits.iter().filter_map(move |(c, r)| match (c, r) {
+            (Component::Head { layer: l, head }, Replacement::Slot(value)) if *l == layer => {
+                Some((*head, value))
+            }
+            _ => None,
+        })
+    }
+
+    /// `layer`'s attention output `[batch, positions, d_model]` with every [`Replacement::Slot`]
+    /// of its heads written in: head h's vector into dims `d_head·h .. d_head·(h+1)`.
+    pub fn write_slots(&self, layer: usize, mut output: Tensor<3>) -> Tensor<3> {
+        let [batch, positions, _] = output.dims();
+        for (head, value) in self.slots(layer) {
+            let [d_head] = value.dims();
+            let dims = d_head * head..d_head * (head + 1);
+            let value = value
+                .clone()
+                .reshape([1, 1, d_head])
+                .expand([batch, positions, d_head]);
+            output = output.slice_assign([0..batch, 0..positions, dims], value);
+        }
+        output
+    }
+
+    /// The output `component` passes on: `output` itself, or its replacement (a slot leaves the
+    /// head's output alone: [`Intervention::write_slots`] writes it).
     pub fn apply(&self, component: Component, output: Tensor<3>) -> Tensor<3> {
         match self.edits.iter().find(|(c, _)| *c == component) {
-            None => output,
+            None | Some((_, Replacement::Slot(_))) => output,
             Some((_, Replacement::Zero)) => output.zeros_like(),
             Some((_, Replacement::Value(value))) => {
                 // Made for the whole sequence; a pass that reads out fewer positions in its last

@@ -9,6 +9,7 @@ use crate::engine::backend::map_parallel;
 use crate::engine::component::Intervention;
 use crate::engine::model::Transformer;
 use crate::engine::objective::{BatchTensors, exact_matches};
+use crate::engine::rng::{Rng, Stream};
 use crate::engine::task::{Batch, Task, ood_set};
 
 /// Out-of-distribution evaluation settings. The defaults are the paper's.
@@ -29,6 +30,10 @@ pub struct EvalConfig {
     /// Highest base accuracy a length may have to be analysed.
     #[config(default = 0.75)]
     pub window_high: f64,
+    /// What the window is judged on: 0 for the fixed OOD set of each length (METHOD §4), k > 0
+    /// for k fresh random examples of each length (the published pipeline's 100, METHOD §11).
+    #[config(default = 0)]
+    pub window_sample: usize,
 }
 
 impl EvalConfig {
@@ -36,6 +41,37 @@ impl EvalConfig {
     pub fn ood_set(&self, task: Task, seed: u64, length: usize) -> Vec<Batch> {
         ood_set(task, seed, length, self.ood_batches, self.ood_batch_size)
     }
+
+    /// The window's sample of `length` when `window_sample` > 0: that many fresh examples from
+    /// the seed's window stream, in batches of at most `ood_batch_size`.
+    pub fn window_set(&self, task: Task, seed: u64, length: usize) -> Vec<Batch> {
+        let mut rng = Rng::new(seed, Stream::WindowSample(length));
+        fresh_batches(
+            task,
+            length,
+            self.window_sample,
+            self.ood_batch_size,
+            &mut rng,
+        )
+    }
+}
+
+/// `examples` fresh examples of one length from `rng`, in batches of at most `batch_size`.
+pub fn fresh_batches(
+    task: Task,
+    length: usize,
+    examples: usize,
+    batch_size: usize,
+    rng: &mut Rng,
+) -> Vec<Batch> {
+    let mut batches = Vec::new();
+    let mut remaining = examples;
+    while remaining > 0 {
+        let size = remaining.min(batch_size.max(1));
+        batches.push(Batch::generate(task, size, length, length, rng));
+        remaining -= size;
+    }
+    batches
 }
 
 /// Fraction of the examples in `batches` that `model` answers exactly right under `intervention`.
@@ -63,13 +99,16 @@ pub async fn accuracy(
 /// Base accuracy per OOD length and the length chosen for analysis.
 #[derive(Clone, Debug, PartialEq)]
 pub struct OodEvaluation {
-    /// Exact-match accuracy of each OOD length.
+    /// Exact-match accuracy of each OOD length on its fixed set.
     pub accuracy: BTreeMap<usize, f64>,
+    /// With a window sample, the accuracy of each length on it: what chose the length.
+    pub window_accuracy: Option<BTreeMap<usize, f64>>,
     /// The analysis length, or why the seed is skipped.
     pub analysis_length: Result<usize, String>,
 }
 
-/// Evaluates every OOD length of `config` and picks the analysis length.
+/// Evaluates every OOD length of `config` and picks the analysis length, on the fixed sets or,
+/// with a window sample, on it.
 pub async fn evaluate_ood(
     model: &Transformer,
     task: Task,
@@ -77,16 +116,25 @@ pub async fn evaluate_ood(
     config: &EvalConfig,
     device: &Device,
 ) -> Result<OodEvaluation, ExecutionError> {
+    let none = Intervention::none();
     let mut by_length = BTreeMap::new();
+    let mut window = BTreeMap::new();
     for &length in &config.ood_lengths {
         let set = config.ood_set(task, seed, length);
-        by_length.insert(
-            length,
-            accuracy(model, &set, &Intervention::none(), device).await?,
-        );
+        by_length.insert(length, accuracy(model, &set, &none, device).await?);
+        if config.window_sample > 0 {
+            let sample = config.window_set(task, seed, length);
+            window.insert(length, accuracy(model, &sample, &none, device).await?);
+        }
     }
+    let judged = if config.window_sample > 0 {
+        &window
+    } else {
+        &by_length
+    };
     Ok(OodEvaluation {
-        analysis_length: analysis_length(&by_length, config.window_low, config.window_high),
+        analysis_length: analysis_length(judged, config.window_low, config.window_high),
+        window_accuracy: (config.window_sample > 0).then_some(window),
         accuracy: by_length,
     })
 }

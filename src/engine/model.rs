@@ -78,6 +78,52 @@ impl std::str::FromStr for Positions {
     }
 }
 
+/// How a fresh model's weights are drawn (config field `init`; METHOD §2 and §11).
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum WeightInit {
+    /// GPT-2's: weights N(0, 0.02²), the projections into the residual stream (W_O, an MLP's
+    /// W_out) N(0, (0.02/√(2L))²), biases 0.
+    #[default]
+    Gpt2,
+    /// PyTorch's defaults, as the published pipeline leaves them: embeddings N(0, 1), every
+    /// linear layer's weight and bias U(±1/√fan_in) (fan_in: the layer's input width; d_model
+    /// for a head's slices, which are slices of d_model × d_model layers).
+    Pytorch,
+}
+
+impl WeightInit {
+    /// Both schemes, the default first.
+    pub const ALL: [WeightInit; 2] = [WeightInit::Gpt2, WeightInit::Pytorch];
+
+    /// The scheme's name as the command line, links and reports spell it.
+    pub fn name(self) -> &'static str {
+        match self {
+            WeightInit::Gpt2 => "gpt2",
+            WeightInit::Pytorch => "pytorch",
+        }
+    }
+}
+
+impl std::fmt::Display for WeightInit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl std::str::FromStr for WeightInit {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        WeightInit::ALL
+            .into_iter()
+            .find(|w| w.name() == s)
+            .ok_or_else(|| format!("unknown init `{s}`: expected `gpt2` or `pytorch`"))
+    }
+}
+
 /// Shape of the model. The defaults are the paper's (METHOD §2).
 #[derive(Config, Debug, PartialEq)]
 pub struct ModelConfig {
@@ -99,6 +145,9 @@ pub struct ModelConfig {
     /// How positions are embedded and trained.
     #[config(default = "Positions::Shifted")]
     pub positions: Positions,
+    /// How the fresh weights are drawn.
+    #[config(default = "WeightInit::Gpt2")]
+    pub init: WeightInit,
 }
 
 impl ModelConfig {
@@ -113,11 +162,11 @@ impl ModelConfig {
     }
 
     /// A model with fresh weights drawn from the seed's weight-init stream, identical on every
-    /// backend: weights N(0, 0.02²), the two projections into the residual stream (W_O, MLP
-    /// W_out) N(0, (0.02/√(2L))²) as in GPT-2, biases 0, LayerNorm gain 1.
+    /// backend, under the config's [`WeightInit`]; LayerNorm gains 1 and biases 0.
     pub fn init(&self, seed: u64, device: &Device) -> Transformer {
         let mut init = Init {
             rng: Rng::new(seed, Stream::WeightInit),
+            scheme: self.init,
             device,
         };
         let (d, h, dh, ff) = (self.d_model, self.heads, self.d_head(), self.d_ff);
@@ -129,23 +178,23 @@ impl ModelConfig {
                 .init(device)
         };
         Transformer {
-            token_embedding: init.normal([VOCAB_SIZE, d], std),
+            token_embedding: init.embedding([VOCAB_SIZE, d]),
             position_embedding: self
                 .positions
                 .embedded()
-                .then(|| init.normal([self.context, d], std)),
+                .then(|| init.embedding([self.context, d])),
             blocks: (0..self.layers)
                 .map(|_| Block {
                     ln1: layer_norm(),
                     attn: Attention {
-                        w_q: init.normal([h, d, dh], std),
-                        b_q: init.zeros([h, dh]),
-                        w_k: init.normal([h, d, dh], std),
-                        b_k: init.zeros([h, dh]),
-                        w_v: init.normal([h, d, dh], std),
-                        b_v: init.zeros([h, dh]),
-                        w_o: init.normal([h, dh, d], residual_std),
-                        b_o: init.zeros([d]),
+                        w_q: init.weight([h, d, dh], d, std),
+                        b_q: init.bias([h, dh], d),
+                        w_k: init.weight([h, d, dh], d, std),
+                        b_k: init.bias([h, dh], d),
+                        w_v: init.weight([h, d, dh], d, std),
+                        b_v: init.bias([h, dh], d),
+                        w_o: init.weight([h, dh, d], d, residual_std),
+                        b_o: init.bias([d], d),
                     },
                     ln2: layer_norm(),
                     mlp: Mlp {
@@ -162,29 +211,67 @@ impl ModelConfig {
     }
 }
 
-/// Draws parameters from one random stream, in a fixed order.
+/// Draws parameters from one random stream, in a fixed order, under one [`WeightInit`].
 struct Init<'a> {
     rng: Rng,
+    scheme: WeightInit,
     device: &'a Device,
 }
 
 impl Init<'_> {
-    fn normal<const D: usize>(&mut self, shape: [usize; D], std: f64) -> Param<Tensor<D>> {
+    /// Values drawn one by one into a parameter of `shape`.
+    fn draw<const D: usize>(
+        &mut self,
+        shape: [usize; D],
+        mut value: impl FnMut(&mut Rng) -> f64,
+    ) -> Param<Tensor<D>> {
         let count = shape.iter().product();
-        let values: Vec<f32> = (0..count)
-            .map(|_| (self.rng.normal() * std) as f32)
-            .collect();
+        let values: Vec<f32> = (0..count).map(|_| value(&mut self.rng) as f32).collect();
         Param::from_data(TensorData::new(values, shape), self.device)
     }
 
-    fn zeros<const D: usize>(&mut self, shape: [usize; D]) -> Param<Tensor<D>> {
-        Param::from_tensor(Tensor::zeros(shape, self.device))
+    /// An embedding table: N(0, 0.02²) under GPT-2's scheme, N(0, 1) under PyTorch's.
+    fn embedding<const D: usize>(&mut self, shape: [usize; D]) -> Param<Tensor<D>> {
+        let std = match self.scheme {
+            WeightInit::Gpt2 => 0.02,
+            WeightInit::Pytorch => 1.0,
+        };
+        self.draw(shape, |rng| rng.normal() * std)
+    }
+
+    /// A weight read by `fan_in` inputs: N(0, std²) under GPT-2's scheme, U(±1/√fan_in) under
+    /// PyTorch's.
+    fn weight<const D: usize>(
+        &mut self,
+        shape: [usize; D],
+        fan_in: usize,
+        std: f64,
+    ) -> Param<Tensor<D>> {
+        match self.scheme {
+            WeightInit::Gpt2 => self.draw(shape, |rng| rng.normal() * std),
+            WeightInit::Pytorch => self.uniform(shape, fan_in),
+        }
+    }
+
+    /// A bias of a layer with `fan_in` inputs: 0 under GPT-2's scheme, U(±1/√fan_in) under
+    /// PyTorch's.
+    fn bias<const D: usize>(&mut self, shape: [usize; D], fan_in: usize) -> Param<Tensor<D>> {
+        match self.scheme {
+            WeightInit::Gpt2 => Param::from_tensor(Tensor::zeros(shape, self.device)),
+            WeightInit::Pytorch => self.uniform(shape, fan_in),
+        }
+    }
+
+    /// U(±1/√fan_in).
+    fn uniform<const D: usize>(&mut self, shape: [usize; D], fan_in: usize) -> Param<Tensor<D>> {
+        let bound = 1.0 / (fan_in as f64).sqrt();
+        self.draw(shape, |rng| (2.0 * rng.uniform() - 1.0) * bound)
     }
 
     fn linear(&mut self, d_input: usize, d_output: usize, std: f64) -> Linear {
         Linear {
-            weight: self.normal([d_input, d_output], std),
-            bias: Some(self.zeros([d_output])),
+            weight: self.weight([d_input, d_output], d_input, std),
+            bias: Some(self.bias([d_output], d_input)),
         }
     }
 }
@@ -276,6 +363,9 @@ pub struct Forward {
     /// With [`Capture::outputs`]: each component's output as it entered the residual stream
     /// (after any replacement), `[batch, positions, d_model]`, in [`Component::all`] order.
     pub outputs: Vec<Tensor<3>>,
+    /// With [`Capture::outputs`]: each layer's heads' outputs before W_O (the attention-weighted
+    /// values, W_V's bias included), `[batch, heads, positions, d_head]`.
+    pub head_values: Vec<Tensor<4>>,
     /// With [`Capture::attention`]: each layer's attention pattern, `[batch, heads, query, key]`.
     pub attention: Vec<Tensor<4>>,
     /// With [`Capture::residuals`]: the residual stream entering each block,
@@ -389,6 +479,7 @@ impl Transformer {
         let mut trace = Trace {
             capture,
             outputs: Vec::new(),
+            head_values: Vec::new(),
             attention: Vec::new(),
         };
         let (mut residuals, mut between) = (Vec::new(), Vec::new());
@@ -431,6 +522,7 @@ impl Transformer {
             }),
             residual: x,
             outputs: trace.outputs,
+            head_values: trace.head_values,
             attention: trace.attention,
             residuals,
             between,
@@ -475,12 +567,14 @@ impl Transformer {
 struct Trace {
     capture: Capture,
     outputs: Vec<Tensor<3>>,
+    head_values: Vec<Tensor<4>>,
     attention: Vec<Tensor<4>>,
 }
 
 impl Attention {
     /// The sublayer's contribution to the residual stream at the last `queries` positions of
-    /// `x`: the sum of the heads' outputs (each possibly replaced) plus the shared output bias.
+    /// `x`: the sum of the heads' outputs (each possibly replaced) plus the shared output bias,
+    /// and then any slot the intervention writes ([`Intervention::write_slots`]).
     fn forward(
         &self,
         x: Tensor<3>,
@@ -501,18 +595,23 @@ impl Attention {
         }
         let z = kernels::matmul(pattern, v); // [batch, heads, queries, d_head]
         let bias = self.b_o.val().unsqueeze_dims::<3>(&[0, 1]);
+        if trace.capture.outputs {
+            trace.head_values.push(z.clone());
+        }
 
-        if !trace.capture.outputs && !intervention.touches_heads_of(layer) {
+        let output = if !trace.capture.outputs && !intervention.touches_heads_of(layer) {
             // Nothing per head to see or change: one matmul over the concatenated heads.
             let z = kernels::swap_middle_dims(z).reshape([batch * queries, heads * d_head]);
             let w_o = self.w_o.val().reshape([heads * d_head, d_model]);
-            return kernels::matmul(z, w_o).reshape([batch, queries, d_model]) + bias;
-        }
-        let per_head = z.matmul(self.w_o.val().unsqueeze_dim(0)); // [batch, heads, queries, d_model]
-        (0..heads).fold(bias, |sum, head| {
-            let output = per_head.clone().narrow(1, head, 1).squeeze_dim(1);
-            sum + trace.pass(Component::Head { layer, head }, output, intervention)
-        })
+            kernels::matmul(z, w_o).reshape([batch, queries, d_model]) + bias
+        } else {
+            let per_head = z.matmul(self.w_o.val().unsqueeze_dim(0)); // [batch, heads, queries, d_model]
+            (0..heads).fold(bias, |sum, head| {
+                let output = per_head.clone().narrow(1, head, 1).squeeze_dim(1);
+                sum + trace.pass(Component::Head { layer, head }, output, intervention)
+            })
+        };
+        intervention.write_slots(layer, output)
     }
 }
 

@@ -16,6 +16,10 @@ pub enum Stream {
     TrainEval,
     /// The fixed out-of-distribution evaluation set of one sequence length.
     OodEval(usize),
+    /// The window's fresh sample of one sequence length (`eval.window_sample`).
+    WindowSample(usize),
+    /// The fresh examples of C as published (`analysis.causal_sample`).
+    CausalSample,
     /// Choices made by the analysis (resample derangements, attention examples).
     Analysis,
     /// Resamples of seeds for the bootstrap intervals across seeds.
@@ -31,7 +35,9 @@ impl Stream {
             Stream::TrainEval => 3,
             Stream::Analysis => 4,
             Stream::Bootstrap => 5,
+            Stream::CausalSample => 6,
             Stream::OodEval(length) => 0x100 + length as u64,
+            Stream::WindowSample(length) => 0x10_000 + length as u64,
         }
     }
 }

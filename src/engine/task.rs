@@ -3,7 +3,8 @@
 //! An example of length n is `[START, x1..xn, SEP, y1..yn, END]`: x is drawn uniformly with
 //! replacement from 1..=99 and y is x reversed (reversal) or sorted ascending (sorting). The model
 //! reads the sequence without its last token and is trained to predict the next token; only the
-//! n + 1 predictions of `y1..yn, END` count.
+//! n + 1 predictions of `y1..yn, END` count. A training batch lays its examples out one of two
+//! ways ([`BatchLayout`]); every evaluation uses the default, PAD after each example.
 
 use std::fmt;
 use std::str::FromStr;
@@ -86,6 +87,54 @@ impl FromStr for Task {
     }
 }
 
+/// Where a training batch puts the PAD that fills its shorter examples (config field
+/// `batch_layout`; METHOD §1 and §11).
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
+)]
+#[serde(rename_all = "kebab-case")]
+pub enum BatchLayout {
+    /// `[START x SEP y END]`, then PAD to the batch's longest example (METHOD's default).
+    #[default]
+    PadEnd,
+    /// The published pipeline's: the prompt `[START x SEP]` padded to the batch's longest prompt,
+    /// then the answer `[y END]` padded to the longest answer; a short example has PAD between its
+    /// SEP and its answer, and every example's answer starts at the same position.
+    PadBetween,
+}
+
+impl BatchLayout {
+    /// Both layouts, the default first.
+    pub const ALL: [BatchLayout; 2] = [BatchLayout::PadEnd, BatchLayout::PadBetween];
+
+    /// The name the command line, links and reports use.
+    pub fn name(self) -> &'static str {
+        match self {
+            BatchLayout::PadEnd => "pad-end",
+            BatchLayout::PadBetween => "pad-between",
+        }
+    }
+}
+
+impl fmt::Display for BatchLayout {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for BatchLayout {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        BatchLayout::ALL
+            .into_iter()
+            .find(|l| l.name() == s)
+            .ok_or_else(|| {
+                format!("unknown batch layout `{s}`: expected `pad-end` or `pad-between`")
+            })
+    }
+}
+
 /// One example: the input x and the task's answer y.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Example {
@@ -158,7 +207,16 @@ pub struct Batch {
 }
 
 impl Batch {
-    /// Lays out `examples`, padding each with PAD to the longest.
+    /// Lays out `examples` as `layout` says.
+    pub fn laid_out(examples: Vec<Example>, layout: BatchLayout) -> Self {
+        match layout {
+            BatchLayout::PadEnd => Self::new(examples),
+            BatchLayout::PadBetween => Self::padded_between(examples),
+        }
+    }
+
+    /// Lays out `examples`, padding each with PAD after its end to the longest
+    /// ([`BatchLayout::PadEnd`]).
     pub fn new(examples: Vec<Example>) -> Self {
         let size = examples.len();
         let positions = examples.iter().map(|e| 2 * e.len() + 2).max().unwrap_or(0);
@@ -174,6 +232,44 @@ impl Batch {
             targets[row..row + length].copy_from_slice(&tokens[1..]);
             // Position t predicts token t + 1; the answer tokens are n + 2 ..= 2n + 2.
             for m in &mut mask[row + n + 1..row + 2 * n + 2] {
+                *m = 1.0;
+            }
+        }
+        Self {
+            size,
+            positions,
+            inputs,
+            targets,
+            mask,
+            examples,
+            offsets: None,
+        }
+    }
+
+    /// Lays out `examples` as [`BatchLayout::PadBetween`]: with m the longest length, row b is
+    /// `[START x SEP]` and PAD up to m + 2 tokens, then `[y END]` and PAD up to m + 1 tokens,
+    /// less its last token (2m + 2 positions). Position m + 1 + j predicts answer token j, for
+    /// every example; the PAD after a short answer is not a target.
+    fn padded_between(examples: Vec<Example>) -> Self {
+        let size = examples.len();
+        let longest = examples.iter().map(Example::len).max().unwrap_or(0);
+        let (prompt, answer) = (longest + 2, longest + 1);
+        let positions = prompt + answer - 1;
+        let mut inputs = vec![PAD; size * positions];
+        let mut targets = vec![PAD; size * positions];
+        let mut mask = vec![0.0; size * positions];
+        for (b, example) in examples.iter().enumerate() {
+            let mut row = vec![PAD; prompt + answer];
+            row[0] = START;
+            row[1..=example.len()].copy_from_slice(&example.x);
+            row[example.len() + 1] = SEP;
+            row[prompt..prompt + example.len()].copy_from_slice(&example.y);
+            row[prompt + example.len()] = END;
+            let at = b * positions;
+            inputs[at..at + positions].copy_from_slice(&row[..positions]);
+            targets[at..at + positions].copy_from_slice(&row[1..]);
+            // The answer's n + 1 tokens are targets of positions prompt − 1 ..= prompt − 1 + n.
+            for m in &mut mask[at + prompt - 1..=at + prompt - 1 + example.len()] {
                 *m = 1.0;
             }
         }
@@ -206,7 +302,8 @@ impl Batch {
         )
     }
 
-    /// Draws a batch of `size` examples whose lengths are uniform in `min_length..=max_length`.
+    /// Draws a batch of `size` examples whose lengths are uniform in `min_length..=max_length`,
+    /// padded at the end.
     pub fn generate(
         task: Task,
         size: usize,
@@ -214,30 +311,42 @@ impl Batch {
         max_length: usize,
         rng: &mut Rng,
     ) -> Self {
-        let examples = (0..size)
-            .map(|_| {
-                let n = rng.range(min_length, max_length);
-                Example::generate(task, n, rng)
-            })
-            .collect();
-        Self::new(examples)
+        Self::new(draw_examples(task, size, min_length, max_length, rng))
     }
 
     /// Number of final positions that hold every answer position of the batch: from the
-    /// earliest first answer position (an example of length n answers from position n + 1) to
-    /// the end.
+    /// earliest position whose target is an answer token to the end.
     pub fn answer_span(&self) -> usize {
-        self.examples
-            .iter()
-            .map(|e| self.positions - (e.len() + 1))
-            .max()
-            .unwrap_or(0)
+        let first = (0..self.size)
+            .filter_map(|b| {
+                let row = &self.mask[b * self.positions..(b + 1) * self.positions];
+                row.iter().position(|&m| m > 0.0)
+            })
+            .min();
+        first.map_or(0, |first| self.positions - first)
     }
 
     /// Number of answer tokens in the batch (the loss's denominator).
     pub fn target_count(&self) -> usize {
         self.mask.iter().filter(|&&m| m > 0.0).count()
     }
+}
+
+/// `size` examples whose lengths are uniform in `min_length..=max_length`, each length drawn just
+/// before its example.
+pub fn draw_examples(
+    task: Task,
+    size: usize,
+    min_length: usize,
+    max_length: usize,
+    rng: &mut Rng,
+) -> Vec<Example> {
+    (0..size)
+        .map(|_| {
+            let n = rng.range(min_length, max_length);
+            Example::generate(task, n, rng)
+        })
+        .collect()
 }
 
 /// The fixed out-of-distribution evaluation set of one length: `batches` batches of
@@ -307,6 +416,31 @@ mod tests {
         assert_eq!(&batch.targets[8..], &[8, 6, 1, SEP, 1, 6, 8, END]);
         assert_eq!(&batch.mask[8..], &[0., 0., 0., 0., 1., 1., 1., 1.]);
         assert_eq!(batch.target_count(), 3 + 4);
+    }
+
+    #[test]
+    fn pad_between_puts_every_answer_at_the_same_position() {
+        let short = example(&[4, 2], Task::Sort);
+        let long = example(&[8, 6, 1], Task::Sort);
+        let batch = Batch::laid_out(vec![short, long.clone()], BatchLayout::PadBetween);
+        // Longest n = 3: prompt width 5, answer width 4, 8 positions.
+        assert_eq!(batch.positions, 8);
+        // Short row: START 4 2 SEP PAD | 2 4 END (its last PAD only a target).
+        assert_eq!(&batch.inputs[..8], &[START, 4, 2, SEP, PAD, 2, 4, END]);
+        assert_eq!(&batch.targets[..8], &[4, 2, SEP, PAD, 2, 4, END, PAD]);
+        // Targets 2 4 END count; the answer's padding does not.
+        assert_eq!(&batch.mask[..8], &[0., 0., 0., 0., 1., 1., 1., 0.]);
+        // The longest example is laid out as under pad-end.
+        let alone = Batch::new(vec![long]);
+        assert_eq!(&batch.inputs[8..], &alone.inputs[..]);
+        assert_eq!(&batch.targets[8..], &alone.targets[..]);
+        assert_eq!(&batch.mask[8..], &alone.mask[..]);
+        assert_eq!(batch.target_count(), 3 + 4);
+        assert_eq!(batch.answer_span(), 4);
+        // Under pad-end the short example's answer starts earlier: a longer span.
+        let end = Batch::new(batch.examples.clone());
+        assert_eq!(end.answer_span(), 5);
+        assert_eq!("pad-between".parse(), Ok(BatchLayout::PadBetween));
     }
 
     #[test]

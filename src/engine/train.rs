@@ -20,7 +20,7 @@ use crate::engine::eval::accuracy;
 use crate::engine::model::{ModelConfig, Positions, Transformer};
 use crate::engine::objective::{BatchTensors, exact_matches, loss};
 use crate::engine::rng::{Rng, Stream};
-use crate::engine::task::{Batch, Task};
+use crate::engine::task::{Batch, BatchLayout, Task, draw_examples};
 
 /// Optimiser, batches and stop rule. The defaults are the paper's.
 #[derive(Config, Debug, PartialEq)]
@@ -49,6 +49,9 @@ pub struct TrainConfig {
     /// Steps after which training stops regardless.
     #[config(default = 15_000)]
     pub max_steps: usize,
+    /// Where a training batch puts its padding (evaluation batches are always padded at the end).
+    #[config(default = "BatchLayout::PadEnd")]
+    pub batch_layout: BatchLayout,
 }
 
 /// Why training stopped.
@@ -157,7 +160,8 @@ pub struct TrainSetup {
 }
 
 /// The training batches of a run, in the order training draws them, all from the seed's data
-/// stream: each batch's examples and then, under [`Positions::Shifted`], each example's offset.
+/// stream: each batch's examples, laid out as the config's [`BatchLayout`] says, and then, under
+/// [`Positions::Shifted`], each example's offset.
 pub struct TrainingData {
     task: Task,
     config: TrainConfig,
@@ -184,13 +188,14 @@ impl Iterator for TrainingData {
 
     fn next(&mut self) -> Option<Batch> {
         let c = &self.config;
-        let mut batch = Batch::generate(
+        let examples = draw_examples(
             self.task,
             c.batch_size,
             c.min_length,
             c.max_length,
             &mut self.rng,
         );
+        let mut batch = Batch::laid_out(examples, c.batch_layout);
         if let Some(context) = self.shift {
             batch.shift(context, &mut self.rng);
         }

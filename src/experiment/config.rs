@@ -19,6 +19,10 @@ use crate::engine::eval::EvalConfig;
 use crate::engine::model::ModelConfig;
 use crate::engine::task::Task;
 use crate::engine::train::{TrainConfig, TrainSetup};
+use crate::experiment::checks::{
+    self, MAX_COUNT, MAX_WIDTH, at_least_one, component_counts, fraction, require, up_to,
+};
+use crate::experiment::protocol::Protocol;
 
 /// Everything that determines a run: the task, the seed, the model, training and evaluation.
 #[derive(Config, Debug, PartialEq)]
@@ -71,6 +75,26 @@ impl fmt::Display for ConfigError {
 impl std::error::Error for ConfigError {}
 
 impl ExperimentConfig {
+    /// Sets every choice of `protocol` ([`Protocol::values`]) through its field.
+    pub fn apply_protocol(&mut self, protocol: Protocol) {
+        for (key, value) in protocol.values() {
+            let field = field_by_key(key).expect("a protocol's choices are fields");
+            (field.set)(self, value).expect("a protocol's values parse");
+        }
+    }
+
+    /// The protocol whose every choice this config makes; `None` when it mixes them.
+    pub fn protocol(&self) -> Option<Protocol> {
+        Protocol::ALL.into_iter().find(|protocol| {
+            (protocol.values()).all(|(key, value)| {
+                (field_by_key(key)
+                    .expect("a protocol's choices are fields")
+                    .get)(self)
+                    == value
+            })
+        })
+    }
+
     /// Checks every field of [`FIELDS`] in its order; the first value out of range is reported.
     pub fn validate(&self) -> Result<(), ConfigError> {
         FIELDS.iter().try_for_each(|field| {
@@ -93,7 +117,7 @@ pub struct Field {
     /// A valid value other than the paper's default, together with every other field's: what the
     /// tests set each field to, by link and by flag.
     pub example: &'static str,
-    /// The METHOD section it belongs to: Model, Training, Evaluation or Analysis.
+    /// The METHOD section it belongs to: Protocol, Model, Training, Evaluation or Analysis.
     pub section: &'static str,
     /// What it is, in a few words (the page's form).
     pub label: &'static str,
@@ -107,11 +131,6 @@ pub struct Field {
     /// what is allowed and what was given.
     pub check: fn(&ExperimentConfig) -> Result<(), String>,
 }
-
-/// Upper bound on model sizes the tool accepts, so a typo cannot ask for terabytes.
-const MAX_WIDTH: usize = 4096;
-/// Upper bound on the number of blocks and heads.
-const MAX_COUNT: usize = 64;
 
 /// Parses `text` as a `T`, saying what was expected on failure.
 pub fn parse<T: std::str::FromStr>(text: &str, expected: &str) -> Result<T, String> {
@@ -134,78 +153,6 @@ fn join(values: &[usize]) -> String {
         .map(usize::to_string)
         .collect::<Vec<_>>()
         .join(",")
-}
-
-/// `Err(message())` unless `ok`.
-fn require(ok: bool, message: impl FnOnce() -> String) -> Result<(), String> {
-    if ok { Ok(()) } else { Err(message()) }
-}
-
-/// A whole number of at least 1.
-fn at_least_one(value: usize) -> Result<(), String> {
-    require(value >= 1, || format!("must be >= 1, got {value}"))
-}
-
-/// A whole number in `1..=max`.
-fn up_to(value: usize, max: usize) -> Result<(), String> {
-    require((1..=max).contains(&value), || {
-        format!("must be in 1..={max}, got {value}")
-    })
-}
-
-/// A fraction in [0, 1].
-fn fraction(value: f64) -> Result<(), String> {
-    require((0.0..=1.0).contains(&value), || {
-        format!("must be in [0, 1], got {value}")
-    })
-}
-
-/// Each of a list of component counts in `1..components`.
-fn component_counts(values: &[usize], config: &ExperimentConfig) -> Result<(), String> {
-    let components = config.model.layers * (config.model.heads + 1);
-    values.iter().try_for_each(|&k| {
-        require((1..components).contains(&k), || {
-            format!("must be in 1..{components} (the number of components), got {k}")
-        })
-    })
-}
-
-/// The model's context must hold the longest input, 2n + 2 tokens, in its learned positions.
-fn check_context(c: &ExperimentConfig) -> Result<(), String> {
-    let (t, e, context) = (&c.train, &c.eval, c.model.context);
-    let longest = e
-        .ood_lengths
-        .iter()
-        .copied()
-        .chain([t.max_length])
-        .max()
-        .unwrap_or(0);
-    require(2 * longest + 2 <= context, || {
-        format!(
-            "must be >= {} to hold the longest input (2 x {longest} + 2 tokens), got {context}",
-            2 * longest + 2
-        )
-    })?;
-    require(context <= MAX_WIDTH, || {
-        format!("must be <= {MAX_WIDTH}, got {context}")
-    })
-}
-
-/// The OOD lengths: at least one, each at least 1 and outside the training lengths.
-fn check_ood_lengths(c: &ExperimentConfig) -> Result<(), String> {
-    let (t, lengths) = (&c.train, &c.eval.ood_lengths);
-    require(!lengths.is_empty(), || {
-        "must name at least one length".into()
-    })?;
-    lengths.iter().try_for_each(|&n| {
-        require(n >= 1, || format!("lengths must be >= 1, got {n}"))?;
-        require(!(t.min_length..=t.max_length).contains(&n), || {
-            format!(
-                "must lie outside the training lengths {}..={}, got {n}",
-                t.min_length, t.max_length
-            )
-        })
-    })
 }
 
 /// A field table entry for a field at `$($path).+` parsed with `FromStr` and written with
@@ -268,8 +215,28 @@ macro_rules! list {
 }
 
 /// Every METHOD.md default the user can change, in the command line's order, which is also the
-/// order validation checks them in.
+/// order validation checks them in and the order flags and link keys are applied in: the
+/// protocol first, so that a field given beside it changes that one choice.
 pub const FIELDS: &[Field] = &[
+    Field {
+        name: "protocol",
+        key: "protocol",
+        example: "published",
+        section: "Protocol",
+        label: "Protocol: default or published",
+        help: "Every choice of a protocol at once (METHOD §11): default (METHOD's) or published \
+               (the author's published pipeline); the other flags then change single choices",
+        get: |c| c.protocol().map_or("custom", Protocol::name).to_string(),
+        set: |c, text| match text.trim() {
+            // What a link of a changed protocol says; the fields after it say the changes.
+            "custom" => Ok(()),
+            name => {
+                c.apply_protocol(name.parse()?);
+                Ok(())
+            }
+        },
+        check: |_| Ok(()),
+    },
     whole!(
         "model.layers",
         "layers",
@@ -327,7 +294,7 @@ pub const FIELDS: &[Field] = &[
         "Longest input, in positions",
         "Longest input, in positions; at least 2 x longest length + 2",
         model.context,
-        check_context
+        |c| checks::context(&c.model, &c.train, &c.eval)
     ),
     parsed!(
         "model.positions",
@@ -339,6 +306,30 @@ pub const FIELDS: &[Field] = &[
          or none (no position embedding)",
         "`shifted`, `learned` or `none`",
         model.positions,
+        |_| Ok(())
+    ),
+    parsed!(
+        "model.init",
+        "init",
+        "pytorch",
+        "Model",
+        "Initial weights: gpt2 or pytorch",
+        "Initial weights: gpt2 (N(0, 0.02²), METHOD §2) or pytorch (PyTorch's defaults, the \
+         published pipeline's)",
+        "`gpt2` or `pytorch`",
+        model.init,
+        |_| Ok(())
+    ),
+    parsed!(
+        "train.batch_layout",
+        "batch-layout",
+        "pad-between",
+        "Training",
+        "Training batches: pad-end or pad-between",
+        "Where training batches pad short examples: pad-end (after the answer) or pad-between \
+         (between SEP and the answer, the published pipeline's)",
+        "`pad-end` or `pad-between`",
+        train.batch_layout,
         |_| Ok(())
     ),
     real!(
@@ -444,7 +435,7 @@ pub const FIELDS: &[Field] = &[
         "OOD lengths (comma-separated)",
         "OOD lengths, comma-separated, outside the training range",
         eval.ood_lengths,
-        check_ood_lengths
+        |c| checks::ood_lengths(&c.train, &c.eval.ood_lengths)
     ),
     whole!(
         "eval.ood_batches",
@@ -465,6 +456,17 @@ pub const FIELDS: &[Field] = &[
         "Examples per OOD batch",
         eval.ood_batch_size,
         |c| at_least_one(c.eval.ood_batch_size)
+    ),
+    whole!(
+        "eval.window_sample",
+        "window-sample",
+        "100",
+        "Evaluation",
+        "Window judged on k fresh examples (0: the fixed set)",
+        "Judge the OOD window on this many fresh random examples per length (the published \
+         pipeline's 100); 0 for the fixed OOD set",
+        eval.window_sample,
+        |_| Ok(())
     ),
     real!(
         "eval.window_low",
@@ -508,7 +510,7 @@ pub const FIELDS: &[Field] = &[
             require(!thresholds.is_empty(), || {
                 "must name at least one threshold".into()
             })?;
-            component_counts(thresholds, c)
+            component_counts(thresholds, &c.model)
         }
     ),
     whole!(
@@ -559,6 +561,29 @@ pub const FIELDS: &[Field] = &[
         },
         check: |_| Ok(()),
     },
+    parsed!(
+        "analysis.class_rule",
+        "class-rule",
+        "strict",
+        "Analysis",
+        "Classes at exactly ±t: inclusive or strict",
+        "Whether a rank gap of exactly ±t is a Hero or Bloat: inclusive (METHOD §7) or strict \
+         (the published pipeline's)",
+        "`inclusive` or `strict`",
+        analysis.class_rule,
+        |_| Ok(())
+    ),
+    whole!(
+        "analysis.causal_sample",
+        "causal-sample",
+        "100",
+        "Analysis",
+        "Also C as published, on k fresh examples (0: no)",
+        "Also measure C as published: each component on this many fresh examples against the \
+         window's baseline (the published pipeline's 100); 0 for none",
+        analysis.causal_sample,
+        |_| Ok(())
+    ),
     whole!(
         "analysis.attention_examples",
         "attention-examples",
@@ -597,7 +622,7 @@ pub const FIELDS: &[Field] = &[
         "Components pruned by each score (comma-separated)",
         "How many components pruning by each score removes, comma-separated",
         analysis.prune_counts,
-        |c| component_counts(&c.analysis.prune_counts, c)
+        |c| component_counts(&c.analysis.prune_counts, &c.model)
     ),
     whole!(
         "analysis.prune_batches",
@@ -652,42 +677,24 @@ mod tests {
 
     #[test]
     fn out_of_range_values_name_their_field() {
-        assert_eq!(
-            refused(|c| c.train.min_length = 0).field,
-            "train.min_length"
-        );
-        assert_eq!(
-            refused(|c| c.train.max_length = 2).field,
-            "train.max_length"
-        );
-        assert_eq!(refused(|c| c.train.lr = 0.0).field, "train.lr");
-        assert_eq!(refused(|c| c.train.lr = f64::NAN).field, "train.lr");
-        assert_eq!(refused(|c| c.model.heads = 3).field, "model.heads");
-        assert_eq!(refused(|c| c.model.heads = 0).field, "model.heads");
-        assert_eq!(
-            refused(|c| c.eval.ood_lengths = vec![7, 8]).field,
-            "eval.ood_lengths"
-        );
-        assert_eq!(
-            refused(|c| c.eval.ood_lengths = vec![]).field,
-            "eval.ood_lengths"
-        );
-        assert_eq!(
-            refused(|c| c.eval.window_low = 0.9).field,
-            "eval.window_low"
-        );
-        assert_eq!(
-            refused(|c| c.eval.window_high = 1.5).field,
-            "eval.window_high"
-        );
-        assert_eq!(
-            refused(|c| c.train.target_accuracy = 0.0).field,
-            "train.target_accuracy"
-        );
-        assert_eq!(
-            refused(|c| c.eval.ood_lengths = vec![20]).field,
-            "model.context"
-        );
+        let cases: [(fn(&mut ExperimentConfig), &str); 13] = [
+            (|c| c.train.min_length = 0, "train.min_length"),
+            (|c| c.train.max_length = 2, "train.max_length"),
+            (|c| c.train.lr = 0.0, "train.lr"),
+            (|c| c.train.lr = f64::NAN, "train.lr"),
+            (|c| c.model.heads = 3, "model.heads"),
+            (|c| c.model.heads = 0, "model.heads"),
+            (|c| c.eval.ood_lengths = vec![7, 8], "eval.ood_lengths"),
+            (|c| c.eval.ood_lengths = vec![], "eval.ood_lengths"),
+            (|c| c.eval.window_low = 0.9, "eval.window_low"),
+            (|c| c.eval.window_high = 1.5, "eval.window_high"),
+            (|c| c.train.target_accuracy = 0.0, "train.target_accuracy"),
+            (|c| c.eval.ood_lengths = vec![20], "model.context"),
+            (|c| c.eval.ood_lengths = vec![5], "eval.ood_lengths"),
+        ];
+        for (edit, field) in cases {
+            assert_eq!(refused(edit).field, field);
+        }
         let overlap = refused(|c| c.eval.ood_lengths = vec![5]);
         assert!(
             overlap
@@ -695,6 +702,26 @@ mod tests {
                 .contains("outside the training lengths 3..=7"),
             "{overlap}"
         );
+    }
+
+    #[test]
+    fn protocols_set_every_choice_and_one_switch_makes_a_mix() {
+        let mut config = defaults();
+        assert_eq!(config.protocol(), Some(Protocol::Default));
+        config.apply_protocol(Protocol::Published);
+        config.validate().unwrap();
+        assert_eq!(config.protocol(), Some(Protocol::Published));
+        assert_eq!(
+            (config.train.eval_every, config.analysis.causal_sample),
+            (500, 100)
+        );
+        for (key, default) in Protocol::Default.values() {
+            let mut switched = config.clone();
+            (field_by_key(key).unwrap().set)(&mut switched, default).unwrap();
+            assert_eq!(switched.protocol(), None, "{key}");
+        }
+        config.apply_protocol(Protocol::Default);
+        assert_eq!(config, defaults());
     }
 
     #[test]

@@ -66,7 +66,7 @@ pub fn to_query(config: &ExperimentConfig) -> String {
 }
 
 /// The config a query describes: the paper's config for its task (default reversal) and seed
-/// (default 42) with each named field applied, then validated. Unknown keys, unparsable values
+/// (default 42) with each named field applied in [`FIELDS`] order, then validated. Unknown keys, unparsable values
 /// and values out of range are refused with a message naming the key. The `backend` key is the
 /// page's, read by [`backend_from_query`].
 pub fn from_query(query: &str) -> Result<ExperimentConfig, String> {
@@ -101,13 +101,18 @@ pub fn from_query(query: &str) -> Result<ExperimentConfig, String> {
         None => 42,
     };
     let mut config = ExperimentConfig::new(task, seed);
-    for (key, value) in &pairs {
-        if key == "task" || key == "seed" || key == "backend" {
-            continue;
+    for (key, _) in &pairs {
+        let page = ["task", "seed", "backend"].contains(&key.as_str());
+        if !page && field_by_key(key).is_none() {
+            return Err(format!("link field `{key}` is not a setting"));
         }
-        let field =
-            field_by_key(key).ok_or_else(|| format!("link field `{key}` is not a setting"))?;
-        (field.set)(&mut config, value).map_err(|e| format!("link field `{key}`: {e}"))?;
+    }
+    // In the fields' order, whatever the link's: the protocol before the choices it sets.
+    for field in FIELDS {
+        if let Some(value) = value_of(field.key) {
+            (field.set)(&mut config, value)
+                .map_err(|e| format!("link field `{}`: {e}", field.key))?;
+        }
     }
     config.validate().map_err(|e| e.to_string())?;
     Ok(config)

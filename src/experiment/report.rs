@@ -6,7 +6,9 @@ use burn::prelude::*;
 use burn::tensor::ExecutionError;
 use serde::{Deserialize, Serialize};
 
-use crate::analysis::analyze::{Analysis, AnalysisConfig, Checkpoint, analyze};
+use crate::analysis::analyze::{Analysis, Checkpoint, analyze};
+use crate::analysis::as_published::causal_as_published;
+use crate::analysis::attribution::GWeights;
 use crate::engine::backend::Backend;
 use crate::engine::eval::evaluate_ood;
 use crate::engine::model::{Positions, Transformer};
@@ -17,8 +19,9 @@ use crate::experiment::config::ExperimentConfig;
 use crate::experiment::provenance::{METHOD_REVISION, Made, StageClock, Stopwatch};
 
 /// Reads a report's config, filling the fields older reports lack: a missing `model.positions`
-/// is `learned` (the only scheme there was), a missing analysis setting (`g_weights`, the
-/// scores' `ig_steps`, ...) its default.
+/// is `learned` (the only scheme there was); any other missing setting (`g_weights`, the
+/// scores' `ig_steps`, the published pipeline's `init`, `batch_layout`, ...) takes its default,
+/// which is what those reports were made under.
 fn config_with_legacy_fields<'de, D: serde::Deserializer<'de>>(
     deserializer: D,
 ) -> Result<ExperimentConfig, D::Error> {
@@ -28,10 +31,14 @@ fn config_with_legacy_fields<'de, D: serde::Deserializer<'de>>(
             .entry("positions")
             .or_insert_with(|| Positions::Learned.name().into());
     }
-    if let Some(analysis) = value.get_mut("analysis").and_then(|m| m.as_object_mut()) {
-        let defaults = serde_json::to_value(AnalysisConfig::new()).expect("a config serialises");
-        for (key, default) in defaults.as_object().expect("an object") {
-            analysis.entry(key).or_insert_with(|| default.clone());
+    let defaults =
+        serde_json::to_value(ExperimentConfig::new(Task::Reverse, 0)).expect("a config serialises");
+    for section in ["model", "train", "eval", "analysis"] {
+        let Some(fields) = value.get_mut(section).and_then(|m| m.as_object_mut()) else {
+            continue;
+        };
+        for (key, default) in defaults[section].as_object().expect("an object") {
+            fields.entry(key).or_insert_with(|| default.clone());
         }
     }
     serde_json::from_value(value).map_err(serde::de::Error::custom)
@@ -52,8 +59,12 @@ pub struct TrainReport {
     pub config: ExperimentConfig,
     /// Steps, stop reason and learning curve; `None` for a model loaded from a weights file.
     pub train: Option<TrainSummary>,
-    /// Exact-match accuracy per OOD length (keys are lengths).
+    /// Exact-match accuracy per OOD length (keys are lengths), on the fixed OOD sets.
     pub ood_accuracy: BTreeMap<usize, f64>,
+    /// With `eval.window_sample` > 0, the accuracy per OOD length on that many fresh examples,
+    /// which chose the analysis length (the published pipeline's window, METHOD §11).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub window_accuracy: Option<BTreeMap<usize, f64>>,
     /// The length the analysis uses, if any lies within the window.
     pub analysis_length: Option<usize>,
     /// Why the seed is skipped, when no length lies within the window.
@@ -81,6 +92,7 @@ impl TrainReport {
             config: config.clone(),
             train,
             ood_accuracy: ood.accuracy,
+            window_accuracy: ood.window_accuracy,
             analysis_length: ood.analysis_length.as_ref().ok().copied(),
             skip_reason: ood.analysis_length.err(),
             trained: None,
@@ -191,7 +203,21 @@ impl SeedReport {
         let mut steps = StageClock::new(observer);
         let config = &run.config;
         let ood = config.eval.ood_set(config.task, config.seed, length);
-        let analysis = analyze(model, &config.analysis, &ood, config.seed, &mut steps).await?;
+        let mut analysis = analyze(model, &config.analysis, &ood, config.seed, &mut steps).await?;
+        if config.analysis.causal_sample > 0 {
+            let windows = run.window_accuracy.as_ref().unwrap_or(&run.ood_accuracy);
+            let baseline = windows
+                .get(&length)
+                .copied()
+                .unwrap_or(analysis.base_accuracy);
+            let raw = analysis.grad(GWeights::WvWoutRaw);
+            let (task, seed) = (config.task, config.seed);
+            analysis.as_published = Some(
+                causal_as_published(model, task, seed, &ood, baseline, &raw, &config.analysis)
+                    .await?,
+            );
+            steps.progress("as published", 1, 1).await;
+        }
         let analysed = Some(Made::here(clock.seconds()).with_steps(steps.steps()));
         let mut checkpoints = Vec::with_capacity(snapshots.len());
         for snapshot in snapshots {

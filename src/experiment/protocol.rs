@@ -1,0 +1,74 @@
+//! Protocols: every choice of one way of running the paper, as data (METHOD §11).
+//!
+//! A protocol is a list of config fields and their values, set through the field table
+//! ([`ExperimentConfig::apply_protocol`](crate::experiment::config::ExperimentConfig::apply_protocol)),
+//! so each of its choices stays a field of its own that can be switched alone. `default` is METHOD's; `published` is the predecessor paper's
+//! public pipeline (repository `donald-ye/ICLR_2026_LIT-workshop_CG`), choice by choice as
+//! `docs/published-pipeline.md` describes. What the pipeline does and our defaults already do
+//! (Adam at 1e-3, batches of 64, lengths 3..7, the 90% target and 15,000 steps, OOD lengths
+//! 8..11, the window [20%, 75%], G and the means on 50 batches of 64) is not listed.
+
+use std::fmt;
+use std::str::FromStr;
+
+/// A named set of choices.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Protocol {
+    /// METHOD's defaults.
+    Default,
+    /// The published pipeline's choices (METHOD §11).
+    Published,
+}
+
+/// Each choice the protocols differ in: the field's key, its value under `default` and under
+/// `published`.
+pub const CHOICES: &[(&str, &str, &str)] = &[
+    ("positions", "shifted", "none"),
+    ("init", "gpt2", "pytorch"),
+    ("batch-layout", "pad-end", "pad-between"),
+    ("eval-every", "250", "500"),
+    ("eval-examples", "1024", "100"),
+    ("window-sample", "0", "100"),
+    ("class-rule", "inclusive", "strict"),
+    ("causal-sample", "0", "100"),
+];
+
+impl Protocol {
+    /// Every protocol, the default first.
+    pub const ALL: [Protocol; 2] = [Protocol::Default, Protocol::Published];
+
+    /// The name the command line, links and reports use.
+    pub fn name(self) -> &'static str {
+        match self {
+            Protocol::Default => "default",
+            Protocol::Published => "published",
+        }
+    }
+
+    /// This protocol's value of each choice, by field key.
+    pub fn values(self) -> impl Iterator<Item = (&'static str, &'static str)> {
+        CHOICES
+            .iter()
+            .map(move |&(key, default, published)| match self {
+                Protocol::Default => (key, default),
+                Protocol::Published => (key, published),
+            })
+    }
+}
+
+impl fmt::Display for Protocol {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for Protocol {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Protocol::ALL
+            .into_iter()
+            .find(|p| p.name() == s)
+            .ok_or_else(|| format!("unknown protocol `{s}`: expected `default` or `published`"))
+    }
+}
