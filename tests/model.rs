@@ -371,3 +371,72 @@ fn rerunning_after_a_replaced_component_equals_the_whole_pass() {
         );
     }
 }
+
+#[test]
+fn pytorch_init_draws_in_pytorchs_ranges() {
+    let config = small_config()
+        .with_positions(gradcause::engine::model::Positions::None)
+        .with_init(gradcause::engine::model::WeightInit::Pytorch);
+    let model = config.init(3, &device());
+    let (d, ff) = (config.d_model, config.d_ff);
+    // Embedding N(0, 1): its sample's mean and spread.
+    let embedding = values(model.token_embedding.val());
+    let n = embedding.len() as f32;
+    let mean = embedding.iter().sum::<f32>() / n;
+    let std = (embedding.iter().map(|v| (v - mean).powi(2)).sum::<f32>() / n).sqrt();
+    assert!(
+        mean.abs() < 0.05 && (std - 1.0).abs() < 0.05,
+        "{mean} {std}"
+    );
+    // Every linear weight and bias U(±1/√fan_in): inside the bound, and filling it.
+    let uniform = |values: Vec<f32>, fan_in: usize, what: &str| {
+        let bound = 1.0 / (fan_in as f32).sqrt();
+        let largest = values.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+        assert!(largest <= bound, "{what}: {largest} > {bound}");
+        if values.len() >= 200 {
+            assert!(
+                largest > 0.9 * bound,
+                "{what}: {largest} fills too little of ±{bound}"
+            );
+            let mean = values.iter().sum::<f32>() / values.len() as f32;
+            assert!(mean.abs() < 0.2 * bound, "{what}: mean {mean}");
+        }
+    };
+    for block in &model.blocks {
+        let a = &block.attn;
+        for (w, b, what) in [
+            (&a.w_q, &a.b_q, "W_Q"),
+            (&a.w_k, &a.b_k, "W_K"),
+            (&a.w_v, &a.b_v, "W_V"),
+        ] {
+            uniform(values(w.val()), d, what);
+            uniform(values(b.val()), d, what);
+        }
+        uniform(values(a.w_o.val()), d, "W_O");
+        uniform(values(a.b_o.val()), d, "b_O");
+        let bias = |l: &burn::nn::Linear| values(l.bias.as_ref().unwrap().val());
+        uniform(values(block.mlp.w_in.weight.val()), d, "W_in");
+        uniform(bias(&block.mlp.w_in), d, "b_in");
+        uniform(values(block.mlp.w_out.weight.val()), ff, "W_out");
+        uniform(bias(&block.mlp.w_out), ff, "b_out");
+        for norm in [&block.ln1, &block.ln2] {
+            assert!(values(norm.gamma.val()).iter().all(|&g| g == 1.0));
+            assert!(
+                values(norm.beta.as_ref().unwrap().val())
+                    .iter()
+                    .all(|&b| b == 0.0)
+            );
+        }
+    }
+    uniform(values(model.unembed.weight.val()), d, "unembedding");
+    assert!(model.position_embedding.is_none());
+    // GPT-2's scheme draws in the same order: the same stream, other values.
+    let gpt2 = small_config()
+        .with_positions(gradcause::engine::model::Positions::None)
+        .init(3, &device());
+    let gpt2_embedding = values(gpt2.token_embedding.val());
+    assert!(
+        (gpt2_embedding[0] * 50.0 - embedding[0]).abs() < 1e-5,
+        "0.02 and 1 times one normal draw"
+    );
+}

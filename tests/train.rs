@@ -278,3 +278,53 @@ fn the_fused_adam_steps_as_burns_adam_does() {
     }
     simd::limit_to(simd::widest());
 }
+
+/// Under `pad-between` the loss is the mean cross-entropy over the answer tokens alone: PAD in a
+/// short example's prompt and after its answer counts for nothing.
+#[test]
+fn the_pad_between_loss_counts_only_the_answer_tokens() {
+    use gradcause::engine::objective::{BatchTensors, loss};
+    use gradcause::engine::task::{Batch, BatchLayout, Example, PAD};
+    let config = reduced(Task::Sort, 4);
+    let model = config.model.init(4, &Device::flex());
+    let examples: Vec<Example> = [vec![5, 3], vec![9, 1, 4, 4]]
+        .into_iter()
+        .map(|x| Example {
+            y: Task::Sort.answer(&x),
+            x,
+        })
+        .collect();
+    let batch = Batch::laid_out(examples, BatchLayout::PadBetween);
+    let tensors = BatchTensors::new(&batch, &Device::flex());
+    let logits = model.forward_batch(&tensors);
+    let ours: f32 = loss(logits.clone(), &tensors).into_scalar();
+    let logits: Vec<f32> = logits.into_data().try_to_vec().unwrap();
+    let vocab = logits.len() / batch.mask.len();
+    // By hand: positions from (prompt width − 1) on whose target is not PAD; prompt width 6.
+    let (mut sum, mut count) = (0.0f64, 0);
+    for b in 0..batch.size {
+        for t in 5..batch.positions {
+            let p = b * batch.positions + t;
+            let target = batch.targets[p];
+            if target == PAD {
+                continue;
+            }
+            let row = &logits[p * vocab..(p + 1) * vocab];
+            let top = row.iter().fold(f32::MIN, |m, &v| m.max(v)) as f64;
+            let log_sum = row
+                .iter()
+                .map(|&v| (v as f64 - top).exp())
+                .sum::<f64>()
+                .ln()
+                + top;
+            sum += log_sum - row[target as usize] as f64;
+            count += 1;
+        }
+    }
+    assert_eq!(count, 3 + 5, "y1..yn and END of each example");
+    assert!(
+        (f64::from(ours) - sum / count as f64).abs() < 1e-5,
+        "{ours} vs {}",
+        sum / count as f64
+    );
+}

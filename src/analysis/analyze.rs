@@ -364,6 +364,20 @@ pub struct Analysis {
 }
 
 impl Analysis {
+    /// The readings of this build the analysis predates (`G wv-wout-raw`, `C slot`): reports
+    /// made before them load without them, and their summaries leave them out.
+    pub fn lacks(&self) -> Vec<String> {
+        let g = GWeights::ALL
+            .into_iter()
+            .filter(|g| !self.by_grad.contains_key(g))
+            .map(|g| format!("G {g}"));
+        let c = Ablation::ALL
+            .into_iter()
+            .filter(|a| !self.causal_ranks.contains_key(a))
+            .map(|a| format!("C {a}"));
+        g.chain(c).collect()
+    }
+
     /// Causal importance per component under `ablation`.
     pub fn causal(&self, ablation: Ablation) -> Vec<f64> {
         self.components

@@ -8,5 +8,6 @@ mod common;
 mod ablation;
 mod attribution;
 mod helpers;
+mod published;
 mod report;
 mod summary;

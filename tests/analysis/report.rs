@@ -27,9 +27,9 @@ fn a_report_holds_every_measurement_and_survives_json() {
         .expect("every length is analysable in the tiny config");
     assert_eq!(analysis.components.len(), 6);
     for c in &analysis.components {
-        assert_eq!(c.grad.len(), 2, "G under both readings");
+        assert_eq!(c.grad.len(), 3, "G under every reading");
         assert!(c.grad.values().all(|g| *g > 0.0 && g.is_finite()));
-        assert_eq!(c.causal.len(), 4, "C under all four ablations");
+        assert_eq!(c.causal.len(), 5, "C under every ablation");
         assert_eq!(c.attribution_patching.len(), 2, "A toward both means");
     }
     // Every pair of a G reading and a C ablation has every derived number.
@@ -177,12 +177,29 @@ fn a_report_from_before_the_cheap_scores_loads_and_sits_out_the_leaderboard() {
     assert_eq!(analysis.components.len(), 20);
     assert!(analysis.score_pruning.is_none());
     assert!(analysis.score(Score::Grad(GWeights::WvWout)).is_some());
+    // It predates the published pipeline's readings, and says so.
+    assert_eq!(analysis.lacks(), vec!["G wv-wout-raw", "C slot"]);
+    assert!(Summary::per_task(std::slice::from_ref(&report), GWeights::WvWoutRaw).is_empty());
+    let raw = Summary::new(
+        Task::Sort,
+        std::slice::from_ref(&report),
+        GWeights::WvWoutRaw,
+    );
+    assert_eq!(raw.analysed(), 0);
+    assert!(
+        raw.skipped[0]
+            .reason
+            .contains("before G reading wv-wout-raw"),
+        "{:?}",
+        raw.skipped
+    );
     assert!(analysis.score(Score::Taylor).is_none());
 
     // Its paper numbers are summarised; the leaderboard names it as without scores.
     let summary = Summary::new(Task::Sort, std::slice::from_ref(&report), GWeights::WvWout);
     assert_eq!(summary.analysed(), 1);
     assert!(summary.table1.of(Ablation::Mean).mean.is_some());
+    assert!(!summary.ablations().contains(&Ablation::Slot));
     let board = Leaderboard::new(Task::Sort, &[report], Ablation::Mean);
     assert!(board.seeds.is_empty());
     assert_eq!(board.without_scores, vec![2020]);

@@ -129,10 +129,10 @@ pub struct Table1 {
 }
 
 impl Table1 {
-    fn new(rows: &[Table3Row]) -> Self {
+    fn new(rows: &[Table3Row], ablations: &[Ablation]) -> Self {
         let over = |f: &dyn Fn(&Table3Row) -> Option<f64>| MeanStd::of(rows.iter().map(f));
         Self {
-            rho: Ablation::ALL
+            rho: ablations
                 .iter()
                 .map(|a| (*a, over(&|r| r.spearman[a])))
                 .collect(),
@@ -318,9 +318,9 @@ pub struct Table5 {
 }
 
 impl Table5 {
-    fn new(analyses: &[(&Analysis, &GradAnalysis)]) -> Self {
+    fn new(analyses: &[(&Analysis, &GradAnalysis)], ablations: &[Ablation]) -> Self {
         Self {
-            counts: Ablation::ALL
+            counts: ablations
                 .iter()
                 .map(|&a| (a, layer_counts(analyses, a)))
                 .collect(),
@@ -373,7 +373,11 @@ pub struct Roles {
 }
 
 impl Roles {
-    fn new(analysed: &[(&SeedReport, &Analysis, &GradAnalysis)], threshold: usize) -> Self {
+    fn new(
+        analysed: &[(&SeedReport, &Analysis, &GradAnalysis)],
+        threshold: usize,
+        ablations: &[Ablation],
+    ) -> Self {
         let members = |a: &Analysis, g: &GradAnalysis, ablation: Ablation, class: Class| {
             a.components
                 .iter()
@@ -383,7 +387,7 @@ impl Roles {
                 .collect()
         };
         let by_ablation = |a: &Analysis, g: &GradAnalysis, class: Class| {
-            Ablation::ALL
+            ablations
                 .iter()
                 .map(|&ablation| (ablation, members(a, g, ablation, class)))
                 .collect()
@@ -392,7 +396,7 @@ impl Roles {
             analysed.iter().map(|(_, a, g)| (*a, *g)).collect();
         Self {
             threshold,
-            components: Ablation::ALL
+            components: ablations
                 .iter()
                 .map(|&a| (a, roles(&analyses, a, threshold)))
                 .collect(),
@@ -497,16 +501,21 @@ pub struct Summary {
 impl Summary {
     /// Summarises the reports of one task (reports of other tasks are ignored) under G reading
     /// `g`. Every report must be current ([`SeedReport::outdated`] is `None`): the caller refuses
-    /// outdated ones with that message, as a summary never mixes contracts.
+    /// outdated ones with that message, as a summary never mixes contracts. A report made
+    /// before reading `g` is listed as skipped, saying so; the per-ablation tables hold the
+    /// ablations every analysed report has ([`Summary::ablations`]).
     pub fn new(task: Task, reports: &[SeedReport], g: GWeights) -> Self {
         let reports: Vec<&SeedReport> = reports.iter().filter(|r| r.run.task == task).collect();
         let analysed: Vec<(&SeedReport, &Analysis, &GradAnalysis)> = reports
             .iter()
-            .filter_map(|r| r.analysis.as_ref().map(|a| (*r, a, &a.by_grad[&g])))
+            .filter_map(|r| {
+                let a = r.analysis.as_ref()?;
+                Some((*r, a, a.by_grad.get(&g)?))
+            })
             .collect();
         let skipped = reports
             .iter()
-            .filter(|r| r.analysis.is_none())
+            .filter(|r| !analysed.iter().any(|(a, _, _)| std::ptr::eq(*a, **r)))
             .map(|r| SkippedSeed {
                 seed: r.run.seed,
                 reason: r
@@ -514,7 +523,20 @@ impl Summary {
                     .skip_reason
                     .clone()
                     .or_else(|| r.outdated())
+                    .or_else(|| {
+                        r.analysis.as_ref().map(|_| {
+                            format!("its report was made before G reading {g}; analyse it again")
+                        })
+                    })
                     .unwrap_or_else(|| "not analysed".into()),
+            })
+            .collect();
+        let ablations: Vec<Ablation> = Ablation::ALL
+            .into_iter()
+            .filter(|a| {
+                analysed
+                    .iter()
+                    .all(|(_, an, _)| an.causal_ranks.contains_key(a))
             })
             .collect();
         let table3 = Table3 {
@@ -560,27 +582,34 @@ impl Summary {
                 .collect(),
             in_window: wilson_interval(analysed.len(), reports.len()),
             skipped,
-            table1: Table1::new(&table3.rows),
+            table1: Table1::new(&table3.rows, &ablations),
             table3,
-            table4: Ablation::ALL
+            table4: ablations
                 .iter()
                 .map(|&a| (a, Table4::new(&with_base, a)))
                 .collect(),
-            pruning: Ablation::ALL
+            pruning: ablations
                 .iter()
                 .map(|&a| (a, Pruning::new(&with_base, a)))
                 .collect(),
-            table5: Table5::new(&pairs),
-            roles: Roles::new(&analysed, threshold),
+            table5: Table5::new(&pairs, &ablations),
+            roles: Roles::new(&analysed, threshold, &ablations),
             figure4: Figure4::new(&analyses),
         }
     }
 
-    /// One summary per task that has reports among `reports`, under G reading `g`.
+    /// One summary per task that has reports among `reports`, under G reading `g`, for the
+    /// tasks whose analysed reports all hold reading `g` (reports made before it leave it out).
     pub fn per_task(reports: &[SeedReport], g: GWeights) -> BTreeMap<Task, Summary> {
         Task::ALL
             .into_iter()
-            .filter(|&t| reports.iter().any(|r| r.run.task == t))
+            .filter(|&t| {
+                let of_task = || reports.iter().filter(move |r| r.run.task == t);
+                of_task().next().is_some()
+                    && of_task()
+                        .filter_map(|r| r.analysis.as_ref())
+                        .all(|a| a.by_grad.contains_key(&g))
+            })
             .map(|t| (t, Summary::new(t, reports, g)))
             .collect()
     }
@@ -588,6 +617,11 @@ impl Summary {
     /// The number of seeds analysed (not skipped).
     pub fn analysed(&self) -> usize {
         self.table3.rows.len()
+    }
+
+    /// The ablations (C readings) this summary holds: those every analysed report has.
+    pub fn ablations(&self) -> Vec<Ablation> {
+        self.table1.rho.keys().copied().collect()
     }
 }
 
