@@ -272,14 +272,22 @@ pub fn percent(m: &MeanStd) -> String {
     })
 }
 
-/// Every C reading's leaderboard of each task with reports among `reports`.
+/// Every C reading's leaderboard of each task with reports among `reports`: the readings every
+/// analysed report of the task holds.
 pub fn leaderboards(reports: &[SeedReport]) -> BTreeMap<Task, BTreeMap<Ablation, Leaderboard>> {
     Task::ALL
         .into_iter()
         .filter(|&t| reports.iter().any(|r| r.run.task == t))
         .map(|t| {
+            let analyses = || {
+                reports
+                    .iter()
+                    .filter(move |r| r.run.task == t)
+                    .filter_map(|r| r.analysis.as_ref())
+            };
             let boards = Ablation::ALL
                 .into_iter()
+                .filter(|a| analyses().all(|an| an.causal_ranks.contains_key(a)))
                 .map(|a| (a, Leaderboard::new(t, reports, a)))
                 .collect();
             (t, boards)

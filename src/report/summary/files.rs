@@ -52,13 +52,14 @@ impl Summary {
             "analysis_length".into(),
             "base_accuracy".into(),
         ];
-        header.extend(Ablation::ALL.iter().map(|a| format!("rho_{a}")));
+        let ablations = self.ablations();
+        header.extend(ablations.iter().map(|a| format!("rho_{a}")));
         header.extend(
             Ablation::MEANS
                 .iter()
                 .map(|a| format!("rho_attribution_patching_{a}")),
         );
-        for a in Ablation::ALL {
+        for a in &ablations {
             header.extend(
                 [
                     "bloat_individual_drop",
@@ -78,15 +79,15 @@ impl Summary {
                 r.analysis_length.to_string(),
                 r.base_accuracy.to_string(),
             ];
-            fields.extend(Ablation::ALL.iter().map(|a| number(r.spearman[a])));
+            fields.extend(ablations.iter().map(|a| number(r.spearman[a])));
             fields.extend(
                 Ablation::MEANS
                     .iter()
                     .map(|a| number(r.attribution_patching[a])),
             );
-            for a in Ablation::ALL {
+            for a in &ablations {
                 // Tables 3, 4 and pruning hold the analysed seeds in the same order.
-                let (b, p) = (&self.table4[&a].rows[row], &self.pruning[&a].rows[row]);
+                let (b, p) = (&self.table4[a].rows[row], &self.pruning[a].rows[row]);
                 fields.extend([
                     number(b.individual_drop),
                     number(b.joint_drop),
@@ -205,7 +206,8 @@ impl Summary {
         }];
 
         let mut columns: Vec<String> = ["seed", "n", "base"].map(String::from).into();
-        columns.extend(Ablation::ALL.iter().map(|a| format!("ρ {a}")));
+        let ablations = self.ablations();
+        columns.extend(ablations.iter().map(|a| format!("ρ {a}")));
         columns.push("ρ attr. patching (mean)".into());
         tables.push(Table {
             name: "table3",
@@ -222,7 +224,7 @@ impl Summary {
                         Cell::Number(Some(r.base_accuracy), Format::Percent),
                     ];
                     row.extend(
-                        Ablation::ALL
+                        ablations
                             .iter()
                             .map(|a| Cell::Number(r.spearman[a], Format::Rho)),
                     );

@@ -143,9 +143,13 @@ impl Table1 {
         }
     }
 
-    /// G's ρ against `ablation`'s C.
+    /// G's ρ against `ablation`'s C; no seeds (shown `—`) where the reports predate the
+    /// reading.
     pub fn of(&self, ablation: Ablation) -> MeanStd {
-        self.rho[&ablation]
+        self.rho
+            .get(&ablation)
+            .copied()
+            .unwrap_or_else(|| MeanStd::of([]))
     }
 
     /// The rows of Table 1: each baseline, then attribution patching toward each mean.
