@@ -642,6 +642,7 @@ fn the_robustness_table_applies_each_rule_under_every_reading() {
             sweeps: &sweeps,
             study: &[],
             study_dir: "p",
+            published: ("w", &[]),
         })
     };
     let inputs = |sweep: &[SeedReport]| columns(&[Positions::Shifted, Positions::None], sweep);

@@ -10,6 +10,9 @@ use gradcause::report::leaderboard::leaderboards;
 use gradcause::report::paper::Reported;
 use gradcause::report::reproduction::{Inputs, Sweep, document, of_seeds};
 use gradcause::report::summary::Summary;
+use gradcause::report::workshop::{
+    WORKSHOP_CITATION, Workshop, all_published, per_seed_table, table1,
+};
 
 use super::run::read_seed_reports;
 use super::study::read_all;
@@ -80,6 +83,15 @@ pub fn compare_command(args: &CompareArgs) -> Result<(), Failure> {
         lines.len()
     );
     print!("{}", leaderboard_section(&reports, args.ablation));
+    if all_published(&reports) {
+        let (workshop, reported) = (Workshop::shipped(), Reported::shipped());
+        println!("\nUnder protocol published, beside {WORKSHOP_CITATION}:\n");
+        print!("{}", table1(&workshop, &reported, &reports).text());
+        for task in gradcause::engine::task::Task::ALL {
+            println!();
+            print!("{}", per_seed_table(&workshop, task, &reports).text());
+        }
+    }
     Ok(())
 }
 
@@ -113,7 +125,13 @@ pub fn reproduction(args: &ReproductionArgs) -> Result<(), Failure> {
     } else {
         Vec::new()
     };
+    let published = if args.sweep_published.exists() {
+        sweep_reports(&args.sweep_published)?
+    } else {
+        Vec::new()
+    };
     let study = read_all(&args.positions)?;
+    let sweep_published = args.sweep_published.display().to_string();
     let sweep = args.sweep.display().to_string();
     let sweep_none = args.sweep_none.display().to_string();
     let positions = args.positions.display().to_string();
@@ -136,6 +154,7 @@ pub fn reproduction(args: &ReproductionArgs) -> Result<(), Failure> {
         sweeps: &sweeps,
         study: &study,
         study_dir: &positions,
+        published: (&sweep_published, &published),
     });
     if args.check {
         let current = String::from_utf8_lossy(&read_file(&args.out)?).into_owned();

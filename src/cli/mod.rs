@@ -211,6 +211,9 @@ struct ReproductionArgs {
     /// The positions study's reports.
     #[arg(long, default_value = "assets/positions")]
     positions: PathBuf,
+    /// The sweep under protocol published (left out when the folder does not exist).
+    #[arg(long, default_value = "assets/sweep-published")]
+    sweep_published: PathBuf,
     /// The file to write.
     #[arg(long, default_value = "REPRODUCTION.md")]
     out: PathBuf,

@@ -5,8 +5,9 @@
 //! it but the page and the command-line tool. [`summary`] makes the paper's tables from
 //! per-seed reports, [`compare`] puts the paper's numbers beside ours, [`leaderboard`] ranks the
 //! cheap scores, [`study`] holds the positions study, [`reproduction`] writes `REPRODUCTION.md`,
-//! [`table`] is the one table value every renderer shows, and [`plot`] holds the figures'
-//! geometry.
+//! [`table`] is the one table value every renderer shows, [`plot`] holds the figures'
+//! geometry, and [`workshop`] puts the predecessor paper's per-seed tables beside a sweep under
+//! protocol `published`.
 
 pub mod compare;
 pub mod leaderboard;
@@ -16,3 +17,4 @@ pub mod reproduction;
 pub mod study;
 pub mod summary;
 pub mod table;
+pub mod workshop;

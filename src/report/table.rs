@@ -1,5 +1,5 @@
 //! One table value — a name, a title, column headings and typed cells — rendered as plain text
-//! here (the command line) and as HTML by the page, with every number format those renderers use
+//! (the command line) and Markdown (REPRODUCTION.md) here and as HTML by the page, with every number format those renderers use
 //! in one place ([`Format`]). A table is built once, from a summary, and every renderer shows the
 //! same cells.
 
@@ -152,6 +152,23 @@ impl Table {
     }
 }
 
+impl Table {
+    /// The title in italics, then a Markdown table (`|` in a cell escaped).
+    pub fn markdown(&self) -> String {
+        let line = |fields: Vec<String>| {
+            let fields: Vec<String> = fields.iter().map(|f| f.replace('|', "\\|")).collect();
+            format!("| {} |\n", fields.join(" | "))
+        };
+        let mut out = format!("*{}*\n\n", self.title);
+        out += &line(self.columns.clone());
+        out += &format!("|{}\n", "---|".repeat(self.columns.len()));
+        for row in &self.rows {
+            out += &line(row.iter().map(Cell::text).collect());
+        }
+        out
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -189,6 +206,15 @@ mod tests {
         assert_eq!(Format::Rho.number(None), "—");
         let m = MeanStd::of([Some(0.5), Some(0.7)]);
         assert_eq!(Format::Points.spread(&m), m.display(100.0, 1));
+    }
+
+    #[test]
+    fn markdown_escapes_bars_and_marks_what_is_undefined() {
+        assert_eq!(
+            table().markdown(),
+            "*An example*\n\n| seed | ρ | base | note |\n|---|---|---|---|\n\
+             | 7 | 0.43 | 61.3% | a \\| b |\n| 123 | — | 0.0% | c |\n"
+        );
     }
 
     #[test]

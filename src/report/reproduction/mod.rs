@@ -18,6 +18,7 @@ use crate::report::leaderboard::leaderboards;
 use crate::report::paper::{CITATION, Reported};
 use crate::report::study::window_counts;
 use crate::report::summary::Summary;
+use crate::report::workshop::{WORKSHOP_CITATION, Workshop, per_seed_table, table1};
 
 mod claims;
 
@@ -49,6 +50,9 @@ pub struct Inputs<'a> {
     pub study: &'a [TrainReport],
     /// The positions study's directory.
     pub study_dir: &'a str,
+    /// The sweep under protocol `published` (METHOD §11) and its directory: shown beside the
+    /// workshop paper's tables (none where it has not been made).
+    pub published: (&'a str, &'a [SeedReport]),
 }
 
 /// One reading of the paper's method: a G reading, a C baseline in the place of its "mean
@@ -162,6 +166,7 @@ pub fn document(inputs: &Inputs) -> String {
         sweeps,
         study,
         study_dir,
+        published,
     } = inputs;
     let summarised = Summarised::new(inputs);
     let default = Reading::DEFAULT;
@@ -221,6 +226,7 @@ pub fn document(inputs: &Inputs) -> String {
     }
 
     out += &robustness_section(&robustness_columns(reported, &summarised));
+    out += &published_section(reported, *published);
     out += &revision_section(summarised.default());
     out += &leaderboard_section(inputs);
 
@@ -312,6 +318,40 @@ fn leaderboard_section(inputs: &Inputs) -> String {
                 out += "\n";
             }
         }
+    }
+    out
+}
+
+/// The published pipeline run as its author ran it, beside the workshop paper's tables.
+fn published_section(reported: &Reported, (dir, reports): (&str, &[SeedReport])) -> String {
+    let mut out = format!(
+        "\n## The published pipeline (protocol `published`)\n\nThe seed paper's predecessor, \
+         {WORKSHOP_CITATION}, published its pipeline; protocol `published` makes every choice \
+         it makes (METHOD §11, `docs/published-pipeline.md`). Its per-seed tables are in \
+         `assets/paper/reported-workshop.json`; ours are the reports in `{dir}`. The workshop's \
+         numbers are shown only as its own. A seed number fixes our random streams, not \
+         PyTorch's: per-seed rows compare one draw with another, and only the spread across \
+         seeds is comparable.\n\n"
+    );
+    if reports.is_empty() {
+        out += "No run of this sweep is shipped yet.\n";
+        return out;
+    }
+    let workshop = Workshop::shipped();
+    let analysed = |task: Task| {
+        let of_task = reports.iter().filter(|r| r.run.task == task);
+        let total = of_task.clone().count();
+        let analysed = of_task.filter(|r| r.analysis.is_some()).count();
+        format!("{task} {analysed} of {total}")
+    };
+    out += &format!(
+        "Seeds analysed of seeds run: {}.\n\n",
+        Task::ALL.map(analysed).join(", ")
+    );
+    out += &table1(&workshop, reported, reports).markdown();
+    for task in Task::ALL {
+        out += "\n";
+        out += &per_seed_table(&workshop, task, reports).markdown();
     }
     out
 }
