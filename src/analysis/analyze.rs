@@ -391,9 +391,15 @@ impl Analysis {
         self.components.iter().map(|c| c.grad[&g]).collect()
     }
 
-    /// Spearman ρ of G under `g` against C under `ablation`.
+    /// Spearman ρ of G under `g` against C under `ablation`; `None` where undefined or where the
+    /// report predates the reading ([`Analysis::lacks`]).
     pub fn spearman(&self, g: GWeights, ablation: Ablation) -> Option<f64> {
-        self.by_grad[&g].spearman[&ablation]
+        self.by_grad
+            .get(&g)?
+            .spearman
+            .get(&ablation)
+            .copied()
+            .flatten()
     }
 
     /// A score per component; `None` when the report predates it.

@@ -13,14 +13,14 @@ use crate::report::summary::{LayerCount, Summary};
 
 use super::charts::{GradNormBars, LayerCounts, SweepScatter};
 use super::state::Lab;
-use super::sweep::{ShippedSweeps, open_shipped_seed, paper_seed_summaries, shown_positions};
+use super::sweep::{ShippedSweeps, open_shipped_seed, paper_seed_summaries, shown_sweep};
 
 /// One card per claim with its verdict, the numbers behind it and how it is judged, then Figure 6
 /// and Figures 2–4 per task.
 #[component]
 pub fn ClaimCards() -> impl IntoView {
     let lab = Lab::get();
-    let positions = shown_positions(lab);
+    let sweep = shown_sweep(lab);
     let sweeps = ShippedSweeps::get();
     // Derived once per sweep and reading, not per render: the summaries over the paper's seeds
     // and the claims checked on them.
@@ -46,8 +46,8 @@ pub fn ClaimCards() -> impl IntoView {
                     .collect::<Vec<_>>()
                     .join(", ");
                 let reading = format!(
-                    "Our runs of the paper's ten seeds ({seeds} in the OOD window) · G on {g} · {ablation} ablation · {} positions. Holds / does not hold: our 95% interval supports / excludes the paper's statement; otherwise inconclusive.",
-                    positions.get()
+                    "Our runs of the paper's ten seeds ({seeds} in the OOD window) · G on {g} · {ablation} ablation · the {} sweep. Holds / does not hold: our 95% interval supports / excludes the paper's statement; otherwise inconclusive.",
+                    sweep.get()
                 );
                 let reported = Reported::shipped();
                 let cards = checked
@@ -66,7 +66,7 @@ pub fn ClaimCards() -> impl IntoView {
                             Task::Sort => "sweep-scatter-sort",
                         };
                         let open = Callback::new(move |seed| {
-                            open_shipped_seed(lab, positions.get_untracked(), task, seed)
+                            open_shipped_seed(lab, sweep.get_untracked(), task, seed)
                         });
                         view! { <SweepScatter summary=summary.clone() ablation=ablation t=t id=id open=open /> }
                     })

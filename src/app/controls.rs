@@ -51,7 +51,7 @@ pub fn Controls() -> impl IntoView {
         .map(|task| view! { <option value=task.name()>{task.name()}</option> })
         .into_iter()
         .collect_view();
-    let advanced = ["Model", "Training", "Evaluation", "Analysis"]
+    let advanced = ["Protocol", "Model", "Training", "Evaluation", "Analysis"]
         .map(|section| {
             let inputs = FIELDS
                 .iter()

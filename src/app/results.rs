@@ -146,6 +146,23 @@ fn AnalysisView(report: SeedReport, analysis: Analysis) -> impl IntoView {
         .map(|&n| (n, None))
         .collect();
     let (layers, heads) = (config.model.layers, config.model.heads);
+    // A report made before a reading (G wv-wout-raw, C slot) shows the others and says so.
+    let lacks = StoredValue::new(analysis.lacks());
+    let held = move || {
+        let (g, c) = (lab.g_weights.get(), lab.ablation.get());
+        lacks.with_value(|l| !l.contains(&format!("G {g}")) && !l.contains(&format!("C {c}")))
+    };
+    let lacking = move || {
+        view! {
+            <p class="hint lacking">
+                {format!(
+                    "This report was made before these readings: {}. Choose another G or C above, or analyse the run again.",
+                    lacks.with_value(|l| l.join(", ")),
+                )}
+            </p>
+        }
+    };
+    let (scatter_analysis, delta_analysis) = (analysis.clone(), analysis.clone());
     view! {
         <div class="view-controls panel">
             <ReadingSelector />
@@ -168,27 +185,31 @@ fn AnalysisView(report: SeedReport, analysis: Analysis) -> impl IntoView {
         <section id="stage-scatter" class="panel">
             <h2>"3 · Gradient vs. causal importance"</h2>
             <Explain stage=2 />
-            <GradCausalScatter
-                analysis=analysis.clone()
-                g=lab.g_weights
-                ablation=lab.ablation
-                threshold=lab.threshold
-            />
+            <Show when=held fallback=lacking>
+                <GradCausalScatter
+                    analysis=scatter_analysis.clone()
+                    g=lab.g_weights
+                    ablation=lab.ablation
+                    threshold=lab.threshold
+                />
+            </Show>
             <SeedSpearman analysis=analysis.clone() />
         </section>
         <section id="stage-delta" class="panel">
             <h2>"4 · Hidden Heroes and Gradient Bloats"</h2>
             <Explain stage=3 />
-            <DeltaBars
-                analysis=analysis.clone()
-                g=lab.g_weights
-                ablation=lab.ablation
-                threshold=lab.threshold
-            />
-            {
-                let analysis = analysis.clone();
-                move || view! { <SeedPruning analysis=analysis.clone() g=lab.g_weights.get() ablation=lab.ablation.get() /> }
-            }
+            <Show when=held fallback=lacking>
+                <DeltaBars
+                    analysis=delta_analysis.clone()
+                    g=lab.g_weights
+                    ablation=lab.ablation
+                    threshold=lab.threshold
+                />
+                {
+                    let analysis = delta_analysis.clone();
+                    move || view! { <SeedPruning analysis=analysis.clone() g=lab.g_weights.get() ablation=lab.ablation.get() /> }
+                }
+            </Show>
         </section>
         <section id="stage-layers" class="panel grid">
             <h2>"5 · Layers"</h2>

@@ -10,6 +10,8 @@ use serde::de::DeserializeOwned;
 use crate::analysis::attribution::GWeights;
 use crate::engine::model::Positions;
 use crate::engine::task::Task;
+use crate::experiment::config::ExperimentConfig;
+use crate::experiment::protocol::Protocol;
 use crate::experiment::report::SeedReport;
 use crate::report::summary::{PaperSeedSummary, Summary, SweepSummary};
 
@@ -20,34 +22,100 @@ use super::reading::ReadingSelector;
 use super::state::Lab;
 use super::tables::SummaryTables;
 
-/// Where Trunk puts each shipped sweep's files, relative to the page: the default position
-/// scheme's, and `none`'s (METHOD §2: both are readings of the paper).
-fn sweep_dir(positions: Positions) -> &'static str {
-    match positions {
-        Positions::None => "sweep-none",
-        _ => "sweep",
+/// A sweep shipped with the page: METHOD's default (`shifted` positions), `none` positions (METHOD
+/// §2: both are readings of the paper), and protocol `published` (METHOD §11).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ShippedSweep {
+    /// The default settings.
+    Shifted,
+    /// The default settings but `positions = none`.
+    None,
+    /// Protocol `published`.
+    Published,
+}
+
+impl ShippedSweep {
+    /// Every shipped sweep, the default first.
+    const ALL: [ShippedSweep; 3] = [
+        ShippedSweep::Shifted,
+        ShippedSweep::None,
+        ShippedSweep::Published,
+    ];
+
+    /// Its name in the page's selector.
+    pub fn name(self) -> &'static str {
+        match self {
+            ShippedSweep::Shifted => "shifted",
+            ShippedSweep::None => "none",
+            ShippedSweep::Published => "published",
+        }
+    }
+
+    /// How the selector describes it.
+    fn label(self) -> &'static str {
+        match self {
+            ShippedSweep::Shifted => "shifted positions (its sweep)",
+            ShippedSweep::None => "no positions (its sweep)",
+            ShippedSweep::Published => "protocol published (its sweep)",
+        }
+    }
+
+    /// Where Trunk puts its files, relative to the page.
+    fn dir(self) -> &'static str {
+        match self {
+            ShippedSweep::Shifted => "sweep",
+            ShippedSweep::None => "sweep-none",
+            ShippedSweep::Published => "sweep-published",
+        }
+    }
+
+    /// The sweep whose runs `config` makes (`learned` positions have none and show `shifted`'s).
+    fn of(config: &ExperimentConfig) -> Self {
+        if config.protocol() == Some(Protocol::Published) {
+            ShippedSweep::Published
+        } else if config.model.positions == Positions::None {
+            ShippedSweep::None
+        } else {
+            ShippedSweep::Shifted
+        }
+    }
+
+    /// `config` set to make this sweep's runs, the task and seed kept.
+    fn select(self, config: &mut ExperimentConfig) {
+        if config.protocol() == Some(Protocol::Published) || self == ShippedSweep::Published {
+            let protocol = match self {
+                ShippedSweep::Published => Protocol::Published,
+                _ => Protocol::Default,
+            };
+            config.apply_protocol(protocol);
+        }
+        match self {
+            ShippedSweep::Shifted => config.model.positions = Positions::Shifted,
+            ShippedSweep::None => config.model.positions = Positions::None,
+            ShippedSweep::Published => {}
+        }
     }
 }
 
-/// The position schemes a sweep is shipped for.
-const SHIPPED: [Positions; 2] = [Positions::Shifted, Positions::None];
+impl std::fmt::Display for ShippedSweep {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
 
 /// The tasks the page ships a sweep for.
 const TASKS: [&str; 2] = ["reverse", "sort"];
 
-/// The position scheme whose shipped sweep is shown: the settings' (so the link keeps it, and a
-/// run trained next matches what is shown); `learned` has no shipped sweep and shows `shifted`'s.
-pub fn shown_positions(lab: Lab) -> Memo<Positions> {
-    Memo::new(move |_| match lab.settings.with(|c| c.model.positions) {
-        Positions::None => Positions::None,
-        _ => Positions::Shifted,
-    })
+/// The shipped sweep shown: the settings' (so the link keeps it, and a run trained next matches
+/// what is shown).
+pub fn shown_sweep(lab: Lab) -> Memo<ShippedSweep> {
+    Memo::new(move |_| lab.settings.with(ShippedSweep::of))
 }
 
-/// Each task's `file` from the shipped sweep under `positions`: a task not shipped under it is
+/// Each task's `file` from the shipped sweep `sweep`: a task not shipped under it is
 /// left out; none shipped at all, or one unreadable, is an error that says so.
-async fn shipped<T: DeserializeOwned>(positions: Positions, file: &str) -> Result<Vec<T>, String> {
-    let dir = sweep_dir(positions);
+async fn shipped<T: DeserializeOwned>(sweep: ShippedSweep, file: &str) -> Result<Vec<T>, String> {
+    let dir = sweep.dir();
     let mut found = Vec::new();
     let mut missing = Vec::new();
     for task in TASKS {
@@ -76,12 +144,12 @@ async fn shipped<T: DeserializeOwned>(positions: Positions, file: &str) -> Resul
 pub struct ShippedSweeps(pub LocalResource<Result<Vec<PaperSeedSummary>, String>>);
 
 impl ShippedSweeps {
-    /// Starts fetching (again whenever the settings' positions change) and provides the result as
+    /// Starts fetching (again whenever the settings' sweep changes) and provides the result as
     /// context.
     pub fn provide(lab: Lab) {
-        let positions = shown_positions(lab);
+        let sweep = shown_sweep(lab);
         provide_context(Self(LocalResource::new(move || {
-            shipped(positions.get(), "paper-summary.json")
+            shipped(sweep.get(), "paper-summary.json")
         })));
     }
 
@@ -92,8 +160,8 @@ impl ShippedSweeps {
 }
 
 /// One shipped seed's report, or a message naming the file that could not be read.
-async fn shipped_report(positions: Positions, task: Task, seed: u64) -> Result<SeedReport, String> {
-    let path = format!("{}/{task}/{task}-seed{seed}.json", sweep_dir(positions));
+async fn shipped_report(sweep: ShippedSweep, task: Task, seed: u64) -> Result<SeedReport, String> {
+    let path = format!("{}/{task}/{task}-seed{seed}.json", sweep.dir());
     browser::fetch_text(&path)
         .await
         .and_then(|t| serde_json::from_str::<SeedReport>(&t).map_err(|e| e.to_string()))
@@ -102,14 +170,14 @@ async fn shipped_report(positions: Positions, task: Task, seed: u64) -> Result<S
 
 /// Opens one shipped seed's full view: its report joins the runs (once) and is selected, and the
 /// page scrolls to it.
-pub fn open_shipped_seed(lab: Lab, positions: Positions, task: Task, seed: u64) {
+pub fn open_shipped_seed(lab: Lab, sweep: ShippedSweep, task: Task, seed: u64) {
     spawn_local(async move {
         let shown = |r: &SeedReport| {
-            r.run.task == task && r.run.seed == seed && r.run.config.model.positions == positions
+            r.run.task == task && r.run.seed == seed && ShippedSweep::of(&r.run.config) == sweep
         };
         match lab.runs.with_untracked(|runs| runs.iter().position(shown)) {
             Some(i) => lab.selected.set(Some(i)),
-            None => match shipped_report(positions, task, seed).await {
+            None => match shipped_report(sweep, task, seed).await {
                 Ok(report) => lab.add_runs(vec![report]),
                 Err(e) => {
                     lab.notice.set(Some(e));
@@ -132,25 +200,25 @@ pub fn paper_seed_summaries(sweeps: &[PaperSeedSummary], g: GWeights) -> BTreeMa
 #[component]
 pub fn Precomputed() -> impl IntoView {
     let lab = Lab::get();
-    let positions = shown_positions(lab);
+    let sweep = shown_sweep(lab);
     let paper_seeds = ShippedSweeps::get();
     let wanted = RwSignal::new(false);
     let every_seed = LocalResource::new(move || {
-        let (wanted, positions) = (wanted.get(), positions.get());
+        let (wanted, sweep) = (wanted.get(), sweep.get());
         async move {
             match wanted {
-                true => Some(shipped::<SweepSummary>(positions, "summary.json").await),
+                true => Some(shipped::<SweepSummary>(sweep, "summary.json").await),
                 false => None,
             }
         }
     });
     let load = move |summary: SweepSummary| {
-        let positions = positions.get_untracked();
+        let shown = sweep.get_untracked();
         spawn_local(async move {
             let mut reports = Vec::new();
             for (task, s) in summary.under(GWeights::WvWout) {
                 for &seed in &s.seeds {
-                    match shipped_report(positions, task, seed).await {
+                    match shipped_report(shown, task, seed).await {
                         Ok(report) => reports.push(report),
                         Err(e) => {
                             lab.notice.set(Some(e));
@@ -229,18 +297,19 @@ pub fn Precomputed() -> impl IntoView {
             <h2>"The paper beside the shipped sweep (the paper's ten seeds)"</h2>
             <div class="view-controls">
                 <label>
-                    "Positions (your next run's too) "
+                    "Sweep (your next run's settings too) "
                     <select
                         name="sweep-positions"
-                        prop:value=move || positions.get().name()
+                        prop:value=move || sweep.get().name()
                         on:change=move |ev| {
-                            if let Ok(p) = event_target_value(&ev).parse() {
-                                lab.settings.update(|c| c.model.positions = p)
+                            let name = event_target_value(&ev);
+                            if let Some(s) = ShippedSweep::ALL.into_iter().find(|s| s.name() == name) {
+                                lab.settings.update(|c| s.select(c))
                             }
                         }
                     >
-                        {SHIPPED
-                            .map(|p| view! { <option value=p.name()>{format!("{p} (its sweep)")}</option> })
+                        {ShippedSweep::ALL
+                            .map(|s| view! { <option value=s.name()>{s.label()}</option> })
                             .into_iter()
                             .collect_view()}
                     </select>

@@ -134,12 +134,14 @@ fn count_text(ours: usize, our_seeds: usize) -> String {
 /// Compares every entry of `reported` with `summaries` (per task, as `Summary::new` makes them
 /// under one reading of G), reading the paper's "mean ablation" as `ablation` (METHOD §6's
 /// default is [`Ablation::Mean`]; the robustness table puts each reading in its place). A task
-/// without a summary gives lines whose verdict says so.
+/// without a summary, or whose reports predate `ablation` (`slot`), gives lines whose verdict
+/// says so.
 pub fn compare(
     reported: &Reported,
     summaries: &BTreeMap<Task, Summary>,
     ablation: Ablation,
 ) -> Vec<Line> {
+    let summaries = &holding(summaries, ablation);
     let mut lines = Vec::new();
     seeds_in_window(reported, summaries, &mut lines);
     table1(reported, summaries, ablation, &mut lines);
@@ -154,10 +156,22 @@ pub fn compare(
     lines
 }
 
+/// The summaries that hold C under `ablation` (those of reports made before a reading do not).
+pub(crate) fn holding(
+    summaries: &BTreeMap<Task, Summary>,
+    ablation: Ablation,
+) -> BTreeMap<Task, Summary> {
+    summaries
+        .iter()
+        .filter(|(_, s)| s.ablations().contains(&ablation))
+        .map(|(&t, s)| (t, s.clone()))
+        .collect()
+}
+
 /// Why a task has nothing to compare.
 fn missing(task: Task, summaries: &BTreeMap<Task, Summary>) -> String {
     match summaries.get(&task) {
-        None => format!("no {task} runs"),
+        None => format!("no {task} runs (under this reading)"),
         Some(_) => format!("no {task} seed analysed (all skipped)"),
     }
 }

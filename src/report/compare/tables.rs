@@ -260,9 +260,9 @@ pub(super) fn pruning(
     for (&task, paper) in &r.pruning_top_two_accuracy_change_percent_mean_std {
         let summary = analysed(task, summaries);
         for (key, [m, sd]) in [("heroes", paper.heroes), ("bloats", paper.bloats)] {
-            let ours = summary.map(|s| match key {
-                "heroes" => s.pruning[&c].heroes,
-                _ => s.pruning[&c].bloats,
+            let ours = summary.and_then(|s| s.pruning.get(&c)).map(|p| match key {
+                "heroes" => p.heroes,
+                _ => p.bloats,
             });
             lines.push(Line {
                 key: format!("pruning_top_two_accuracy_change_percent_mean_std.{task}.{key}"),
@@ -281,7 +281,9 @@ pub(super) fn pruning(
             });
         }
         if let Some(paper_ratio) = paper.hero_to_bloat_damage {
-            let ours = summary.map(|s| s.pruning[&c].hero_to_bloat);
+            let ours = summary
+                .and_then(|s| s.pruning.get(&c))
+                .map(|p| p.hero_to_bloat);
             lines.push(Line {
                 key: format!(
                     "pruning_top_two_accuracy_change_percent_mean_std.{task}.hero_to_bloat_damage"

@@ -9,7 +9,7 @@ use crate::analysis::stats::interval_text;
 use crate::analysis::stats::{difference_interval, mean_interval, wilson_interval};
 use crate::engine::component::Component;
 use crate::engine::task::Task;
-use crate::report::compare::analysed;
+use crate::report::compare::{analysed, holding};
 use crate::report::paper::Reported;
 use crate::report::summary::{Summary, Table3Row};
 use crate::report::table::Format;
@@ -240,6 +240,7 @@ const CLAIMS: [ClaimRule; 8] = [
 /// The paper's claims (abstract and §3), each checked on ours, reading the paper's "mean
 /// ablation" as `c` (summaries made under one G reading).
 pub fn claims(reported: &Reported, summaries: &BTreeMap<Task, Summary>, c: Ablation) -> Vec<Claim> {
+    let summaries = &holding(summaries, c);
     let evidence = Evidence {
         reported,
         summaries,
@@ -277,7 +278,11 @@ fn rho_order(e: &Evidence) -> Judged {
         c,
         ..
     } = *e;
-    let rhos = |s: Option<&Summary>| s.map_or(Vec::new(), |s| per_seed(s, |r| r.spearman[&c]));
+    let rhos = |s: Option<&Summary>| {
+        s.map_or(Vec::new(), |s| {
+            per_seed(s, |r| r.spearman.get(&c).copied().flatten())
+        })
+    };
     let (r, s) = (rhos(reverse), rhos(sort));
     let gap = difference_interval(&r, &s);
     let paper = &reported.table1_rho_mean_std;
@@ -305,7 +310,12 @@ fn mean_zero_agree(e: &Evidence) -> Judged {
         .into_iter()
         .map(|t| {
             let d = e.analysed(t).map_or(Vec::new(), |s| {
-                per_seed(s, |r| Some(r.spearman[&c]? - r.spearman[&Ablation::Zero]?))
+                per_seed(s, |r| {
+                    Some(
+                        r.spearman.get(&c).copied()??
+                            - r.spearman.get(&Ablation::Zero).copied()??,
+                    )
+                })
             });
             (
                 t,
@@ -492,14 +502,13 @@ fn superadditivity(e: &Evidence) -> Judged {
 /// Pruning on reversal: Heroes damage more.
 fn pruning(e: &Evidence) -> Judged {
     let Evidence { reverse, c, .. } = *e;
-    let paired: Vec<f64> = reverse.map_or(Vec::new(), |s| {
-        s.pruning[&c]
-            .rows
+    let pruning = reverse.and_then(|s| s.pruning.get(&c));
+    let paired: Vec<f64> = pruning.map_or(Vec::new(), |p| {
+        p.rows
             .iter()
             .filter_map(|r| Some(r.bloats? - r.heroes?))
             .collect()
     });
-    let pruning = reverse.map(|s| &s.pruning[&c]);
     let pi = mean_interval(&paired);
     Judged {
         headline: pruning.map_or("—".into(), |p| {
