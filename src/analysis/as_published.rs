@@ -12,7 +12,7 @@ use burn::tensor::ExecutionError;
 use serde::{Deserialize, Serialize};
 
 use crate::analysis::ablation::{Ablation, AblationSet};
-use crate::analysis::analyze::{AnalysisConfig, Class, compare};
+use crate::analysis::classes::{Class, ClassRule, compare};
 use crate::engine::eval::{accuracy, fresh_batches};
 use crate::engine::model::Transformer;
 use crate::engine::rng::{Rng, Stream};
@@ -42,16 +42,26 @@ impl AsPublished {
     }
 }
 
+/// How C as published is measured and classed: `examples` fresh examples per component, classes
+/// at `thresholds` under `rule` (the run's analysis settings).
+pub struct Sampling<'a> {
+    /// Fresh examples per component.
+    pub examples: usize,
+    /// The thresholds t classes are reported at.
+    pub thresholds: &'a [usize],
+    /// Whether a gap of exactly ±t counts.
+    pub rule: ClassRule,
+}
+
 /// Measures C as published on `model` at the length of `fixed` (the run's fixed OOD set, whose
 /// means the ablations write), against `baseline`, with `raw_grad` the raw G per component.
 pub async fn causal_as_published(
     model: &Transformer,
-    task: Task,
-    seed: u64,
+    (task, seed): (Task, u64),
     fixed: &[Batch],
     baseline: f64,
     raw_grad: &[f64],
-    config: &AnalysisConfig,
+    sampling: &Sampling<'_>,
 ) -> Result<AsPublished, ExecutionError> {
     let device = model.device();
     let set = AblationSet::new(model, fixed, seed, &device).await?;
@@ -60,13 +70,13 @@ pub async fn causal_as_published(
     let mut rng = Rng::new(seed, Stream::CausalSample);
     let mut causal = Vec::new();
     for component in model.components() {
-        let sample = fresh_batches(task, length, config.causal_sample, batch_size, &mut rng);
+        let sample = fresh_batches(task, length, sampling.examples, batch_size, &mut rng);
         let intervention = set.fixed_intervention(&[component], Ablation::Slot);
         causal.push(baseline - accuracy(model, &sample, &intervention, &device).await?);
     }
-    let comparison = compare(raw_grad, &causal, &config.thresholds, config.class_rule);
+    let comparison = compare(raw_grad, &causal, sampling.thresholds, sampling.rule);
     Ok(AsPublished {
-        examples: config.causal_sample,
+        examples: sampling.examples,
         baseline,
         spearman: comparison.spearman,
         delta: comparison.delta,

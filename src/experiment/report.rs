@@ -7,7 +7,7 @@ use burn::tensor::ExecutionError;
 use serde::{Deserialize, Serialize};
 
 use crate::analysis::analyze::{Analysis, Checkpoint, analyze};
-use crate::analysis::as_published::causal_as_published;
+use crate::analysis::as_published::{Sampling, causal_as_published};
 use crate::analysis::attribution::GWeights;
 use crate::engine::backend::Backend;
 use crate::engine::eval::evaluate_ood;
@@ -211,11 +211,14 @@ impl SeedReport {
                 .copied()
                 .unwrap_or(analysis.base_accuracy);
             let raw = analysis.grad(GWeights::WvWoutRaw);
-            let (task, seed) = (config.task, config.seed);
-            analysis.as_published = Some(
-                causal_as_published(model, task, seed, &ood, baseline, &raw, &config.analysis)
-                    .await?,
-            );
+            let sampling = Sampling {
+                examples: config.analysis.causal_sample,
+                thresholds: &config.analysis.thresholds,
+                rule: config.analysis.class_rule,
+            };
+            let run = (config.task, config.seed);
+            analysis.as_published =
+                Some(causal_as_published(model, run, &ood, baseline, &raw, &sampling).await?);
             steps.progress("as published", 1, 1).await;
         }
         let analysed = Some(Made::here(clock.seconds()).with_steps(steps.steps()));

@@ -196,8 +196,16 @@ async function flow(origin, name) {
         [cell, rho(top)],
         { timeout: 60_000 },
       );
+      // The published pipeline's sweep: every choice of the protocol at once, in the link and the
+      // form; back to the default sweep, every choice back.
+      await page.selectOption('select[name="sweep-positions"]', "published");
+      await page.waitForFunction(() => /[?&]protocol=published(&|$)/.test(location.search));
+      assert.equal(await page.inputValue('input[name="protocol"]'), "published");
+      assert.equal(await page.inputValue('input[name="init"]'), "pytorch");
+      assert.equal(await page.inputValue('input[name="batch-layout"]'), "pad-between");
       await page.selectOption('select[name="sweep-positions"]', "shifted");
-      await page.waitForFunction(() => !/positions=/.test(location.search));
+      await page.waitForFunction(() => !/positions=|protocol=/.test(location.search));
+      assert.equal(await page.inputValue('input[name="protocol"]'), "default");
       // Back to shifted's leaderboard, drawn, before the run's long tasks are watched (its
       // drawing once ran into them: a 56 ms task).
       const back = rho(shifted.find((s) => s.score === top.score));
