@@ -652,8 +652,8 @@ fn the_robustness_table_applies_each_rule_under_every_reading() {
         &[Positions::Shifted, Positions::None, Positions::Learned],
         &clean,
     );
-    // Per scheme every G reading × mean, mean-pos and zero; then the default on every seed.
-    let per_scheme = GWeights::ALL.len() * 3;
+    // Per scheme every G reading × mean, mean-pos, zero and slot; then the default on every seed.
+    let per_scheme = GWeights::ALL.len() * 4;
     assert_eq!(three.len(), 3 * per_scheme + 1);
     assert!(
         three

@@ -73,6 +73,10 @@ pub(super) async fn train_model(
 
 /// How training went and which length, if any, is analysed.
 pub(super) fn print_run(report: &TrainReport) {
+    let protocol = report.run_protocol();
+    if protocol != "default" {
+        eprintln!("protocol: {protocol}");
+    }
     if let Some(t) = &report.train {
         eprintln!(
             "stopped after {} steps ({}), stop-rule accuracy {:.1}%",
@@ -81,8 +85,14 @@ pub(super) fn print_run(report: &TrainReport) {
             100.0 * t.train_accuracy
         );
     }
+    let window = report.window_accuracy.as_ref();
     for (length, accuracy) in &report.ood_accuracy {
-        eprintln!("  OOD n={length}: {:.1}%", 100.0 * accuracy);
+        let sample = window
+            .and_then(|w| w.get(length))
+            .map_or(String::new(), |a| {
+                format!(" (the window's sample: {:.1}%)", 100.0 * a)
+            });
+        eprintln!("  OOD n={length}: {:.1}%{sample}", 100.0 * accuracy);
     }
     match (&report.analysis_length, &report.skip_reason) {
         (Some(length), _) => eprintln!("analysis length: {length}"),

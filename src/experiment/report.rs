@@ -76,6 +76,12 @@ pub struct TrainReport {
 }
 
 impl TrainReport {
+    /// The protocol the run was made under: `default`, `published`, or `custom` for a mix
+    /// ([`ExperimentConfig::protocol`]).
+    pub fn run_protocol(&self) -> &'static str {
+        self.config.protocol().map_or("custom", |p| p.name())
+    }
+
     /// Evaluates `model` at the OOD lengths of `config` and records how it was trained.
     pub async fn evaluate(
         model: &Transformer,

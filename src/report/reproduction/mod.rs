@@ -75,13 +75,18 @@ impl Reading {
         positions: Positions::Shifted,
     };
 
-    /// The robustness table's columns: each of `schemes` (the sweeps' positions) × G (2) × C
-    /// (mean, mean-pos, zero), in that order.
+    /// The robustness table's columns: each of `schemes` (the sweeps' positions) × G (every
+    /// reading) × C (mean, mean-pos, zero, slot), in that order.
     pub fn all(schemes: &[Positions]) -> Vec<Reading> {
         let mut all = Vec::new();
         for &positions in schemes {
             for g in GWeights::ALL {
-                for c in [Ablation::Mean, Ablation::MeanPos, Ablation::Zero] {
+                for c in [
+                    Ablation::Mean,
+                    Ablation::MeanPos,
+                    Ablation::Zero,
+                    Ablation::Slot,
+                ] {
                     all.push(Reading { g, c, positions });
                 }
             }
@@ -422,7 +427,7 @@ fn headline_section(inputs: &Inputs, summarised: &Summarised) -> String {
 }
 
 /// Every claim under every reading: one column per [`Reading::all`] on the paper's seeds of
-/// its position scheme's sweep (but the G readings its reports predate), then the default reading on every seed of the default sweep;
+/// its position scheme's sweep (but the readings its reports predate), then the default reading on every seed of the default sweep;
 /// each column a label and the claims in [`claims`]' order.
 pub fn robustness(inputs: &Inputs) -> Vec<(String, Vec<Claim>)> {
     robustness_columns(inputs.reported, &Summarised::new(inputs))
@@ -431,10 +436,14 @@ pub fn robustness(inputs: &Inputs) -> Vec<(String, Vec<Claim>)> {
 /// [`robustness`] from the sweeps' summaries.
 fn robustness_columns(reported: &Reported, summarised: &Summarised) -> Vec<(String, Vec<Claim>)> {
     let schemes: Vec<Positions> = summarised.0.iter().map(|(p, _)| *p).collect();
-    // A G reading the sweep's reports predate (summarised for no task) has no column.
+    // A reading the sweep's reports predate (summarised for no task, or without its C) has no
+    // column.
     let made = |reading: &Reading| {
         let summaries = summarised.under(reading.positions);
-        summaries.paper_seeds.is_empty() || !summaries.paper[&reading.g].is_empty()
+        let with_c = summaries.paper[&reading.g]
+            .values()
+            .any(|s| s.ablations().contains(&reading.c));
+        summaries.paper_seeds.is_empty() || with_c
     };
     let mut columns: Vec<(String, Vec<Claim>)> = Reading::all(&schemes)
         .iter()
