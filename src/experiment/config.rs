@@ -677,7 +677,8 @@ mod tests {
 
     #[test]
     fn out_of_range_values_name_their_field() {
-        let cases: [(fn(&mut ExperimentConfig), &str); 13] = [
+        type Edit = fn(&mut ExperimentConfig);
+        let cases: [(Edit, &str); 13] = [
             (|c| c.train.min_length = 0, "train.min_length"),
             (|c| c.train.max_length = 2, "train.max_length"),
             (|c| c.train.lr = 0.0, "train.lr"),
