@@ -60,6 +60,15 @@ impl Ablation {
     /// The two readings of mean ablation, whose means attribution patching aims at.
     pub const MEANS: [Ablation; 2] = [Ablation::Mean, Ablation::MeanPos];
 
+    /// The ablation that `self` is on `component`: itself, but for an MLP's `slot`, which is
+    /// its `mean`.
+    pub fn on(self, component: Component) -> Ablation {
+        match (self, component) {
+            (Ablation::Slot, Component::Mlp { .. }) => Ablation::Mean,
+            _ => self,
+        }
+    }
+
     /// The name the command line and the reports use.
     pub fn name(self) -> &'static str {
         match self {
@@ -450,20 +459,34 @@ impl AblationSet {
         // ablation reruns only what comes after its component.
         let clean = model.run(batch.inputs.clone(), &Intervention::none(), capture);
         let clean_loss = loss(clean.logits.clone(), batch);
-        // Per ablation, one count and one loss per component; each component's four ablations
-        // run as one batch.
+        // Per ablation, one count and one loss per component; each component's distinct
+        // ablations run as one batch (an MLP's `slot` is its `mean`: run once, counted twice).
         let mut counts: Vec<Vec<Tensor<1>>> = vec![Vec::new(); Ablation::ALL.len()];
         let mut losses: Vec<Vec<Tensor<1>>> = vec![Vec::new(); Ablation::ALL.len()];
         for &component in &self.components {
-            let interventions: Vec<Intervention> = Ablation::ALL
+            let distinct: Vec<Ablation> = Ablation::ALL
+                .into_iter()
+                .filter(|&a| a.on(component) == a)
+                .collect();
+            let interventions: Vec<Intervention> = distinct
                 .iter()
                 .map(|&ablation| self.intervention(&[component], ablation, b, &clean.outputs))
                 .collect();
             let logits =
                 replay::replacing_each(model, &clean, component, &interventions, batch.answer_span);
-            for ((count, change), logits) in counts.iter_mut().zip(&mut losses).zip(logits) {
-                change.push(loss(logits.clone(), batch) - clean_loss.clone());
-                count.push(exact_matches(logits, batch).sum());
+            let measured: Vec<(Tensor<1>, Tensor<1>)> = logits
+                .into_iter()
+                .map(|logits| {
+                    let change = loss(logits.clone(), batch) - clean_loss.clone();
+                    (exact_matches(logits, batch).sum(), change)
+                })
+                .collect();
+            for (a, ablation) in Ablation::ALL.into_iter().enumerate() {
+                let at = distinct.iter().position(|&d| d == ablation.on(component));
+                let (count, change) =
+                    measured[at.expect("every ablation is run or stood for")].clone();
+                counts[a].push(count);
+                losses[a].push(change);
             }
         }
         let flat = |rows: Vec<Vec<Tensor<1>>>| Tensor::cat(rows.into_iter().flatten().collect(), 0);

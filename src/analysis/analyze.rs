@@ -351,11 +351,24 @@ pub async fn analyze(
             .map(|i| components[i])
             .collect()
     };
-    // Each joint ablation measured once, however many readings pick the same components.
+    // Each joint ablation measured once, however many readings pick the same components (`slot`
+    // of MLPs alone is their `mean`).
+    let applied = |components: &[Component], a: Ablation| {
+        let heads = components
+            .iter()
+            .any(|c| matches!(c, Component::Head { .. }));
+        if a == Ablation::Slot && !heads {
+            Ablation::Mean
+        } else {
+            a
+        }
+    };
     let mut pruned: Vec<(Vec<Component>, Ablation)> = Vec::new();
     for &(g, a) in comparisons.keys() {
         for class in [Class::Hero, Class::Bloat] {
-            let chosen = (members((g, a), class), a);
+            let components = members((g, a), class);
+            let applied_a = applied(&components, a);
+            let chosen = (components, applied_a);
             if !chosen.0.is_empty() && !pruned.contains(&chosen) {
                 pruned.push(chosen);
             }
@@ -371,7 +384,7 @@ pub async fn analyze(
         .collect();
     let prune = |reading: (GWeights, Ablation), class: Class| -> Option<JointAblation> {
         let components = members(reading, class);
-        let accuracy = *joint.get(&(components.clone(), reading.1))?;
+        let accuracy = *joint.get(&(components.clone(), applied(&components, reading.1)))?;
         Some(JointAblation {
             components,
             accuracy,
