@@ -6,6 +6,7 @@ mod common;
 
 use common::{GOLDEN_EXAMPLES, sample_examples, tiny_config};
 use gradcause::analysis::analyze::Class;
+use gradcause::analysis::attribution::GWeights;
 use gradcause::engine::backend::Backend;
 use gradcause::engine::model::Positions;
 use gradcause::engine::task::Task;
@@ -96,7 +97,8 @@ async fn the_analysis_runs_on_webgpu() {
         analysis
             .components
             .iter()
-            .all(|c| c.grad.len() == 2 && c.grad.values().all(|g| g.is_finite() && *g > 0.0))
+            .all(|c| c.grad.len() == GWeights::ALL.len()
+                && c.grad.values().all(|g| g.is_finite() && *g > 0.0))
     );
     assert!((0.0..=1.0).contains(&analysis.base_accuracy));
     // The cheap scores, and pruning by each, on WebGPU as well.
