@@ -286,6 +286,7 @@ async function flow(origin, name) {
       "mean-pos ablation",
       fixed(byGrad.spearman["mean-pos"]),
       fixed(report.by_grad["wvo-inout"].spearman["mean-pos"]),
+      fixed(report.by_grad["wv-wout-raw"].spearman["mean-pos"]),
       fixed(report.attribution_patching["mean-pos"].spearman),
     ]);
     // The address bar links to the run.
