@@ -356,7 +356,8 @@ impl AblationSet {
 
     /// The accuracy with each set of components ablated together under its ablation, on the first
     /// `batches` batches of the set, in one pass: each batch's clean pass is shared, and each
-    /// set's pass resumes at its earliest component's block ([`replay::intervened`]).
+    /// set's pass resumes at its earliest component's block, and sets that agree on the blocks
+    /// before one share them ([`replay::intervened_each`]).
     /// On every batch, equal to [`Self::ablated_accuracy`] of each set.
     pub async fn joint_ablation_accuracies(
         &self,
@@ -381,14 +382,28 @@ impl AblationSet {
         let counts = map_parallel(device, 0..batches, |b| {
             let batch = &self.batches[b];
             let clean = model.run(batch.inputs.clone(), &Intervention::none(), capture);
-            let per_set: Vec<Tensor<1>> = sets
+            let interventions: Vec<Intervention> = sets
                 .iter()
                 .map(|(components, ablation)| {
-                    let intervention = self.intervention(components, *ablation, b, &clean.outputs);
-                    let logits =
-                        replay::intervened(model, &clean, &intervention, batch.answer_span);
-                    exact_matches(logits, batch).sum()
+                    self.intervention(components, *ablation, b, &clean.outputs)
                 })
+                .collect();
+            // A set's edits in a block: its components there, each with the ablation it gets.
+            let edits_in = |set: usize, layer: usize| {
+                let (components, ablation) = &sets[set];
+                let mut edits: Vec<(Component, Ablation)> = components
+                    .iter()
+                    .filter(|c| c.layer() == layer)
+                    .map(|&c| (c, ablation.on(c)))
+                    .collect();
+                edits.sort();
+                edits
+            };
+            let logits =
+                replay::intervened_each(model, &clean, &interventions, edits_in, batch.answer_span);
+            let per_set: Vec<Tensor<1>> = logits
+                .into_iter()
+                .map(|logits| exact_matches(logits, batch).sum())
                 .collect();
             Tensor::cat(per_set, 0)
         });

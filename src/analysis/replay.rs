@@ -5,7 +5,7 @@
 
 use burn::prelude::*;
 
-use crate::engine::component::{Component, Intervention};
+use crate::engine::component::{Component, Intervention, last_positions};
 use crate::engine::model::{Capture, Forward, Transformer};
 
 /// The logits at the last `readout` positions with `component`'s output replaced as
@@ -27,46 +27,80 @@ pub fn replacing(
     logits.pop().expect("one intervention, one result")
 }
 
-/// The answer logits with `intervention` applied, given a clean pass that captured the
-/// residuals: the pass resumes at the block of the earliest replaced component (what comes
-/// before it is the clean pass's).
-pub fn intervened(
+/// The answer logits under each of `interventions`, given a clean pass that captured the
+/// residuals, in order; each equal to [`Transformer::answer_logits`] under it. Computed as a
+/// tree: a pass resumes at the block of its earliest replaced component (what comes before is
+/// the clean pass's), and passes whose edits agree on blocks `0..=l` compute those blocks once.
+/// `edits_in(i, l)` names the edits of intervention `i` in block `l`: equal names, equal edits.
+pub fn intervened_each<K: PartialEq>(
     model: &Transformer,
     clean: &Forward,
-    intervention: &Intervention,
+    interventions: &[Intervention],
+    edits_in: impl Fn(usize, usize) -> K,
     readout: usize,
-) -> Tensor<3> {
-    let start = intervention
-        .components()
-        .map(|c| c.layer())
-        .min()
-        .unwrap_or(model.layers());
-    let capture = Capture::default();
-    match clean.residuals.get(start) {
-        Some(residual) => {
-            model
-                .run_blocks(
-                    start,
-                    false,
-                    residual.clone(),
-                    intervention,
-                    capture,
-                    readout,
-                )
-                .logits
+) -> Vec<Tensor<3>> {
+    let mut tree = Tree {
+        model,
+        clean,
+        interventions,
+        edits_in,
+        readout,
+        logits: vec![None; interventions.len()],
+    };
+    let every: Vec<usize> = (0..interventions.len()).collect();
+    tree.descend(0, None, &every);
+    tree.logits
+        .into_iter()
+        .map(|logits| logits.expect("every intervention reaches the unembedding"))
+        .collect()
+}
+
+/// What [`intervened_each`] walks, and the logits it has reached.
+struct Tree<'a, F> {
+    model: &'a Transformer,
+    clean: &'a Forward,
+    interventions: &'a [Intervention],
+    edits_in: F,
+    readout: usize,
+    logits: Vec<Option<Tensor<3>>>,
+}
+
+impl<K: PartialEq, F: Fn(usize, usize) -> K> Tree<'_, F> {
+    /// Block `layer` and those after it for `members`, whose edits agree on every block before:
+    /// `stream` enters block `layer` for all of them, `None` while it is the clean pass's.
+    fn descend(&mut self, layer: usize, stream: Option<Tensor<3>>, members: &[usize]) {
+        if layer == self.model.layers() {
+            let stream =
+                stream.unwrap_or_else(|| last_positions(self.clean.residual.clone(), self.readout));
+            let logits = self.model.unembed_stream(stream);
+            for &member in members {
+                self.logits[member] = Some(logits.clone());
+            }
+            return;
         }
-        // Nothing replaced: the clean logits (the last block's stream is cut to the readout).
-        None => {
-            model
-                .run_blocks(
-                    model.layers(),
-                    false,
-                    clean.residual.clone(),
-                    intervention,
-                    capture,
-                    readout,
-                )
-                .logits
+        // The members, grouped by their edits in this block, in order of first appearance.
+        let mut groups: Vec<(K, Vec<usize>)> = Vec::new();
+        for &member in members {
+            let edits = (self.edits_in)(member, layer);
+            match groups.iter_mut().find(|(e, _)| *e == edits) {
+                Some((_, group)) => group.push(member),
+                None => groups.push((edits, vec![member])),
+            }
+        }
+        for (_, group) in groups {
+            let intervention = &self.interventions[group[0]];
+            let edited = intervention.components().any(|c| c.layer() == layer);
+            let leaving = match stream.clone() {
+                None if !edited => None,
+                entering => {
+                    let entering = entering.unwrap_or_else(|| self.clean.residuals[layer].clone());
+                    let leaving = self
+                        .model
+                        .run_block(layer, entering, intervention, self.readout);
+                    Some(leaving)
+                }
+            };
+            self.descend(layer + 1, leaving, &group);
         }
     }
 }

@@ -476,50 +476,23 @@ impl Transformer {
             "a pass that reads out {readout} of {positions} positions captures nothing"
         );
         let mut x = residual;
-        let mut trace = Trace {
-            capture,
-            outputs: Vec::new(),
-            head_values: Vec::new(),
-            attention: Vec::new(),
-        };
+        let mut trace = Trace::new(capture);
         let (mut residuals, mut between) = (Vec::new(), Vec::new());
-        for (layer, block) in self.blocks.iter().enumerate().skip(start) {
-            // Every position feeds the blocks after it; after the last, only those read out.
-            let [_, positions, _] = x.dims();
-            let queries = if layer + 1 == self.layers() {
-                readout
-            } else {
-                positions
-            };
-            if skip_attention && layer == start {
-                x = last_positions(x, queries);
-            } else {
+        for layer in start..self.layers() {
+            let attend = !(skip_attention && layer == start);
+            if capture.residuals && attend {
+                residuals.push(x.clone());
+            }
+            x = self.block(layer, attend, x, intervention, &mut trace, readout, |x| {
                 if capture.residuals {
-                    residuals.push(x.clone());
+                    between.push(x.clone());
                 }
-                let attention = block.attn.forward(
-                    layer_norm(x.clone(), &block.ln1),
-                    queries,
-                    layer,
-                    intervention,
-                    &mut trace,
-                );
-                x = last_positions(x, queries) + attention;
-            }
-            if capture.residuals {
-                between.push(x.clone());
-            }
-            x = x.clone()
-                + block
-                    .mlp
-                    .forward(layer_norm(x, &block.ln2), layer, intervention, &mut trace);
+            });
         }
         // A pass that resumes after the last block has not cut the stream yet.
         let x = last_positions(x, readout);
         Forward {
-            logits: rows(layer_norm(x.clone(), &self.ln_final), |x| {
-                dense(x, &self.unembed)
-            }),
+            logits: self.unembed_stream(x.clone()),
             residual: x,
             outputs: trace.outputs,
             head_values: trace.head_values,
@@ -527,6 +500,75 @@ impl Transformer {
             residuals,
             between,
         }
+    }
+
+    /// The residual stream leaving block `layer` under `intervention`, given the stream entering
+    /// it; the last block computes only the last `readout` positions. What [`Self::run_blocks`]
+    /// computes there: replays that agree on the blocks before share them this way.
+    pub fn run_block(
+        &self,
+        layer: usize,
+        residual: Tensor<3>,
+        intervention: &Intervention,
+        readout: usize,
+    ) -> Tensor<3> {
+        let mut trace = Trace::new(Capture::default());
+        self.block(
+            layer,
+            true,
+            residual,
+            intervention,
+            &mut trace,
+            readout,
+            |_| (),
+        )
+    }
+
+    /// The logits of the stream leaving the last block, at each of its positions: the final
+    /// LayerNorm and the unembedding.
+    pub fn unembed_stream(&self, x: Tensor<3>) -> Tensor<3> {
+        rows(layer_norm(x, &self.ln_final), |x| dense(x, &self.unembed))
+    }
+
+    /// Block `layer` on `x`, the stream entering it (with `attend`) or the stream between its
+    /// attention and its MLP (without, and the attention is skipped); `between` sees the latter.
+    /// Every position feeds the blocks after it; the last block computes only the last
+    /// `readout`, what is read out.
+    #[allow(clippy::too_many_arguments)]
+    fn block(
+        &self,
+        layer: usize,
+        attend: bool,
+        mut x: Tensor<3>,
+        intervention: &Intervention,
+        trace: &mut Trace,
+        readout: usize,
+        between: impl FnOnce(&Tensor<3>),
+    ) -> Tensor<3> {
+        let block = &self.blocks[layer];
+        let [_, positions, _] = x.dims();
+        let queries = if layer + 1 == self.layers() {
+            readout
+        } else {
+            positions
+        };
+        if attend {
+            let attention = block.attn.forward(
+                layer_norm(x.clone(), &block.ln1),
+                queries,
+                layer,
+                intervention,
+                trace,
+            );
+            x = last_positions(x, queries) + attention;
+        } else {
+            x = last_positions(x, queries);
+        }
+        between(&x);
+        x.clone()
+            + block
+                .mlp
+                .forward(layer_norm(x, &block.ln2), layer, intervention, trace)
     }
 
     /// The shape of this model, read off its weights.
@@ -605,9 +647,15 @@ impl Attention {
             let w_o = self.w_o.val().reshape([heads * d_head, d_model]);
             kernels::matmul(z, w_o).reshape([batch, queries, d_model]) + bias
         } else {
-            let per_head = z.matmul(self.w_o.val().unsqueeze_dim(0)); // [batch, heads, queries, d_model]
+            // Each head's rows of every example as one matrix: one product per head.
+            let z = kernels::swap_middle_dims(z.reshape([1, batch, heads, queries * d_head]))
+                .reshape([heads, batch * queries, d_head]);
+            let per_head = kernels::matmul(z, self.w_o.val()); // [heads, batch · queries, d_model]
             (0..heads).fold(bias, |sum, head| {
-                let output = per_head.clone().narrow(1, head, 1).squeeze_dim(1);
+                let output = per_head
+                    .clone()
+                    .narrow(0, head, 1)
+                    .reshape([batch, queries, d_model]);
                 sum + trace.pass(Component::Head { layer, head }, output, intervention)
             })
         };
@@ -659,6 +707,16 @@ impl Mlp {
 }
 
 impl Trace {
+    /// Nothing recorded yet.
+    fn new(capture: Capture) -> Self {
+        Trace {
+            capture,
+            outputs: Vec::new(),
+            head_values: Vec::new(),
+            attention: Vec::new(),
+        }
+    }
+
     /// Applies the intervention to a component's output and records what is passed on.
     fn pass(
         &mut self,

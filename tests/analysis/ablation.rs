@@ -285,8 +285,10 @@ fn single_ablations_resumed_mid_model_equal_whole_ablated_passes() {
             );
         }
     }
-    // Sets ablated together, in one shared pass resuming at each set's earliest block, equal
-    // whole ablated passes; a set starting in the last layer and one spanning both included.
+    // Sets ablated together, in one shared pass resuming at each set's earliest block and
+    // sharing the blocks sets agree on, equal whole ablated passes; a set starting in the last
+    // layer, sets spanning both, sets agreeing on layer 0 alone (the MLP's `slot` is its `mean`:
+    // shared across those two ablations too) and the empty set included.
     let parse =
         |names: &[&str]| -> Vec<Component> { names.iter().map(|n| n.parse().unwrap()).collect() };
     let sets: Vec<(Vec<Component>, Ablation)> = Ablation::ALL
@@ -296,8 +298,11 @@ fn single_ablations_resumed_mid_model_equal_whole_ablated_passes() {
                 (parse(&["L1_H0", "L1_MLP"]), a),
                 (parse(&["L0_MLP", "L1_H1"]), a),
                 (parse(&["L0_H0"]), a),
+                (parse(&["L0_MLP", "L1_H0"]), a),
+                (parse(&["L0_MLP"]), a),
             ]
         })
+        .chain([(Vec::new(), Ablation::Mean)])
         .collect();
     let joint = pollster::block_on(set.joint_ablation_accuracies(&model, &sets, 2)).unwrap();
     let mut changed = false;
