@@ -10,6 +10,7 @@
 //! components the score ranks least important.
 
 use std::collections::BTreeMap;
+use std::fmt;
 
 use burn::prelude::*;
 use burn::tensor::ExecutionError;
@@ -243,19 +244,44 @@ pub struct Analysis {
     pub as_published: Option<AsPublished>,
 }
 
+/// The readings an analysis holds none of ([`Analysis::lacks`]); shown as `G wv-wout-raw, C slot`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Missing {
+    /// G readings without numbers.
+    pub grad: Vec<GWeights>,
+    /// C readings without numbers.
+    pub causal: Vec<Ablation>,
+}
+
+impl Missing {
+    /// Whether numbers under G reading `g` against C reading `ablation` are held.
+    pub fn holds(&self, g: GWeights, ablation: Ablation) -> bool {
+        !self.grad.contains(&g) && !self.causal.contains(&ablation)
+    }
+}
+
+impl fmt::Display for Missing {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let g = self.grad.iter().map(|g| format!("G {g}"));
+        let c = self.causal.iter().map(|a| format!("C {a}"));
+        f.write_str(&g.chain(c).collect::<Vec<_>>().join(", "))
+    }
+}
+
 impl Analysis {
-    /// The readings of this build the analysis predates (`G wv-wout-raw`, `C slot`): reports
+    /// The readings of this build the analysis predates (G `wv-wout-raw`, C `slot`): reports
     /// made before them load without them, and their summaries leave them out.
-    pub fn lacks(&self) -> Vec<String> {
-        let g = GWeights::ALL
-            .into_iter()
-            .filter(|g| !self.by_grad.contains_key(g))
-            .map(|g| format!("G {g}"));
-        let c = Ablation::ALL
-            .into_iter()
-            .filter(|a| !self.causal_ranks.contains_key(a))
-            .map(|a| format!("C {a}"));
-        g.chain(c).collect()
+    pub fn lacks(&self) -> Missing {
+        Missing {
+            grad: GWeights::ALL
+                .into_iter()
+                .filter(|g| !self.by_grad.contains_key(g))
+                .collect(),
+            causal: Ablation::ALL
+                .into_iter()
+                .filter(|a| !self.causal_ranks.contains_key(a))
+                .collect(),
+        }
     }
 
     /// Causal importance per component under `ablation`.
@@ -304,20 +330,26 @@ pub async fn analyze(
     seed: u64,
     observer: &mut impl Observer,
 ) -> Result<Analysis, ExecutionError> {
+    let set = AblationSet::new(model, batches, seed, &model.device()).await?;
+    analyze_on(model, analysis, &set, batches, observer).await
+}
+
+/// [`analyze`] with the ablation set of `batches` already made (C as published ablates with its
+/// means too).
+pub async fn analyze_on(
+    model: &Transformer,
+    analysis: &AnalysisConfig,
+    set: &AblationSet,
+    batches: &[Batch],
+    observer: &mut impl Observer,
+) -> Result<Analysis, ExecutionError> {
     let device = model.device();
     let components = model.components();
     let heads = model.heads();
-    let set = AblationSet::new(model, batches, seed, &device).await?;
-    let attribution = attribute(model, &set, observer).await?;
+    let attribution = attribute(model, set, observer).await?;
     let single = set.single_ablations(model, observer).await?;
-    let ig = integrated_gradients(
-        model,
-        &set,
-        analysis.ig_steps,
-        analysis.ig_batches,
-        observer,
-    )
-    .await?;
+    let ig =
+        integrated_gradients(model, set, analysis.ig_steps, analysis.ig_batches, observer).await?;
 
     let causal: BTreeMap<Ablation, Vec<f64>> = Ablation::ALL
         .iter()
@@ -457,7 +489,7 @@ pub async fn analyze(
             (score, values)
         })
         .collect();
-    let score_pruning = prune_by_score(model, &set, &causal, &every_score, analysis).await?;
+    let score_pruning = prune_by_score(model, set, &causal, &every_score, analysis).await?;
 
     let attention =
         attention_patterns(model, batches, analysis.attention_examples, &device).await?;

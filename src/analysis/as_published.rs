@@ -53,24 +53,30 @@ pub struct Sampling<'a> {
     pub rule: ClassRule,
 }
 
-/// Measures C as published on `model` at the length of `fixed` (the run's fixed OOD set, whose
-/// means the ablations write), against `baseline`, with `raw_grad` the raw G per component.
+/// Measures C as published on `model` at the length of `fixed` (the run's fixed OOD set) with the
+/// means of `set` (the ablation set made from it), against `baseline`, with `raw_grad` the raw G
+/// per component.
 pub async fn causal_as_published(
     model: &Transformer,
     (task, seed): (Task, u64),
-    fixed: &[Batch],
+    (fixed, set): (&[Batch], &AblationSet),
     baseline: f64,
     raw_grad: &[f64],
     sampling: &Sampling<'_>,
 ) -> Result<AsPublished, ExecutionError> {
     let device = model.device();
-    let set = AblationSet::new(model, fixed, seed, &device).await?;
     let length = fixed[0].examples[0].len();
     let batch_size = fixed[0].size;
     let mut rng = Rng::new(seed, Stream::CausalSample);
     let mut causal = Vec::new();
     for component in model.components() {
-        let sample = fresh_batches(task, length, sampling.examples, batch_size, &mut rng);
+        let sample = fresh_batches(
+            task,
+            length..=length,
+            sampling.examples,
+            batch_size,
+            &mut rng,
+        );
         let intervention = set.fixed_intervention(&[component], Ablation::Slot);
         causal.push(baseline - accuracy(model, &sample, &intervention, &device).await?);
     }

@@ -148,16 +148,13 @@ fn AnalysisView(report: SeedReport, analysis: Analysis) -> impl IntoView {
     let (layers, heads) = (config.model.layers, config.model.heads);
     // A report made before a reading (G wv-wout-raw, C slot) shows the others and says so.
     let lacks = StoredValue::new(analysis.lacks());
-    let held = move || {
-        let (g, c) = (lab.g_weights.get(), lab.ablation.get());
-        lacks.with_value(|l| !l.contains(&format!("G {g}")) && !l.contains(&format!("C {c}")))
-    };
+    let held = move || lacks.with_value(|l| l.holds(lab.g_weights.get(), lab.ablation.get()));
     let lacking = move || {
         view! {
             <p class="hint lacking">
                 {format!(
                     "This report was made before these readings: {}. Choose another G or C above, or analyse the run again.",
-                    lacks.with_value(|l| l.join(", ")),
+                    lacks.with_value(ToString::to_string),
                 )}
             </p>
         }

@@ -1,6 +1,7 @@
 //! Exact-match accuracy, the out-of-distribution lengths, and the analysis length (METHOD §4).
 
 use std::collections::BTreeMap;
+use std::ops::RangeInclusive;
 
 use burn::prelude::*;
 use burn::tensor::ExecutionError;
@@ -48,7 +49,7 @@ impl EvalConfig {
         let mut rng = Rng::new(seed, Stream::WindowSample(length));
         fresh_batches(
             task,
-            length,
+            length..=length,
             self.window_sample,
             self.ood_batch_size,
             &mut rng,
@@ -56,10 +57,12 @@ impl EvalConfig {
     }
 }
 
-/// `examples` fresh examples of one length from `rng`, in batches of at most `batch_size`.
+/// `examples` fresh examples with lengths in `lengths` from `rng`, in batches of at most
+/// `batch_size`, each batch drawn in turn ([`Batch::generate`]): the stop rule's sample, the
+/// window's and C as published's.
 pub fn fresh_batches(
     task: Task,
-    length: usize,
+    lengths: RangeInclusive<usize>,
     examples: usize,
     batch_size: usize,
     rng: &mut Rng,
@@ -68,7 +71,13 @@ pub fn fresh_batches(
     let mut remaining = examples;
     while remaining > 0 {
         let size = remaining.min(batch_size.max(1));
-        batches.push(Batch::generate(task, size, length, length, rng));
+        batches.push(Batch::generate(
+            task,
+            size,
+            *lengths.start(),
+            *lengths.end(),
+            rng,
+        ));
         remaining -= size;
     }
     batches

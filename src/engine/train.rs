@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::engine::backend::keep_threads_polling;
 use crate::engine::component::Intervention;
-use crate::engine::eval::accuracy;
+use crate::engine::eval::{accuracy, fresh_batches};
 use crate::engine::model::{ModelConfig, Positions, Transformer};
 use crate::engine::objective::{BatchTensors, exact_matches, loss};
 use crate::engine::rng::{Rng, Stream};
@@ -396,19 +396,13 @@ impl Trainer {
     /// Accuracy on `eval_examples` fresh training-distribution examples.
     async fn evaluate(&mut self) -> Result<f64, ExecutionError> {
         let c = &self.setup.train;
-        let mut batches = Vec::new();
-        let mut remaining = c.eval_examples;
-        while remaining > 0 {
-            let size = remaining.min(c.batch_size);
-            batches.push(Batch::generate(
-                self.setup.task,
-                size,
-                c.min_length,
-                c.max_length,
-                &mut self.eval_examples,
-            ));
-            remaining -= size;
-        }
+        let batches = fresh_batches(
+            self.setup.task,
+            c.min_length..=c.max_length,
+            c.eval_examples,
+            c.batch_size,
+            &mut self.eval_examples,
+        );
         let model = self.model.valid();
         accuracy(&model, &batches, &Intervention::none(), &model.device()).await
     }

@@ -6,7 +6,8 @@ use burn::prelude::*;
 use burn::tensor::ExecutionError;
 use serde::{Deserialize, Serialize};
 
-use crate::analysis::analyze::{Analysis, Checkpoint, analyze};
+use crate::analysis::ablation::AblationSet;
+use crate::analysis::analyze::{Analysis, Checkpoint, analyze, analyze_on};
 use crate::analysis::as_published::{Sampling, causal_as_published};
 use crate::analysis::attribution::GWeights;
 use crate::engine::backend::Backend;
@@ -209,7 +210,8 @@ impl SeedReport {
         let mut steps = StageClock::new(observer);
         let config = &run.config;
         let ood = config.eval.ood_set(config.task, config.seed, length);
-        let mut analysis = analyze(model, &config.analysis, &ood, config.seed, &mut steps).await?;
+        let set = AblationSet::new(model, &ood, config.seed, &model.device()).await?;
+        let mut analysis = analyze_on(model, &config.analysis, &set, &ood, &mut steps).await?;
         if config.analysis.causal_sample > 0 {
             let windows = run.window_accuracy.as_ref().unwrap_or(&run.ood_accuracy);
             let baseline = windows
@@ -223,8 +225,9 @@ impl SeedReport {
                 rule: config.analysis.class_rule,
             };
             let run = (config.task, config.seed);
-            analysis.as_published =
-                Some(causal_as_published(model, run, &ood, baseline, &raw, &sampling).await?);
+            analysis.as_published = Some(
+                causal_as_published(model, run, (&ood, &set), baseline, &raw, &sampling).await?,
+            );
             steps.progress("as published", 1, 1).await;
         }
         let analysed = Some(Made::here(clock.seconds()).with_steps(steps.steps()));

@@ -178,7 +178,11 @@ fn a_report_from_before_the_cheap_scores_loads_and_sits_out_the_leaderboard() {
     assert!(analysis.score_pruning.is_none());
     assert!(analysis.score(Score::Grad(GWeights::WvWout)).is_some());
     // It predates the published pipeline's readings, and says so.
-    assert_eq!(analysis.lacks(), vec!["G wv-wout-raw", "C slot"]);
+    let lacks = analysis.lacks();
+    assert_eq!(lacks.to_string(), "G wv-wout-raw, C slot");
+    assert!(lacks.holds(GWeights::WvWout, Ablation::Mean));
+    assert!(!lacks.holds(GWeights::WvWoutRaw, Ablation::Mean));
+    assert!(!lacks.holds(GWeights::WvWout, Ablation::Slot));
     assert!(Summary::per_task(std::slice::from_ref(&report), GWeights::WvWoutRaw).is_empty());
     let raw = Summary::new(
         Task::Sort,
