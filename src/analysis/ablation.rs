@@ -14,9 +14,6 @@
 //!
 //! `C_i = Acc_base - Acc_ablated(i)`. Any set of components can be ablated jointly.
 
-use std::fmt;
-use std::str::FromStr;
-
 use burn::prelude::*;
 use burn::tensor::ExecutionError;
 use serde::{Deserialize, Serialize};
@@ -25,38 +22,32 @@ use crate::analysis::replay;
 use crate::engine::backend::{map_parallel, parallel_rounds};
 use crate::engine::component::{Component, Intervention, Replacement};
 use crate::engine::model::{Capture, Transformer};
+use crate::engine::named::named_enum;
 use crate::engine::objective::{BatchTensors, exact_matches, loss};
 use crate::engine::progress::Observer;
 use crate::engine::rng::{Rng, Stream};
 use crate::engine::task::Batch;
 
-/// How a component's output is removed.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Ablation {
-    /// Replaced by its mean over every example and position of the evaluation set: one vector.
-    Mean,
-    /// Replaced by its mean over the evaluation set at each position.
-    MeanPos,
-    /// Replaced by zeros.
-    Zero,
-    /// Replaced by its output on another example (a fixed derangement of each batch).
-    Resample,
-    /// The published pipeline's head intervention: the head's mean before W_O written into dims
-    /// `d_head·h ..` of the layer's attention output, after W_O; an MLP's is its `Mean`.
-    Slot,
+named_enum! {
+    /// How a component's output is removed.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+    #[serde(rename_all = "kebab-case")]
+    pub enum Ablation("ablation") {
+        /// Replaced by its mean over every example and position of the evaluation set: one vector.
+        Mean = "mean",
+        /// Replaced by its mean over the evaluation set at each position.
+        MeanPos = "mean-pos",
+        /// Replaced by zeros.
+        Zero = "zero",
+        /// Replaced by its output on another example (a fixed derangement of each batch).
+        Resample = "resample",
+        /// The published pipeline's head intervention: the head's mean before W_O written into dims
+        /// `d_head·h ..` of the layer's attention output, after W_O; an MLP's is its `Mean`.
+        Slot = "slot",
+    }
 }
 
 impl Ablation {
-    /// Every ablation, in report order.
-    pub const ALL: [Ablation; 5] = [
-        Ablation::Mean,
-        Ablation::MeanPos,
-        Ablation::Zero,
-        Ablation::Resample,
-        Ablation::Slot,
-    ];
-
     /// The two readings of mean ablation, whose means attribution patching aims at.
     pub const MEANS: [Ablation; 2] = [Ablation::Mean, Ablation::MeanPos];
 
@@ -67,39 +58,6 @@ impl Ablation {
             (Ablation::Slot, Component::Mlp { .. }) => Ablation::Mean,
             _ => self,
         }
-    }
-
-    /// The name the command line and the reports use.
-    pub fn name(self) -> &'static str {
-        match self {
-            Ablation::Mean => "mean",
-            Ablation::MeanPos => "mean-pos",
-            Ablation::Zero => "zero",
-            Ablation::Resample => "resample",
-            Ablation::Slot => "slot",
-        }
-    }
-}
-
-impl fmt::Display for Ablation {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-impl FromStr for Ablation {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Ablation::ALL
-            .into_iter()
-            .find(|a| a.name() == s)
-            .ok_or_else(|| {
-                format!(
-                    "unknown ablation `{s}`: expected `mean`, `mean-pos`, `zero`, `resample` or \
-                     `slot`"
-                )
-            })
     }
 }
 

@@ -19,8 +19,6 @@
 //! component and step, and runs on a few batches.
 
 use std::collections::BTreeMap;
-use std::fmt;
-use std::str::FromStr;
 
 use burn::prelude::*;
 use burn::tensor::ExecutionError;
@@ -31,54 +29,24 @@ use crate::analysis::replay;
 use crate::engine::backend::{map_parallel, parallel_rounds};
 use crate::engine::component::{Component, Intervention, Replacement};
 use crate::engine::model::{Capture, Forward, Transformer};
+use crate::engine::named::named_enum;
 use crate::engine::objective::{BatchTensors, loss};
 use crate::engine::progress::Observer;
 
-/// Which weights a component's gradient magnitude G is measured on (METHOD §5).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum GWeights {
-    /// A head's W_V slice (N = d_model · d_head), an MLP's W_out (N = d_ff · d_model): the
-    /// paper's "we isolate W_V and W_out".
-    WvWout,
-    /// A head's W_V and W_O slices together (N = 2 · d_model · d_head), an MLP's W_in and W_out
-    /// (N = 2 · d_model · d_ff): METHOD's earlier reading.
-    WvoInout,
-    /// The weights of [`GWeights::WvWout`] without the √N: the published pipeline's raw norm
-    /// (METHOD §11), under which an MLP's 16× more weights weigh in.
-    WvWoutRaw,
-}
-
-impl GWeights {
-    /// Every reading, the default first.
-    pub const ALL: [GWeights; 3] = [GWeights::WvWout, GWeights::WvoInout, GWeights::WvWoutRaw];
-
-    /// The name the command line and the reports use.
-    pub fn name(self) -> &'static str {
-        match self {
-            GWeights::WvWout => "wv-wout",
-            GWeights::WvoInout => "wvo-inout",
-            GWeights::WvWoutRaw => "wv-wout-raw",
-        }
-    }
-}
-
-impl fmt::Display for GWeights {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-impl FromStr for GWeights {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        GWeights::ALL
-            .into_iter()
-            .find(|g| g.name() == s)
-            .ok_or_else(|| {
-                format!("unknown G weights `{s}`: expected `wv-wout`, `wvo-inout` or `wv-wout-raw`")
-            })
+named_enum! {
+    /// Which weights a component's gradient magnitude G is measured on (METHOD §5).
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+    #[serde(rename_all = "kebab-case")]
+    pub enum GWeights("G weights") {
+        /// A head's W_V slice (N = d_model · d_head), an MLP's W_out (N = d_ff · d_model): the
+        /// paper's "we isolate W_V and W_out".
+        WvWout = "wv-wout",
+        /// A head's W_V and W_O slices together (N = 2 · d_model · d_head), an MLP's W_in and
+        /// W_out (N = 2 · d_model · d_ff): METHOD's earlier reading.
+        WvoInout = "wvo-inout",
+        /// The weights of [`GWeights::WvWout`] without the √N: the published pipeline's raw norm
+        /// (METHOD §11), under which an MLP's 16× more weights weigh in.
+        WvWoutRaw = "wv-wout-raw",
     }
 }
 

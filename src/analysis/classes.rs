@@ -6,47 +6,20 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::analysis::stats::{ranks, spearman};
+use crate::engine::named::named_enum;
 
-/// Where the class boundary lies (config field `class_rule`).
-#[derive(
-    Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
-)]
-#[serde(rename_all = "lowercase")]
-pub enum ClassRule {
-    /// Hero at Δ ≤ −t, Bloat at Δ ≥ t (METHOD §7, the paper's text).
-    #[default]
-    Inclusive,
-    /// Hero at Δ < −t, Bloat at Δ > t (the published pipeline's `classify`).
-    Strict,
-}
-
-impl ClassRule {
-    /// Both rules, the default first.
-    pub const ALL: [ClassRule; 2] = [ClassRule::Inclusive, ClassRule::Strict];
-
-    /// The name the command line, links and reports use.
-    pub fn name(self) -> &'static str {
-        match self {
-            ClassRule::Inclusive => "inclusive",
-            ClassRule::Strict => "strict",
-        }
-    }
-}
-
-impl std::fmt::Display for ClassRule {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-impl std::str::FromStr for ClassRule {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        ClassRule::ALL
-            .into_iter()
-            .find(|r| r.name() == s)
-            .ok_or_else(|| format!("unknown class rule `{s}`: expected `inclusive` or `strict`"))
+named_enum! {
+    /// Where the class boundary lies (config field `class_rule`).
+    #[derive(
+        Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
+    )]
+    #[serde(rename_all = "lowercase")]
+    pub enum ClassRule("class rule") {
+        /// Hero at Δ ≤ −t, Bloat at Δ ≥ t (METHOD §7, the paper's text).
+        #[default]
+        Inclusive = "inclusive",
+        /// Hero at Δ < −t, Bloat at Δ > t (the published pipeline's `classify`).
+        Strict = "strict",
     }
 }
 

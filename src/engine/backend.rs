@@ -3,31 +3,25 @@
 //! is asynchronous so that a browser never blocks.
 
 use std::fmt;
-use std::str::FromStr;
 use std::sync::OnceLock;
 
+use crate::engine::named::named_enum;
 use burn::prelude::*;
 use serde::{Deserialize, Serialize};
 
-/// A compute backend.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Backend {
-    /// Burn's `flex` backend on the CPU.
-    Cpu,
-    /// wgpu: Vulkan, Metal or DX12 natively; WebGPU in a browser.
-    Wgpu,
+named_enum! {
+    /// A compute backend.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+    #[serde(rename_all = "lowercase")]
+    pub enum Backend("backend") {
+        /// Burn's `flex` backend on the CPU.
+        Cpu = "cpu",
+        /// wgpu: Vulkan, Metal or DX12 natively; WebGPU in a browser.
+        Wgpu = "wgpu",
+    }
 }
 
 impl Backend {
-    /// The backend's name as the command line and reports spell it.
-    pub fn name(self) -> &'static str {
-        match self {
-            Backend::Cpu => "cpu",
-            Backend::Wgpu => "wgpu",
-        }
-    }
-
     /// Opens the backend's default device. The GPU is acquired once per process; later calls
     /// share it (Burn's wgpu runtime cannot be initialised twice).
     pub async fn device(self) -> Result<Device, BackendError> {
@@ -47,24 +41,6 @@ impl Backend {
                     ))),
                 }
             }
-        }
-    }
-}
-
-impl fmt::Display for Backend {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-impl FromStr for Backend {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "cpu" => Ok(Backend::Cpu),
-            "wgpu" => Ok(Backend::Wgpu),
-            _ => Err(format!("unknown backend `{s}`: expected `cpu` or `wgpu`")),
         }
     }
 }

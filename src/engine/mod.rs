@@ -4,7 +4,7 @@
 //! The bottom layer. It imports no other layer of the crate; everything above builds on it.
 //! Within it, [`task`] and [`rng`] make the data, [`model`] (with [`component`]'s names and
 //! interventions, and [`objective`]'s loss) is the transformer, [`train`] and [`eval`] drive it,
-//! [`weights`] saves it, and [`backend`], [`kernels`], [`simd`] and [`lanes`] are where and how
+//! [`weights`] saves it, `named` declares the enums the command line and reports name, and [`backend`], [`kernels`], [`simd`] and [`lanes`] are where and how
 //! its arithmetic runs.
 
 pub mod backend;
@@ -13,6 +13,7 @@ pub mod eval;
 pub mod kernels;
 pub mod lanes;
 pub mod model;
+pub(crate) mod named;
 pub mod objective;
 pub mod progress;
 pub mod rng;

@@ -18,109 +18,53 @@ use serde::{Deserialize, Serialize};
 
 use crate::engine::component::{Component, Intervention, last_positions};
 use crate::engine::kernels::{self, LAYER_NORM_EPSILON, causal_softmax, layer_norm};
+use crate::engine::named::named_enum;
 use crate::engine::objective::BatchTensors;
 use crate::engine::rng::{Rng, Stream};
 use crate::engine::task::VOCAB_SIZE;
 
-/// How the model knows where a token stands (METHOD §2, config field `positions`).
-#[derive(
-    Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
-)]
-#[serde(rename_all = "lowercase")]
-pub enum Positions {
-    /// Learned absolute positions; in training each example starts at its own random offset
-    /// in `0..=context - T`, so every position of the context is trained. Evaluation and the
-    /// analysis start at 0.
-    #[default]
-    Shifted,
-    /// Learned absolute positions, always from 0 (the paper's text read literally): positions
-    /// past the longest training example are never trained.
-    Learned,
-    /// No position embedding: the causal mask alone carries order.
-    None,
+named_enum! {
+    /// How the model knows where a token stands (METHOD §2, config field `positions`).
+    #[derive(
+        Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
+    )]
+    #[serde(rename_all = "lowercase")]
+    pub enum Positions("positions") {
+        /// Learned absolute positions; in training each example starts at its own random offset
+        /// in `0..=context - T`, so every position of the context is trained. Evaluation and the
+        /// analysis start at 0.
+        #[default]
+        Shifted = "shifted",
+        /// Learned absolute positions, always from 0 (the paper's text read literally): positions
+        /// past the longest training example are never trained.
+        Learned = "learned",
+        /// No position embedding: the causal mask alone carries order.
+        None = "none",
+    }
 }
 
 impl Positions {
-    /// Every scheme, the default first.
-    pub const ALL: [Positions; 3] = [Positions::Shifted, Positions::Learned, Positions::None];
-
-    /// The scheme's name as the command line, links and reports spell it.
-    pub fn name(self) -> &'static str {
-        match self {
-            Positions::Shifted => "shifted",
-            Positions::Learned => "learned",
-            Positions::None => "none",
-        }
-    }
-
     /// Whether the model has a position embedding table.
     pub fn embedded(self) -> bool {
         self != Positions::None
     }
 }
 
-impl std::fmt::Display for Positions {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-impl std::str::FromStr for Positions {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Positions::ALL
-            .into_iter()
-            .find(|p| p.name() == s)
-            .ok_or_else(|| {
-                format!("unknown positions `{s}`: expected `shifted`, `learned` or `none`")
-            })
-    }
-}
-
-/// How a fresh model's weights are drawn (config field `init`; METHOD §2 and §11).
-#[derive(
-    Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
-)]
-#[serde(rename_all = "lowercase")]
-pub enum WeightInit {
-    /// GPT-2's: weights N(0, 0.02²), the projections into the residual stream (W_O, an MLP's
-    /// W_out) N(0, (0.02/√(2L))²), biases 0.
-    #[default]
-    Gpt2,
-    /// PyTorch's defaults, as the published pipeline leaves them: embeddings N(0, 1), every
-    /// linear layer's weight and bias U(±1/√fan_in) (fan_in: the layer's input width; d_model
-    /// for a head's slices, which are slices of d_model × d_model layers).
-    Pytorch,
-}
-
-impl WeightInit {
-    /// Both schemes, the default first.
-    pub const ALL: [WeightInit; 2] = [WeightInit::Gpt2, WeightInit::Pytorch];
-
-    /// The scheme's name as the command line, links and reports spell it.
-    pub fn name(self) -> &'static str {
-        match self {
-            WeightInit::Gpt2 => "gpt2",
-            WeightInit::Pytorch => "pytorch",
-        }
-    }
-}
-
-impl std::fmt::Display for WeightInit {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-impl std::str::FromStr for WeightInit {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        WeightInit::ALL
-            .into_iter()
-            .find(|w| w.name() == s)
-            .ok_or_else(|| format!("unknown init `{s}`: expected `gpt2` or `pytorch`"))
+named_enum! {
+    /// How a fresh model's weights are drawn (config field `init`; METHOD §2 and §11).
+    #[derive(
+        Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
+    )]
+    #[serde(rename_all = "lowercase")]
+    pub enum WeightInit("init") {
+        /// GPT-2's: weights N(0, 0.02²), the projections into the residual stream (W_O, an MLP's
+        /// W_out) N(0, (0.02/√(2L))²), biases 0.
+        #[default]
+        Gpt2 = "gpt2",
+        /// PyTorch's defaults, as the published pipeline leaves them: embeddings N(0, 1), every
+        /// linear layer's weight and bias U(±1/√fan_in) (fan_in: the layer's input width;
+        /// d_model for a head's slices, which are slices of d_model × d_model layers).
+        Pytorch = "pytorch",
     }
 }
 

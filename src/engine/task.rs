@@ -6,11 +6,9 @@
 //! n + 1 predictions of `y1..yn, END` count. A training batch lays its examples out one of two
 //! ways ([`BatchLayout`]); every evaluation uses the default, PAD after each example.
 
-use std::fmt;
-use std::str::FromStr;
-
 use serde::{Deserialize, Serialize};
 
+use crate::engine::named::named_enum;
 use crate::engine::rng::{Rng, Stream};
 
 /// Number of token ids: values 1..=99, 0 unused, and four special tokens.
@@ -37,20 +35,19 @@ pub fn token_name(token: u32) -> String {
     }
 }
 
-/// Which algorithm the model learns.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Task {
-    /// y is x reversed.
-    Reverse,
-    /// y is x sorted ascending, duplicates kept.
-    Sort,
+named_enum! {
+    /// Which algorithm the model learns.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+    #[serde(rename_all = "lowercase")]
+    pub enum Task("task") {
+        /// y is x reversed.
+        Reverse = "reverse",
+        /// y is x sorted ascending, duplicates kept.
+        Sort = "sort",
+    }
 }
 
 impl Task {
-    /// Every task, in the order the paper reports them.
-    pub const ALL: [Task; 2] = [Task::Reverse, Task::Sort];
-
     /// The answer y for the input x.
     pub fn answer(self, x: &[u32]) -> Vec<u32> {
         let mut y = x.to_vec();
@@ -60,78 +57,24 @@ impl Task {
         }
         y
     }
-
-    /// The task's name as the command line and the JSON reports spell it.
-    pub fn name(self) -> &'static str {
-        match self {
-            Task::Reverse => "reverse",
-            Task::Sort => "sort",
-        }
-    }
 }
 
-impl fmt::Display for Task {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-impl FromStr for Task {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Task::ALL
-            .into_iter()
-            .find(|task| task.name() == s)
-            .ok_or_else(|| format!("unknown task `{s}`: expected `reverse` or `sort`"))
-    }
-}
-
-/// Where a training batch puts the PAD that fills its shorter examples (config field
-/// `batch_layout`; METHOD §1 and §11).
-#[derive(
-    Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
-)]
-#[serde(rename_all = "kebab-case")]
-pub enum BatchLayout {
-    /// `[START x SEP y END]`, then PAD to the batch's longest example (METHOD's default).
-    #[default]
-    PadEnd,
-    /// The published pipeline's: the prompt `[START x SEP]` padded to the batch's longest prompt,
-    /// then the answer `[y END]` padded to the longest answer; a short example has PAD between its
-    /// SEP and its answer, and every example's answer starts at the same position.
-    PadBetween,
-}
-
-impl BatchLayout {
-    /// Both layouts, the default first.
-    pub const ALL: [BatchLayout; 2] = [BatchLayout::PadEnd, BatchLayout::PadBetween];
-
-    /// The name the command line, links and reports use.
-    pub fn name(self) -> &'static str {
-        match self {
-            BatchLayout::PadEnd => "pad-end",
-            BatchLayout::PadBetween => "pad-between",
-        }
-    }
-}
-
-impl fmt::Display for BatchLayout {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-impl FromStr for BatchLayout {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        BatchLayout::ALL
-            .into_iter()
-            .find(|l| l.name() == s)
-            .ok_or_else(|| {
-                format!("unknown batch layout `{s}`: expected `pad-end` or `pad-between`")
-            })
+named_enum! {
+    /// Where a training batch puts the PAD that fills its shorter examples (config field
+    /// `batch_layout`; METHOD §1 and §11).
+    #[derive(
+        Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
+    )]
+    #[serde(rename_all = "kebab-case")]
+    pub enum BatchLayout("batch layout") {
+        /// `[START x SEP y END]`, then PAD to the batch's longest example (METHOD's default).
+        #[default]
+        PadEnd = "pad-end",
+        /// The published pipeline's: the prompt `[START x SEP]` padded to the batch's longest
+        /// prompt, then the answer `[y END]` padded to the longest answer; a short example has
+        /// PAD between its SEP and its answer, and every example's answer starts at the same
+        /// position.
+        PadBetween = "pad-between",
     }
 }
 

@@ -8,16 +8,17 @@
 //! (Adam at 1e-3, batches of 64, lengths 3..7, the 90% target and 15,000 steps, OOD lengths
 //! 8..11, the window [20%, 75%], G and the means on 50 batches of 64) is not listed.
 
-use std::fmt;
-use std::str::FromStr;
+use crate::engine::named::named_enum;
 
-/// A named set of choices.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Protocol {
-    /// METHOD's defaults.
-    Default,
-    /// The published pipeline's choices (METHOD §11).
-    Published,
+named_enum! {
+    /// A named set of choices.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+    pub enum Protocol("protocol") {
+        /// METHOD's defaults.
+        Default = "default",
+        /// The published pipeline's choices (METHOD §11).
+        Published = "published",
+    }
 }
 
 /// Each choice the protocols differ in: the field's key, its value under `default` and under
@@ -34,17 +35,6 @@ pub const CHOICES: &[(&str, &str, &str)] = &[
 ];
 
 impl Protocol {
-    /// Every protocol, the default first.
-    pub const ALL: [Protocol; 2] = [Protocol::Default, Protocol::Published];
-
-    /// The name the command line, links and reports use.
-    pub fn name(self) -> &'static str {
-        match self {
-            Protocol::Default => "default",
-            Protocol::Published => "published",
-        }
-    }
-
     /// This protocol's value of each choice, by field key.
     pub fn values(self) -> impl Iterator<Item = (&'static str, &'static str)> {
         CHOICES
@@ -53,22 +43,5 @@ impl Protocol {
                 Protocol::Default => (key, default),
                 Protocol::Published => (key, published),
             })
-    }
-}
-
-impl fmt::Display for Protocol {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-impl FromStr for Protocol {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Protocol::ALL
-            .into_iter()
-            .find(|p| p.name() == s)
-            .ok_or_else(|| format!("unknown protocol `{s}`: expected `default` or `published`"))
     }
 }
