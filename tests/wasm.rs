@@ -126,7 +126,7 @@ async fn the_analysis_runs_on_webgpu() {
         .iter()
         .zip(&by_grad.delta[&config.analysis.pruning_ablation])
     {
-        assert_eq!(*class, Class::of(*delta, t));
+        assert_eq!(*class, Class::by(*delta, t, config.analysis.class_rule));
     }
     let report = SeedReport {
         analysis: Some(analysis.clone()),

@@ -36,12 +36,8 @@ pub enum Class {
 }
 
 impl Class {
-    /// The class of a rank gap Δ at threshold t, a gap of exactly ±t included (METHOD §7).
-    pub fn of(delta: f64, threshold: usize) -> Class {
-        Class::by(delta, threshold, ClassRule::Inclusive)
-    }
-
-    /// The class of a rank gap Δ at threshold t under `rule`.
+    /// The class of a rank gap Δ at threshold t under `rule` (METHOD §7 counts a gap of exactly
+    /// ±t: `Inclusive`).
     pub fn by(delta: f64, threshold: usize, rule: ClassRule) -> Class {
         let t = threshold as f64;
         let beyond = |gap: f64| match rule {
@@ -128,12 +124,12 @@ mod tests {
 
     #[test]
     fn classes_follow_the_threshold() {
-        assert_eq!(Class::of(-6.0, 6), Class::Hero);
-        assert_eq!(Class::of(-5.5, 6), Class::Aligned);
-        assert_eq!(Class::of(5.5, 6), Class::Aligned);
-        assert_eq!(Class::of(6.0, 6), Class::Bloat);
-        assert_eq!(Class::of(4.0, 4), Class::Bloat);
-        assert_eq!(Class::of(0.0, 4), Class::Aligned);
+        assert_eq!(Class::by(-6.0, 6, ClassRule::Inclusive), Class::Hero);
+        assert_eq!(Class::by(-5.5, 6, ClassRule::Inclusive), Class::Aligned);
+        assert_eq!(Class::by(5.5, 6, ClassRule::Inclusive), Class::Aligned);
+        assert_eq!(Class::by(6.0, 6, ClassRule::Inclusive), Class::Bloat);
+        assert_eq!(Class::by(4.0, 4, ClassRule::Inclusive), Class::Bloat);
+        assert_eq!(Class::by(0.0, 4, ClassRule::Inclusive), Class::Aligned);
         // The published pipeline's strict rule leaves a gap of exactly ±t aligned.
         assert_eq!(Class::by(-6.0, 6, ClassRule::Strict), Class::Aligned);
         assert_eq!(Class::by(-6.5, 6, ClassRule::Strict), Class::Hero);

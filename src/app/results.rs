@@ -146,6 +146,7 @@ fn AnalysisView(report: SeedReport, analysis: Analysis) -> impl IntoView {
         .map(|&n| (n, None))
         .collect();
     let (layers, heads) = (config.model.layers, config.model.heads);
+    let rule = config.analysis.class_rule;
     // A report made before a reading (G wv-wout-raw, C slot) shows the others and says so.
     let lacks = StoredValue::new(analysis.lacks());
     let held = move || lacks.with_value(|l| l.holds(lab.g_weights.get(), lab.ablation.get()));
@@ -188,6 +189,7 @@ fn AnalysisView(report: SeedReport, analysis: Analysis) -> impl IntoView {
                     g=lab.g_weights
                     ablation=lab.ablation
                     threshold=lab.threshold
+                    rule=rule
                 />
             </Show>
             <SeedSpearman analysis=analysis.clone() />
@@ -201,6 +203,7 @@ fn AnalysisView(report: SeedReport, analysis: Analysis) -> impl IntoView {
                     g=lab.g_weights
                     ablation=lab.ablation
                     threshold=lab.threshold
+                    rule=rule
                 />
                 {
                     let analysis = delta_analysis.clone();

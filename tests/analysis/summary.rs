@@ -3,6 +3,7 @@
 use gradcause::analysis::ablation::Ablation;
 use gradcause::analysis::analyze::Class;
 use gradcause::analysis::attribution::GWeights;
+use gradcause::analysis::classes::ClassRule;
 use gradcause::analysis::scores::Score;
 use gradcause::engine::component::Component;
 use gradcause::engine::task::Task;
@@ -73,7 +74,21 @@ fn summaries_average_over_analysed_seeds_only() {
         vec![0.5, 0.2],
     );
     let a_analysis = a.analysis.clone().unwrap();
+    // Reports analysed under the strict rule make a summary that says so (Figure 6's colours
+    // over the seeds follow it), whatever rule an unanalysed seed's config names.
+    let [a_strict, b_strict] = [&a, &b].map(|r| {
+        let mut r = r.clone();
+        r.run.config.analysis.class_rule = ClassRule::Strict;
+        r
+    });
+    let strict = Summary::new(
+        Task::Sort,
+        &[skipped.clone(), a_strict, b_strict],
+        GWeights::WvWout,
+    );
+    assert_eq!(strict.class_rule, ClassRule::Strict);
     let summary = Summary::new(Task::Sort, &[a, b, skipped], GWeights::WvWout);
+    assert_eq!(summary.class_rule, ClassRule::Inclusive);
     assert_eq!(summary.seeds, vec![10, 11, 12]);
     // Figure 6 over seeds: each row keeps the ranks behind its ρ, in the components' order.
     let names: Vec<Component> = a_analysis.components.iter().map(|c| c.name).collect();

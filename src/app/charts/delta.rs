@@ -5,6 +5,7 @@ use leptos::prelude::*;
 use crate::analysis::ablation::Ablation;
 use crate::analysis::analyze::{Analysis, Class};
 use crate::analysis::attribution::GWeights;
+use crate::analysis::classes::ClassRule;
 use crate::report::plot::{Scale, band, class_colour};
 
 use super::{Figure, HEIGHT, axes, data_table, plot_ranges, svg_frame};
@@ -23,6 +24,8 @@ pub fn DeltaBars(
     /// The Hero/Bloat threshold t.
     #[prop(into)]
     threshold: Signal<usize>,
+    /// Whether a gap of exactly ±t counts: the rule the report was analysed under.
+    rule: ClassRule,
 ) -> impl IntoView {
     let analysis = StoredValue::new(analysis);
     let chart = move || {
@@ -45,7 +48,7 @@ pub fn DeltaBars(
                 .iter()
                 .enumerate()
                 .map(|(i, c)| {
-                    let class = Class::of(delta[i], t as usize);
+                    let class = Class::by(delta[i], t as usize, rule);
                     let (offset, width) = band(i, delta.len(), right - left);
                     let top = y.map(delta[i].max(0.0));
                     let height = (y.map(0.0) - y.map(delta[i].abs())).max(0.5);
@@ -95,7 +98,7 @@ pub fn DeltaBars(
                     vec![
                         c.name.to_string(),
                         d.to_string(),
-                        format!("{:?}", Class::of(d, t as usize)),
+                        format!("{:?}", Class::by(d, t as usize, rule)),
                     ]
                 })
                 .collect();

@@ -6,6 +6,7 @@ use leptos::prelude::*;
 use crate::analysis::ablation::Ablation;
 use crate::analysis::analyze::{Analysis, Class};
 use crate::analysis::attribution::GWeights;
+use crate::analysis::classes::ClassRule;
 use crate::report::plot::{Scale, class_colour, format_number};
 
 use super::{ClassLegend, Figure, axes, class_mark, data_table, plot_ranges, svg_frame};
@@ -24,6 +25,8 @@ pub fn GradCausalScatter(
     /// The Hero/Bloat threshold t.
     #[prop(into)]
     threshold: Signal<usize>,
+    /// Whether a gap of exactly ±t counts: the rule the report was analysed under.
+    rule: ClassRule,
 ) -> impl IntoView {
     let by_rank = RwSignal::new(false);
     let analysis = StoredValue::new(analysis);
@@ -58,7 +61,7 @@ pub fn GradCausalScatter(
                 .iter()
                 .enumerate()
                 .map(|(i, c)| {
-                    let class = Class::of(delta[i], t);
+                    let class = Class::by(delta[i], t, rule);
                     let tip = format!(
                         "{}: G = {}, C = {}, Δ = {}, {class:?}",
                         c.name,
@@ -103,7 +106,7 @@ pub fn GradCausalScatter(
                         format_number(xs[i], 4),
                         format_number(ys[i], 4),
                         delta[i].to_string(),
-                        format!("{:?}", Class::of(delta[i], t)),
+                        format!("{:?}", Class::by(delta[i], t, rule)),
                     ]
                 })
                 .collect();

@@ -38,7 +38,7 @@ fn points(summary: &Summary, ablation: Ablation, t: usize) -> Vec<Point> {
                     component: name.to_string(),
                     grad_rank: g,
                     causal_rank: c,
-                    class: Class::of(g - c, t),
+                    class: Class::by(g - c, t, summary.class_rule),
                 })
         })
         .collect()

@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use crate::analysis::ablation::Ablation;
 use crate::analysis::analyze::{Analysis, Class, GradAnalysis};
 use crate::analysis::attribution::GWeights;
+use crate::analysis::classes::ClassRule;
 use crate::analysis::stats::{Estimate, MeanStd, wilson_interval};
 use crate::engine::component::Component;
 use crate::engine::model::Positions;
@@ -478,6 +479,11 @@ pub struct Summary {
     pub task: Task,
     /// The reading of G everything here is computed under.
     pub g_weights: GWeights,
+    /// The class rule the reports were analysed under, the first analysed one's: their classes
+    /// follow it, and so do Figure 6's colours over the seeds (absent in summaries written
+    /// before the rule was a choice: inclusive).
+    #[serde(default)]
+    pub class_rule: ClassRule,
     /// Every seed given.
     pub seeds: Vec<u64>,
     /// The position schemes the runs were trained under (METHOD §2), each once.
@@ -577,6 +583,11 @@ impl Summary {
         Summary {
             task,
             g_weights: g,
+            class_rule: analysed
+                .first()
+                .map_or_else(ClassRule::default, |(r, _, _)| {
+                    r.run.config.analysis.class_rule
+                }),
             seeds: reports.iter().map(|r| r.run.seed).collect(),
             positions: reports
                 .iter()
