@@ -751,3 +751,57 @@ fn claims_on_one_seed_are_inconclusive_not_decided() {
     assert_eq!(verdict(4), Holds::Inconclusive);
     assert_eq!(verdict(5), Holds::Holds);
 }
+
+/// The workshop's role table beside ours over the shipped published sweep: each head the
+/// workshop names keeps its count from `reported-workshop.json`, and ours counts the seeds of the
+/// workshop's whose C as published made the head a Hero or a Bloat at t = 6.
+#[test]
+fn the_workshop_role_table_recounts_the_shipped_published_sweep() {
+    use gradcause::analysis::analyze::Class;
+    use gradcause::engine::component::Component;
+    use gradcause::report::table::Cell;
+    use gradcause::report::workshop::{WORKSHOP_THRESHOLD, Workshop, role_table};
+
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/sweep-published/sort");
+    let reports: Vec<SeedReport> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .filter(|p| {
+            p.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with("sort-seed")
+        })
+        .map(|p| serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap())
+        .collect();
+    let workshop = Workshop::shipped();
+    let table = role_table(&workshop, &reports);
+    let theirs = &workshop.table3_sort_role_frequency_of_10;
+    let mut named = 0;
+    for row in &table.rows {
+        let (Cell::Text(role), Cell::Text(head)) = (&row[0], &row[1]) else {
+            panic!("role and head first: {row:?}")
+        };
+        let head: Component = head.parse().unwrap();
+        let (class, listed) = match role.as_str() {
+            "Hero" => (Class::Hero, &theirs.heroes),
+            "Bloat" => (Class::Bloat, &theirs.bloats),
+            other => panic!("unknown role {other}"),
+        };
+        match listed.get(&head) {
+            Some(&n) => {
+                assert_eq!(row[2], Cell::Count(n as u64), "{role} {head}");
+                named += 1;
+            }
+            None => assert_eq!(row[2], Cell::Text("—".into())),
+        }
+        let ours = reports
+            .iter()
+            .filter(|r| workshop.seeds.contains(&r.run.seed))
+            .filter_map(|r| r.analysis.as_ref()?.as_published.as_ref())
+            .filter(|p| p.class[&WORKSHOP_THRESHOLD][head.index(4)] == class)
+            .count();
+        assert_eq!(row[3], Cell::Count(ours as u64), "{role} {head}");
+    }
+    assert_eq!(named, theirs.heroes.len() + theirs.bloats.len());
+}

@@ -11,7 +11,7 @@ use gradcause::report::paper::Reported;
 use gradcause::report::reproduction::{Inputs, Sweep, document, of_seeds};
 use gradcause::report::summary::Summary;
 use gradcause::report::workshop::{
-    WORKSHOP_CITATION, Workshop, all_published, per_seed_table, table1,
+    WORKSHOP_CITATION, Workshop, all_published, per_seed_table, role_table, table1,
 };
 
 use super::run::read_seed_reports;
@@ -91,6 +91,8 @@ pub fn compare_command(args: &CompareArgs) -> Result<(), Failure> {
             println!();
             print!("{}", per_seed_table(&workshop, task, &reports).text());
         }
+        println!();
+        print!("{}", role_table(&workshop, &reports).text());
     }
     Ok(())
 }

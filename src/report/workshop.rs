@@ -1,15 +1,15 @@
 //! The predecessor paper's numbers (`assets/paper/reported-workshop.json`: Ye, "The
 //! Gradient-Causal Gap", ICLR 2026 LIT workshop, whose pipeline is public) beside ours over a
 //! sweep under protocol `published` (METHOD §11): per seed beside its Tables 4 (sorting) and 5
-//! (reversal), and its Table 1 beside the seed paper's and ours, with intervals. Shown only as the
-//! workshop paper's, cited.
+//! (reversal), its Table 1 beside the seed paper's and ours, with intervals, and its Table 3 (the
+//! heads' roles across seeds). Shown only as the workshop paper's, cited.
 
 use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
 use crate::analysis::ablation::Ablation;
-use crate::analysis::analyze::Class;
+use crate::analysis::analyze::{Analysis, Class};
 use crate::analysis::attribution::GWeights;
 use crate::analysis::stats::MeanStd;
 use crate::engine::component::Component;
@@ -319,6 +319,96 @@ pub fn table1(workshop: &Workshop, reported: &Reported, reports: &[SeedReport]) 
              {WORKSHOP_THRESHOLD} strict)"
         ),
         columns: ["task", "source", "ρ", "Heroes", "Bloats"]
+            .map(String::from)
+            .into(),
+        rows,
+    }
+}
+
+/// In how many of `analyses` `component` took `class` at the workshop's threshold,
+/// with each analysis' classes read by `classes`.
+fn frequency(
+    analyses: &[&Analysis],
+    component: Component,
+    class: Class,
+    classes: fn(&Analysis) -> Option<&Vec<Class>>,
+) -> Option<usize> {
+    analyses
+        .iter()
+        .map(|a| {
+            let i = a.components.iter().position(|c| c.name == component)?;
+            Some(usize::from(classes(a)?.get(i) == Some(&class)))
+        })
+        .sum()
+}
+
+/// The workshop's Table 3 beside ours: in how many of the paper's sorting seeds each head was a
+/// Hero and a Bloat, the heads it names and the five ours names most often as published, over
+/// the seeds of `reports` analysed under protocol `published` (as published, and on the fixed
+/// set under raw G · slot).
+pub fn role_table(workshop: &Workshop, reports: &[SeedReport]) -> Table {
+    let analyses: Vec<&Analysis> = reports
+        .iter()
+        .filter(|r| r.run.task == Task::Sort && workshop.seeds.contains(&r.run.seed))
+        .filter_map(|r| r.analysis.as_ref())
+        .collect();
+    let t = WORKSHOP_THRESHOLD;
+    fn published(a: &Analysis) -> Option<&Vec<Class>> {
+        a.as_published.as_ref()?.class.get(&WORKSHOP_THRESHOLD)
+    }
+    fn fixed(a: &Analysis) -> Option<&Vec<Class>> {
+        let by_slot = a
+            .by_grad
+            .get(&GWeights::WvWoutRaw)?
+            .class
+            .get(&Ablation::Slot)?;
+        by_slot.get(&WORKSHOP_THRESHOLD)
+    }
+    let heads: Vec<Component> = analyses.first().map_or_else(Vec::new, |a| {
+        a.components
+            .iter()
+            .map(|c| c.name)
+            .filter(|c| matches!(c, Component::Head { .. }))
+            .collect()
+    });
+    let theirs = &workshop.table3_sort_role_frequency_of_10;
+    let mut rows = Vec::new();
+    for (role, class, named) in [
+        ("Hero", Class::Hero, &theirs.heroes),
+        ("Bloat", Class::Bloat, &theirs.bloats),
+    ] {
+        let ours = |c: Component| frequency(&analyses, c, class, published).unwrap_or(0);
+        let mut most: Vec<Component> = heads.clone();
+        most.sort_by_key(|&c| std::cmp::Reverse(ours(c)));
+        let mut shown: Vec<Component> = named.keys().copied().collect();
+        shown.sort_by_key(|c| std::cmp::Reverse(named[c]));
+        shown.extend(
+            most.into_iter()
+                .filter(|&c| ours(c) > 0)
+                .take(5)
+                .filter(|c| !named.contains_key(c)),
+        );
+        rows.extend(shown.into_iter().map(|c| {
+            vec![
+                Cell::Text(role.into()),
+                Cell::Text(c.to_string()),
+                count(named.get(&c).copied()),
+                count(frequency(&analyses, c, class, published)),
+                count(frequency(&analyses, c, class, fixed)),
+            ]
+        }));
+    }
+    Table {
+        name: "workshop-roles",
+        title: format!(
+            "sort: in how many seeds a head was a Hero or a Bloat, the workshop paper's Table 3 (of \
+             its 10 seeds; the heads it names, — for others) beside ours under protocol \
+             published over the same seeds (of {} analysed): as published, and on the fixed set \
+             under raw G · slot; t = {t} strict. A head's number within its layer is a label \
+             that our random streams and PyTorch's draw differently: compare layers",
+            analyses.len()
+        ),
+        columns: ["role", "head", "paper", "ours", "ours raw·slot"]
             .map(String::from)
             .into(),
         rows,

@@ -18,7 +18,7 @@ use crate::report::leaderboard::leaderboards;
 use crate::report::paper::{CITATION, Reported};
 use crate::report::study::window_counts;
 use crate::report::summary::Summary;
-use crate::report::workshop::{WORKSHOP_CITATION, Workshop, per_seed_table, table1};
+use crate::report::workshop::{WORKSHOP_CITATION, Workshop, per_seed_table, role_table, table1};
 
 mod claims;
 
@@ -358,6 +358,8 @@ fn published_section(reported: &Reported, (dir, reports): (&str, &[SeedReport]))
         out += "\n";
         out += &per_seed_table(&workshop, task, reports).markdown();
     }
+    out += "\n";
+    out += &role_table(&workshop, reports).markdown();
     out
 }
 
