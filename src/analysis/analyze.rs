@@ -490,9 +490,11 @@ pub async fn analyze_on(
         })
         .collect();
     let score_pruning = prune_by_score(model, set, &causal, &every_score, analysis).await?;
+    observer.progress("pruning", 1, 1).await;
 
     let attention =
         attention_patterns(model, batches, analysis.attention_examples, &device).await?;
+    observer.progress("attention patterns", 1, 1).await;
     let per_layer = |values: &[f64]| -> Vec<f64> {
         (0..model.layers())
             .map(|layer| {

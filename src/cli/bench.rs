@@ -121,7 +121,8 @@ struct AnalysisFigures {
     length: usize,
     analysis_s: f64,
     /// Where the analysis time went, per step it reports progress on (the clean pass is in
-    /// `gradients`); the rest (joint ablations, attention patterns) is `analysis_s` less these.
+    /// `gradients`, the joint ablations in `pruning`); what follows the last step is
+    /// `analysis_s` less these.
     analysis_steps: BTreeMap<String, f64>,
     /// Analysis time over training time.
     ratio: f64,
@@ -244,7 +245,7 @@ pub async fn bench(args: &BenchArgs) -> Result<(), Failure> {
             println!("  {step}: {seconds:.1} s");
         }
         println!(
-            "  joint ablations (pruning), attention patterns: {:.1} s",
+            "  the rest: {:.1} s",
             analysis.analysis_s - accounted
         );
         figures.analysis = Some(analysis);
