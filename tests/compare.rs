@@ -805,3 +805,61 @@ fn the_workshop_role_table_recounts_the_shipped_published_sweep() {
     }
     assert_eq!(named, theirs.heroes.len() + theirs.bloats.len());
 }
+
+/// Each reading of the switch table, recomputed from a report's per-component numbers, gives
+/// what the analysis stored where the analysis made the same reading: C as published (raw G,
+/// strict), and raw G · slot and wv-wout · mean on the fixed set (the sweep's rule, strict).
+#[test]
+fn switch_readings_recompute_what_the_published_analyses_stored() {
+    use gradcause::analysis::analyze::Class;
+    use gradcause::analysis::classes::ClassRule;
+    use gradcause::report::switches::{CSource, READINGS};
+
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/sweep-published");
+    let reading = |g: GWeights, c: CSource, rule: ClassRule| {
+        READINGS
+            .into_iter()
+            .find(|r| r.g == g && r.c == c && r.rule == rule)
+            .unwrap()
+    };
+    let published = reading(GWeights::WvWoutRaw, CSource::AsPublished, ClassRule::Strict);
+    let mut checked = 0;
+    for task in ["reverse", "sort"] {
+        for entry in std::fs::read_dir(root.join(task)).unwrap() {
+            let path = entry.unwrap().path();
+            let name = path.file_name().unwrap().to_string_lossy().into_owned();
+            if !(name.starts_with(&format!("{task}-seed")) && name.ends_with(".json")) {
+                continue;
+            }
+            let report: SeedReport =
+                serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+            let Some(a) = report.analysis.as_ref() else {
+                continue;
+            };
+            let stored = a.as_published.as_ref().unwrap();
+            let ours = published.of(a, 6).unwrap();
+            assert_eq!(ours.spearman, stored.spearman, "{}", path.display());
+            assert_eq!(Some(ours.heroes), stored.count(Class::Hero, 6));
+            assert_eq!(Some(ours.bloats), stored.count(Class::Bloat, 6));
+            for (g, ablation) in [
+                (GWeights::WvWoutRaw, Ablation::Slot),
+                (GWeights::WvWout, Ablation::Mean),
+            ] {
+                let fixed = reading(g, CSource::FixedSet(ablation), ClassRule::Strict);
+                let ours = fixed.of(a, 6).unwrap();
+                let by_grad = &a.by_grad[&g];
+                assert_eq!(ours.spearman, by_grad.spearman[&ablation]);
+                let count = |class| {
+                    by_grad.class[&ablation][&6]
+                        .iter()
+                        .filter(|&&c| c == class)
+                        .count()
+                };
+                assert_eq!(ours.heroes, count(Class::Hero), "{g} {ablation}");
+                assert_eq!(ours.bloats, count(Class::Bloat), "{g} {ablation}");
+            }
+            checked += 1;
+        }
+    }
+    assert!(checked >= 20, "{checked} analysed reports");
+}

@@ -244,10 +244,7 @@ pub async fn bench(args: &BenchArgs) -> Result<(), Failure> {
         for (step, seconds) in &analysis.analysis_steps {
             println!("  {step}: {seconds:.1} s");
         }
-        println!(
-            "  the rest: {:.1} s",
-            analysis.analysis_s - accounted
-        );
+        println!("  the rest: {:.1} s", analysis.analysis_s - accounted);
         figures.analysis = Some(analysis);
     }
 

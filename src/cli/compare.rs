@@ -10,6 +10,7 @@ use gradcause::report::leaderboard::leaderboards;
 use gradcause::report::paper::Reported;
 use gradcause::report::reproduction::{Inputs, Sweep, document, of_seeds};
 use gradcause::report::summary::Summary;
+use gradcause::report::switches::switch_table;
 use gradcause::report::workshop::{
     WORKSHOP_CITATION, Workshop, all_published, per_seed_table, role_table, table1,
 };
@@ -93,6 +94,8 @@ pub fn compare_command(args: &CompareArgs) -> Result<(), Failure> {
         }
         println!();
         print!("{}", role_table(&workshop, &reports).text());
+        println!();
+        print!("{}", switch_table(&reports).text());
     }
     Ok(())
 }

@@ -6,8 +6,9 @@
 //! per-seed reports, [`compare`] puts the paper's numbers beside ours, [`leaderboard`] ranks the
 //! cheap scores, [`study`] holds the positions study, [`reproduction`] writes `REPRODUCTION.md`,
 //! [`table`] is the one table value every renderer shows, [`plot`] holds the figures'
-//! geometry, and [`workshop`] puts the predecessor paper's per-seed tables beside a sweep under
-//! protocol `published`.
+//! geometry, [`workshop`] puts the predecessor paper's per-seed tables beside a sweep under
+//! protocol `published`, and [`switches`] reads that sweep's models with its analysis choices
+//! switched one at a time.
 
 pub mod compare;
 pub mod leaderboard;
@@ -16,5 +17,6 @@ pub mod plot;
 pub mod reproduction;
 pub mod study;
 pub mod summary;
+pub mod switches;
 pub mod table;
 pub mod workshop;

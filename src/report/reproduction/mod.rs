@@ -18,6 +18,7 @@ use crate::report::leaderboard::leaderboards;
 use crate::report::paper::{CITATION, Reported};
 use crate::report::study::window_counts;
 use crate::report::summary::Summary;
+use crate::report::switches::switch_table;
 use crate::report::workshop::{WORKSHOP_CITATION, Workshop, per_seed_table, role_table, table1};
 
 mod claims;
@@ -360,6 +361,9 @@ fn published_section(reported: &Reported, (dir, reports): (&str, &[SeedReport]))
     }
     out += "\n";
     out += &role_table(&workshop, reports).markdown();
+    out += "\nWhich of the pipeline's analysis choices moves the numbers, switched one at a time on \
+            the same models (`gradcause compare`; the training choices need sweeps of their own):\n\n";
+    out += &switch_table(reports).markdown();
     out
 }
 
