@@ -30,7 +30,7 @@ use crate::engine::task::Batch;
 
 named_enum! {
     /// How a component's output is removed.
-    #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+    #[derive(Serialize, Deserialize)]
     #[serde(rename_all = "kebab-case")]
     pub enum Ablation("ablation") {
         /// Replaced by its mean over every example and position of the evaluation set: one vector.

@@ -35,7 +35,7 @@ use crate::engine::progress::Observer;
 
 named_enum! {
     /// Which weights a component's gradient magnitude G is measured on (METHOD §5).
-    #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+    #[derive(Serialize, Deserialize)]
     #[serde(rename_all = "kebab-case")]
     pub enum GWeights("G weights") {
         /// A head's W_V slice (N = d_model · d_head), an MLP's W_out (N = d_ff · d_model): the

@@ -10,9 +10,7 @@ use crate::engine::named::named_enum;
 
 named_enum! {
     /// Where the class boundary lies (config field `class_rule`).
-    #[derive(
-        Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
-    )]
+    #[derive(Default, Serialize, Deserialize)]
     #[serde(rename_all = "lowercase")]
     pub enum ClassRule("class rule") {
         /// Hero at Δ ≤ −t, Bloat at Δ ≥ t (METHOD §7, the paper's text).

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 
 named_enum! {
     /// A compute backend.
-    #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+    #[derive(Serialize, Deserialize)]
     #[serde(rename_all = "lowercase")]
     pub enum Backend("backend") {
         /// Burn's `flex` backend on the CPU.

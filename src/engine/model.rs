@@ -25,9 +25,7 @@ use crate::engine::task::VOCAB_SIZE;
 
 named_enum! {
     /// How the model knows where a token stands (METHOD §2, config field `positions`).
-    #[derive(
-        Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
-    )]
+    #[derive(Default, Serialize, Deserialize)]
     #[serde(rename_all = "lowercase")]
     pub enum Positions("positions") {
         /// Learned absolute positions; in training each example starts at its own random offset
@@ -52,9 +50,7 @@ impl Positions {
 
 named_enum! {
     /// How a fresh model's weights are drawn (config field `init`; METHOD §2 and §11).
-    #[derive(
-        Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
-    )]
+    #[derive(Default, Serialize, Deserialize)]
     #[serde(rename_all = "lowercase")]
     pub enum WeightInit("init") {
         /// GPT-2's: weights N(0, 0.02²), the projections into the residual stream (W_O, an MLP's

@@ -1,6 +1,7 @@
 //! Enums whose variants each have one name, as the command line, links and reports spell them.
 
-/// Declares a fieldless enum whose variants are written `Variant = "name"`, with
+/// Declares a fieldless enum whose variants are written `Variant = "name"`: a plain value
+/// (`Clone`, `Copy`, `Debug`, equality, order and hash derived; more derives may be added), with
 /// `ALL` (every variant, in the order written), `name()`, `Display` and `FromStr`, which refuses
 /// an unknown name with the expected ones: ``unknown task `x`: expected `reverse` or `sort` ``.
 /// The string after the enum's name says what a value is, for that message.
@@ -12,6 +13,7 @@ macro_rules! named_enum {
         }
     ) => {
         $(#[$meta])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
         $vis enum $enum {
             $($(#[$variant_meta])* $variant),+
         }
@@ -59,7 +61,6 @@ pub(crate) use named_enum;
 mod tests {
     named_enum! {
         /// A test enum.
-        #[derive(Clone, Copy, Debug, PartialEq)]
         enum Colour("colour") {
             /// Red.
             Red = "red",

@@ -37,7 +37,7 @@ pub fn token_name(token: u32) -> String {
 
 named_enum! {
     /// Which algorithm the model learns.
-    #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+    #[derive(Serialize, Deserialize)]
     #[serde(rename_all = "lowercase")]
     pub enum Task("task") {
         /// y is x reversed.
@@ -62,9 +62,7 @@ impl Task {
 named_enum! {
     /// Where a training batch puts the PAD that fills its shorter examples (config field
     /// `batch_layout`; METHOD §1 and §11).
-    #[derive(
-        Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
-    )]
+    #[derive(Default, Serialize, Deserialize)]
     #[serde(rename_all = "kebab-case")]
     pub enum BatchLayout("batch layout") {
         /// `[START x SEP y END]`, then PAD to the batch's longest example (METHOD's default).

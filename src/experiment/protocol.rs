@@ -12,7 +12,6 @@ use crate::engine::named::named_enum;
 
 named_enum! {
     /// A named set of choices.
-    #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
     pub enum Protocol("protocol") {
         /// METHOD's defaults.
         Default = "default",
