@@ -423,11 +423,11 @@ impl Transformer {
             if capture.residuals && attend {
                 residuals.push(x.clone());
             }
-            x = self.block(layer, attend, x, intervention, &mut trace, readout, |x| {
-                if capture.residuals {
-                    between.push(x.clone());
-                }
-            });
+            let (mid, leaving) = self.block(layer, attend, x, intervention, &mut trace, readout);
+            if capture.residuals {
+                between.push(mid);
+            }
+            x = leaving;
         }
         // A pass that resumes after the last block has not cut the stream yet.
         let x = last_positions(x, readout);
@@ -453,15 +453,8 @@ impl Transformer {
         readout: usize,
     ) -> Tensor<3> {
         let mut trace = Trace::new(Capture::default());
-        self.block(
-            layer,
-            true,
-            residual,
-            intervention,
-            &mut trace,
-            readout,
-            |_| (),
-        )
+        let (_, leaving) = self.block(layer, true, residual, intervention, &mut trace, readout);
+        leaving
     }
 
     /// The logits of the stream leaving the last block, at each of its positions: the final
@@ -471,10 +464,9 @@ impl Transformer {
     }
 
     /// Block `layer` on `x`, the stream entering it (with `attend`) or the stream between its
-    /// attention and its MLP (without, and the attention is skipped); `between` sees the latter.
-    /// Every position feeds the blocks after it; the last block computes only the last
-    /// `readout`, what is read out.
-    #[allow(clippy::too_many_arguments)]
+    /// attention and its MLP (without, and the attention is skipped): the stream between the two
+    /// and the stream leaving the block. Every position feeds the blocks after it; the last block
+    /// computes only the last `readout`, what is read out.
     fn block(
         &self,
         layer: usize,
@@ -483,8 +475,7 @@ impl Transformer {
         intervention: &Intervention,
         trace: &mut Trace,
         readout: usize,
-        between: impl FnOnce(&Tensor<3>),
-    ) -> Tensor<3> {
+    ) -> (Tensor<3>, Tensor<3>) {
         let block = &self.blocks[layer];
         let [_, positions, _] = x.dims();
         let queries = if layer + 1 == self.layers() {
@@ -504,11 +495,13 @@ impl Transformer {
         } else {
             x = last_positions(x, queries);
         }
-        between(&x);
-        x.clone()
-            + block
-                .mlp
-                .forward(layer_norm(x, &block.ln2), layer, intervention, trace)
+        let mlp = block.mlp.forward(
+            layer_norm(x.clone(), &block.ln2),
+            layer,
+            intervention,
+            trace,
+        );
+        (x.clone(), x + mlp)
     }
 
     /// The shape of this model, read off its weights.
