@@ -13,6 +13,7 @@ use common::tiny_config;
 use gradcause::engine::backend::Backend;
 use gradcause::experiment::report::{SeedReport, train_and_evaluate};
 use gradcause::report::reproduction::{Holds, Inputs, MIN_SEEDS, Sweep, claims, robustness};
+use gradcause::report::switches::decomposition::Decomposition;
 
 use gradcause::analysis::ablation::Ablation;
 use gradcause::analysis::attribution::GWeights;
@@ -643,6 +644,7 @@ fn the_robustness_table_applies_each_rule_under_every_reading() {
             study: &[],
             study_dir: "p",
             published: ("w", &[]),
+            decomposition: ("d", &Decomposition::new(&reported, &Default::default())),
         })
     };
     let inputs = |sweep: &[SeedReport]| columns(&[Positions::Shifted, Positions::None], sweep);
@@ -862,4 +864,62 @@ fn switch_readings_recompute_what_the_published_analyses_stored() {
         }
     }
     assert!(checked >= 20, "{checked} analysed reports");
+}
+
+/// A report seen under a reading the analysis itself made gives back what the analysis stored:
+/// C as published (raw G, strict) its ρ and classes, and on the fixed set (the sweep's strict
+/// rule) ρ, Δ, classes, and the very pruning and superadditivity measured, found again among the
+/// report's joint ablations by their components.
+#[test]
+fn a_view_under_a_stored_reading_is_what_the_analysis_stored() {
+    use gradcause::analysis::classes::ClassRule;
+    use gradcause::report::switches::{CSource, Reading};
+
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/sweep-published");
+    let reading = |g: GWeights, c: CSource| Reading {
+        label: "a stored reading",
+        g,
+        c,
+        rule: ClassRule::Strict,
+    };
+    let mut checked = 0;
+    for task in ["reverse", "sort"] {
+        for seed in Reported::shipped().seeds {
+            let path = root.join(format!("{task}/{task}-seed{seed}.json"));
+            let report: SeedReport =
+                serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+            let Some(stored) = report.analysis.as_ref() else {
+                continue;
+            };
+            let published = reading(GWeights::WvWoutRaw, CSource::AsPublished).view(&report);
+            let seen = &published.analysis.as_ref().unwrap().by_grad[&GWeights::WvWoutRaw];
+            let as_published = stored.as_published.as_ref().unwrap();
+            assert_eq!(seen.spearman[&Ablation::Slot], as_published.spearman);
+            assert_eq!(seen.class[&Ablation::Slot], as_published.class);
+            assert_eq!(published.analysis.unwrap().causal_ranks.len(), 1);
+            for (g, a) in [
+                (GWeights::WvWoutRaw, Ablation::Slot),
+                (GWeights::WvWout, Ablation::Mean),
+                (GWeights::WvWout, Ablation::Zero),
+            ] {
+                let view = reading(g, CSource::FixedSet(a)).view(&report);
+                let seen = &view.analysis.as_ref().unwrap().by_grad[&g];
+                let kept = &stored.by_grad[&g];
+                let at = format!("{} {g} {a}", path.display());
+                assert_eq!(seen.spearman[&a], kept.spearman[&a], "{at}");
+                assert_eq!(seen.delta[&a], kept.delta[&a], "{at}");
+                assert_eq!(seen.class[&a], kept.class[&a], "{at}");
+                assert_eq!(seen.superadditivity[&a], kept.superadditivity[&a], "{at}");
+                let (p, q) = (&seen.pruning[&a], &kept.pruning[&a]);
+                for (ours, theirs) in [(&p.heroes, &q.heroes), (&p.bloats, &q.bloats)] {
+                    let change = |j: &Option<gradcause::analysis::analyze::JointAblation>| {
+                        j.as_ref().map(|j| (j.components.clone(), j.change))
+                    };
+                    assert_eq!(change(ours), change(theirs), "{at}");
+                }
+            }
+            checked += 1;
+        }
+    }
+    assert!(checked >= 19, "{checked} analysed reports");
 }

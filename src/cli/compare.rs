@@ -1,5 +1,6 @@
 //! `gradcause compare` and `gradcause reproduction`: the paper's numbers beside ours.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use gradcause::analysis::ablation::Ablation;
@@ -10,6 +11,8 @@ use gradcause::report::leaderboard::leaderboards;
 use gradcause::report::paper::Reported;
 use gradcause::report::reproduction::{Inputs, Sweep, document, of_seeds};
 use gradcause::report::summary::Summary;
+use gradcause::report::switches::decomposition::Decomposition;
+use gradcause::report::switches::forest::forest_svg;
 use gradcause::report::switches::switch_table;
 use gradcause::report::workshop::{
     WORKSHOP_CITATION, Workshop, all_published, per_seed_table, role_table, table1,
@@ -17,7 +20,7 @@ use gradcause::report::workshop::{
 
 use super::run::read_seed_reports;
 use super::study::read_all;
-use super::{CompareArgs, Failure, ReproductionArgs, read_file, write_file};
+use super::{CompareArgs, Failure, ReproductionArgs, read_file, run_error, write_file};
 
 /// The per-seed reports of a sweep directory and of its subdirectories one level down (the
 /// shipped sweep keeps each task in its own).
@@ -96,8 +99,69 @@ pub fn compare_command(args: &CompareArgs) -> Result<(), Failure> {
         print!("{}", role_table(&workshop, &reports).text());
         println!();
         print!("{}", switch_table(&reports).text());
+        let read = |dir: &Path| {
+            if dir.exists() {
+                sweep_reports(dir)
+            } else {
+                Ok(Vec::new())
+            }
+        };
+        let (default, none) = (read(&args.default_sweep)?, read(&args.none_sweep)?);
+        let switched = switch_sweeps(&args.switches)?;
+        let d = decomposition(&reports, &default, &none, &switched);
+        println!(
+            "\nWhich choice makes each finding (switch sweeps in {}):\n",
+            args.switches.display()
+        );
+        for (claim, line) in d.claims.iter().zip(d.why_lines()) {
+            println!("  {}: {line}", claim.key);
+        }
+        println!();
+        print!("{}", d.table().text());
+        println!();
+        print!("{}", d.rho_table().text());
     }
     Ok(())
+}
+
+/// The switch sweeps under `dir`, by training scheme (the folder's name); none where `dir` does
+/// not exist.
+fn switch_sweeps(dir: &Path) -> Result<BTreeMap<String, Vec<SeedReport>>, Failure> {
+    let mut sweeps = BTreeMap::new();
+    if !dir.exists() {
+        return Ok(sweeps);
+    }
+    let entries = std::fs::read_dir(dir)
+        .map_err(|e| Failure::Run(format!("could not list {}: {e}", dir.display())))?;
+    for path in entries.filter_map(Result::ok).map(|e| e.path()) {
+        if path.is_dir() {
+            let scheme = path
+                .file_name()
+                .unwrap_or_default()
+                .to_string_lossy()
+                .into_owned();
+            sweeps.insert(scheme, sweep_reports(&path)?);
+        }
+    }
+    Ok(sweeps)
+}
+
+/// The decomposition of the published sweep's `published` reports against the default sweeps
+/// and the switch sweeps.
+fn decomposition(
+    published: &[SeedReport],
+    default: &[SeedReport],
+    none: &[SeedReport],
+    switched: &BTreeMap<String, Vec<SeedReport>>,
+) -> Decomposition {
+    let mut sweeps: BTreeMap<&str, &[SeedReport]> = switched
+        .iter()
+        .map(|(scheme, reports)| (scheme.as_str(), reports.as_slice()))
+        .collect();
+    sweeps.insert("published", published);
+    sweeps.insert("default", default);
+    sweeps.insert("default+positions=none", none);
+    Decomposition::new(&Reported::shipped(), &sweeps)
 }
 
 /// After the paper's comparison: every score against C under `ablation`, per task
@@ -136,6 +200,9 @@ pub fn reproduction(args: &ReproductionArgs) -> Result<(), Failure> {
         Vec::new()
     };
     let study = read_all(&args.positions)?;
+    let switched = switch_sweeps(&args.switches)?;
+    let d = decomposition(&published, &reports, &none, &switched);
+    let switches = args.switches.display().to_string();
     let sweep_published = args.sweep_published.display().to_string();
     let sweep = args.sweep.display().to_string();
     let sweep_none = args.sweep_none.display().to_string();
@@ -160,17 +227,30 @@ pub fn reproduction(args: &ReproductionArgs) -> Result<(), Failure> {
         study: &study,
         study_dir: &positions,
         published: (&sweep_published, &published),
+        decomposition: (&switches, &d),
     });
+    let json = serde_json::to_string_pretty(&d).map_err(run_error)? + "\n";
+    let files = [
+        (&args.out, contents),
+        (&args.decomposition, json),
+        (&args.forest, forest_svg(&d)),
+    ];
     if args.check {
-        let current = String::from_utf8_lossy(&read_file(&args.out)?).into_owned();
-        if current != contents {
-            return Err(Failure::Run(format!(
-                "{} is out of date with {sweep}, {sweep_none} and {positions}: run `gradcause reproduction`",
-                args.out.display()
-            )));
+        for (path, contents) in &files {
+            let current = String::from_utf8_lossy(&read_file(path)?).into_owned();
+            if current != *contents {
+                return Err(Failure::Run(format!(
+                    "{} is out of date with {sweep}, {sweep_none}, {sweep_published}, {switches} \
+                     and {positions}: run `gradcause reproduction`",
+                    path.display()
+                )));
+            }
+            eprintln!("{} is up to date", path.display());
         }
-        eprintln!("{} is up to date", args.out.display());
         return Ok(());
     }
-    write_file(&args.out, contents.as_bytes())
+    for (path, contents) in &files {
+        write_file(path, contents.as_bytes())?;
+    }
+    Ok(())
 }

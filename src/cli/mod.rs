@@ -198,6 +198,16 @@ struct CompareArgs {
     /// Print a Markdown table instead of text.
     #[arg(long)]
     markdown: bool,
+    /// For a sweep under protocol published: the switch sweeps, one folder per training scheme
+    /// (`published+init=gpt2`) with one folder per task; missing folders are left out.
+    #[arg(long, default_value = "assets/switches")]
+    switches: PathBuf,
+    /// For a sweep under protocol published: the sweep under METHOD's default.
+    #[arg(long, default_value = "assets/sweep")]
+    default_sweep: PathBuf,
+    /// For a sweep under protocol published: the default sweep with `positions = none`.
+    #[arg(long, default_value = "assets/sweep-none")]
+    none_sweep: PathBuf,
 }
 
 #[derive(Args, Debug)]
@@ -214,9 +224,19 @@ struct ReproductionArgs {
     /// The sweep under protocol published (left out when the folder does not exist).
     #[arg(long, default_value = "assets/sweep-published")]
     sweep_published: PathBuf,
+    /// The switch sweeps, one folder per training scheme (`published+init=gpt2`) with one folder
+    /// per task (left out when the folder does not exist).
+    #[arg(long, default_value = "assets/switches")]
+    switches: PathBuf,
     /// The file to write.
     #[arg(long, default_value = "REPRODUCTION.md")]
     out: PathBuf,
+    /// The decomposition's data, which the page reads.
+    #[arg(long, default_value = "assets/decomposition.json")]
+    decomposition: PathBuf,
+    /// The decomposition's forest plot.
+    #[arg(long, default_value = "docs/forest.svg")]
+    forest: PathBuf,
     /// Write nothing; fail if the file differs from what would be written.
     #[arg(long)]
     check: bool,

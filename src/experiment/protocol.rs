@@ -8,10 +8,14 @@
 //! (Adam at 1e-3, batches of 64, lengths 3..7, the 90% target and 15,000 steps, OOD lengths
 //! 8..11, the window [20%, 75%], G and the means on 50 batches of 64) is not listed.
 
+use serde::{Deserialize, Serialize};
+
 use crate::engine::named::named_enum;
 
 named_enum! {
     /// A named set of choices.
+    #[derive(Serialize, Deserialize)]
+    #[serde(rename_all = "lowercase")]
     pub enum Protocol("protocol") {
         /// METHOD's defaults.
         Default = "default",

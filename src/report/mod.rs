@@ -10,6 +10,7 @@
 //! protocol `published`, and [`switches`] reads that sweep's models with its analysis choices
 //! switched one at a time.
 
+pub mod claims;
 pub mod compare;
 pub mod leaderboard;
 pub mod paper;

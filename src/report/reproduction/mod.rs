@@ -18,12 +18,11 @@ use crate::report::leaderboard::leaderboards;
 use crate::report::paper::{CITATION, Reported};
 use crate::report::study::window_counts;
 use crate::report::summary::Summary;
+use crate::report::switches::decomposition::Decomposition;
 use crate::report::switches::switch_table;
 use crate::report::workshop::{WORKSHOP_CITATION, Workshop, per_seed_table, role_table, table1};
 
-mod claims;
-
-pub use claims::{Claim, Holds, MIN_SEEDS, claims};
+pub use crate::report::claims::{Claim, Holds, MIN_SEEDS, claims};
 
 /// One sweep the document reads: the position scheme its models were trained under, where its
 /// reports are and what it is, as the reader should see them, and the reports.
@@ -54,6 +53,9 @@ pub struct Inputs<'a> {
     /// The sweep under protocol `published` (METHOD §11) and its directory: shown beside the
     /// workshop paper's tables (none where it has not been made).
     pub published: (&'a str, &'a [SeedReport]),
+    /// Every claim under each protocol and each single switch of it, and where the switch
+    /// sweeps are (issue 37's decomposition).
+    pub decomposition: (&'a str, &'a Decomposition),
 }
 
 /// One reading of the paper's method: a G reading, a C baseline in the place of its "mean
@@ -173,6 +175,7 @@ pub fn document(inputs: &Inputs) -> String {
         study,
         study_dir,
         published,
+        decomposition,
     } = inputs;
     let summarised = Summarised::new(inputs);
     let default = Reading::DEFAULT;
@@ -233,6 +236,7 @@ pub fn document(inputs: &Inputs) -> String {
 
     out += &robustness_section(&robustness_columns(reported, &summarised));
     out += &published_section(reported, *published);
+    out += &decomposition_section(*decomposition);
     out += &revision_section(summarised.default());
     out += &leaderboard_section(inputs);
 
@@ -364,6 +368,29 @@ fn published_section(reported: &Reported, (dir, reports): (&str, &[SeedReport]))
     out += "\nWhich of the pipeline's analysis choices moves the numbers, switched one at a time on \
             the same models (`gradcause compare`; the training choices need sweeps of their own):\n\n";
     out += &switch_table(reports).markdown();
+    out
+}
+
+/// Which choice makes each finding: per claim its sentence, then the table and ρ per column.
+fn decomposition_section((dir, d): (&str, &Decomposition)) -> String {
+    let mut out = String::from(
+        "\n## Which choice makes each finding\n\nEach claim judged under protocol `published`, \
+         under METHOD's default, and under each with one choice switched to the other \
+         protocol's, on the paper's ten seeds, by the rules above. The analysis switches read \
+         the same models; each training switch has a sweep of its own (",
+    );
+    out += &format!(
+        "`{dir}/SCHEME/TASK`, SCHEME as `scripts/parallel-runs` names it; \
+         `docs/published-pipeline.md` says how to rerun one). The sentences are computed from \
+         the table, never written by hand. The forest plot of ρ: `docs/forest.svg`.\n\n"
+    );
+    for (claim, line) in d.claims.iter().zip(d.why_lines()) {
+        out += &format!("- `{}` ({}): {line}\n", claim.key, claim.claim);
+    }
+    out += "\n";
+    out += &d.table().markdown();
+    out += "\n";
+    out += &d.rho_table().markdown();
     out
 }
 

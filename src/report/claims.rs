@@ -3,6 +3,8 @@
 
 use std::collections::BTreeMap;
 
+use serde::{Deserialize, Serialize};
+
 use crate::analysis::ablation::Ablation;
 use crate::analysis::analyze::Class;
 use crate::analysis::stats::interval_text;
@@ -15,7 +17,8 @@ use crate::report::summary::{Summary, Table3Row};
 use crate::report::table::Format;
 
 /// Whether a claim of the paper holds on ours, judged on a 95% interval over our seeds.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum Holds {
     /// Our interval supports the paper's statement.
     Holds,
@@ -91,6 +94,12 @@ pub struct Claim {
     pub rule: &'static str,
     /// What may explain a difference.
     pub why: &'static str,
+    /// The tasks its verdict is drawn from.
+    pub needs: &'static [Task],
+    /// A C reading it compares the reading's C with, where it needs one.
+    pub against: Option<Ablation>,
+    /// Whether its verdict rests on joint ablations of each seed's top-two Heroes or Bloats.
+    pub joint: bool,
 }
 
 /// The values of `f` over the analysed seeds of `summary`'s Table 3 (defined ones only).
@@ -136,6 +145,9 @@ struct ClaimRule {
     claim: &'static str,
     rule: &'static str,
     why: &'static str,
+    needs: &'static [Task],
+    against: Option<Ablation>,
+    joint: bool,
     judge: fn(&Evidence) -> Judged,
 }
 
@@ -158,6 +170,9 @@ const CLAIMS: [ClaimRule; 8] = [
             resampled: above 0 holds, below 0 does not",
         why: "our models sit at other points of the OOD window and learned the tasks through \
             other circuits; with few seeds the means move by the seed-to-seed spread.",
+        needs: &[Task::Reverse, Task::Sort],
+        against: None,
+        joint: false,
         judge: rho_order,
     },
     ClaimRule {
@@ -168,6 +183,9 @@ const CLAIMS: [ClaimRule; 8] = [
             (zero): inside ±0.1 on both tasks holds, outside ±0.1 on either does not",
         why: "mean ablation per position keeps each position's typical output, zero ablation \
             removes it: the two readings of μ differ most where outputs depend on position.",
+        needs: &[Task::Reverse, Task::Sort],
+        against: Some(Ablation::Zero),
+        joint: false,
         judge: mean_zero_agree,
     },
     ClaimRule {
@@ -179,6 +197,9 @@ const CLAIMS: [ClaimRule; 8] = [
             does not (the other thresholds are shown as Table 5's sums)",
         why: "which heads carry the task differs between trainings; the paper's pattern may also \
             depend on its unreported position scheme, which decides what early layers must do.",
+        needs: &[Task::Sort],
+        against: None,
+        joint: false,
         judge: layer_pattern,
     },
     ClaimRule {
@@ -190,6 +211,9 @@ const CLAIMS: [ClaimRule; 8] = [
         why: "a head's index carries no meaning across trainings unless the same initialisation \
             breaks symmetry the same way; with other random streams than the paper's, the \
             same role may fall to another head of the same layer.",
+        needs: &[Task::Sort],
+        against: None,
+        joint: false,
         judge: identity,
     },
     ClaimRule {
@@ -201,6 +225,9 @@ const CLAIMS: [ClaimRule; 8] = [
             holds, below 1 does not",
         why: "the paper's ratio divides by small single drops, so it swings with them; the \
             additive ratio (joint over the sum) is the steadier test of superadditivity.",
+        needs: &[Task::Sort],
+        against: None,
+        joint: true,
         judge: superadditivity,
     },
     ClaimRule {
@@ -212,6 +239,9 @@ const CLAIMS: [ClaimRule; 8] = [
             does not",
         why: "with few analysed seeds and large seed-to-seed spread (the paper's sd is 22.8 \
             points for Heroes), a mean can fall either way.",
+        needs: &[Task::Reverse],
+        against: None,
+        joint: true,
         judge: pruning,
     },
     ClaimRule {
@@ -222,6 +252,9 @@ const CLAIMS: [ClaimRule; 8] = [
             intervals of the means all above 0 hold, any below 0 does not",
         why: "the order across layers is the claim, not the values: a gradient's size depends on \
             the model's state at the stop rule, which differs between trainings.",
+        needs: &[Task::Sort],
+        against: None,
+        joint: false,
         judge: norms_fall,
     },
     ClaimRule {
@@ -233,6 +266,9 @@ const CLAIMS: [ClaimRule; 8] = [
         why: "our reversal models stop early (at the first check above 90%) and generalise past \
             length 7 very unevenly between seeds; the paper does not say how its models \
             reached positions past the training lengths.",
+        needs: &[Task::Reverse, Task::Sort],
+        against: None,
+        joint: false,
         judge: window,
     },
 ];
@@ -264,6 +300,9 @@ pub fn claims(reported: &Reported, summaries: &BTreeMap<Task, Summary>, c: Ablat
                 verdict,
                 rule: rule.rule,
                 why: rule.why,
+                needs: rule.needs,
+                against: rule.against,
+                joint: rule.joint,
             }
         })
         .collect()

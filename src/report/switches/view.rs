@@ -1,0 +1,158 @@
+//! A report seen under one reading: its G, its C and its class rule in the places every summary
+//! reads, so that the paper's claims are judged under that reading by the code that judges them
+//! under METHOD's ([`crate::report::reproduction::claims`]).
+//!
+//! Nothing is measured again. ρ, Δ and the classes are recomputed from the per-component G and C
+//! the report holds. Pruning and superadditivity need a joint ablation of the reading's top two:
+//! where the analysis measured the same components under the same intervention (for any of its
+//! readings) that accuracy is used; where it did not, the seed has no number there, as a seed
+//! without members of the class has none. Joint ablations are always those of the fixed OOD set,
+//! also for C as published (its intervention, `slot`).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::analysis::ablation::Ablation;
+use crate::analysis::analyze::{
+    Analysis, Class, GradAnalysis, JointAblation, Pruning, compare, superadditivity, top_two,
+};
+use crate::analysis::stats::ranks;
+use crate::engine::component::Component;
+use crate::experiment::report::SeedReport;
+use crate::report::switches::{CSource, Reading};
+
+impl Reading {
+    /// The ablation a view files this reading's C under: its fixed-set ablation, or `slot` (its
+    /// intervention) for C as published.
+    pub fn key(&self) -> Ablation {
+        match self.c {
+            CSource::AsPublished => Ablation::Slot,
+            CSource::FixedSet(a) => a,
+        }
+    }
+
+    /// `report` as this reading sees it: the analysis holds only this reading's G, C as
+    /// published (where it is the reading's) in the place of every fixed-set C, and classes,
+    /// pruning and superadditivity under this reading's rule. A report without this reading's G
+    /// or C keeps its run, not its analysis: a summary lists it as skipped, saying why.
+    pub fn view(&self, report: &SeedReport) -> SeedReport {
+        let mut view = report.clone();
+        view.run.config.analysis.class_rule = self.rule;
+        view.checkpoints.clear();
+        let Some(analysis) = view.analysis.as_mut() else {
+            return view;
+        };
+        let fixed: BTreeMap<Ablation, Vec<f64>> = analysis
+            .causal_ranks
+            .keys()
+            .map(|&a| (a, analysis.causal(a)))
+            .collect();
+        let causal: BTreeMap<Ablation, Vec<f64>> = match self.c {
+            CSource::AsPublished => match &analysis.as_published {
+                Some(p) => [(Ablation::Slot, p.causal.clone())].into(),
+                None => BTreeMap::new(),
+            },
+            CSource::FixedSet(_) => fixed.clone(),
+        };
+        if !analysis.by_grad.contains_key(&self.g) || !causal.contains_key(&self.key()) {
+            view.run.skip_reason = Some(format!(
+                "its report lacks the G or C of reading `{}`",
+                self.label
+            ));
+            view.analysis = None;
+            return view;
+        }
+        let joints = measured_joints(analysis);
+        let stored = &analysis.by_grad[&self.g];
+        let thresholds: Vec<usize> = stored
+            .class
+            .values()
+            .next()
+            .map_or_else(Vec::new, |per_t| per_t.keys().copied().collect());
+        let threshold = report.run.config.analysis.threshold;
+        let grad = analysis.grad(self.g);
+        let names: Vec<Component> = analysis.components.iter().map(|c| c.name).collect();
+        let mut seen = GradAnalysis {
+            ranks: stored.ranks.clone(),
+            spearman: BTreeMap::new(),
+            delta: BTreeMap::new(),
+            class: BTreeMap::new(),
+            pruning: BTreeMap::new(),
+            superadditivity: BTreeMap::new(),
+        };
+        for (&a, c) in &causal {
+            let comparison = compare(&grad, c, &thresholds, self.rule);
+            let joint = |class: Class| -> Option<JointAblation> {
+                let members: Vec<Component> =
+                    top_two(class, &comparison.delta, c, threshold, self.rule)
+                        .into_iter()
+                        .map(|i| names[i])
+                        .collect();
+                let change =
+                    *joints.get(&(applied(&members, a), members.iter().copied().collect()))?;
+                Some(JointAblation {
+                    accuracy: analysis.base_accuracy + change,
+                    change,
+                    components: members,
+                })
+            };
+            let (heroes, bloats) = (joint(Class::Hero), joint(Class::Bloat));
+            // Single drops on the fixed set, where the joint drop is measured.
+            let singles = fixed.get(&a);
+            seen.superadditivity.insert(
+                a,
+                bloats.as_ref().zip(singles).map(|(j, singles)| {
+                    let drops = j
+                        .components
+                        .iter()
+                        .map(|m| singles[names.iter().position(|n| n == m).expect("a component")])
+                        .collect();
+                    superadditivity(j.components.clone(), drops, -j.change)
+                }),
+            );
+            seen.pruning.insert(
+                a,
+                Pruning {
+                    ablation: a,
+                    threshold,
+                    heroes,
+                    bloats,
+                },
+            );
+            seen.spearman.insert(a, comparison.spearman);
+            seen.delta.insert(a, comparison.delta);
+            seen.class.insert(a, comparison.classes);
+        }
+        analysis.causal_ranks = causal.iter().map(|(&a, c)| (a, ranks(c))).collect();
+        for (i, component) in analysis.components.iter_mut().enumerate() {
+            component.causal = causal.iter().map(|(&a, c)| (a, c[i])).collect();
+        }
+        analysis.by_grad = [(self.g, seen)].into();
+        view
+    }
+}
+
+/// The intervention a joint ablation of `members` under `a` gets: `slot` of MLPs alone is their
+/// `mean` (as the analysis measures it).
+fn applied(members: &[Component], a: Ablation) -> Ablation {
+    let heads = members.iter().any(|c| matches!(c, Component::Head { .. }));
+    if a == Ablation::Slot && !heads {
+        Ablation::Mean
+    } else {
+        a
+    }
+}
+
+/// Every joint ablation the analysis measured on the fixed OOD set, by intervention and
+/// components: the accuracy change.
+fn measured_joints(analysis: &Analysis) -> BTreeMap<(Ablation, BTreeSet<Component>), f64> {
+    let mut joints = BTreeMap::new();
+    for by_grad in analysis.by_grad.values() {
+        for (&a, pruning) in &by_grad.pruning {
+            for joint in [&pruning.heroes, &pruning.bloats].into_iter().flatten() {
+                let members = joint.components.iter().copied().collect();
+                joints.insert((applied(&joint.components, a), members), joint.change);
+            }
+        }
+    }
+    joints
+}
