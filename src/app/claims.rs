@@ -1,27 +1,49 @@
-//! The answer first: each of the paper's claims as a card checked on the shipped sweep's runs of
+//! The answer first: each of the paper's claims as a row, checked on the shipped sweep's runs of
 //! the paper's ten seeds under the reading selected (as REPRODUCTION.md's "What holds and what
-//! does not"), then Figure 6 over those runs, then the per-layer figures (2–4) with the paper's
-//! numbers drawn on ours, before anything is trained.
+//! does not"), beside its verdict under protocol `published` and the sentence saying which
+//! single switch turns it (`assets/decomposition.json`); then Figure 6 over those runs, the
+//! decomposition's forest plot, and the per-layer figures (2–4) with the paper's numbers drawn on
+//! ours, before anything is trained.
 
 use leptos::prelude::*;
 
 use crate::analysis::ablation::Ablation;
 use crate::engine::task::Task;
+use crate::experiment::protocol::Protocol;
 use crate::report::paper::Reported;
 use crate::report::reproduction::{Claim, claims};
 use crate::report::summary::{LayerCount, Summary};
+use crate::report::switches::decomposition::Decomposition;
+use crate::report::switches::forest::forest_svg;
 
+use super::browser;
 use super::charts::{GradNormBars, LayerCounts, SweepScatter};
 use super::state::Lab;
 use super::sweep::{ShippedSweeps, open_shipped_seed, paper_seed_summaries, shown_sweep};
 
-/// One card per claim with its verdict, the numbers behind it and how it is judged, then Figure 6
-/// and Figures 2–4 per task.
+/// The decomposition the page ships, or why it could not be read.
+async fn shipped_decomposition() -> Result<Decomposition, String> {
+    let text = browser::fetch_text("decomposition.json")
+        .await
+        .map_err(|e| format!("The decomposition (decomposition.json) did not load: {e}"))?;
+    serde_json::from_str(&text)
+        .map_err(|e| format!("The decomposition (decomposition.json) is unreadable: {e}"))
+}
+
+/// One row per claim with its verdict on ours, under `published`, and why, then Figure 6, the
+/// forest plot and Figures 2–4 per task.
 #[component]
-pub fn ClaimCards() -> impl IntoView {
+pub fn ClaimTable() -> impl IntoView {
     let lab = Lab::get();
     let sweep = shown_sweep(lab);
     let sweeps = ShippedSweeps::get();
+    let decomposition = LocalResource::new(shipped_decomposition);
+    let why = Memo::new(move |_| {
+        decomposition.with(|d| match d.as_ref()? {
+            Ok(d) => Some(Ok((d.clone(), d.why_lines()))),
+            Err(e) => Some(Err(e.clone())),
+        })
+    });
     // Derived once per sweep and reading, not per render: the summaries over the paper's seeds
     // and the claims checked on them.
     let summaries = Memo::new(move |_| {
@@ -50,11 +72,24 @@ pub fn ClaimCards() -> impl IntoView {
                     sweep.get()
                 );
                 let reported = Reported::shipped();
-                let cards = checked
+                let why = why.get();
+                let (found, failed) = match why {
+                    Some(Ok(found)) => (Some(found), None),
+                    Some(Err(e)) => (None, Some(e)),
+                    None => (None, None),
+                };
+                let forest = found.as_ref().map(|(d, _)| forest_svg(d));
+                let rows = checked
                     .get()
                     .unwrap_or_default()
                     .into_iter()
-                    .map(|claim| view! { <ClaimCard claim=claim /> })
+                    .map(|claim| {
+                        let switches = found.as_ref().and_then(|(d, lines)| {
+                            let i = d.claims.iter().position(|c| c.key == claim.key)?;
+                            Some(Switches { d: d.clone(), i, line: lines[i].clone() })
+                        });
+                        view! { <ClaimRow claim=claim switches=switches /> }
+                    })
                     .collect_view();
                 let t = lab.threshold.get();
                 let scatters = summaries
@@ -77,8 +112,27 @@ pub fn ClaimCards() -> impl IntoView {
                     .collect_view();
                 view! {
                     <p class="hint">{reading}</p>
-                    <div class="claim-cards">{cards}</div>
+                    {failed.map(|e| view! { <p class="error">{e}</p> })}
+                    <table class="claim-table">
+                        <thead>
+                            <tr>
+                                <th scope="col">"The paper's claim"</th>
+                                <th scope="col">"On ours"</th>
+                                <th scope="col">"As the author ran it"</th>
+                                <th scope="col">"Why the paper found it: the single switch that turns it"</th>
+                            </tr>
+                        </thead>
+                        <tbody>{rows}</tbody>
+                    </table>
                     <div class="sweep-scatters">{scatters}</div>
+                    {forest.map(|svg| view! {
+                        <figure id="forest" class="chart">
+                            <figcaption>
+                                "ρ under protocol published (orange), METHOD's default (blue) and each with one choice switched: mean over the paper's seeds with its 95% interval. Dashed: the two protocols."
+                            </figcaption>
+                            <div inner_html=svg></div>
+                        </figure>
+                    })}
                     <h3>"Per layer (Figures 2–4): ours, with the paper's numbers drawn on them"</h3>
                     <div class="sweep-figures">{figures}</div>
                 }
@@ -178,23 +232,84 @@ fn layer_figures(
     }
 }
 
-/// A claim: the paper's statement and our verdict, with our numbers and the rule on demand.
+/// One claim's part of the decomposition: the whole of it, the claim's row, and its sentence.
+#[derive(Clone)]
+struct Switches {
+    d: Decomposition,
+    i: usize,
+    line: String,
+}
+
+/// A verdict word, coloured.
+fn verdict(word: &'static str) -> impl IntoView {
+    view! { <span class=format!("verdict verdict-{}", word.replace(' ', "-"))>{word}</span> }
+}
+
+/// A claim: the paper's statement, our verdict, the verdict under `published` and the sentence
+/// saying which switch turns it, with our numbers, the rule and every switch's cell on demand.
 #[component]
-fn ClaimCard(claim: Claim) -> impl IntoView {
+fn ClaimRow(claim: Claim, switches: Option<Switches>) -> impl IntoView {
     let word = claim.verdict.word();
-    view! {
-        <article class="claim" data-key=claim.key data-verdict=word>
-            <h3>{claim.claim}</h3>
-            <p class="claim-verdict">
-                <span class=format!("verdict verdict-{}", word.replace(' ', "-"))>{word}</span>
-                {format!(" on ours: {}", claim.headline)}
-            </p>
+    let published = switches
+        .as_ref()
+        .and_then(|s| Some(s.d.base(Protocol::Published)?.verdicts[s.i].clone()));
+    let published_cell = match published {
+        Some(v) if v.measured() => view! {
+            <td class="published" data-verdict=v.verdict.word()>
+                {verdict(v.verdict.word())} " " {v.headline}
+            </td>
+        }
+        .into_any(),
+        Some(v) => view! {
+            <td class="published" data-verdict="not measured" title=v.missing>
+                "not measured"
+            </td>
+        }
+        .into_any(),
+        None => view! { <td class="published" data-verdict="not measured">"—"</td> }.into_any(),
+    };
+    let why = switches.map(|s| {
+        let cells =
+            s.d.columns
+                .iter()
+                .map(|c| {
+                    let v = &c.verdicts[s.i];
+                    let text = match &v.missing {
+                        None => format!("{}: {}", v.verdict.word(), v.headline),
+                        Some(m) => format!("not measured ({m})"),
+                    };
+                    view! {
+                        <tr>
+                            <th scope="row">{c.label()}</th>
+                            <td>{text}</td>
+                        </tr>
+                    }
+                })
+                .collect_view();
+        view! {
+            <p class="why-line">{s.line}</p>
             <details>
-                <summary>"Numbers, rule, why ours may differ"</summary>
-                <p>{claim.ours}</p>
-                <p>{claim.rule}</p>
-                {(!claim.why.is_empty()).then(|| view! { <p>{claim.why}</p> })}
+                <summary>"Every switch"</summary>
+                <table class="switch-cells">
+                    <tbody>{cells}</tbody>
+                </table>
             </details>
-        </article>
+        }
+    });
+    view! {
+        <tr class="claim" data-key=claim.key data-verdict=word data-claim=claim.claim>
+            <th scope="row">
+                <details>
+                    <summary>{claim.title}</summary>
+                    <p>{claim.claim}</p>
+                    <p>{claim.ours}</p>
+                    <p>{claim.rule}</p>
+                    {(!claim.why.is_empty()).then(|| view! { <p>{claim.why}</p> })}
+                </details>
+            </th>
+            <td class="ours">{verdict(word)} " " {claim.headline}</td>
+            {published_cell}
+            <td class="why">{why}</td>
+        </tr>
     }
 }

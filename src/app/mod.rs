@@ -75,7 +75,7 @@ fn App() -> impl IntoView {
         </nav>
         <GuideBar />
         <main>
-            <claims::ClaimCards />
+            <claims::ClaimTable />
             <section id="stage-train" class="panel">
                 <h2>"1 · Train your own"</h2>
                 <Explain stage=0 />

@@ -82,6 +82,8 @@ fn judged(interval: Option<[f64; 2]>, seeds: usize) -> Option<[f64; 2]> {
 pub struct Claim {
     /// A short stable name (the robustness table's row).
     pub key: &'static str,
+    /// The claim in a few words, for a table's row.
+    pub title: &'static str,
     /// The claim in the paper's words (short).
     pub claim: &'static str,
     /// What ours shows: the numbers behind the verdict, with their intervals.
@@ -142,6 +144,7 @@ impl<'a> Evidence<'a> {
 /// may differ, and the function that judges it on our summaries.
 struct ClaimRule {
     key: &'static str,
+    title: &'static str,
     claim: &'static str,
     rule: &'static str,
     why: &'static str,
@@ -165,6 +168,7 @@ struct Judged {
 const CLAIMS: [ClaimRule; 8] = [
     ClaimRule {
         key: "rho-order",
+        title: "ρ higher on reversal than on sorting",
         claim: "Gradient ranks track causal ranks on reversal and much less on sorting",
         rule: "the bootstrap interval of mean ρ (reversal) − mean ρ (sorting), each task's seeds \
             resampled: above 0 holds, below 0 does not",
@@ -177,6 +181,7 @@ const CLAIMS: [ClaimRule; 8] = [
     },
     ClaimRule {
         key: "mean-zero-agree",
+        title: "Mean and zero ablation agree",
         claim: "Mean and zero ablation agree (Table 1: their mean ρ within 0.01–0.07 of each \
             other on both tasks)",
         rule: "per task, the bootstrap interval of the mean per-seed difference ρ (mean) − ρ \
@@ -190,6 +195,7 @@ const CLAIMS: [ClaimRule; 8] = [
     },
     ClaimRule {
         key: "layer-pattern",
+        title: "Heroes late, Bloats early (sorting)",
         claim: "On sorting, Hidden Heroes concentrate in late layers and Gradient Bloats in early \
             layers",
         rule: "at the pruning threshold, per seed (late − early) Hero heads and (early − late) \
@@ -204,6 +210,7 @@ const CLAIMS: [ClaimRule; 8] = [
     },
     ClaimRule {
         key: "identity",
+        title: "The same heads in the same roles",
         claim: "Specific heads keep their role across sorting seeds (L3_H3 a Hero in 7 of 10; \
             L1_H1 and L1_H3 Bloats in 6 of 10)",
         rule: "each head's share of seeds in its role, Wilson 95% interval: above one half (a \
@@ -218,6 +225,7 @@ const CLAIMS: [ClaimRule; 8] = [
     },
     ClaimRule {
         key: "superadditivity",
+        title: "The top-two Bloats are superadditive",
         claim: "Ablating the top-two Bloats together is superadditive on sorting: the joint drop \
             exceeds the sum of the single drops (the paper: mean joint drop 14× the mean \
             single drop)",
@@ -232,6 +240,7 @@ const CLAIMS: [ClaimRule; 8] = [
     },
     ClaimRule {
         key: "pruning",
+        title: "Pruning Heroes hurts more than Bloats",
         claim: "On reversal, pruning the top-two Heroes damages far more than pruning the top-two \
             Bloats (3.6×)",
         rule: "over the seeds with both classes, the bootstrap interval of the mean of (Bloat \
@@ -246,6 +255,7 @@ const CLAIMS: [ClaimRule; 8] = [
     },
     ClaimRule {
         key: "norms-fall",
+        title: "W_V gradient norms fall with depth",
         claim: "Raw W_V gradient norms fall with depth after layer 1 (sorting: 0.139, 0.172, \
             0.093, 0.052)",
         rule: "per seed, each layer's norm minus the next one's from layer 1 on; the bootstrap \
@@ -259,6 +269,7 @@ const CLAIMS: [ClaimRule; 8] = [
     },
     ClaimRule {
         key: "window",
+        title: "The seeds sit in the OOD window",
         claim: "9 of 10 reversal and 10 of 10 sorting seeds have an OOD length in the window",
         rule: "the Wilson 95% interval of the share of seeds in the window, per task: above the \
             paper's share less one seed in ten (80% reversal, 90% sorting) holds, below it \
@@ -294,6 +305,7 @@ pub fn claims(reported: &Reported, summaries: &BTreeMap<Task, Summary>, c: Ablat
             } = (rule.judge)(&evidence);
             Claim {
                 key: rule.key,
+                title: rule.title,
                 claim: rule.claim,
                 ours,
                 headline,

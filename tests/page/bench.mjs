@@ -1,6 +1,6 @@
 // Benchmark of the built page (dist/, from `trunk build --release`) in headless Chromium, for
 // BENCHMARKS.md. First the time to the first answer: from navigation to the first screen drawn
-// (the claim cards and both tasks' Figure 6 over the shipped sweep), with the gzip weight of
+// (the claim rows and both tasks' Figure 6 over the shipped sweep), with the gzip weight of
 // everything fetched until then, the sweep data included. Then the paper config (sort, seed 42, batch 64, lengths 3-7), on WebGPU (SwiftShader
 // here, a real GPU elsewhere) and on the CPU fallback. For each: the time from navigation to a
 // usable page, from pressing Train to the first step, and training steps per second between
@@ -106,7 +106,7 @@ async function sweep(origin, workers) {
 
 /**
  * One load of the page as a visitor opens it (automatic backend, WebGPU off as on this machine's
- * CPU-only test runs): milliseconds from navigation until the claim cards and every mark of both
+ * CPU-only test runs): milliseconds from navigation until the claim rows and every mark of both
  * tasks' Figure 6 are in the page, and the bytes (raw and gzip -9) of every response until then.
  */
 async function firstAnswer(origin) {
@@ -118,7 +118,7 @@ async function firstAnswer(origin) {
     await page.goto(`${origin}/`);
     const handle = await page.waitForFunction(
       () =>
-        document.querySelector("#claims article.claim") &&
+        document.querySelector("#claims tr.claim") &&
         document.querySelector("#sweep-scatter-reverse g.point") &&
         document.querySelector("#sweep-scatter-sort g.point") &&
         performance.now(),
@@ -161,7 +161,7 @@ try {
     const times = loads.map((l) => l.ms).sort((a, b) => a - b);
     first = { median_ms: times[Math.floor(LOADS / 2)], times_ms: times, ...loads[0] };
     console.log(
-      `first answer (claim cards and both Figure 6 drawn): median ${first.median_ms.toFixed(0)} ms after navigation ` +
+      `first answer (claim rows and both Figure 6 drawn): median ${first.median_ms.toFixed(0)} ms after navigation ` +
         `over ${LOADS} loads (${times.map((t) => t.toFixed(0)).join(", ")}); fetched until then: ` +
         `${(first.raw / 1e6).toFixed(2)} MB, ${(first.gzip / 1e6).toFixed(3)} MB gzip -9 (${first.files.join(", ")})`,
     );

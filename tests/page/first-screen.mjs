@@ -20,7 +20,7 @@ try {
   ]) {
     const page = await browser.newPage({ viewport: { width, height } });
     await page.goto(`http://127.0.0.1:${server.address().port}/`);
-    await page.waitForSelector("#claims article.claim", { timeout: 60_000 });
+    await page.waitForSelector("#claims tr.claim", { timeout: 60_000 });
     await page.waitForSelector("#sweep-scatter-sort g.point", { timeout: 60_000 });
     const path = join(docs, `first-screen-${width}.png`);
     await page.screenshot({ path });

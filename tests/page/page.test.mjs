@@ -65,11 +65,11 @@ async function flow(origin, name) {
     const section = markdown.split("## What holds and what does not")[1].split("\n## ")[0];
     const expected = [...section.matchAll(/^- \*(.+?)\* — \*\*(.+?)\*\*/gm)].map((m) => [m[1], m[2]]);
     assert.ok(expected.length >= 7, `claims in REPRODUCTION.md: ${expected.length}`);
-    await page.waitForSelector("#claims article.claim", { timeout: 60_000 });
-    const cards = await page
-      .locator("#claims article.claim")
-      .evaluateAll((cs) => cs.map((c) => [c.querySelector("h3").textContent, c.dataset.verdict]));
-    assert.deepEqual(cards, expected, "claim cards against REPRODUCTION.md");
+    await page.waitForSelector("#claims tr.claim", { timeout: 60_000 });
+    const rows = await page
+      .locator("#claims tr.claim")
+      .evaluateAll((rs) => rs.map((r) => [r.dataset.claim, r.dataset.verdict]));
+    assert.deepEqual(rows, expected, "claim rows against REPRODUCTION.md");
     // And Figure 6 over those seeds, one panel per task in the first 1,000 px: a mark for every
     // component of every analysed seed, its class the one its ranks give (t = 6, mean ablation).
     for (const task of ["reverse", "sort"]) {
@@ -471,6 +471,85 @@ async function workerDeath(page) {
   console.log(`worker death: errors injected into ${workers.length} workers, ${died} seeds lost, ${finished} finished`);
 }
 
+/** The words of a verdict as the decomposition's JSON spells it. */
+const VERDICT = { holds: "holds", "does-not-hold": "does not hold", inconclusive: "inconclusive" };
+
+/**
+ * The first screen: every claim with its verdicts and why-line in view at 1400 x 1000 without
+ * scrolling, stacked at 390 px; each sentence checked against the decomposition it came from
+ * (dist/decomposition.json): its opening says published's verdict, each switch it names has the
+ * verdict it says, "no single switch" means none turns it, and it counts the switches not measured.
+ */
+async function firstScreen(origin) {
+  const browser = await launch(MODES["cpu-fallback"].flags);
+  try {
+    const decomposition = JSON.parse(await readFile(join(dist, "decomposition.json"), "utf8"));
+    const base = (from) => decomposition.columns.find((c) => c.from === from && c.switched === null);
+    const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+    await page.goto(`${origin}/`);
+    await page.waitForSelector("#claims tr.claim p.why-line", { timeout: 60_000 });
+    const rows = await page.locator("#claims tr.claim").evaluateAll((rs) =>
+      rs.map((r) => ({
+        key: r.dataset.key,
+        published: r.querySelector("td.published").dataset.verdict,
+        line: r.querySelector("p.why-line").textContent,
+        bottom: r.getBoundingClientRect().bottom,
+      })),
+    );
+    assert.equal(rows.length, decomposition.claims.length, "a row per claim");
+    for (const [i, claim] of decomposition.claims.entries()) {
+      const row = rows.find((r) => r.key === claim.key);
+      assert.ok(row.bottom <= 1000, `${claim.key}: its row ends at ${row.bottom} px, below the fold`);
+      const p = base("published").verdicts[i];
+      const word = p.missing ? "not measured" : VERDICT[p.verdict];
+      assert.equal(row.published, word, `${claim.key}: the verdict under published`);
+      const opening = {
+        "not measured": "Not measured under published",
+        holds: "Holds under published",
+        "does not hold": "Does not hold even under published",
+        inconclusive: "Inconclusive under published",
+      }[word];
+      assert.ok(row.line.startsWith(opening), `${claim.key}: "${row.line}" opens with "${opening}"`);
+      if (p.missing) continue;
+      const switches = (from) => decomposition.columns.filter((c) => c.from === from && c.switched !== null);
+      const named = /(holds|does not hold|is inconclusive) once (.+?) alone is switched to (the default|published)/g;
+      let turned = 0;
+      for (const [, verb, names, side] of row.line.matchAll(named)) {
+        for (const name of names.split(/, | or /)) {
+          const label = name.replace(/ \(\d+ seeds\)$/, "");
+          const from = side === "the default" ? "published" : "default";
+          const cell = switches(from).find((c) => c.switched === label)?.verdicts[i];
+          assert.ok(cell && !cell.missing, `${claim.key}: "${label}" is a measured switch from ${from}`);
+          assert.equal(VERDICT[cell.verdict], verb.replace(/^is /, ""), `${claim.key}: ${label}`);
+          turned += 1;
+        }
+      }
+      if (row.line.includes("no single switch to the default turns it")) {
+        assert.equal(turned, 0);
+        for (const c of switches("published").filter((c) => !c.verdicts[i].missing)) {
+          assert.equal(c.verdicts[i].verdict, p.verdict, `${claim.key}: ${c.switched} turns it`);
+        }
+      }
+      const unmeasured = decomposition.columns.filter((c) => c.switched !== null && c.verdicts[i].missing);
+      const counted = row.line.match(/(\d+) of (\d+) switches not measured yet/);
+      assert.equal(counted ? Number(counted[1]) : 0, unmeasured.length, `${claim.key}: switches not measured`);
+    }
+    // The forest plot: a dot per measured column and task, at the ρ the JSON holds.
+    const dots = await page.locator("#forest circle.rho").evaluateAll((cs) => cs.map((c) => Number(c.dataset.rho)));
+    const rhos = decomposition.columns.flatMap((c) => Object.values(c.rho).filter((m) => m.mean !== null).map((m) => m.mean));
+    assert.equal(dots.length, rhos.length, "a dot per column and task measured");
+    await page.setViewportSize({ width: 390, height: 844 });
+    const stacked = await page.locator("#claims tr.claim").first().evaluate((r) => {
+      const [th, , , why] = r.children;
+      return [th.getBoundingClientRect().left, why.getBoundingClientRect().left, why.getBoundingClientRect().top > th.getBoundingClientRect().bottom - 1];
+    });
+    assert.ok(Math.abs(stacked[0] - stacked[1]) < 2 && stacked[2], `at 390 px a claim's cells stack: ${stacked}`);
+    console.log(`first screen: ${rows.length} claims in view at 1400 x 1000, each sentence matches decomposition.json`);
+  } finally {
+    await browser.close();
+  }
+}
+
 /** Left to choose, the page trains on the CPU when WebGPU offers only SwiftShader, and says so. */
 async function softwareAdapterMeansCpu(origin) {
   const browser = await launch(MODES.webgpu.flags);
@@ -498,6 +577,7 @@ try {
   await flow(origin(atRoot, ""), "webgpu");
   await flow(origin(underPath, "/gradcause"), "cpu-fallback");
   await softwareAdapterMeansCpu(origin(atRoot, ""));
+  await firstScreen(origin(atRoot, ""));
   console.log("page tests passed (at the root and under /gradcause/)");
 } finally {
   atRoot.close();

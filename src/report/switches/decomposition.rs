@@ -50,7 +50,7 @@ pub const VARIANTS: [Variant; 14] = [
     published(Some("inclusive classes"), "published", READINGS[2]),
     published(Some("C on the fixed set (slot)"), "published", READINGS[3]),
     published(
-        Some("C on the fixed set by mean ablation (two choices)"),
+        Some("C on the fixed set, mean (two choices)"),
         "published",
         READINGS[4],
     ),
@@ -66,7 +66,7 @@ pub const VARIANTS: [Variant; 14] = [
         READINGS[0],
     ),
     published(
-        Some("stop rule checked every 250 steps on 1024 examples"),
+        Some("stop rule: 250 steps, 1024 examples"),
         "published+eval-every=250+eval-examples=1024",
         READINGS[0],
     ),
@@ -165,6 +165,8 @@ impl Column {
 pub struct ClaimName {
     /// Its stable name (the robustness table's row).
     pub key: String,
+    /// The claim in a few words.
+    pub title: String,
     /// The claim in the paper's words (short).
     pub claim: String,
     /// The tasks its verdict is drawn from.
@@ -193,6 +195,7 @@ impl Decomposition {
             .into_iter()
             .map(|c| ClaimName {
                 key: c.key.into(),
+                title: c.title.into(),
                 claim: c.claim.into(),
                 needs: c.needs.to_vec(),
             })
@@ -201,7 +204,7 @@ impl Decomposition {
     }
 
     /// The column of protocol `from` itself.
-    fn base(&self, from: Protocol) -> Option<&Column> {
+    pub fn base(&self, from: Protocol) -> Option<&Column> {
         self.columns.iter().find(|c| c.from == from && c.is_base())
     }
 
@@ -256,7 +259,7 @@ impl Decomposition {
                 } else if !unsure.is_empty() {
                     format!(
                         "Holds under published; no single switch makes it fail, but it is \
-                         inconclusive once {} alone is switched.",
+                         inconclusive once {} alone is switched to the default.",
                         or_list(&unsure)
                     )
                 } else {
@@ -560,6 +563,7 @@ mod tests {
         Decomposition {
             claims: vec![ClaimName {
                 key: "k".into(),
+                title: "t".into(),
                 claim: "c".into(),
                 needs: vec![Task::Sort],
             }],
@@ -586,7 +590,7 @@ mod tests {
             [
                 "Holds under published; does not hold once a or e (5 seeds) alone is switched to \
               the default. Under METHOD's default it does not hold; it holds once f alone is \
-              switched to published. Not yet measured: published, c."
+              switched to published. 1 of 5 switches not measured yet."
             ]
         );
     }
@@ -610,7 +614,7 @@ mod tests {
             unsure.why_lines(),
             [
                 "Holds under published; no single switch makes it fail, but it is inconclusive \
-              once b (3 seeds) alone is switched."
+              once b (3 seeds) alone is switched to the default."
             ]
         );
         let never = decomposition(vec![

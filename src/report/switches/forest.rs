@@ -1,16 +1,16 @@
 //! The decomposition's ρ as a forest plot: per task, one row per column, the mean ρ as a dot
-//! with its 95% interval, the values under `published` and METHOD's default marked by lines
-//! across the panel. One SVG text, drawn by the page and written to `docs/` alike.
+//! with its 95% interval (its seed count beside it where under [`WELL_MEASURED`]), the values
+//! under `published` and METHOD's default marked by lines across the panel. One SVG text, drawn by the page and written to `docs/` alike.
 
 use std::fmt::Write;
 
 use crate::engine::task::Task;
 use crate::experiment::protocol::Protocol;
 use crate::report::plot::{Scale, format_number};
-use crate::report::switches::decomposition::{Column, Decomposition};
+use crate::report::switches::decomposition::{Column, Decomposition, WELL_MEASURED};
 
 /// Width of the labels left of each panel, px.
-const LABEL: f64 = 330.0;
+const LABEL: f64 = 340.0;
 /// Width of one task's plotting area, px.
 const PANEL: f64 = 250.0;
 /// Gap between the panels, px.
@@ -136,6 +136,15 @@ fn row(svg: &mut String, c: &Column, task: Task, x: &Scale, y: f64) {
         );
     }
     let mean = m.mean.unwrap_or_default();
+    if m.n < WELL_MEASURED {
+        let _ = writeln!(
+            svg,
+            "<text x=\"{}\" y=\"{}\" fill=\"#555\" font-size=\"10\">n = {}</text>",
+            x.map(m.interval.map_or(mean, |i| i[1])) + 8.0,
+            y + 4.0,
+            m.n
+        );
+    }
     let fill = if c.is_base() { colour } else { "white" };
     let _ = writeln!(
         svg,
