@@ -923,3 +923,44 @@ fn a_view_under_a_stored_reading_is_what_the_analysis_stored() {
     }
     assert!(checked >= 19, "{checked} analysed reports");
 }
+
+/// Every shipped report under protocol published (the published sweep and every switch sweep)
+/// holds every joint ablation the decomposition's readings need (`gradcause joints`): a cell
+/// the decomposition shows under published is never short of a seed's pruning for want of one.
+#[test]
+fn every_shipped_published_report_holds_the_joint_ablations_its_readings_need() {
+    use gradcause::report::switches::READINGS;
+
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("assets");
+    let mut dirs = vec![root.join("sweep-published")];
+    for entry in std::fs::read_dir(root.join("switches")).unwrap() {
+        dirs.push(entry.unwrap().path());
+    }
+    let mut checked = 0;
+    for dir in dirs {
+        for task in ["reverse", "sort"] {
+            let Ok(entries) = std::fs::read_dir(dir.join(task)) else {
+                continue;
+            };
+            for path in entries.map(|e| e.unwrap().path()) {
+                let name = path.file_name().unwrap().to_string_lossy().into_owned();
+                if !(name.starts_with(&format!("{task}-seed")) && name.ends_with(".json")) {
+                    continue;
+                }
+                let report: SeedReport =
+                    serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+                for reading in READINGS {
+                    let missing = reading.missing_joints(&report);
+                    assert!(
+                        missing.is_empty(),
+                        "{} lacks {missing:?} under {}: run `gradcause joints`",
+                        path.display(),
+                        reading.label
+                    );
+                }
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked >= 40, "{checked} reports");
+}

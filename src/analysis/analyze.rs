@@ -242,6 +242,23 @@ pub struct Analysis {
     /// from the fixed set's numbers above.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub as_published: Option<AsPublished>,
+    /// Joint ablations measured after the analysis, on the same fixed OOD set, for the top twos
+    /// of readings the analysis did not prune under (`gradcause joints`); empty in most reports.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub joints: Vec<MeasuredJoint>,
+}
+
+/// One joint ablation measured after the analysis ([`Analysis::joints`]).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct MeasuredJoint {
+    /// The ablation the components got (an MLP's `slot` is its `mean`).
+    pub ablation: Ablation,
+    /// The ablated components.
+    pub components: Vec<Component>,
+    /// Accuracy with all of them ablated.
+    pub accuracy: f64,
+    /// `accuracy − base accuracy`.
+    pub change: f64,
 }
 
 /// The readings an analysis holds none of ([`Analysis::lacks`]); shown as `G wv-wout-raw, C slot`.
@@ -559,6 +576,7 @@ pub async fn analyze_on(
         layer_grad_norm,
         score_pruning: Some(score_pruning),
         as_published: None,
+        joints: Vec::new(),
     })
 }
 

@@ -7,6 +7,7 @@ mod bench;
 mod compare;
 mod config_args;
 mod data;
+mod joints;
 mod run;
 mod study;
 
@@ -51,6 +52,9 @@ enum Command {
     Reproduction(ReproductionArgs),
     /// Accuracy of a saved model with some components ablated.
     Ablate(AblateArgs),
+    /// Add to a sweep's reports the joint ablations the decomposition's readings need and the
+    /// analyses did not make (their models kept by `gradcause sweep --models`).
+    Joints(JointsArgs),
     /// Time the training step, OOD batches and (optionally) the analysis; compare with PyTorch.
     Bench(bench::BenchArgs),
 }
@@ -243,6 +247,19 @@ struct ReproductionArgs {
 }
 
 #[derive(Args, Debug)]
+struct JointsArgs {
+    /// A sweep directory: its per-seed reports, and those of the folders in it; each report
+    /// that lacks joint ablations is rewritten with them.
+    dir: PathBuf,
+    /// The folder of the sweep's kept models (`TASK-seedN.safetensors`).
+    #[arg(long)]
+    models: PathBuf,
+    /// Where to compute: cpu (Burn flex) or wgpu (Vulkan, Metal, DX12).
+    #[arg(long, default_value = "cpu")]
+    backend: Backend,
+}
+
+#[derive(Args, Debug)]
 struct AblateArgs {
     /// Saved weights (safetensors).
     #[arg(long)]
@@ -285,6 +302,7 @@ pub fn main() -> ExitCode {
         Command::Compare(args) => compare::compare_command(&args),
         Command::Reproduction(args) => compare::reproduction(&args),
         Command::Ablate(args) => pollster::block_on(ablate::ablate(&args)),
+        Command::Joints(args) => pollster::block_on(joints::joints(&args)),
         Command::Bench(args) => pollster::block_on(bench::bench(&args)),
     });
     match result {

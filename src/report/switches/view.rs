@@ -5,8 +5,8 @@
 //! Nothing is measured again. ρ, Δ and the classes are recomputed from the per-component G and C
 //! the report holds. Pruning and superadditivity need a joint ablation of the reading's top two:
 //! where the analysis measured the same components under the same intervention (for any of its
-//! readings) that accuracy is used; where it did not, the seed has no number there, as a seed
-//! without members of the class has none. Joint ablations are always those of the fixed OOD set,
+//! readings, or after it: [`Analysis::joints`]) that accuracy is used; where it did not, the seed
+//! has no number there ([`Reading::missing_joints`] names what to measure). Joint ablations are always those of the fixed OOD set,
 //! also for C as published (its intervention, `slot`).
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -35,11 +35,24 @@ impl Reading {
     /// pruning and superadditivity under this reading's rule. A report without this reading's G
     /// or C keeps its run, not its analysis: a summary lists it as skipped, saying why.
     pub fn view(&self, report: &SeedReport) -> SeedReport {
+        self.seen(report).0
+    }
+
+    /// The joint ablations this reading's view of `report` lacks: the top two of a class under
+    /// an intervention the analysis never ablated together, each with the ablation it gets.
+    /// `gradcause joints` measures them ([`Analysis::joints`]).
+    pub fn missing_joints(&self, report: &SeedReport) -> Vec<(Vec<Component>, Ablation)> {
+        self.seen(report).1
+    }
+
+    /// [`Reading::view`] and [`Reading::missing_joints`] at once.
+    fn seen(&self, report: &SeedReport) -> (SeedReport, Vec<(Vec<Component>, Ablation)>) {
+        let mut missing = Vec::new();
         let mut view = report.clone();
         view.run.config.analysis.class_rule = self.rule;
         view.checkpoints.clear();
         let Some(analysis) = view.analysis.as_mut() else {
-            return view;
+            return (view, missing);
         };
         let fixed: BTreeMap<Ablation, Vec<f64>> = analysis
             .causal_ranks
@@ -59,7 +72,7 @@ impl Reading {
                 self.label
             ));
             view.analysis = None;
-            return view;
+            return (view, missing);
         }
         let joints = measured_joints(analysis);
         let stored = &analysis.by_grad[&self.g];
@@ -81,14 +94,21 @@ impl Reading {
         };
         for (&a, c) in &causal {
             let comparison = compare(&grad, c, &thresholds, self.rule);
-            let joint = |class: Class| -> Option<JointAblation> {
+            let mut joint = |class: Class| -> Option<JointAblation> {
                 let members: Vec<Component> =
                     top_two(class, &comparison.delta, c, threshold, self.rule)
                         .into_iter()
                         .map(|i| names[i])
                         .collect();
-                let change =
-                    *joints.get(&(applied(&members, a), members.iter().copied().collect()))?;
+                if members.is_empty() {
+                    return None;
+                }
+                let ablation = applied(&members, a);
+                let key = (ablation, members.iter().copied().collect());
+                let Some(&change) = joints.get(&key) else {
+                    missing.push((members, ablation));
+                    return None;
+                };
                 Some(JointAblation {
                     accuracy: analysis.base_accuracy + change,
                     change,
@@ -127,7 +147,7 @@ impl Reading {
             component.causal = causal.iter().map(|(&a, c)| (a, c[i])).collect();
         }
         analysis.by_grad = [(self.g, seen)].into();
-        view
+        (view, missing)
     }
 }
 
@@ -142,8 +162,8 @@ fn applied(members: &[Component], a: Ablation) -> Ablation {
     }
 }
 
-/// Every joint ablation the analysis measured on the fixed OOD set, by intervention and
-/// components: the accuracy change.
+/// Every joint ablation measured on the fixed OOD set, by the analysis or after it, by
+/// intervention and components: the accuracy change.
 fn measured_joints(analysis: &Analysis) -> BTreeMap<(Ablation, BTreeSet<Component>), f64> {
     let mut joints = BTreeMap::new();
     for by_grad in analysis.by_grad.values() {
@@ -153,6 +173,10 @@ fn measured_joints(analysis: &Analysis) -> BTreeMap<(Ablation, BTreeSet<Componen
                 joints.insert((applied(&joint.components, a), members), joint.change);
             }
         }
+    }
+    for joint in &analysis.joints {
+        let members = joint.components.iter().copied().collect();
+        joints.insert((joint.ablation, members), joint.change);
     }
     joints
 }
