@@ -495,6 +495,19 @@ fn compare_reads_the_shipped_sweep_and_reproduction_md_is_up_to_date() {
     ] {
         assert!(stdout.contains(section), "no {section} in:\n{stdout}");
     }
+    // Under protocol published, the decomposition: each claim's sentence, as the page gets it.
+    let published = run(&["compare", "assets/sweep-published"]);
+    let stdout = String::from_utf8_lossy(&published.stdout);
+    assert!(published.status.success());
+    let shipped: Decomposition = serde_json::from_str(
+        &std::fs::read_to_string(std::path::Path::new(root).join("assets/decomposition.json"))
+            .unwrap(),
+    )
+    .unwrap();
+    for (claim, line) in shipped.claims.iter().zip(shipped.why_lines()) {
+        let printed = format!("  {}: {line}", claim.key);
+        assert!(stdout.contains(&printed), "no `{printed}` in:\n{stdout}");
+    }
     let check = run(&["reproduction", "--check"]);
     assert!(
         check.status.success(),

@@ -1,7 +1,7 @@
 //! The published pipeline's analysis choices switched one at a time, on the same models: G's √N,
 //! C's sample and intervention, the class rule (METHOD §11). Each reading is a row of data
 //! ([`READINGS`]): which G, where C comes from, which rule; its numbers are recomputed from what
-//! every report holds per component. [`view`] shows a whole report under a reading, and
+//! every report holds per component. [`Reading::view`] shows a whole report under a reading, and
 //! [`decomposition`] judges the paper's claims under each protocol and each single switch of it,
 //! the training choices on sweeps of their own.
 
