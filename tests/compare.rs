@@ -837,7 +837,11 @@ fn switch_readings_recompute_what_the_published_analyses_stored() {
             .find(|r| r.g == g && r.c == c && r.rule == rule)
             .unwrap()
     };
-    let published = reading(GWeights::WvWoutRaw, CSource::AsPublished, ClassRule::Strict);
+    let published = reading(
+        GWeights::WvWoutRaw,
+        CSource::Fresh(Ablation::Slot),
+        ClassRule::Strict,
+    );
     let mut checked = 0;
     for task in ["reverse", "sort"] {
         for entry in std::fs::read_dir(root.join(task)).unwrap() {
@@ -904,12 +908,17 @@ fn a_view_under_a_stored_reading_is_what_the_analysis_stored() {
             let Some(stored) = report.analysis.as_ref() else {
                 continue;
             };
-            let published = reading(GWeights::WvWoutRaw, CSource::AsPublished).view(&report);
+            let published =
+                reading(GWeights::WvWoutRaw, CSource::Fresh(Ablation::Slot)).view(&report);
             let seen = &published.analysis.as_ref().unwrap().by_grad[&GWeights::WvWoutRaw];
             let as_published = stored.as_published.as_ref().unwrap();
             assert_eq!(seen.spearman[&Ablation::Slot], as_published.spearman);
             assert_eq!(seen.class[&Ablation::Slot], as_published.class);
-            assert_eq!(published.analysis.unwrap().causal_ranks.len(), 1);
+            assert_eq!(
+                published.analysis.unwrap().causal_ranks.len(),
+                3,
+                "slot, mean and zero on the fresh examples"
+            );
             for (g, a) in [
                 (GWeights::WvWoutRaw, Ablation::Slot),
                 (GWeights::WvWout, Ablation::Mean),
@@ -938,10 +947,13 @@ fn a_view_under_a_stored_reading_is_what_the_analysis_stored() {
 }
 
 /// Every shipped report under protocol published (the published sweep and every switch sweep)
-/// holds every joint ablation the decomposition's readings need (`gradcause joints`): a cell
-/// the decomposition shows under published is never short of a seed's pruning for want of one.
+/// holds what the decomposition's readings need (`gradcause complete`): C on the fresh examples
+/// under mean and zero ablation — an MLP's equal to C as published, whose `slot` of an MLP is its
+/// mean on the same examples — and every joint ablation, so a cell under published is never
+/// short of a seed's pruning for want of one.
 #[test]
-fn every_shipped_published_report_holds_the_joint_ablations_its_readings_need() {
+fn every_shipped_published_report_holds_what_its_readings_need() {
+    use gradcause::engine::component::Component;
     use gradcause::report::switches::READINGS;
 
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("assets");
@@ -962,11 +974,27 @@ fn every_shipped_published_report_holds_the_joint_ablations_its_readings_need() 
                 }
                 let report: SeedReport =
                     serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+                let Some(analysis) = report.analysis.as_ref() else {
+                    continue;
+                };
+                let published = analysis.as_published.as_ref().unwrap();
+                let fresh = &published.fresh;
+                assert_eq!(
+                    fresh.len(),
+                    2,
+                    "{}: run `gradcause complete`",
+                    path.display()
+                );
+                for (i, c) in analysis.components.iter().enumerate() {
+                    if matches!(c.name, Component::Mlp { .. }) {
+                        assert_eq!(fresh[&Ablation::Mean][i], published.causal[i], "{}", c.name);
+                    }
+                }
                 for reading in READINGS {
                     let missing = reading.missing_joints(&report);
                     assert!(
                         missing.is_empty(),
-                        "{} lacks {missing:?} under {}: run `gradcause joints`",
+                        "{} lacks {missing:?} under {}: run `gradcause complete`",
                         path.display(),
                         reading.label
                     );

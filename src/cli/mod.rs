@@ -5,9 +5,9 @@ mod ablate;
 mod allocator;
 mod bench;
 mod compare;
+mod complete;
 mod config_args;
 mod data;
-mod joints;
 mod run;
 mod study;
 
@@ -52,9 +52,10 @@ enum Command {
     Reproduction(ReproductionArgs),
     /// Accuracy of a saved model with some components ablated.
     Ablate(AblateArgs),
-    /// Add to a sweep's reports the joint ablations the decomposition's readings need and the
-    /// analyses did not make (their models kept by `gradcause sweep --models`).
-    Joints(JointsArgs),
+    /// Add to a sweep's reports what the decomposition's readings need and their analyses did
+    /// not measure: C on the fresh examples under mean and zero ablation, and joint ablations
+    /// (their models kept by `gradcause sweep --models`).
+    Complete(CompleteArgs),
     /// Time the training step, OOD batches and (optionally) the analysis; compare with PyTorch.
     Bench(bench::BenchArgs),
 }
@@ -247,9 +248,9 @@ struct ReproductionArgs {
 }
 
 #[derive(Args, Debug)]
-struct JointsArgs {
+struct CompleteArgs {
     /// A sweep directory: its per-seed reports, and those of the folders in it; each report
-    /// that lacks joint ablations is rewritten with them.
+    /// that lacks a measurement is rewritten with it.
     dir: PathBuf,
     /// The folder of the sweep's kept models (`TASK-seedN.safetensors`).
     #[arg(long)]
@@ -302,7 +303,7 @@ pub fn main() -> ExitCode {
         Command::Compare(args) => compare::compare_command(&args),
         Command::Reproduction(args) => compare::reproduction(&args),
         Command::Ablate(args) => pollster::block_on(ablate::ablate(&args)),
-        Command::Joints(args) => pollster::block_on(joints::joints(&args)),
+        Command::Complete(args) => pollster::block_on(complete::complete(&args)),
         Command::Bench(args) => pollster::block_on(bench::bench(&args)),
     });
     match result {

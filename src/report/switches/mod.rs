@@ -22,9 +22,10 @@ use crate::report::workshop::WORKSHOP_THRESHOLD;
 /// Where a reading's C comes from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum CSource {
-    /// C as published: `slot` (an MLP's mean) on fresh examples per component, against the
-    /// window's baseline ([`crate::analysis::as_published`]).
-    AsPublished,
+    /// Each component's own fresh examples (the pipeline's sample) under an ablation, against
+    /// the window's baseline ([`crate::analysis::as_published`]): under `slot` (an MLP's mean),
+    /// C as published.
+    Fresh(Ablation),
     /// The fixed OOD set under an ablation.
     FixedSet(Ablation),
 }
@@ -43,27 +44,32 @@ pub struct Reading {
 }
 
 /// The readings compared: protocol `published`'s, each of its analysis choices switched alone to
-/// METHOD's, METHOD's default, and each published choice alone from the default. C by mean
-/// ablation on fresh examples is not measured, so C's sample and intervention switch apart
-/// only from `slot`.
-pub const READINGS: [Reading; 9] = [
+/// METHOD's, METHOD's default, and each published choice alone from the default. C's sample
+/// (fresh examples or the fixed set) and its intervention (`slot` or mean) switch apart.
+pub const READINGS: [Reading; 10] = [
     Reading {
         label: "published: raw G · C as published · strict",
         g: GWeights::WvWoutRaw,
-        c: CSource::AsPublished,
+        c: CSource::Fresh(Ablation::Slot),
         rule: ClassRule::Strict,
     },
     Reading {
         label: "published, G over √N (wv-wout)",
         g: GWeights::WvWout,
-        c: CSource::AsPublished,
+        c: CSource::Fresh(Ablation::Slot),
         rule: ClassRule::Strict,
     },
     Reading {
         label: "published, inclusive classes",
         g: GWeights::WvWoutRaw,
-        c: CSource::AsPublished,
+        c: CSource::Fresh(Ablation::Slot),
         rule: ClassRule::Inclusive,
+    },
+    Reading {
+        label: "published, C by mean ablation on the same fresh examples",
+        g: GWeights::WvWoutRaw,
+        c: CSource::Fresh(Ablation::Mean),
+        rule: ClassRule::Strict,
     },
     Reading {
         label: "published, C on the fixed set (slot)",
@@ -121,7 +127,7 @@ impl Reading {
             return None;
         }
         let causal = match self.c {
-            CSource::AsPublished => analysis.as_published.as_ref()?.causal.clone(),
+            CSource::Fresh(a) => analysis.as_published.as_ref()?.causal_under().remove(&a)?,
             CSource::FixedSet(a) if analysis.causal_ranks.contains_key(&a) => analysis.causal(a),
             CSource::FixedSet(_) => return None,
         };

@@ -15,6 +15,7 @@ use crate::analysis::ablation::Ablation;
 use crate::analysis::analyze::{
     Analysis, Class, GradAnalysis, JointAblation, Pruning, compare, superadditivity, top_two,
 };
+use crate::analysis::as_published::AsPublished;
 use crate::analysis::stats::ranks;
 use crate::engine::component::Component;
 use crate::experiment::report::SeedReport;
@@ -25,8 +26,7 @@ impl Reading {
     /// intervention) for C as published.
     pub fn key(&self) -> Ablation {
         match self.c {
-            CSource::AsPublished => Ablation::Slot,
-            CSource::FixedSet(a) => a,
+            CSource::Fresh(a) | CSource::FixedSet(a) => a,
         }
     }
 
@@ -40,7 +40,7 @@ impl Reading {
 
     /// The joint ablations this reading's view of `report` lacks: the top two of a class under
     /// an intervention the analysis never ablated together, each with the ablation it gets.
-    /// `gradcause joints` measures them ([`Analysis::joints`]).
+    /// `gradcause complete` measures them ([`Analysis::joints`]).
     pub fn missing_joints(&self, report: &SeedReport) -> Vec<(Vec<Component>, Ablation)> {
         self.seen(report).1
     }
@@ -60,10 +60,11 @@ impl Reading {
             .map(|&a| (a, analysis.causal(a)))
             .collect();
         let causal: BTreeMap<Ablation, Vec<f64>> = match self.c {
-            CSource::AsPublished => match &analysis.as_published {
-                Some(p) => [(Ablation::Slot, p.causal.clone())].into(),
-                None => BTreeMap::new(),
-            },
+            CSource::Fresh(_) => analysis
+                .as_published
+                .as_ref()
+                .map(AsPublished::causal_under)
+                .unwrap_or_default(),
             CSource::FixedSet(_) => fixed.clone(),
         };
         if !analysis.by_grad.contains_key(&self.g) || !causal.contains_key(&self.key()) {

@@ -1,0 +1,168 @@
+//! `gradcause complete`: adds to each analysed report what the decomposition's readings need and
+//! an older analysis did not measure, from the report's kept model: C by mean and zero ablation
+//! on the fresh examples of C as published ([`AsPublished::fresh`], checked against the stored C
+//! as published, which the same examples must give again), then the joint ablations of other
+//! readings' top two Heroes or Bloats on the report's own fixed OOD set ([`Analysis::joints`]).
+//!
+//! [`AsPublished::fresh`]: gradcause::analysis::as_published::AsPublished::fresh
+//! [`Analysis::joints`]: gradcause::analysis::analyze::Analysis::joints
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use gradcause::analysis::ablation::{Ablation, AblationSet};
+use gradcause::analysis::analyze::{Analysis, MeasuredJoint};
+use gradcause::analysis::as_published::{Sampling, causal_as_published};
+use gradcause::analysis::attribution::GWeights;
+use gradcause::engine::component::Component;
+use gradcause::engine::model::Transformer;
+use gradcause::engine::task::Batch;
+use gradcause::engine::weights::from_safetensors;
+use gradcause::experiment::config::ExperimentConfig;
+use gradcause::experiment::report::SeedReport;
+use gradcause::report::switches::READINGS;
+
+use super::run::{read_report, to_json};
+use super::{CompleteArgs, Failure, read_file, run_error, write_file};
+
+/// The per-seed reports in `dir` and in the folders in it, by path.
+fn report_paths(dir: &Path) -> Result<Vec<PathBuf>, Failure> {
+    let list = |dir: &Path| -> Result<Vec<PathBuf>, Failure> {
+        let entries = std::fs::read_dir(dir)
+            .map_err(|e| Failure::Run(format!("could not list {}: {e}", dir.display())))?;
+        let mut paths: Vec<PathBuf> = entries.filter_map(Result::ok).map(|e| e.path()).collect();
+        paths.sort();
+        Ok(paths)
+    };
+    let is_report = |p: &Path| {
+        let name = p.file_name().unwrap_or_default().to_string_lossy();
+        name.contains("-seed") && name.ends_with(".json")
+    };
+    let mut reports = Vec::new();
+    for path in list(dir)? {
+        if path.is_dir() {
+            reports.extend(list(&path)?.into_iter().filter(|p| is_report(p)));
+        } else if is_report(&path) {
+            reports.push(path);
+        }
+    }
+    Ok(reports)
+}
+
+/// The joint ablations every reading of the decomposition lacks on `report`, each once.
+fn missing(report: &SeedReport) -> Vec<(Vec<Component>, Ablation)> {
+    let mut seen = BTreeSet::new();
+    READINGS
+        .iter()
+        .flat_map(|reading| reading.missing_joints(report))
+        .filter(|(members, ablation)| {
+            seen.insert((*ablation, members.iter().copied().collect::<BTreeSet<_>>()))
+        })
+        .collect()
+}
+
+pub async fn complete(args: &CompleteArgs) -> Result<(), Failure> {
+    let device = args.backend.device().await.map_err(run_error)?;
+    let mut completed = 0;
+    for path in report_paths(&args.dir)? {
+        let mut report = read_report(&path)?;
+        let needs_fresh = report
+            .analysis
+            .as_ref()
+            .and_then(|a| a.as_published.as_ref())
+            .is_some_and(|p| p.fresh.is_empty());
+        if report.analysis.is_none() || (!needs_fresh && missing(&report).is_empty()) {
+            continue;
+        }
+        let Some(length) = report.run.analysis_length else {
+            continue;
+        };
+        let config = report.run.config.clone();
+        let weights = args
+            .models
+            .join(format!("{}-seed{}.safetensors", config.task, config.seed));
+        let model = from_safetensors(&read_file(&weights)?, &device).map_err(run_error)?;
+        let ood = config.eval.ood_set(config.task, config.seed, length);
+        let set = AblationSet::new(&model, &ood, config.seed, &device)
+            .await
+            .map_err(run_error)?;
+        let analysis = report.analysis.as_mut().expect("analysed");
+        if set.base_accuracy != analysis.base_accuracy {
+            return Err(Failure::Run(format!(
+                "{} is not the model {} was analysed on (base accuracy {} here, {} there)",
+                weights.display(),
+                path.display(),
+                set.base_accuracy,
+                analysis.base_accuracy
+            )));
+        }
+        if needs_fresh {
+            let baseline = report
+                .run
+                .window_accuracy
+                .as_ref()
+                .unwrap_or(&report.run.ood_accuracy)
+                .get(&length)
+                .copied()
+                .unwrap_or(analysis.base_accuracy);
+            fresh(&model, &report.run.config, (&ood, &set), baseline, analysis)
+                .await
+                .map_err(|e| Failure::Run(format!("{}: {e}", path.display())))?;
+        }
+        let wanted = missing(&report);
+        let accuracies = set
+            .joint_ablation_accuracies(&model, &wanted, set.batch_count())
+            .await
+            .map_err(run_error)?;
+        let analysis = report.analysis.as_mut().expect("analysed");
+        for ((components, ablation), accuracy) in wanted.into_iter().zip(accuracies) {
+            analysis.joints.push(MeasuredJoint {
+                ablation,
+                components,
+                accuracy,
+                change: accuracy - analysis.base_accuracy,
+            });
+        }
+        write_file(&path, to_json(&report).as_bytes())?;
+        completed += 1;
+    }
+    eprintln!("{completed} reports completed in {}", args.dir.display());
+    Ok(())
+}
+
+/// Measures C on the fresh examples of C as published under the other ablations, into
+/// `analysis`: the same function as the analysis, whose C as published must come out as stored.
+async fn fresh(
+    model: &Transformer,
+    config: &ExperimentConfig,
+    (ood, set): (&[Batch], &AblationSet),
+    baseline: f64,
+    analysis: &mut Analysis,
+) -> Result<(), String> {
+    let sampling = Sampling {
+        examples: config.analysis.causal_sample,
+        thresholds: &config.analysis.thresholds,
+        rule: config.analysis.class_rule,
+    };
+    let raw = analysis.grad(GWeights::WvWoutRaw);
+    let again = causal_as_published(
+        model,
+        (config.task, config.seed),
+        (ood, set),
+        baseline,
+        &raw,
+        &sampling,
+    )
+    .await
+    .map_err(|e| e.to_string())?;
+    let stored = analysis.as_published.as_mut().expect("C as published");
+    if again.causal != stored.causal {
+        return Err(
+            "C as published measured again differs from the stored one: another model \
+                    or another build's examples"
+                .into(),
+        );
+    }
+    stored.fresh = again.fresh;
+    Ok(())
+}
