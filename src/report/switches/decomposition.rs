@@ -182,6 +182,9 @@ pub struct Decomposition {
     pub claims: Vec<ClaimName>,
     /// The columns, in [`VARIANTS`]' order.
     pub columns: Vec<Column>,
+    /// The paper's ρ per task (its Table 1, mean ablation, from `reported.json`), shown as the
+    /// paper's beside ours.
+    pub paper_rho: BTreeMap<Task, f64>,
 }
 
 impl Decomposition {
@@ -201,7 +204,16 @@ impl Decomposition {
                 needs: c.needs.to_vec(),
             })
             .collect();
-        Self { claims, columns }
+        let paper_rho = reported
+            .table1_rho_mean_std
+            .iter()
+            .map(|(&t, table)| (t, table.mean_ablation[0]))
+            .collect();
+        Self {
+            claims,
+            columns,
+            paper_rho,
+        }
     }
 
     /// The column of protocol `from` itself.
@@ -575,6 +587,7 @@ mod tests {
                 needs: vec![Task::Sort],
             }],
             columns,
+            paper_rho: BTreeMap::new(),
         }
     }
 

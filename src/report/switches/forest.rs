@@ -1,6 +1,7 @@
 //! The decomposition's ρ as a forest plot: per task, one row per column, the mean ρ as a dot
 //! with its 95% interval (its seed count beside it where under [`WELL_MEASURED`]), the values
-//! under `published` and METHOD's default marked by lines across the panel. One SVG text, drawn by the page and written to `docs/` alike.
+//! under `published` and METHOD's default marked by dashed lines across the panel, the paper's own
+//! ρ (its Table 1, labelled) by a dotted one. One SVG text, drawn by the page and written to `docs/` alike.
 
 use std::fmt::Write;
 
@@ -45,6 +46,7 @@ pub fn forest_svg(d: &Decomposition) -> String {
             .values()
             .flat_map(|m| m.interval.into_iter().flatten().chain(m.mean))
     });
+    let values = values.chain(d.paper_rho.values().copied());
     let domain = Scale::fit(values.chain([0.0, 1.0]), (0.0, PANEL)).domain;
     let mut svg = format!(
         "<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"forest\" viewBox=\"0 0 {width} \
@@ -96,6 +98,17 @@ fn panel(svg: &mut String, d: &Decomposition, task: Task, x: &Scale) {
              x=\"{tx}\" y=\"{}\" text-anchor=\"middle\" fill=\"#555\">{}</text>",
             bottom + 16.0,
             format_number(tick, 2)
+        );
+    }
+    if let Some(&paper) = d.paper_rho.get(&task) {
+        let px = x.map(paper);
+        let _ = writeln!(
+            svg,
+            "<line class=\"paper\" x1=\"{px}\" y1=\"{TOP}\" x2=\"{px}\" y2=\"{bottom}\" \
+             stroke=\"#111\" stroke-dasharray=\"1 3\" stroke-width=\"2\"/>\n<text x=\"{px}\" \
+             y=\"{}\" text-anchor=\"middle\" font-size=\"10\">paper {}</text>",
+            TOP - 4.0,
+            format_number(paper, 2)
         );
     }
     for c in d.columns.iter().filter(|c| c.is_base()) {
