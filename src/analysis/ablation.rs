@@ -51,12 +51,27 @@ impl Ablation {
     /// The two readings of mean ablation, whose means attribution patching aims at.
     pub const MEANS: [Ablation; 2] = [Ablation::Mean, Ablation::MeanPos];
 
+    /// The ablation `members` ablated together get: itself, but `slot` of MLPs alone is their
+    /// `mean` (so a joint ablation is measured once whichever of the two names it).
+    pub fn on_all(self, members: &[Component]) -> Ablation {
+        let heads = members.iter().any(|c| matches!(c, Component::Head { .. }));
+        if heads { self } else { self.on_mlps() }
+    }
+
+    /// `mean` for `slot`, else itself: what an ablation is on MLPs.
+    fn on_mlps(self) -> Ablation {
+        match self {
+            Ablation::Slot => Ablation::Mean,
+            _ => self,
+        }
+    }
+
     /// The ablation that `self` is on `component`: itself, but for an MLP's `slot`, which is
     /// its `mean`.
     pub fn on(self, component: Component) -> Ablation {
-        match (self, component) {
-            (Ablation::Slot, Component::Mlp { .. }) => Ablation::Mean,
-            _ => self,
+        match component {
+            Component::Mlp { .. } => self.on_mlps(),
+            Component::Head { .. } => self,
         }
     }
 }

@@ -400,18 +400,8 @@ pub async fn analyze_on(
             .map(|i| components[i])
             .collect()
     };
-    // Each joint ablation measured once, however many readings pick the same components (`slot`
-    // of MLPs alone is their `mean`).
-    let applied = |components: &[Component], a: Ablation| {
-        let heads = components
-            .iter()
-            .any(|c| matches!(c, Component::Head { .. }));
-        if a == Ablation::Slot && !heads {
-            Ablation::Mean
-        } else {
-            a
-        }
-    };
+    // Each joint ablation measured once, however many readings pick the same components.
+    let applied = |components: &[Component], a: Ablation| a.on_all(components);
     let mut pruned: Vec<(Vec<Component>, Ablation)> = Vec::new();
     for &(g, a) in comparisons.keys() {
         for class in [Class::Hero, Class::Bloat] {

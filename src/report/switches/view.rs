@@ -1,13 +1,13 @@
 //! A report seen under one reading: its G, its C and its class rule in the places every summary
 //! reads, so that the paper's claims are judged under that reading by the code that judges them
-//! under METHOD's ([`crate::report::reproduction::claims`]).
+//! under METHOD's ([`crate::report::claims`]).
 //!
 //! Nothing is measured again. ρ, Δ and the classes are recomputed from the per-component G and C
 //! the report holds. Pruning and superadditivity need a joint ablation of the reading's top two:
 //! where the analysis measured the same components under the same intervention (for any of its
 //! readings, or after it: [`Analysis::joints`]) that accuracy is used; where it did not, the seed
-//! has no number there ([`Reading::missing_joints`] names what to measure). Joint ablations are always those of the fixed OOD set,
-//! also for C as published (its intervention, `slot`).
+//! has no number there ([`Reading::missing_joints`] names what to measure). Joint ablations are
+//! always those of the fixed OOD set, also for C on the fresh examples (under its intervention).
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -22,16 +22,16 @@ use crate::experiment::report::SeedReport;
 use crate::report::switches::{CSource, Reading};
 
 impl Reading {
-    /// The ablation a view files this reading's C under: its fixed-set ablation, or `slot` (its
-    /// intervention) for C as published.
+    /// The ablation a view files this reading's C under: its intervention, on the fixed set or
+    /// the fresh examples.
     pub fn key(&self) -> Ablation {
         match self.c {
             CSource::Fresh(a) | CSource::FixedSet(a) => a,
         }
     }
 
-    /// `report` as this reading sees it: the analysis holds only this reading's G, C as
-    /// published (where it is the reading's) in the place of every fixed-set C, and classes,
+    /// `report` as this reading sees it: the analysis holds only this reading's G, C on the fresh
+    /// examples (where the reading's is) in the place of every fixed-set C, and classes,
     /// pruning and superadditivity under this reading's rule. A report without this reading's G
     /// or C keeps its run, not its analysis: a summary lists it as skipped, saying why.
     pub fn view(&self, report: &SeedReport) -> SeedReport {
@@ -104,7 +104,7 @@ impl Reading {
                 if members.is_empty() {
                     return None;
                 }
-                let ablation = applied(&members, a);
+                let ablation = a.on_all(&members);
                 let key = (ablation, members.iter().copied().collect());
                 let Some(&change) = joints.get(&key) else {
                     missing.push((members, ablation));
@@ -152,17 +152,6 @@ impl Reading {
     }
 }
 
-/// The intervention a joint ablation of `members` under `a` gets: `slot` of MLPs alone is their
-/// `mean` (as the analysis measures it).
-fn applied(members: &[Component], a: Ablation) -> Ablation {
-    let heads = members.iter().any(|c| matches!(c, Component::Head { .. }));
-    if a == Ablation::Slot && !heads {
-        Ablation::Mean
-    } else {
-        a
-    }
-}
-
 /// Every joint ablation measured on the fixed OOD set, by the analysis or after it, by
 /// intervention and components: the accuracy change.
 fn measured_joints(analysis: &Analysis) -> BTreeMap<(Ablation, BTreeSet<Component>), f64> {
@@ -171,7 +160,7 @@ fn measured_joints(analysis: &Analysis) -> BTreeMap<(Ablation, BTreeSet<Componen
         for (&a, pruning) in &by_grad.pruning {
             for joint in [&pruning.heroes, &pruning.bloats].into_iter().flatten() {
                 let members = joint.components.iter().copied().collect();
-                joints.insert((applied(&joint.components, a), members), joint.change);
+                joints.insert((a.on_all(&joint.components), members), joint.change);
             }
         }
     }
