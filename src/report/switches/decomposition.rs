@@ -493,8 +493,13 @@ fn joints_made(views: &[SeedReport], task: Task, reading: Reading) -> (usize, us
             continue;
         };
         let t = view.run.config.analysis.threshold;
-        let has = |class: Class| g.class[&key][&t].contains(&class);
-        let pruning = &g.pruning[&key];
+        let (Some(classes), Some(pruning)) = (
+            g.class.get(&key).and_then(|per_t| per_t.get(&t)),
+            g.pruning.get(&key),
+        ) else {
+            continue;
+        };
+        let has = |class: Class| classes.contains(&class);
         let wanted = [
             (has(Class::Hero), pruning.heroes.is_some()),
             (has(Class::Bloat), pruning.bloats.is_some()),
