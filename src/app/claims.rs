@@ -56,7 +56,7 @@ pub fn ClaimTable() -> impl IntoView {
             Some(claims(&Reported::shipped(), s, lab.ablation.get()))
         })
     });
-    let cards = move || {
+    let claims_and_figures = move || {
         sweeps.get().map(|result| match result {
             Err(e) => view! { <p class="hint">{e}</p> }.into_any(),
             Ok(_) => {
@@ -143,7 +143,7 @@ pub fn ClaimTable() -> impl IntoView {
     view! {
         <section id="claims" class="panel">
             <h2>"Does gradient attribution tell the truth? The paper's claims, checked"</h2>
-            <Suspense fallback=|| view! { <p>"Loading the shipped sweep…"</p> }>{cards}</Suspense>
+            <Suspense fallback=|| view! { <p>"Loading the shipped sweep…"</p> }>{claims_and_figures}</Suspense>
         </section>
     }
 }

@@ -138,7 +138,7 @@ async fn shipped<T: DeserializeOwned>(sweep: ShippedSweep, file: &str) -> Result
 }
 
 /// The shipped sweeps' summaries over the paper's seeds, of the scheme shown: all the first screen
-/// needs, fetched once for every part of the page that shows them (the claim cards, the
+/// needs, fetched once for every part of the page that shows them (the claim table, the
 /// comparison table). Every seed's summaries load on demand ([`Precomputed`]).
 #[derive(Clone, Copy)]
 pub struct ShippedSweeps(pub LocalResource<Result<Vec<PaperSeedSummary>, String>>);
