@@ -51,7 +51,7 @@ pub const VARIANTS: [Variant; 15] = [
     published(Some("C by mean ablation"), "published", READINGS[3]),
     published(Some("C on the fixed set (slot)"), "published", READINGS[4]),
     published(
-        Some("C on the fixed set, mean (two choices)"),
+        Some("C on the fixed set by mean (two choices)"),
         "published",
         READINGS[5],
     ),
@@ -67,7 +67,7 @@ pub const VARIANTS: [Variant; 15] = [
         READINGS[0],
     ),
     published(
-        Some("stop rule: 250 steps, 1024 examples"),
+        Some("stop rule every 250 steps on 1024 examples"),
         "published+eval-every=250+eval-examples=1024",
         READINGS[0],
     ),
@@ -598,6 +598,15 @@ mod tests {
 
     use Holds::{DoesNotHold as No, Holds as Yes, Inconclusive as Unsure};
     use Protocol::{Default as D, Published as P};
+
+    #[test]
+    fn a_switchs_name_reads_alone_in_a_list_of_names() {
+        // Sentences list switches as `a, b or c`, and the page test reads them back.
+        for variant in VARIANTS {
+            let name = variant.switched.unwrap_or_default();
+            assert!(!name.contains(", ") && !name.contains(" or "), "{name}");
+        }
+    }
 
     #[test]
     fn the_sentence_names_the_switches_that_turn_the_verdict_from_either_side() {

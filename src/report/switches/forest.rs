@@ -11,7 +11,7 @@ use crate::report::plot::{Scale, format_number};
 use crate::report::switches::decomposition::{Column, Decomposition, WELL_MEASURED};
 
 /// Width of the labels left of each panel, px.
-const LABEL: f64 = 340.0;
+const LABEL: f64 = 360.0;
 /// Width of one task's plotting area, px.
 const PANEL: f64 = 250.0;
 /// Gap between the panels, px.
