@@ -767,6 +767,28 @@ fn claims_on_one_seed_are_inconclusive_not_decided() {
     assert_eq!(verdict(5), Holds::Holds);
 }
 
+/// Every per-seed report of the shipped sweep `sweep` (a folder of `assets/`), each task's
+/// folder that exists, with its path.
+fn shipped_reports(sweep: &str) -> Vec<(std::path::PathBuf, SeedReport)> {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("assets")
+        .join(sweep);
+    let mut reports = Vec::new();
+    for task in ["reverse", "sort"] {
+        let Ok(entries) = std::fs::read_dir(root.join(task)) else {
+            continue;
+        };
+        for path in entries.map(|e| e.unwrap().path()) {
+            let name = path.file_name().unwrap().to_string_lossy().into_owned();
+            if name.starts_with(&format!("{task}-seed")) && name.ends_with(".json") {
+                let text = std::fs::read_to_string(&path).unwrap();
+                reports.push((path, serde_json::from_str(&text).unwrap()));
+            }
+        }
+    }
+    reports
+}
+
 /// The workshop's role table beside ours over the shipped published sweep: each head the
 /// workshop names keeps its count from `reported-workshop.json`, and ours counts the seeds of the
 /// workshop's whose C as published made the head a Hero or a Bloat at t = 6.
@@ -777,17 +799,10 @@ fn the_workshop_role_table_recounts_the_shipped_published_sweep() {
     use gradcause::report::table::Cell;
     use gradcause::report::workshop::{WORKSHOP_THRESHOLD, Workshop, role_table};
 
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/sweep-published/sort");
-    let reports: Vec<SeedReport> = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|entry| entry.unwrap().path())
-        .filter(|p| {
-            p.file_name()
-                .unwrap()
-                .to_string_lossy()
-                .starts_with("sort-seed")
-        })
-        .map(|p| serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap())
+    let reports: Vec<SeedReport> = shipped_reports("sweep-published")
+        .into_iter()
+        .map(|(_, r)| r)
+        .filter(|r| r.run.task == gradcause::engine::task::Task::Sort)
         .collect();
     let workshop = Workshop::shipped();
     let table = role_table(&workshop, &reports);
@@ -830,7 +845,6 @@ fn switch_readings_recompute_what_the_published_analyses_stored() {
     use gradcause::analysis::classes::ClassRule;
     use gradcause::report::switches::{CSource, READINGS};
 
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/sweep-published");
     let reading = |g: GWeights, c: CSource, rule: ClassRule| {
         READINGS
             .into_iter()
@@ -843,42 +857,33 @@ fn switch_readings_recompute_what_the_published_analyses_stored() {
         ClassRule::Strict,
     );
     let mut checked = 0;
-    for task in ["reverse", "sort"] {
-        for entry in std::fs::read_dir(root.join(task)).unwrap() {
-            let path = entry.unwrap().path();
-            let name = path.file_name().unwrap().to_string_lossy().into_owned();
-            if !(name.starts_with(&format!("{task}-seed")) && name.ends_with(".json")) {
-                continue;
-            }
-            let report: SeedReport =
-                serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
-            let Some(a) = report.analysis.as_ref() else {
-                continue;
+    for (path, report) in shipped_reports("sweep-published") {
+        let Some(a) = report.analysis.as_ref() else {
+            continue;
+        };
+        let stored = a.as_published.as_ref().unwrap();
+        let ours = published.of(a, 6).unwrap();
+        assert_eq!(ours.spearman, stored.spearman, "{}", path.display());
+        assert_eq!(Some(ours.heroes), stored.count(Class::Hero, 6));
+        assert_eq!(Some(ours.bloats), stored.count(Class::Bloat, 6));
+        for (g, ablation) in [
+            (GWeights::WvWoutRaw, Ablation::Slot),
+            (GWeights::WvWout, Ablation::Mean),
+        ] {
+            let fixed = reading(g, CSource::FixedSet(ablation), ClassRule::Strict);
+            let ours = fixed.of(a, 6).unwrap();
+            let by_grad = &a.by_grad[&g];
+            assert_eq!(ours.spearman, by_grad.spearman[&ablation]);
+            let count = |class| {
+                by_grad.class[&ablation][&6]
+                    .iter()
+                    .filter(|&&c| c == class)
+                    .count()
             };
-            let stored = a.as_published.as_ref().unwrap();
-            let ours = published.of(a, 6).unwrap();
-            assert_eq!(ours.spearman, stored.spearman, "{}", path.display());
-            assert_eq!(Some(ours.heroes), stored.count(Class::Hero, 6));
-            assert_eq!(Some(ours.bloats), stored.count(Class::Bloat, 6));
-            for (g, ablation) in [
-                (GWeights::WvWoutRaw, Ablation::Slot),
-                (GWeights::WvWout, Ablation::Mean),
-            ] {
-                let fixed = reading(g, CSource::FixedSet(ablation), ClassRule::Strict);
-                let ours = fixed.of(a, 6).unwrap();
-                let by_grad = &a.by_grad[&g];
-                assert_eq!(ours.spearman, by_grad.spearman[&ablation]);
-                let count = |class| {
-                    by_grad.class[&ablation][&6]
-                        .iter()
-                        .filter(|&&c| c == class)
-                        .count()
-                };
-                assert_eq!(ours.heroes, count(Class::Hero), "{g} {ablation}");
-                assert_eq!(ours.bloats, count(Class::Bloat), "{g} {ablation}");
-            }
-            checked += 1;
+            assert_eq!(ours.heroes, count(Class::Hero), "{g} {ablation}");
+            assert_eq!(ours.bloats, count(Class::Bloat), "{g} {ablation}");
         }
+        checked += 1;
     }
     assert!(checked >= 20, "{checked} analysed reports");
 }
@@ -956,52 +961,40 @@ fn every_shipped_published_report_holds_what_its_readings_need() {
     use gradcause::engine::component::Component;
     use gradcause::report::switches::READINGS;
 
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("assets");
-    let mut dirs = vec![root.join("sweep-published")];
-    for entry in std::fs::read_dir(root.join("switches")).unwrap() {
-        dirs.push(entry.unwrap().path());
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/switches");
+    let mut sweeps = vec!["sweep-published".to_string()];
+    for entry in std::fs::read_dir(root).unwrap() {
+        let scheme = entry.unwrap().file_name().to_string_lossy().into_owned();
+        sweeps.push(format!("switches/{scheme}"));
     }
     let mut checked = 0;
-    for dir in dirs {
-        for task in ["reverse", "sort"] {
-            let Ok(entries) = std::fs::read_dir(dir.join(task)) else {
-                continue;
-            };
-            for path in entries.map(|e| e.unwrap().path()) {
-                let name = path.file_name().unwrap().to_string_lossy().into_owned();
-                if !(name.starts_with(&format!("{task}-seed")) && name.ends_with(".json")) {
-                    continue;
-                }
-                let report: SeedReport =
-                    serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
-                let Some(analysis) = report.analysis.as_ref() else {
-                    continue;
-                };
-                let published = analysis.as_published.as_ref().unwrap();
-                let fresh = &published.fresh;
-                assert_eq!(
-                    fresh.len(),
-                    2,
-                    "{}: run `gradcause complete`",
-                    path.display()
-                );
-                for (i, c) in analysis.components.iter().enumerate() {
-                    if matches!(c.name, Component::Mlp { .. }) {
-                        assert_eq!(fresh[&Ablation::Mean][i], published.causal[i], "{}", c.name);
-                    }
-                }
-                for reading in READINGS {
-                    let missing = reading.missing_joints(&report);
-                    assert!(
-                        missing.is_empty(),
-                        "{} lacks {missing:?} under {}: run `gradcause complete`",
-                        path.display(),
-                        reading.label
-                    );
-                }
-                checked += 1;
+    for (path, report) in sweeps.iter().flat_map(|s| shipped_reports(s)) {
+        let Some(analysis) = report.analysis.as_ref() else {
+            continue;
+        };
+        let published = analysis.as_published.as_ref().unwrap();
+        let fresh = &published.fresh;
+        assert_eq!(
+            fresh.len(),
+            2,
+            "{}: run `gradcause complete`",
+            path.display()
+        );
+        for (i, c) in analysis.components.iter().enumerate() {
+            if matches!(c.name, Component::Mlp { .. }) {
+                assert_eq!(fresh[&Ablation::Mean][i], published.causal[i], "{}", c.name);
             }
         }
+        for reading in READINGS {
+            let missing = reading.missing_joints(&report);
+            assert!(
+                missing.is_empty(),
+                "{} lacks {missing:?} under {}: run `gradcause complete`",
+                path.display(),
+                reading.label
+            );
+        }
+        checked += 1;
     }
     assert!(checked >= 40, "{checked} reports");
 }

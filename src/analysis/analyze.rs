@@ -17,7 +17,7 @@ use burn::tensor::ExecutionError;
 use serde::{Deserialize, Serialize};
 
 use crate::analysis::ablation::{Ablation, AblationSet};
-use crate::analysis::as_published::AsPublished;
+use crate::analysis::as_published::{AsPublished, Sampling};
 use crate::analysis::attribution::{GWeights, attribute, integrated_gradients};
 pub use crate::analysis::classes::{Class, ClassRule, Comparison, compare, top_two};
 use crate::analysis::scores::{Score, least_important};
@@ -71,6 +71,17 @@ pub struct AnalysisConfig {
     /// ablated on k fresh random examples against the window's sample as baseline.
     #[config(default = 0)]
     pub causal_sample: usize,
+}
+
+impl AnalysisConfig {
+    /// How C as published is sampled and classed under these settings.
+    pub fn causal_sampling(&self) -> Sampling<'_> {
+        Sampling {
+            examples: self.causal_sample,
+            thresholds: &self.thresholds,
+            rule: self.class_rule,
+        }
+    }
 }
 
 /// One component's measurements.

@@ -13,7 +13,7 @@ use crate::experiment::protocol::Protocol;
 use crate::report::paper::Reported;
 use crate::report::reproduction::{Claim, claims};
 use crate::report::summary::{LayerCount, Summary};
-use crate::report::switches::decomposition::Decomposition;
+use crate::report::switches::decomposition::{Decomposition, Verdict};
 use crate::report::switches::forest::forest_svg;
 
 use super::browser;
@@ -86,7 +86,11 @@ pub fn ClaimTable() -> impl IntoView {
                     .map(|claim| {
                         let switches = found.as_ref().and_then(|(d, lines)| {
                             let i = d.claims.iter().position(|c| c.key == claim.key)?;
-                            Some(Switches { d: d.clone(), i, line: lines[i].clone() })
+                            Some(Switches {
+                                published: d.base(Protocol::Published).map(|c| c.verdicts[i].clone()),
+                                cells: d.columns.iter().map(|c| (c.label(), c.verdicts[i].text())).collect(),
+                                line: lines[i].clone(),
+                            })
                         });
                         view! { <ClaimRow claim=claim switches=switches /> }
                     })
@@ -232,11 +236,15 @@ fn layer_figures(
     }
 }
 
-/// One claim's part of the decomposition: the whole of it, the claim's row, and its sentence.
+/// One claim's part of the decomposition: its verdict under `published`, every column's cell,
+/// and its sentence.
 #[derive(Clone)]
 struct Switches {
-    d: Decomposition,
-    i: usize,
+    /// Its verdict under `published`.
+    published: Option<Verdict>,
+    /// Each column's label and cell.
+    cells: Vec<(String, String)>,
+    /// Its why-sentence.
     line: String,
 }
 
@@ -250,9 +258,7 @@ fn verdict(word: &'static str) -> impl IntoView {
 #[component]
 fn ClaimRow(claim: Claim, switches: Option<Switches>) -> impl IntoView {
     let word = claim.verdict.word();
-    let published = switches
-        .as_ref()
-        .and_then(|s| Some(s.d.base(Protocol::Published)?.verdicts[s.i].clone()));
+    let published = switches.as_ref().and_then(|s| s.published.clone());
     let published_cell = match published {
         Some(v) if v.measured() => view! {
             <td class="published" data-verdict=v.verdict.word()>
@@ -269,23 +275,18 @@ fn ClaimRow(claim: Claim, switches: Option<Switches>) -> impl IntoView {
         None => view! { <td class="published" data-verdict="not measured">"—"</td> }.into_any(),
     };
     let why = switches.map(|s| {
-        let cells =
-            s.d.columns
-                .iter()
-                .map(|c| {
-                    let v = &c.verdicts[s.i];
-                    let text = match &v.missing {
-                        None => format!("{}: {}", v.verdict.word(), v.headline),
-                        Some(m) => format!("not measured ({m})"),
-                    };
-                    view! {
-                        <tr>
-                            <th scope="row">{c.label()}</th>
-                            <td>{text}</td>
-                        </tr>
-                    }
-                })
-                .collect_view();
+        let cells = s
+            .cells
+            .into_iter()
+            .map(|(label, text)| {
+                view! {
+                    <tr>
+                        <th scope="row">{label}</th>
+                        <td>{text}</td>
+                    </tr>
+                }
+            })
+            .collect_view();
         view! {
             <p class="why-line">{s.line}</p>
             <details>

@@ -18,25 +18,19 @@ use gradcause::report::workshop::{
     WORKSHOP_CITATION, Workshop, all_published, per_seed_table, role_table, table1,
 };
 
-use super::run::read_seed_reports;
+use super::run::{read_report, to_json};
 use super::study::read_all;
-use super::{CompareArgs, Failure, ReproductionArgs, read_file, run_error, write_file};
+use super::{
+    CompareArgs, Failure, ReproductionArgs, folders_in, read_file, sweep_files, write_file,
+};
 
-/// The per-seed reports of a sweep directory and of its subdirectories one level down (the
-/// shipped sweep keeps each task in its own).
+/// The per-seed reports of a sweep directory and of its folders one level down (the shipped
+/// sweep keeps each task in its own).
 fn sweep_reports(dir: &Path) -> Result<Vec<SeedReport>, Failure> {
-    let mut reports = read_seed_reports(dir)?;
-    let entries = std::fs::read_dir(dir)
-        .map_err(|e| Failure::Run(format!("could not list {}: {e}", dir.display())))?;
-    let mut subdirs: Vec<_> = entries
-        .filter_map(Result::ok)
-        .map(|e| e.path())
-        .filter(|p| p.is_dir())
-        .collect();
-    subdirs.sort();
-    for subdir in subdirs {
-        reports.extend(read_seed_reports(&subdir)?);
-    }
+    let reports = sweep_files(dir)?
+        .iter()
+        .map(|p| read_report(p))
+        .collect::<Result<Vec<_>, _>>()?;
     if reports.is_empty() {
         return Err(Failure::Run(format!(
             "no per-seed reports (*-seed*.json) in {} or the folders in it",
@@ -45,6 +39,15 @@ fn sweep_reports(dir: &Path) -> Result<Vec<SeedReport>, Failure> {
     }
     refuse_outdated(&reports, dir)?;
     Ok(reports)
+}
+
+/// [`sweep_reports`] of a sweep that may not have been made: none where `dir` does not exist.
+fn made_sweep_reports(dir: &Path) -> Result<Vec<SeedReport>, Failure> {
+    if dir.exists() {
+        sweep_reports(dir)
+    } else {
+        Ok(Vec::new())
+    }
 }
 
 /// A comparison never mixes contracts: reports made under another METHOD revision are refused,
@@ -99,14 +102,10 @@ pub fn compare_command(args: &CompareArgs) -> Result<(), Failure> {
         print!("{}", role_table(&workshop, &reports).text());
         println!();
         print!("{}", switch_table(&reports).text());
-        let read = |dir: &Path| {
-            if dir.exists() {
-                sweep_reports(dir)
-            } else {
-                Ok(Vec::new())
-            }
-        };
-        let (default, none) = (read(&args.default_sweep)?, read(&args.none_sweep)?);
+        let (default, none) = (
+            made_sweep_reports(&args.default_sweep)?,
+            made_sweep_reports(&args.none_sweep)?,
+        );
         let switched = switch_sweeps(&args.switches)?;
         let d = decomposition(&reports, &default, &none, &switched);
         println!(
@@ -131,17 +130,13 @@ fn switch_sweeps(dir: &Path) -> Result<BTreeMap<String, Vec<SeedReport>>, Failur
     if !dir.exists() {
         return Ok(sweeps);
     }
-    let entries = std::fs::read_dir(dir)
-        .map_err(|e| Failure::Run(format!("could not list {}: {e}", dir.display())))?;
-    for path in entries.filter_map(Result::ok).map(|e| e.path()) {
-        if path.is_dir() {
-            let scheme = path
-                .file_name()
-                .unwrap_or_default()
-                .to_string_lossy()
-                .into_owned();
-            sweeps.insert(scheme, sweep_reports(&path)?);
-        }
+    for folder in folders_in(dir)? {
+        let scheme = folder
+            .file_name()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .into_owned();
+        sweeps.insert(scheme, sweep_reports(&folder)?);
     }
     Ok(sweeps)
 }
@@ -189,16 +184,8 @@ fn leaderboard_section(reports: &[SeedReport], ablation: Ablation) -> String {
 
 pub fn reproduction(args: &ReproductionArgs) -> Result<(), Failure> {
     let reports = sweep_reports(&args.sweep)?;
-    let none = if args.sweep_none.exists() {
-        sweep_reports(&args.sweep_none)?
-    } else {
-        Vec::new()
-    };
-    let published = if args.sweep_published.exists() {
-        sweep_reports(&args.sweep_published)?
-    } else {
-        Vec::new()
-    };
+    let none = made_sweep_reports(&args.sweep_none)?;
+    let published = made_sweep_reports(&args.sweep_published)?;
     let study = read_all(&args.positions)?;
     let switched = switch_sweeps(&args.switches)?;
     let d = decomposition(&published, &reports, &none, &switched);
@@ -229,7 +216,7 @@ pub fn reproduction(args: &ReproductionArgs) -> Result<(), Failure> {
         published: (&sweep_published, &published),
         decomposition: (&switches, &d),
     });
-    let json = serde_json::to_string_pretty(&d).map_err(run_error)? + "\n";
+    let json = to_json(&d);
     let files = [
         (&args.out, contents),
         (&args.decomposition, json),

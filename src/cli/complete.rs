@@ -8,11 +8,10 @@
 //! [`Analysis::joints`]: gradcause::analysis::analyze::Analysis::joints
 
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
 
 use gradcause::analysis::ablation::{Ablation, AblationSet};
 use gradcause::analysis::analyze::{Analysis, MeasuredJoint};
-use gradcause::analysis::as_published::{Sampling, causal_as_published};
+use gradcause::analysis::as_published::causal_as_published;
 use gradcause::analysis::attribution::GWeights;
 use gradcause::engine::component::Component;
 use gradcause::engine::model::Transformer;
@@ -23,31 +22,7 @@ use gradcause::experiment::report::SeedReport;
 use gradcause::report::switches::READINGS;
 
 use super::run::{read_report, to_json};
-use super::{CompleteArgs, Failure, read_file, run_error, write_file};
-
-/// The per-seed reports in `dir` and in the folders in it, by path.
-fn report_paths(dir: &Path) -> Result<Vec<PathBuf>, Failure> {
-    let list = |dir: &Path| -> Result<Vec<PathBuf>, Failure> {
-        let entries = std::fs::read_dir(dir)
-            .map_err(|e| Failure::Run(format!("could not list {}: {e}", dir.display())))?;
-        let mut paths: Vec<PathBuf> = entries.filter_map(Result::ok).map(|e| e.path()).collect();
-        paths.sort();
-        Ok(paths)
-    };
-    let is_report = |p: &Path| {
-        let name = p.file_name().unwrap_or_default().to_string_lossy();
-        name.contains("-seed") && name.ends_with(".json")
-    };
-    let mut reports = Vec::new();
-    for path in list(dir)? {
-        if path.is_dir() {
-            reports.extend(list(&path)?.into_iter().filter(|p| is_report(p)));
-        } else if is_report(&path) {
-            reports.push(path);
-        }
-    }
-    Ok(reports)
-}
+use super::{CompleteArgs, Failure, read_file, run_error, sweep_files, write_file};
 
 /// The joint ablations every reading of the decomposition lacks on `report`, each once.
 fn missing(report: &SeedReport) -> Vec<(Vec<Component>, Ablation)> {
@@ -64,14 +39,16 @@ fn missing(report: &SeedReport) -> Vec<(Vec<Component>, Ablation)> {
 pub async fn complete(args: &CompleteArgs) -> Result<(), Failure> {
     let device = args.backend.device().await.map_err(run_error)?;
     let mut completed = 0;
-    for path in report_paths(&args.dir)? {
+    for path in sweep_files(&args.dir)? {
         let mut report = read_report(&path)?;
         let needs_fresh = report
             .analysis
             .as_ref()
             .and_then(|a| a.as_published.as_ref())
             .is_some_and(|p| p.fresh.is_empty());
-        if report.analysis.is_none() || (!needs_fresh && missing(&report).is_empty()) {
+        // Without new fresh C the readings' top twos are known now; with it, after it.
+        let known = (!needs_fresh).then(|| missing(&report));
+        if report.analysis.is_none() || known.as_ref().is_some_and(Vec::is_empty) {
             continue;
         }
         let Some(length) = report.run.analysis_length else {
@@ -97,19 +74,12 @@ pub async fn complete(args: &CompleteArgs) -> Result<(), Failure> {
             )));
         }
         if needs_fresh {
-            let baseline = report
-                .run
-                .window_accuracy
-                .as_ref()
-                .unwrap_or(&report.run.ood_accuracy)
-                .get(&length)
-                .copied()
-                .unwrap_or(analysis.base_accuracy);
+            let baseline = report.run.window_baseline(length, analysis.base_accuracy);
             fresh(&model, &report.run.config, (&ood, &set), baseline, analysis)
                 .await
                 .map_err(|e| Failure::Run(format!("{}: {e}", path.display())))?;
         }
-        let wanted = missing(&report);
+        let wanted = known.unwrap_or_else(|| missing(&report));
         let accuracies = set
             .joint_ablation_accuracies(&model, &wanted, set.batch_count())
             .await
@@ -139,11 +109,6 @@ async fn fresh(
     baseline: f64,
     analysis: &mut Analysis,
 ) -> Result<(), String> {
-    let sampling = Sampling {
-        examples: config.analysis.causal_sample,
-        thresholds: &config.analysis.thresholds,
-        rule: config.analysis.class_rule,
-    };
     let raw = analysis.grad(GWeights::WvWoutRaw);
     let again = causal_as_published(
         model,
@@ -151,7 +116,7 @@ async fn fresh(
         (ood, set),
         baseline,
         &raw,
-        &sampling,
+        &config.analysis.causal_sampling(),
     )
     .await
     .map_err(|e| e.to_string())?;

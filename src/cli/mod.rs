@@ -390,21 +390,43 @@ fn read_reports_in<T>(
     dir: &Path,
     read: fn(&Path) -> Result<T, Failure>,
 ) -> Result<Vec<T>, Failure> {
+    report_files(dir)?.iter().map(|p| read(p)).collect()
+}
+
+/// The entries of `dir`, by name.
+fn entries(dir: &Path) -> Result<Vec<PathBuf>, Failure> {
     let entries = std::fs::read_dir(dir)
         .map_err(|e| Failure::Run(format!("could not list {}: {e}", dir.display())))?;
-    let mut paths: Vec<_> = entries.filter_map(Result::ok).map(|e| e.path()).collect();
+    let mut paths: Vec<PathBuf> = entries.filter_map(Result::ok).map(|e| e.path()).collect();
     paths.sort();
-    let mut reports = Vec::new();
-    for path in paths {
+    Ok(paths)
+}
+
+/// The per-seed report files (`*-seed*.json`) in `dir`, by name.
+fn report_files(dir: &Path) -> Result<Vec<PathBuf>, Failure> {
+    let is_report = |path: &PathBuf| {
         let name = path
             .file_name()
             .and_then(|n| n.to_str())
             .unwrap_or_default();
-        if name.contains("-seed") && name.ends_with(".json") {
-            reports.push(read(&path)?);
-        }
+        name.contains("-seed") && name.ends_with(".json")
+    };
+    Ok(entries(dir)?.into_iter().filter(is_report).collect())
+}
+
+/// The folders in `dir`, by name.
+fn folders_in(dir: &Path) -> Result<Vec<PathBuf>, Failure> {
+    Ok(entries(dir)?.into_iter().filter(|p| p.is_dir()).collect())
+}
+
+/// The per-seed report files of a sweep: in `dir` and in the folders in it, one level down (a
+/// shipped sweep keeps each task in its own).
+fn sweep_files(dir: &Path) -> Result<Vec<PathBuf>, Failure> {
+    let mut files = report_files(dir)?;
+    for folder in folders_in(dir)? {
+        files.extend(report_files(&folder)?);
     }
-    Ok(reports)
+    Ok(files)
 }
 
 /// Reads a file, with its name in the error.

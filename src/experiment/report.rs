@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::analysis::ablation::AblationSet;
 use crate::analysis::analyze::{Analysis, Checkpoint, analyze, analyze_on};
-use crate::analysis::as_published::{Sampling, causal_as_published};
+use crate::analysis::as_published::causal_as_published;
 use crate::analysis::attribution::GWeights;
 use crate::engine::backend::Backend;
 use crate::engine::eval::evaluate_ood;
@@ -77,6 +77,13 @@ pub struct TrainReport {
 }
 
 impl TrainReport {
+    /// The accuracy C as published is measured against at `length`: the window's sample there
+    /// (the sample that chose the length), else the OOD set's, else `fallback`.
+    pub fn window_baseline(&self, length: usize, fallback: f64) -> f64 {
+        let windows = self.window_accuracy.as_ref().unwrap_or(&self.ood_accuracy);
+        windows.get(&length).copied().unwrap_or(fallback)
+    }
+
     /// The protocol the run was made under: `default`, `published`, or `custom` for a mix
     /// ([`ExperimentConfig::protocol`]).
     pub fn run_protocol(&self) -> &'static str {
@@ -213,17 +220,9 @@ impl SeedReport {
         let set = AblationSet::new(model, &ood, config.seed, &model.device()).await?;
         let mut analysis = analyze_on(model, &config.analysis, &set, &ood, &mut steps).await?;
         if config.analysis.causal_sample > 0 {
-            let windows = run.window_accuracy.as_ref().unwrap_or(&run.ood_accuracy);
-            let baseline = windows
-                .get(&length)
-                .copied()
-                .unwrap_or(analysis.base_accuracy);
+            let baseline = run.window_baseline(length, analysis.base_accuracy);
             let raw = analysis.grad(GWeights::WvWoutRaw);
-            let sampling = Sampling {
-                examples: config.analysis.causal_sample,
-                thresholds: &config.analysis.thresholds,
-                rule: config.analysis.class_rule,
-            };
+            let sampling = config.analysis.causal_sampling();
             let run = (config.task, config.seed);
             analysis.as_published = Some(
                 causal_as_published(model, run, (&ood, &set), baseline, &raw, &sampling).await?,

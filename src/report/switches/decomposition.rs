@@ -45,60 +45,90 @@ pub struct Variant {
 /// fixed set by mean ablation switches C's sample and its intervention at once; the columns
 /// before it switch each alone.
 pub const VARIANTS: [Variant; 15] = [
-    published(None, "published", READINGS[0]),
-    published(Some("G over √N"), "published", READINGS[1]),
-    published(Some("inclusive classes"), "published", READINGS[2]),
-    published(Some("C by mean ablation"), "published", READINGS[3]),
-    published(Some("C on the fixed set (slot)"), "published", READINGS[4]),
-    published(
+    variant(Protocol::Published, None, "published", READINGS[0]),
+    variant(
+        Protocol::Published,
+        Some("G over √N"),
+        "published",
+        READINGS[1],
+    ),
+    variant(
+        Protocol::Published,
+        Some("inclusive classes"),
+        "published",
+        READINGS[2],
+    ),
+    variant(
+        Protocol::Published,
+        Some("C by mean ablation"),
+        "published",
+        READINGS[3],
+    ),
+    variant(
+        Protocol::Published,
+        Some("C on the fixed set (slot)"),
+        "published",
+        READINGS[4],
+    ),
+    variant(
+        Protocol::Published,
         Some("C on the fixed set by mean (two choices)"),
         "published",
         READINGS[5],
     ),
-    published(Some("init gpt2"), "published+init=gpt2", READINGS[0]),
-    published(
+    variant(
+        Protocol::Published,
+        Some("init gpt2"),
+        "published+init=gpt2",
+        READINGS[0],
+    ),
+    variant(
+        Protocol::Published,
         Some("positions shifted"),
         "published+positions=shifted",
         READINGS[0],
     ),
-    published(
+    variant(
+        Protocol::Published,
         Some("batch layout pad-end"),
         "published+batch-layout=pad-end",
         READINGS[0],
     ),
-    published(
+    variant(
+        Protocol::Published,
         Some("stop rule every 250 steps on 1024 examples"),
         "published+eval-every=250+eval-examples=1024",
         READINGS[0],
     ),
-    default(None, "default", READINGS[6]),
-    default(Some("raw G"), "default", READINGS[7]),
-    default(Some("C by slot"), "default", READINGS[8]),
-    default(Some("strict classes"), "default", READINGS[9]),
-    default(
+    variant(Protocol::Default, None, "default", READINGS[6]),
+    variant(Protocol::Default, Some("raw G"), "default", READINGS[7]),
+    variant(Protocol::Default, Some("C by slot"), "default", READINGS[8]),
+    variant(
+        Protocol::Default,
+        Some("strict classes"),
+        "default",
+        READINGS[9],
+    ),
+    variant(
+        Protocol::Default,
         Some("positions none"),
         "default+positions=none",
         READINGS[6],
     ),
 ];
 
-/// A column starting from `published`.
-const fn published(switched: Option<&'static str>, models: &'static str, r: Reading) -> Variant {
+/// A column starting from `from`.
+const fn variant(
+    from: Protocol,
+    switched: Option<&'static str>,
+    models: &'static str,
+    reading: Reading,
+) -> Variant {
     Variant {
-        from: Protocol::Published,
+        from,
         switched,
         models,
-        reading: r,
-    }
-}
-
-/// A column starting from METHOD's default.
-const fn default(switched: Option<&'static str>, models: &'static str, r: Reading) -> Variant {
-    Variant {
-        from: Protocol::Default,
-        switched,
-        models,
-        reading: r,
+        reading,
     }
 }
 
@@ -121,6 +151,14 @@ impl Verdict {
     /// Whether the cell is measured.
     pub fn measured(&self) -> bool {
         self.missing.is_none()
+    }
+
+    /// The cell as a table shows it: `holds: 0.72 vs 0.40`, or `not measured (why)`.
+    pub fn text(&self) -> String {
+        match &self.missing {
+            None => format!("{}: {}", self.verdict.word(), self.headline),
+            Some(missing) => format!("not measured ({missing})"),
+        }
     }
 }
 
@@ -350,12 +388,7 @@ impl Decomposition {
                     Cell::Text(c.switched.clone().unwrap_or_else(|| "—".into())),
                     Cell::Text(seeds_text(c)),
                 ];
-                row.extend(c.verdicts.iter().map(|v| {
-                    Cell::Text(match &v.missing {
-                        None => format!("{}: {}", v.verdict.word(), v.headline),
-                        Some(missing) => format!("not measured ({missing})"),
-                    })
-                }));
+                row.extend(c.verdicts.iter().map(|v| Cell::Text(v.text())));
                 row
             })
             .collect();

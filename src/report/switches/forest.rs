@@ -1,7 +1,8 @@
 //! The decomposition's ρ as a forest plot: per task, one row per column, the mean ρ as a dot
 //! with its 95% interval (its seed count beside it where under [`WELL_MEASURED`]), the values
-//! under `published` and METHOD's default marked by dashed lines across the panel, the paper's own
-//! ρ (its Table 1, labelled) by a dotted one. One SVG text, drawn by the page and written to `docs/` alike.
+//! under `published` and METHOD's default marked by dashed lines across the panel, the paper's
+//! own ρ (its Table 1, labelled) by a dotted one. One SVG text, drawn by the page and written to
+//! `docs/` alike.
 
 use std::fmt::Write;
 

@@ -126,11 +126,7 @@ impl Reading {
         if !analysis.by_grad.contains_key(&self.g) {
             return None;
         }
-        let causal = match self.c {
-            CSource::Fresh(a) => analysis.as_published.as_ref()?.causal_under().remove(&a)?,
-            CSource::FixedSet(a) if analysis.causal_ranks.contains_key(&a) => analysis.causal(a),
-            CSource::FixedSet(_) => return None,
-        };
+        let causal = self.causal_source(analysis).remove(&self.key())?;
         let comparison = compare(&analysis.grad(self.g), &causal, &[t], self.rule);
         let count = |class| {
             comparison.classes[&t]

@@ -30,6 +30,19 @@ impl Reading {
         }
     }
 
+    /// C per ablation from this reading's source in `analysis`: the fresh examples' (none where
+    /// the analysis did not measure them) or the fixed set's.
+    pub fn causal_source(&self, analysis: &Analysis) -> BTreeMap<Ablation, Vec<f64>> {
+        match self.c {
+            CSource::Fresh(_) => analysis
+                .as_published
+                .as_ref()
+                .map(AsPublished::causal_under)
+                .unwrap_or_default(),
+            CSource::FixedSet(_) => fixed_set_causal(analysis),
+        }
+    }
+
     /// `report` as this reading sees it: the analysis holds only this reading's G, C on the fresh
     /// examples (where the reading's is) in the place of every fixed-set C, and classes,
     /// pruning and superadditivity under this reading's rule. A report without this reading's G
@@ -54,19 +67,8 @@ impl Reading {
         let Some(analysis) = view.analysis.as_mut() else {
             return (view, missing);
         };
-        let fixed: BTreeMap<Ablation, Vec<f64>> = analysis
-            .causal_ranks
-            .keys()
-            .map(|&a| (a, analysis.causal(a)))
-            .collect();
-        let causal: BTreeMap<Ablation, Vec<f64>> = match self.c {
-            CSource::Fresh(_) => analysis
-                .as_published
-                .as_ref()
-                .map(AsPublished::causal_under)
-                .unwrap_or_default(),
-            CSource::FixedSet(_) => fixed.clone(),
-        };
+        let fixed = fixed_set_causal(analysis);
+        let causal = self.causal_source(analysis);
         if !analysis.by_grad.contains_key(&self.g) || !causal.contains_key(&self.key()) {
             view.run.skip_reason = Some(format!(
                 "its report lacks the G or C of reading `{}`",
@@ -150,6 +152,15 @@ impl Reading {
         analysis.by_grad = [(self.g, seen)].into();
         (view, missing)
     }
+}
+
+/// C per ablation on the fixed OOD set.
+fn fixed_set_causal(analysis: &Analysis) -> BTreeMap<Ablation, Vec<f64>> {
+    analysis
+        .causal_ranks
+        .keys()
+        .map(|&a| (a, analysis.causal(a)))
+        .collect()
 }
 
 /// Every joint ablation measured on the fixed OOD set, by the analysis or after it, by
