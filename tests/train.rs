@@ -328,3 +328,78 @@ fn the_pad_between_loss_counts_only_the_answer_tokens() {
         sum / count as f64
     );
 }
+
+#[test]
+fn a_kept_model_is_evaluated_again_under_other_evaluation_settings_and_never_trained_again() {
+    let root = std::env::temp_dir().join(format!("gradcause-kept-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&root);
+    let sweep = |out: &str, extra: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_gradcause"))
+            .args(["sweep", "--task", "sort", "--seeds", "7", "--layers", "1"])
+            .args(["--heads", "2", "--d-model", "16", "--d-ff", "32"])
+            .args([
+                "--max-steps",
+                "3",
+                "--eval-every",
+                "3",
+                "--eval-examples",
+                "16",
+            ])
+            .args([
+                "--ood-lengths",
+                "8,9",
+                "--ood-batches",
+                "1",
+                "--ood-batch-size",
+                "8",
+            ])
+            // A window no untrained model reaches: the seed is skipped, nothing is analysed.
+            .args(["--window-low", "0.99", "--window-high", "1"])
+            .args([
+                "--thresholds",
+                "1,2",
+                "--pruning-threshold",
+                "2",
+                "--prune-counts",
+                "1,2",
+            ])
+            .arg("--models")
+            .arg(root.join("models"))
+            .arg("--out-dir")
+            .arg(root.join(out))
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    let report = |out: &str| -> gradcause::experiment::report::TrainReport {
+        let path = root.join(out).join("sort-seed7.json");
+        serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
+    };
+    let first = sweep("fixed-sets", &["--window-sample", "0"]);
+    assert!(
+        first.status.success(),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    let second = sweep("window-sample", &["--window-sample", "16"]);
+    let stderr = String::from_utf8_lossy(&second.stderr);
+    assert!(second.status.success(), "{stderr}");
+    assert!(stderr.contains("evaluated out of distribution"), "{stderr}");
+    assert!(!stderr.contains("training sort"), "{stderr}");
+    let (fixed, sampled) = (report("fixed-sets"), report("window-sample"));
+    assert_eq!(fixed.window_accuracy, None);
+    let window = sampled
+        .window_accuracy
+        .expect("the window's sample was evaluated");
+    assert_eq!(window.keys().copied().collect::<Vec<_>>(), [8, 9]);
+    assert_eq!(sampled.config.eval.window_sample, 16);
+    // The same model: its training record and its accuracy on the fixed sets are the kept ones.
+    assert_eq!(sampled.train, fixed.train);
+    assert_eq!(sampled.ood_accuracy, fixed.ood_accuracy);
+    // Other training settings need another model.
+    let other = sweep("other-lr", &["--lr", "0.002"]);
+    assert!(!other.status.success());
+    let stderr = String::from_utf8_lossy(&other.stderr);
+    assert!(stderr.contains("other settings"), "{stderr}");
+    let _ = std::fs::remove_dir_all(&root);
+}

@@ -154,7 +154,8 @@ struct SweepArgs {
     backend: Backend,
     /// Keep each seed's trained model here (`{task}-seed{seed}.safetensors` and its training
     /// record `{task}-seed{seed}.train.json`); a seed whose model is there is analysed without
-    /// training again.
+    /// training again (evaluated out of distribution again first where the evaluation settings
+    /// differ from its record's; refused where the model or training settings do).
     #[arg(long)]
     models: Option<PathBuf>,
     #[command(flatten)]

@@ -267,8 +267,9 @@ fn print_analysis(a: &Analysis, config: &ExperimentConfig) {
 }
 
 /// The model of `config` kept in `dir` (see `gradcause sweep --models`), or a new one trained
-/// and kept there. A kept model must have been trained under the same task, seed, model, training
-/// and evaluation settings.
+/// and kept there. A kept model must have been trained under the same task, seed, model and
+/// training settings; under other evaluation settings (the window's sample, the OOD sets) it is
+/// evaluated out of distribution again, so one set of models serves every evaluation reading.
 async fn kept_model(
     dir: &Path,
     config: &ExperimentConfig,
@@ -298,8 +299,7 @@ async fn kept_model(
     let same = kept.task == config.task
         && kept.seed == config.seed
         && kept.model == config.model
-        && kept.train == config.train
-        && kept.eval == config.eval;
+        && kept.train == config.train;
     if !same {
         return Err(Failure::Run(format!(
             "the model in {} was trained under other settings; use another --models folder",
@@ -307,17 +307,31 @@ async fn kept_model(
         )));
     }
     let model = from_safetensors(&read_file(&weights)?, device).map_err(run_error)?;
-    eprintln!(
-        "model kept in {}: analysed without training",
-        weights.display()
-    );
-    Ok(Subject {
-        model,
+    let run = if kept.eval == config.eval {
+        eprintln!(
+            "model kept in {}: analysed without training",
+            weights.display()
+        );
         // The analysis settings are this sweep's; training and evaluation are the record's.
-        run: TrainReport {
+        TrainReport {
             config: config.clone(),
             ..run
-        },
+        }
+    } else {
+        eprintln!(
+            "model kept in {}: evaluated out of distribution under this sweep's settings, then \
+             analysed, without training",
+            weights.display()
+        );
+        let evaluated = TrainReport::evaluate(&model, config, backend, run.train).await;
+        TrainReport {
+            trained: run.trained,
+            ..evaluated.map_err(run_error)?
+        }
+    };
+    Ok(Subject {
+        model,
+        run,
         snapshots: Vec::new(),
     })
 }
