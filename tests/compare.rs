@@ -998,3 +998,39 @@ fn every_shipped_published_report_holds_what_its_readings_need() {
     }
     assert!(checked >= 40, "{checked} reports");
 }
+
+/// A column whose sorting runs all fall outside the OOD window says so in every claim drawn from
+/// analysed sorting seeds, rather than a verdict from no data; the window's claim, which counts
+/// the runs, is still judged.
+#[test]
+fn a_column_with_no_analysed_seed_of_a_task_is_not_measured_except_for_the_window() {
+    use gradcause::experiment::protocol::Protocol;
+
+    let reported = Reported::shipped();
+    let mut reports: Vec<SeedReport> = shipped_reports("sweep-published")
+        .into_iter()
+        .map(|(_, r)| r)
+        .collect();
+    for report in reports.iter_mut().filter(|r| r.run.task == Task::Sort) {
+        report.analysis = None;
+        report.run.analysis_length = None;
+        report.run.skip_reason = Some("no OOD length in the window".into());
+    }
+    let sweeps = BTreeMap::from([("published", reports.as_slice())]);
+    let decomposition = Decomposition::new(&reported, &sweeps);
+    let published = decomposition.base(Protocol::Published).unwrap();
+    assert_eq!(published.seeds[&Task::Sort].0, 0);
+    for (claim, verdict) in decomposition.claims.iter().zip(&published.verdicts) {
+        if claim.key == "window" {
+            assert!(verdict.measured(), "{claim:?}: {verdict:?}");
+            assert_eq!(verdict.verdict, Holds::DoesNotHold, "{verdict:?}");
+        } else if claim.needs.contains(&Task::Sort) {
+            let missing = verdict.missing.as_deref().unwrap_or_default();
+            assert!(
+                missing.starts_with("no sort seed analysed: none of 10"),
+                "{}: {verdict:?}",
+                claim.key
+            );
+        }
+    }
+}

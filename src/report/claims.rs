@@ -102,6 +102,9 @@ pub struct Claim {
     pub against: Option<Ablation>,
     /// Whether its verdict rests on joint ablations of each seed's top-two Heroes or Bloats.
     pub joint: bool,
+    /// Whether its verdict is drawn from analysed seeds: every claim but the window's, which
+    /// counts the seeds run.
+    pub analysed: bool,
 }
 
 /// The values of `f` over the analysed seeds of `summary`'s Table 3 (defined ones only).
@@ -151,6 +154,7 @@ struct ClaimRule {
     needs: &'static [Task],
     against: Option<Ablation>,
     joint: bool,
+    analysed: bool,
     judge: fn(&Evidence) -> Judged,
 }
 
@@ -177,6 +181,7 @@ const CLAIMS: [ClaimRule; 8] = [
         needs: &[Task::Reverse, Task::Sort],
         against: None,
         joint: false,
+        analysed: true,
         judge: rho_order,
     },
     ClaimRule {
@@ -191,6 +196,7 @@ const CLAIMS: [ClaimRule; 8] = [
         needs: &[Task::Reverse, Task::Sort],
         against: Some(Ablation::Zero),
         joint: false,
+        analysed: true,
         judge: mean_zero_agree,
     },
     ClaimRule {
@@ -206,6 +212,7 @@ const CLAIMS: [ClaimRule; 8] = [
         needs: &[Task::Sort],
         against: None,
         joint: false,
+        analysed: true,
         judge: layer_pattern,
     },
     ClaimRule {
@@ -221,6 +228,7 @@ const CLAIMS: [ClaimRule; 8] = [
         needs: &[Task::Sort],
         against: None,
         joint: false,
+        analysed: true,
         judge: identity,
     },
     ClaimRule {
@@ -236,6 +244,7 @@ const CLAIMS: [ClaimRule; 8] = [
         needs: &[Task::Sort],
         against: None,
         joint: true,
+        analysed: true,
         judge: superadditivity,
     },
     ClaimRule {
@@ -251,6 +260,7 @@ const CLAIMS: [ClaimRule; 8] = [
         needs: &[Task::Reverse],
         against: None,
         joint: true,
+        analysed: true,
         judge: pruning,
     },
     ClaimRule {
@@ -265,6 +275,7 @@ const CLAIMS: [ClaimRule; 8] = [
         needs: &[Task::Sort],
         against: None,
         joint: false,
+        analysed: true,
         judge: norms_fall,
     },
     ClaimRule {
@@ -280,6 +291,7 @@ const CLAIMS: [ClaimRule; 8] = [
         needs: &[Task::Reverse, Task::Sort],
         against: None,
         joint: false,
+        analysed: false,
         judge: window,
     },
 ];
@@ -315,6 +327,7 @@ pub fn claims(reported: &Reported, summaries: &BTreeMap<Task, Summary>, c: Ablat
                 needs: rule.needs,
                 against: rule.against,
                 joint: rule.joint,
+                analysed: rule.analysed,
             }
         })
         .collect()

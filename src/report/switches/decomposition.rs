@@ -150,8 +150,8 @@ pub struct Verdict {
     /// What ours shows, with intervals.
     pub ours: String,
     /// Why the cell is not measured, whatever its verdict says: no runs of a task the claim
-    /// needs, reports made before the reading, no C to compare with, or joint ablations the
-    /// analyses did not make. `None` where it is measured.
+    /// needs, none of them analysed (none in the OOD window), reports made before the reading,
+    /// no C to compare with, or joint ablations the analyses did not make. `None` where it is measured.
     pub missing: Option<String>,
 }
 
@@ -488,6 +488,12 @@ fn column(
                         format!("no {t} runs")
                     });
                 };
+                if c.analysed && s.analysed() == 0 {
+                    return Some(format!(
+                        "no {t} seed analysed: none of {} in the OOD window",
+                        s.seeds.len()
+                    ));
+                }
                 if let Some(a) = c.against
                     && s.analysed() > 0
                     && !s.ablations().contains(&a)
