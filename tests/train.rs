@@ -403,3 +403,46 @@ fn a_kept_model_is_evaluated_again_under_other_evaluation_settings_and_never_tra
     assert!(stderr.contains("other settings"), "{stderr}");
     let _ = std::fs::remove_dir_all(&root);
 }
+
+/// Micro-batches: cut in two, a batch's loss and gradients are its whole-batch step's (up to the
+/// order of float sums), and the same count of micro-batches trains to the same values bit for
+/// bit whether one thread runs them or two.
+#[test]
+fn micro_batches_give_the_whole_batch_step_and_never_depend_on_the_threads() {
+    let run = |micro_batches: usize, threads: usize| {
+        let mut config = reduced(Task::Sort, 5);
+        config.train.micro_batches = micro_batches;
+        config.train.max_steps = 6;
+        config.train.eval_every = 3;
+        config.train.eval_examples = 64;
+        config.validate().unwrap();
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
+        pool.install(|| {
+            let mut trainer = Trainer::new(&config, &Device::flex());
+            let mut progress = Vec::new();
+            while trainer.stopped().is_none() {
+                progress.push(pollster::block_on(trainer.step()).unwrap());
+            }
+            let weights = pollster::block_on(to_safetensors(&trainer.finish().unwrap().model));
+            (progress, weights.unwrap())
+        })
+    };
+    let (whole, _) = run(1, 1);
+    let (one_thread, weights) = run(2, 1);
+    let (two_threads, same_weights) = run(2, 2);
+    assert_eq!(one_thread, two_threads);
+    assert!(weights == same_weights, "the same weights after training");
+    // The first step's loss and batch accuracy are the whole batch's, summed over two parts.
+    assert!((one_thread[0].loss - whole[0].loss).abs() < 1e-5 * whole[0].loss);
+    assert_eq!(one_thread[0].train_accuracy, whole[0].train_accuracy);
+    // Later steps follow the same training closely (the sums' order differs in the last bits).
+    for (part, all) in one_thread.iter().zip(&whole) {
+        assert!(
+            (part.loss - all.loss).abs() < 1e-3 * all.loss,
+            "{part:?} vs {all:?}"
+        );
+    }
+}

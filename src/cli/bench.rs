@@ -22,7 +22,7 @@ use gradcause::engine::eval::accuracy;
 use gradcause::engine::objective::{BatchTensors, exact_matches, loss};
 use gradcause::engine::simd::{self, Level};
 use gradcause::engine::task::Task;
-use gradcause::engine::train::{Trainer, TrainingData, train};
+use gradcause::engine::train::{TrainError, Trainer, TrainingData, train};
 use gradcause::experiment::config::ExperimentConfig;
 use gradcause::experiment::provenance::{self, StageClock};
 use gradcause::experiment::report::TrainReport;
@@ -65,6 +65,11 @@ pub struct BenchArgs {
     /// the widest the CPU has). gemm's matrix products take the widest regardless.
     #[arg(long)]
     simd: Option<Level>,
+    /// Also time the CPU step on 1, 2, 4, … threads up to this run's, each as one whole-batch
+    /// step (1 micro-batch) and cut into as many micro-batches as threads (and PyTorch's step on
+    /// as many threads, with --pytorch).
+    #[arg(long)]
+    scaling: bool,
 }
 
 /// Every figure of one run.
@@ -89,6 +94,20 @@ struct Figures {
     /// the next (a shared VM), the cost of a step with the least interference.
     cpu_over_pytorch_fastest: Option<f64>,
     analysis: Option<AnalysisFigures>,
+    /// With --scaling: the CPU step per thread count and micro-batch count.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    scaling: Vec<ScalingFigures>,
+}
+
+/// The CPU's training step on some threads, cut into some micro-batches.
+#[derive(Debug, Serialize)]
+struct ScalingFigures {
+    threads: usize,
+    micro_batches: usize,
+    median_ms: f64,
+    min_ms: f64,
+    /// PyTorch's step on as many threads, median (with --pytorch).
+    pytorch_median_ms: Option<f64>,
 }
 
 /// One backend's training step and OOD forward batch.
@@ -159,6 +178,7 @@ pub async fn bench(args: &BenchArgs) -> Result<(), Failure> {
         cpu_over_pytorch: None,
         cpu_over_pytorch_fastest: None,
         analysis: None,
+        scaling: Vec::new(),
     };
     println!(
         "gradcause bench: paper config, {} (seed {}), batch 64, lengths 3-7; {threads} threads waiting {}ly; {}, kernels at {}",
@@ -246,6 +266,10 @@ pub async fn bench(args: &BenchArgs) -> Result<(), Failure> {
         }
         println!("  the rest: {:.1} s", analysis.analysis_s - accounted);
         figures.analysis = Some(analysis);
+    }
+
+    if args.scaling {
+        figures.scaling = time_scaling(args, threads)?;
     }
 
     if let Some(path) = &args.json {
@@ -361,6 +385,71 @@ async fn time_steps(
         peak_kib: peak_memory(),
         page_faults_per_step,
     })
+}
+
+/// The CPU step on 1, 2, 4, … and `threads` threads (a pool of that many), as one whole batch
+/// and in as many micro-batches as threads, printed as a table beside PyTorch's step on as many
+/// threads where `--pytorch` asks for it.
+fn time_scaling(args: &BenchArgs, threads: usize) -> Result<Vec<ScalingFigures>, Failure> {
+    let mut counts: Vec<usize> = std::iter::successors(Some(1), |t| Some(t * 2))
+        .take_while(|&t| t < threads)
+        .collect();
+    counts.push(threads);
+    println!("threads  micro-batches  step (median, min)  vs 1 thread whole-batch  PyTorch");
+    let mut rows: Vec<ScalingFigures> = Vec::new();
+    for &t in &counts {
+        let torch = if args.pytorch {
+            run_pytorch(args, t).map_err(Failure::Run)?["median_ms"].as_f64()
+        } else {
+            None
+        };
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(t)
+            .build()
+            .map_err(|e| Failure::Run(format!("could not start {t} threads: {e}")))?;
+        for k in if t == 1 { vec![1] } else { vec![1, t] } {
+            let steps = pool.install(|| pollster::block_on(step_times(args, k)));
+            let steps = steps.map_err(run_error)?;
+            let row = ScalingFigures {
+                threads: t,
+                micro_batches: k,
+                median_ms: median(&steps),
+                min_ms: steps.iter().copied().fold(f64::INFINITY, f64::min),
+                pytorch_median_ms: torch,
+            };
+            let speedup = rows
+                .first()
+                .map_or(1.0, |one| one.median_ms / row.median_ms);
+            println!(
+                "{t:>7}  {k:>13}  {:>8.1} ms ({:.1})  {speedup:>22.2}x  {}",
+                row.median_ms,
+                row.min_ms,
+                torch.map_or("-".into(), |ms| format!(
+                    "{ms:.1} ms (ours {:.2}x)",
+                    row.median_ms / ms
+                ))
+            );
+            rows.push(row);
+        }
+    }
+    Ok(rows)
+}
+
+/// The CPU training step's times, as training takes it, cut into `micro_batches`, on the
+/// threads of the pool it runs in.
+async fn step_times(args: &BenchArgs, micro_batches: usize) -> Result<Vec<f64>, TrainError> {
+    let mut config = step_config(args);
+    config.train.micro_batches = micro_batches;
+    let mut trainer = Trainer::new(&config, &Device::flex());
+    let mut times = Vec::with_capacity(args.steps);
+    for step in 0..args.warmup + args.steps {
+        let started = Instant::now();
+        trainer.step().await?;
+        if step >= args.warmup {
+            times.push(ms(started));
+        }
+    }
+    Ok(times)
 }
 
 /// Trains to the stop rule, evaluates out of distribution and runs the full analysis.

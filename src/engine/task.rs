@@ -271,6 +271,36 @@ impl Batch {
     pub fn target_count(&self) -> usize {
         self.mask.iter().filter(|&&m| m > 0.0).count()
     }
+
+    /// The batch cut into `parts` runs of consecutive rows (the first `size % parts` one row
+    /// longer), each keeping the whole batch's width and each row its layout and offset, so that
+    /// the parts' rows are exactly the batch's. `parts` must be in `1..=size`.
+    pub fn split(&self, parts: usize) -> Vec<Batch> {
+        assert!(
+            (1..=self.size.max(1)).contains(&parts),
+            "{parts} parts of {}",
+            self.size
+        );
+        let width = self.positions;
+        let (each, longer) = (self.size / parts, self.size % parts);
+        let mut start = 0;
+        (0..parts)
+            .map(|k| {
+                let rows = start..start + each + usize::from(k < longer);
+                start = rows.end;
+                let cells = rows.start * width..rows.end * width;
+                Batch {
+                    size: rows.len(),
+                    positions: width,
+                    inputs: self.inputs[cells.clone()].to_vec(),
+                    targets: self.targets[cells.clone()].to_vec(),
+                    mask: self.mask[cells].to_vec(),
+                    examples: self.examples[rows.clone()].to_vec(),
+                    offsets: self.offsets.as_ref().map(|o| o[rows].to_vec()),
+                }
+            })
+            .collect()
+    }
 }
 
 /// `size` examples whose lengths are uniform in `min_length..=max_length`, each length drawn just
@@ -357,6 +387,33 @@ mod tests {
         assert_eq!(&batch.targets[8..], &[8, 6, 1, SEP, 1, 6, 8, END]);
         assert_eq!(&batch.mask[8..], &[0., 0., 0., 0., 1., 1., 1., 1.]);
         assert_eq!(batch.target_count(), 3 + 4);
+    }
+
+    #[test]
+    fn a_split_batch_is_the_batch_in_order() {
+        let mut rng = Rng::new(3, crate::engine::rng::Stream::TrainData);
+        let mut batch = Batch::laid_out(
+            draw_examples(Task::Sort, 7, 2, 5, &mut rng),
+            BatchLayout::PadBetween,
+        );
+        batch.shift(32, &mut rng);
+        let parts = batch.split(3);
+        assert_eq!(parts.iter().map(|p| p.size).collect::<Vec<_>>(), [3, 2, 2]);
+        let joined = |f: fn(&Batch) -> Vec<f32>| parts.iter().flat_map(f).collect::<Vec<_>>();
+        assert_eq!(joined(|p| p.mask.clone()), batch.mask);
+        let inputs: Vec<u32> = parts.iter().flat_map(|p| p.inputs.clone()).collect();
+        let targets: Vec<u32> = parts.iter().flat_map(|p| p.targets.clone()).collect();
+        let positions: Vec<usize> = parts
+            .iter()
+            .flat_map(|p| p.position_ids().unwrap())
+            .collect();
+        assert_eq!(inputs, batch.inputs);
+        assert_eq!(targets, batch.targets);
+        assert_eq!(positions, batch.position_ids().unwrap());
+        assert!(parts.iter().all(|p| p.positions == batch.positions));
+        let counts: usize = parts.iter().map(Batch::target_count).sum();
+        assert_eq!(counts, batch.target_count());
+        assert_eq!(batch.split(1)[0].inputs, batch.inputs);
     }
 
     #[test]

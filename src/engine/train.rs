@@ -6,6 +6,7 @@
 
 use std::fmt;
 
+use burn::module::{ModuleVisitor, Param};
 use burn::optim::{
     AdamConfig, AdamState, AdaptiveMomentumState, GradientsParams, LearningRate, ModuleOptimizer,
     Optimizer,
@@ -14,7 +15,7 @@ use burn::prelude::*;
 use burn::tensor::ExecutionError;
 use serde::{Deserialize, Serialize};
 
-use crate::engine::backend::keep_threads_polling;
+use crate::engine::backend::{keep_threads_polling, map_parallel};
 use crate::engine::component::Intervention;
 use crate::engine::eval::{accuracy, fresh_batches};
 use crate::engine::model::{ModelConfig, Positions, Transformer};
@@ -31,6 +32,11 @@ pub struct TrainConfig {
     /// Examples per training batch.
     #[config(default = 64)]
     pub batch_size: usize,
+    /// Micro-batches each training batch is cut into, contiguous runs of its rows: each one's
+    /// forward and backward run as one piece (side by side on the CPU's threads), their
+    /// gradients summed in order before one Adam step. 1 is one whole-batch step.
+    #[config(default = 1)]
+    pub micro_batches: usize,
     /// Shortest training sequence n.
     #[config(default = 3)]
     pub min_length: usize,
@@ -342,13 +348,11 @@ impl Trainer {
         keep_threads_polling(&self.compute_device);
         let c = &self.setup.train;
         let batch = self.batches.next().expect("training data never ends");
-        let tensors = BatchTensors::new(&batch, &self.device);
-        let logits = self.model.forward_batch(&tensors);
-        let loss = loss(logits.clone(), &tensors);
-        let correct = exact_matches(logits.detach(), &tensors).sum();
-        let stats = Tensor::cat(vec![loss.clone().detach(), correct], 0).inner();
-
-        let gradients = GradientsParams::from_grads(loss.backward(), &self.model);
+        let (gradients, stats) = if c.micro_batches == 1 {
+            pass(&self.model, &batch, batch.target_count(), &self.device)
+        } else {
+            self.micro_passes(&batch)
+        };
         self.model = self.optimizer.step(c.lr, self.model.clone(), gradients);
         self.step += 1;
 
@@ -393,6 +397,25 @@ impl Trainer {
         })
     }
 
+    /// The passes of `batch` cut into the config's micro-batches, side by side where the device
+    /// has threads, each on a copy of the model whose parameters are leaves of their own (so
+    /// that each backward walks its own graph); their gradients and statistics summed in the
+    /// micro-batches' order, so that the sum never depends on which thread ran which.
+    fn micro_passes(&self, batch: &Batch) -> (GradientsParams, Tensor<1>) {
+        let parts = batch.split(self.setup.train.micro_batches);
+        let total = batch.target_count();
+        let passes = map_parallel(&self.compute_device, 0..parts.len(), |k| {
+            let replica = self.model.clone().fork(&self.device);
+            pass(&replica, &parts[k], total, &self.device)
+        });
+        let (gradients, stats): (Vec<_>, Vec<_>) = passes.into_iter().unzip();
+        let stats = stats.into_iter().reduce(|sum, part| sum + part);
+        (
+            sum_gradients(&self.model, gradients),
+            stats.expect("at least one micro-batch"),
+        )
+    }
+
     /// Accuracy on `eval_examples` fresh training-distribution examples.
     async fn evaluate(&mut self) -> Result<f64, ExecutionError> {
         let c = &self.setup.train;
@@ -421,6 +444,53 @@ impl Trainer {
             snapshots: self.snapshots,
         })
     }
+}
+
+/// One forward and backward pass of `model` on `batch`, its loss a share of a batch with
+/// `target_count` answer tokens in all (the batch's own for a whole-batch step): the gradients,
+/// and `[loss, exact matches]` on the device.
+fn pass(
+    model: &Transformer,
+    batch: &Batch,
+    target_count: usize,
+    device: &Device,
+) -> (GradientsParams, Tensor<1>) {
+    let tensors = BatchTensors {
+        target_count,
+        ..BatchTensors::new(batch, device)
+    };
+    let logits = model.forward_batch(&tensors);
+    let loss = loss(logits.clone(), &tensors);
+    let correct = exact_matches(logits.detach(), &tensors).sum();
+    let stats = Tensor::cat(vec![loss.clone().detach(), correct], 0).inner();
+    (GradientsParams::from_grads(loss.backward(), model), stats)
+}
+
+/// Each of `model`'s parameters' gradients summed over `parts` (passes on copies of `model`,
+/// which share its parameter ids), in the parts' order.
+fn sum_gradients(model: &Transformer, parts: Vec<GradientsParams>) -> GradientsParams {
+    /// Moves each parameter's gradients out of the parts into their sum, as the model lists them.
+    struct Sum {
+        parts: Vec<GradientsParams>,
+        total: GradientsParams,
+    }
+    impl ModuleVisitor for Sum {
+        fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+            let gradients = self
+                .parts
+                .iter_mut()
+                .filter_map(|p| p.remove::<D>(param.id));
+            if let Some(sum) = gradients.reduce(|sum, gradient| sum + gradient) {
+                self.total.register(param.id, sum);
+            }
+        }
+    }
+    let mut sum = Sum {
+        parts,
+        total: GradientsParams::new(),
+    };
+    model.visit(&mut sum);
+    sum.total
 }
 
 /// Trains to the stop rule, reporting every step to `on_progress`.

@@ -355,6 +355,23 @@ pub const FIELDS: &[Field] = &[
         |c| at_least_one(c.train.batch_size)
     ),
     whole!(
+        "train.micro_batches",
+        "micro-batches",
+        "2",
+        "Training",
+        "Micro-batches per step",
+        "Cut each training batch into this many micro-batches, run side by side on the threads \
+         (or workers), their gradients summed in order before one Adam step; the result depends \
+         on this number, never on the threads. 1 (the default) is one whole-batch step",
+        train.micro_batches,
+        |c| {
+            let (k, batch) = (c.train.micro_batches, c.train.batch_size);
+            require((1..=batch.max(1)).contains(&k), || {
+                format!("must be in 1..={batch} (the batch size), got {k}")
+            })
+        }
+    ),
+    whole!(
         "train.min_length",
         "min-length",
         "4",
