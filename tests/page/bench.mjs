@@ -5,7 +5,8 @@
 // here, a real GPU elsewhere) and on the CPU fallback. For each: the time from navigation to a
 // usable page, from pressing Train to the first step, and training steps per second between
 // step WARMUP and step STEPS, read off the page's own status line, and the longest main-thread
-// task meanwhile (training runs in a worker). Then, on the CPU fallback, the ten default seeds of
+// task meanwhile (training runs in a worker), and on WebGPU the calls a training step makes
+// (compute dispatches, queue submissions, buffer writes, read-backs). Then, on the CPU fallback, the ten default seeds of
 // a reduced config one at a time and PARALLEL at a time ("Run all 10 default seeds"). Also the
 // compressed size.
 //
@@ -50,10 +51,49 @@ async function watchLongTasks(page) {
 
 const longest = (page) => page.evaluate(() => Math.max(0, ...window.longTasks));
 
+/**
+ * Has a worker count its WebGPU calls from now on (where it has WebGPU): compute dispatches,
+ * queue submissions, buffer writes and buffer maps (read-backs), in `self.gpuCalls`.
+ */
+function countGpuCalls(worker) {
+  return worker.evaluate(() => {
+    if (!self.GPUComputePassEncoder || self.gpuCalls) return;
+    self.gpuCalls = { dispatches: 0, submits: 0, writes: 0, readbacks: 0 };
+    const count = (proto, method, key) => {
+      const original = proto[method];
+      proto[method] = function (...args) {
+        self.gpuCalls[key] += 1;
+        return original.apply(this, args);
+      };
+    };
+    count(GPUComputePassEncoder.prototype, "dispatchWorkgroups", "dispatches");
+    count(GPUComputePassEncoder.prototype, "dispatchWorkgroupsIndirect", "dispatches");
+    count(GPUQueue.prototype, "submit", "submits");
+    count(GPUQueue.prototype, "writeBuffer", "writes");
+    count(GPUBuffer.prototype, "mapAsync", "readbacks");
+  });
+}
+
+/** The WebGPU calls counted so far by every worker, summed; `null` where none has WebGPU. */
+async function gpuCalls(workers) {
+  const counts = await Promise.all(workers.map((w) => w.evaluate(() => self.gpuCalls ?? null).catch(() => null)));
+  const present = counts.filter(Boolean);
+  if (present.length === 0) return null;
+  const sum = { dispatches: 0, submits: 0, writes: 0, readbacks: 0 };
+  for (const c of present) for (const key of Object.keys(sum)) sum[key] += c[key];
+  return sum;
+}
+
 async function measure(origin, name) {
   const browser = await launch(MODES[name].flags);
   try {
     const page = await browser.newPage();
+    // Each worker counts its WebGPU calls from its start (the page may start one on Train).
+    const workers = [];
+    page.on("worker", (w) => {
+      workers.push(w);
+      countGpuCalls(w).catch(() => {});
+    });
     const opened = performance.now();
     await page.goto(`${origin}/?${PAPER}${MODES[name].query}`);
     await page.waitForSelector("#train:not([disabled])", { timeout: 120_000 });
@@ -62,10 +102,20 @@ async function measure(origin, name) {
     await page.click("#train");
     const first = await reached(page, 1);
     const from = await reached(page, warmup);
+    const callsFrom = await gpuCalls(workers);
     const to = await reached(page, steps);
+    const callsTo = await gpuCalls(workers);
     const backend = (await page.textContent(".backend")).replace("Backend: ", "");
     const longestTask = await longest(page);
+    // Per training step, between step `warmup` and step `steps` (read as the status line shows
+    // them: the count may include part of the step after each).
+    const gpu_calls_per_step =
+      callsFrom &&
+      Object.fromEntries(
+        Object.keys(callsFrom).map((key) => [key, (callsTo[key] - callsFrom[key]) / (steps - warmup)]),
+      );
     return {
+      gpu_calls_per_step,
       mode: name,
       backend,
       load_ms: mounted - opened,
@@ -177,6 +227,14 @@ try {
         `${r.steps_per_second.toFixed(2)} steps/s = ${(1000 / r.steps_per_second).toFixed(0)} ms/step ` +
         `(steps ${warmup}-${steps}, paper config); longest main-thread task ${r.longest_main_thread_task_ms.toFixed(0)} ms`,
     );
+    if (r.gpu_calls_per_step) {
+      const c = r.gpu_calls_per_step;
+      console.log(
+        `${name}: WebGPU calls per training step: ${c.dispatches.toFixed(1)} compute dispatches, ` +
+          `${c.submits.toFixed(1)} queue submissions, ${c.writes.toFixed(1)} buffer writes, ` +
+          `${c.readbacks.toFixed(1)} read-backs`,
+      );
+    }
   }
   const sweeps = [];
   for (const workers of parts.includes("sweep") ? [1, parallel] : []) {
