@@ -33,8 +33,9 @@ pub struct TrainConfig {
     #[config(default = 64)]
     pub batch_size: usize,
     /// Micro-batches each training batch is cut into, contiguous runs of its rows: each one's
-    /// forward and backward run as one piece (side by side on the CPU's threads), their
-    /// gradients summed in order before one Adam step. 1 is one whole-batch step.
+    /// forward and backward run as one piece (side by side where the device has threads: the
+    /// CPU natively), their gradients summed in order before one Adam step. 1 is one
+    /// whole-batch step.
     #[config(default = 1)]
     pub micro_batches: usize,
     /// Shortest training sequence n.

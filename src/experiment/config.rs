@@ -360,9 +360,10 @@ pub const FIELDS: &[Field] = &[
         "2",
         "Training",
         "Micro-batches per step",
-        "Cut each training batch into this many micro-batches, run side by side on the threads \
-         (or workers), their gradients summed in order before one Adam step; the result depends \
-         on this number, never on the threads. 1 (the default) is one whole-batch step",
+        "Cut each training batch into this many micro-batches, their gradients summed in order \
+         before one Adam step (natively side by side on the CPU's threads; in the page one after \
+         another, for now); the result depends on this number, never on the threads. 1 (the \
+         default) is one whole-batch step",
         train.micro_batches,
         |c| {
             let (k, batch) = (c.train.micro_batches, c.train.batch_size);
