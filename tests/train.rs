@@ -244,7 +244,7 @@ fn malformed_weights_are_refused_with_a_message() {
 /// values bit for bit, with PyTorch's ε, at every vector width this CPU has: three steps of a
 /// linear layer whose weight is split over the threads and whose bias is not.
 #[test]
-fn the_fused_adam_steps_as_burns_adam_does() {
+fn the_fused_and_the_flat_adam_step_as_burns_adam_does() {
     use burn::nn::{Linear, LinearConfig};
     use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
     use burn::tensor::Distribution;
@@ -270,13 +270,29 @@ fn the_fused_adam_steps_as_burns_adam_does() {
     for level in simd::available() {
         simd::limit_to(level);
         assert_eq!(
-            train(gradcause::engine::train::adam()),
+            train(gradcause::engine::optimiser::adam()),
             burns,
             "at {}",
             level.name()
         );
     }
     simd::limit_to(simd::widest());
+
+    // Adam over every parameter laid end to end (the GPU's): Burn's values too.
+    let mut flat = gradcause::engine::optimiser::FlatAdam::default();
+    let mut stepped: Linear = layer.clone();
+    for step in 1..=3 {
+        let loss = stepped
+            .forward(inputs.clone() * step as f32)
+            .powi_scalar(3)
+            .sum();
+        let grads = GradientsParams::from_grads(loss.backward(), &stepped);
+        stepped = flat.step(1e-2, stepped, &grads);
+    }
+    let bias = stepped.bias.expect("a bias").val();
+    let values = [stepped.weight.val().into_data(), bias.into_data()]
+        .map(|data| data.try_to_vec::<f32>().unwrap());
+    assert_eq!(values, burns, "laid end to end");
 }
 
 /// Under `pad-between` the loss is the mean cross-entropy over the answer tokens alone: PAD in a

@@ -321,7 +321,7 @@ async fn time_steps(
     // the threads kept polling as a training step keeps them.
     let autodiff = device.clone().autodiff();
     let mut model = config.model.init(config.seed, &autodiff);
-    let mut optimizer = gradcause::engine::train::adam();
+    let mut optimizer = gradcause::engine::optimiser::adam();
     let mut batches = TrainingData::new(&config);
     let (mut forward, mut backward, mut update) = (Vec::new(), Vec::new(), Vec::new());
     for step in 0..args.warmup + args.steps {

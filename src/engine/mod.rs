@@ -3,7 +3,7 @@
 //!
 //! The bottom layer. It imports no other layer of the crate; everything above builds on it.
 //! Within it, [`task`] and [`rng`] make the data, [`model`] (with [`component`]'s names and
-//! interventions, and [`objective`]'s loss) is the transformer, [`train`] and [`eval`] drive it,
+//! interventions, and [`objective`]'s loss) is the transformer, [`train`] (with [`optimiser`]) and [`eval`] drive it,
 //! [`weights`] saves it, `named` declares the enums the command line and reports name, and [`backend`], [`kernels`], [`simd`] and [`lanes`] are where and how
 //! its arithmetic runs.
 
@@ -15,6 +15,7 @@ pub mod lanes;
 pub mod model;
 pub(crate) mod named;
 pub mod objective;
+pub mod optimiser;
 pub mod progress;
 pub mod rng;
 pub mod simd;

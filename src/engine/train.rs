@@ -7,10 +7,7 @@
 use std::fmt;
 
 use burn::module::{ModuleVisitor, Param};
-use burn::optim::{
-    AdamConfig, AdamState, AdaptiveMomentumState, GradientsParams, LearningRate, ModuleOptimizer,
-    Optimizer,
-};
+use burn::optim::GradientsParams;
 use burn::prelude::*;
 use burn::tensor::ExecutionError;
 use serde::{Deserialize, Serialize};
@@ -20,6 +17,7 @@ use crate::engine::component::Intervention;
 use crate::engine::eval::{accuracy, fresh_batches};
 use crate::engine::model::{ModelConfig, Positions, Transformer};
 use crate::engine::objective::{BatchTensors, exact_matches, loss};
+use crate::engine::optimiser::Optimiser;
 use crate::engine::rng::{Rng, Stream};
 use crate::engine::task::{Batch, BatchLayout, Task, draw_examples};
 
@@ -210,67 +208,6 @@ impl Iterator for TrainingData {
     }
 }
 
-/// Adam's β₁ and β₂ (PyTorch's defaults, and Burn's).
-pub const ADAM_BETAS: (f32, f32) = (0.9, 0.999);
-
-/// Adam's ε (PyTorch's default; Burn's is 1e-5).
-pub const ADAM_EPSILON: f32 = 1e-8;
-
-/// The training's optimiser: Adam with [`ADAM_BETAS`] and [`ADAM_EPSILON`].
-pub fn adam() -> ModuleOptimizer {
-    FusedAdam {
-        burns: AdamConfig::new()
-            .with_beta_1(ADAM_BETAS.0)
-            .with_beta_2(ADAM_BETAS.1)
-            .with_epsilon(ADAM_EPSILON)
-            .build(),
-    }
-    .into()
-}
-
-/// Burn's `Adam`, each parameter's step made by [`crate::engine::kernels::adam_step`] on the CPU (one
-/// pass on the threads; the same values) and by Burn's `Adam` on any other backend.
-#[derive(Clone)]
-struct FusedAdam {
-    burns: burn::optim::Adam,
-}
-
-impl Optimizer for FusedAdam {
-    type State<const D: usize> = AdamState<D>;
-
-    fn step<const D: usize>(
-        &self,
-        lr: LearningRate,
-        tensor: Tensor<D>,
-        grad: Tensor<D>,
-        state: Option<Self::State<D>>,
-    ) -> (Tensor<D>, Option<Self::State<D>>) {
-        let momentum = state.as_ref().map(|state| &state.momentum);
-        let time = momentum.map_or(1, |m| m.time + 1);
-        let moments = momentum.map(|m| (&m.moment_1, &m.moment_2));
-        let fused = crate::engine::kernels::adam_step(
-            ADAM_BETAS,
-            ADAM_EPSILON,
-            lr,
-            time,
-            &tensor,
-            &grad,
-            moments,
-        );
-        match fused {
-            Some([tensor, moment_1, moment_2]) => {
-                let momentum = AdaptiveMomentumState::new(time, moment_1, moment_2);
-                (tensor, Some(AdamState::new(momentum)))
-            }
-            None => self.burns.step(lr, tensor, grad, state),
-        }
-    }
-
-    fn to_device<const D: usize>(state: Self::State<D>, device: &Device) -> Self::State<D> {
-        burn::optim::Adam::to_device(state, device)
-    }
-}
-
 /// A training run in progress.
 pub struct Trainer {
     setup: TrainSetup,
@@ -279,7 +216,7 @@ pub struct Trainer {
     /// The same device without: where the work runs.
     compute_device: Device,
     model: Transformer,
-    optimizer: ModuleOptimizer,
+    optimizer: Optimiser,
     batches: TrainingData,
     eval_examples: Rng,
     step: usize,
@@ -317,7 +254,7 @@ impl Trainer {
         Self {
             compute_device: compute_device.clone(),
             model: setup.model.init(setup.seed, &device),
-            optimizer: adam(),
+            optimizer: Optimiser::for_device(compute_device),
             batches: TrainingData::new(setup.clone()),
             eval_examples: Rng::new(setup.seed, Stream::TrainEval),
             setup,
