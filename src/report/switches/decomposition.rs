@@ -323,8 +323,8 @@ impl Decomposition {
                     )
                 } else if !unsure.is_empty() {
                     format!(
-                        "Holds under published; no single switch {so_far} makes it fail, but it \
-                         is inconclusive once {} alone is switched to the default.",
+                        "Holds under published; it is inconclusive once {} alone is switched to \
+                         the default.",
                         or_list(&unsure)
                     )
                 } else {
@@ -695,9 +695,8 @@ mod tests {
         assert_eq!(
             unsure.why_lines(),
             [
-                "Holds under published; no single switch measured so far makes it fail, but it \
-                 is inconclusive once b (3 seeds) alone is switched to the default. 1 of 2 \
-                 switches not measured yet."
+                "Holds under published; it is inconclusive once b (3 seeds) alone is switched \
+                 to the default. 1 of 2 switches not measured yet."
             ]
         );
         let never = decomposition(vec![
