@@ -16,6 +16,7 @@ use web_sys::{ErrorEvent, MessageEvent};
 use crate::analysis::ablation::Ablation;
 use crate::engine::component::Component;
 use crate::experiment::config::ExperimentConfig;
+use crate::experiment::memory;
 
 use super::browser::{self, WorkerHandle};
 use super::jobs::{self, Answer, Job};
@@ -31,6 +32,15 @@ thread_local! {
 
 /// Trains, evaluates and analyses each config, up to `lab.parallel` at once.
 pub fn run_all(lab: Lab, configs: Vec<ExperimentConfig>) {
+    // A config too large for a worker is refused before anything under way is stopped.
+    if let Some(Err(e)) = configs
+        .iter()
+        .map(memory::fits_the_page)
+        .find(Result::is_err)
+    {
+        lab.status.set(Status::Failed(format!("Not started: {e}.")));
+        return;
+    }
     stop_active();
     lab.notice.set(None);
     lab.status.set(Status::Starting);
@@ -187,7 +197,17 @@ impl Pool {
         let Some(slot) = self.running.iter().position(|r| r.id == id) else {
             return Vec::new();
         };
-        if self.running[slot].job.is_some() {
+        if let Some(job) = self.running[slot].job {
+            // WebAssembly traps this way when an allocation fails, and on internal errors.
+            let why = if why.contains("unreachable") {
+                format!(
+                    "{why}: most likely it ran out of memory (this run needs about {} by \
+                     estimate), else an internal error (the browser's console says which)",
+                    memory::size(memory::peak_bytes(&self.jobs[job]))
+                )
+            } else {
+                why
+            };
             self.end_job(slot, why, true);
         }
         let mut deferred = vec![Deferred::Drop(self.running.remove(slot))];

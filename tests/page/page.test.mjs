@@ -439,8 +439,9 @@ async function allSeeds(page) {
 }
 
 /**
- * Workers that die (an uncaught error thrown inside them, as a crash in their JavaScript or wasm
- * would) fail the seeds they hold, each on its seed's line; new workers take the queue and every
+ * Workers that die (an uncaught error thrown inside them, the trap WebAssembly raises when memory
+ * runs out) fail the seeds they hold, each on its seed's line, which names memory as the likely
+ * cause with the run's estimate; new workers take the queue and every
  * other seed finishes. The error fires once a worker's current task ends, so the seed a worker
  * loses is the one it holds then: the one it is training, or the next one it was handed.
  */
@@ -456,13 +457,16 @@ async function workerDeath(page) {
   for (const worker of workers) {
     await worker.evaluate(() => {
       setTimeout(() => {
-        throw new Error("injected fault");
+        // As WebAssembly traps when an allocation fails.
+        throw new WebAssembly.RuntimeError("unreachable");
       });
     });
   }
   await page.waitForSelector("#train-all:not([disabled])", { timeout });
   const lines = await page.locator("#seed-lines li").allTextContents();
-  const died = lines.filter((l) => /its worker stopped .*injected fault/.test(l)).length;
+  const died = lines.filter((l) =>
+    /its worker stopped \(Uncaught RuntimeError: unreachable\): most likely it ran out of memory \(this run needs about \d+ MB by estimate\)/.test(l),
+  ).length;
   const finished = lines.filter((l) => /· finished$/.test(l)).length;
   assert.ok(died >= 1 && died <= workers.length, `seeds lost with their workers: ${lines}`);
   assert.equal(died + finished, 10, `every other seed finished: ${lines}`);
@@ -567,6 +571,35 @@ async function softwareAdapterMeansCpu(origin) {
   }
 }
 
+/**
+ * A link whose config cannot fit a worker's memory is refused when Train is pressed, with the
+ * estimate in words, and no worker starts; the settings stay as the link gave them.
+ */
+async function tooLargeIsRefused(origin) {
+  const browser = await launch(MODES["cpu-fallback"].flags);
+  try {
+    const page = await browser.newPage();
+    const workers = [];
+    page.on("worker", (w) => workers.push(w));
+    await page.goto(`${origin}/?${REDUCED.replace("batch-size=16", "batch-size=1000000")}`);
+    await page.waitForSelector("#train:not([disabled])", { timeout: 60_000 });
+    const before = workers.length;
+    await page.click("#train");
+    await page.waitForFunction(() => /Not started/.test(document.querySelector("#status")?.textContent ?? ""), null, {
+      timeout: 10_000,
+    });
+    const status = await page.textContent("#status");
+    assert.match(status, /needs about [\d.]+ (MB|GB) of memory by estimate \(batch size 1000000/, status);
+    assert.match(status, /more than a browser tab's worker can hold/, status);
+    assert.equal(workers.length, before, "no worker started for the refused run");
+    assert.equal(await page.inputValue('input[name="batch-size"]'), "1000000");
+    assert.ok(await page.isEnabled("#train"), "Train can be pressed again");
+    console.log(`too large: ${status.trim()}`);
+  } finally {
+    await browser.close();
+  }
+}
+
 await mkdir(artifacts, { recursive: true });
 // WebGPU with the page at the site's root; the CPU fallback with it under a sub-path, as a
 // project site serves it (relative links: Trunk.toml's public_url).
@@ -577,6 +610,7 @@ try {
   await flow(origin(atRoot, ""), "webgpu");
   await flow(origin(underPath, "/gradcause"), "cpu-fallback");
   await softwareAdapterMeansCpu(origin(atRoot, ""));
+  await tooLargeIsRefused(origin(atRoot, ""));
   await firstScreen(origin(atRoot, ""));
   console.log("page tests passed (at the root and under /gradcause/)");
 } finally {
