@@ -106,11 +106,14 @@ impl Optimiser {
     }
 }
 
-/// Adam's state over the whole model: both moments laid out as the parameters are.
+/// Adam's state over the whole model: both moments laid out as the parameters are, and the
+/// parameters the last step made, already laid end to end.
 #[derive(Debug, Default)]
 pub struct FlatAdam {
     /// The first and second moments after the last step; `None` before the first.
     moments: Option<[Tensor<1>; 2]>,
+    /// The parameters the last step made, whose runs the model it returned holds.
+    parameters: Option<Tensor<1>>,
     /// Steps taken.
     time: usize,
 }
@@ -118,11 +121,15 @@ pub struct FlatAdam {
 impl FlatAdam {
     /// One step of every parameter of `model` against its gradient in `gradients`, at learning
     /// rate `lr`. Every parameter must have a gradient (each of the transformer's takes part in
-    /// every forward pass).
+    /// every forward pass), and `model` must be the one the previous step returned (its
+    /// parameters are not laid out again).
     pub fn step<M: Module>(&mut self, lr: f64, model: M, gradients: &GradientsParams) -> M {
         let (beta_1, beta_2) = ADAM_BETAS;
         let grad = laid_end_to_end(&model, Some(gradients));
-        let param = laid_end_to_end(&model, None);
+        let param = match self.parameters.take() {
+            Some(parameters) => parameters,
+            None => laid_end_to_end(&model, None),
+        };
         let (moment_1, moment_2) = match self.moments.take() {
             Some([m, v]) => (
                 m.mul_scalar(beta_1)
@@ -147,6 +154,7 @@ impl FlatAdam {
         );
         let stepped = param - update.mul_scalar(lr);
         self.moments = Some([moment_1, moment_2]);
+        self.parameters = Some(stepped.clone());
         model.map(&mut FromEndToEnd {
             values: stepped,
             offset: 0,
