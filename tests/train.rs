@@ -462,3 +462,42 @@ fn micro_batches_give_the_whole_batch_step_and_never_depend_on_the_threads() {
         );
     }
 }
+
+/// A whole seed trained in two micro-batches, evaluated and analysed, reports the same on one
+/// thread as on two (where and how long each stage ran aside).
+#[test]
+fn a_seed_in_micro_batches_reports_the_same_on_one_thread_and_on_two() {
+    use gradcause::experiment::report::SeedReport;
+
+    let mut config = reduced(Task::Sort, 8);
+    config.train.micro_batches = 2;
+    config.train.max_steps = 40;
+    config.train.eval_every = 20;
+    config.eval.window_low = 0.0;
+    config.eval.window_high = 1.0;
+    config.analysis.ig_steps = 2;
+    config.analysis.prune_batches = 2;
+    config.validate().unwrap();
+    let report = |threads: usize| {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
+        pool.install(|| {
+            pollster::block_on(async {
+                let device = Device::flex();
+                let (trained, run) = train_and_evaluate(&config, Backend::Cpu, &device, |_| {})
+                    .await
+                    .unwrap();
+                let mut report = SeedReport::analyse(&trained.model, run, &[], &mut ())
+                    .await
+                    .unwrap();
+                (report.run.trained, report.analysed) = (None, None);
+                report
+            })
+        })
+    };
+    let one = report(1);
+    assert!(one.analysis.is_some(), "the seed is analysed");
+    assert!(one == report(2), "the same report on two threads");
+}
