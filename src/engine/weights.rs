@@ -144,7 +144,25 @@ pub async fn to_safetensors(model: &Transformer) -> Result<Vec<u8>, WeightsError
         ("positions".to_string(), model.positions.name().to_string()),
         ("context".to_string(), model.context.to_string()),
     ]);
-    safetensors::serialize(views, Some(metadata)).map_err(|e| invalid(e.to_string()))
+    let file = safetensors::serialize(views, Some(metadata)).map_err(|e| invalid(e.to_string()))?;
+    Ok(sorted_header(file))
+}
+
+/// `file`, a safetensors file, with its header's keys in sorted order, so that a model always
+/// saves to the same bytes (safetensors writes its metadata in a hash map's order, which changes
+/// from one map to the next). The data's offsets count from after the header, so they stand.
+fn sorted_header(file: Vec<u8>) -> Vec<u8> {
+    let length = u64::from_le_bytes(file[..8].try_into().expect("a length")) as usize;
+    let header: serde_json::Value =
+        serde_json::from_slice(&file[8..8 + length]).expect("safetensors writes JSON");
+    // serde_json's maps are sorted by key.
+    let mut text = serde_json::to_vec(&header).expect("JSON serialises");
+    // Padded with spaces to a multiple of 8 bytes, as safetensors pads it.
+    text.resize(text.len().next_multiple_of(8), b' ');
+    let mut sorted = (text.len() as u64).to_le_bytes().to_vec();
+    sorted.extend_from_slice(&text);
+    sorted.extend_from_slice(&file[8 + length..]);
+    sorted
 }
 
 /// Loads a model from a safetensors file, inferring its shape from the tensors.
