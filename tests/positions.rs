@@ -3,6 +3,8 @@
 //! training example, `none` has no position parameters at all.
 #![cfg(not(target_arch = "wasm32"))]
 
+mod common;
+
 use burn::module::Module;
 use burn::prelude::*;
 use gradcause::engine::backend::Backend;
@@ -223,35 +225,8 @@ fn the_study_writes_a_report_per_run_resumes_and_tabulates() {
                 "--schemes",
                 "shifted,none",
             ])
-            .args([
-                "--seeds",
-                "1,2",
-                "--layers",
-                "1",
-                "--heads",
-                "2",
-                "--d-model",
-                "16",
-            ])
-            .args(["--d-ff", "32", "--max-steps", "3", "--eval-every", "3"])
-            .args([
-                "--eval-examples",
-                "16",
-                "--ood-lengths",
-                "8,9",
-                "--ood-batches",
-                "1",
-            ])
-            .args([
-                "--ood-batch-size",
-                "8",
-                "--thresholds",
-                "1,2",
-                "--pruning-threshold",
-                "2",
-                "--prune-counts",
-                "1,2",
-            ])
+            .args(["--seeds", "1,2"])
+            .args(common::TINY_RUN_FLAGS)
             .arg("--out-dir")
             .arg(&dir)
             .args(extra)

@@ -2,6 +2,8 @@
 //! report and weights it produces are complete and reload exactly.
 #![cfg(not(target_arch = "wasm32"))]
 
+mod common;
+
 use burn::prelude::*;
 use gradcause::engine::backend::Backend;
 use gradcause::engine::component::Intervention;
@@ -355,34 +357,10 @@ fn a_kept_model_is_evaluated_again_under_other_evaluation_settings_and_never_tra
     let _ = std::fs::remove_dir_all(&root);
     let sweep = |out: &str, extra: &[&str]| {
         std::process::Command::new(env!("CARGO_BIN_EXE_gradcause"))
-            .args(["sweep", "--task", "sort", "--seeds", "7", "--layers", "1"])
-            .args(["--heads", "2", "--d-model", "16", "--d-ff", "32"])
-            .args([
-                "--max-steps",
-                "3",
-                "--eval-every",
-                "3",
-                "--eval-examples",
-                "16",
-            ])
-            .args([
-                "--ood-lengths",
-                "8,9",
-                "--ood-batches",
-                "1",
-                "--ood-batch-size",
-                "8",
-            ])
+            .args(["sweep", "--task", "sort", "--seeds", "7"])
+            .args(common::TINY_RUN_FLAGS)
             // A window no untrained model reaches: the seed is skipped, nothing is analysed.
             .args(["--window-low", "0.99", "--window-high", "1"])
-            .args([
-                "--thresholds",
-                "1,2",
-                "--pruning-threshold",
-                "2",
-                "--prune-counts",
-                "1,2",
-            ])
             .arg("--models")
             .arg(root.join("models"))
             .arg("--out-dir")

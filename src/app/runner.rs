@@ -33,11 +33,7 @@ thread_local! {
 /// Trains, evaluates and analyses each config, up to `lab.parallel` at once.
 pub fn run_all(lab: Lab, configs: Vec<ExperimentConfig>) {
     // A config too large for a worker is refused before anything under way is stopped.
-    if let Some(Err(e)) = configs
-        .iter()
-        .map(memory::fits_the_page)
-        .find(Result::is_err)
-    {
+    if let Err(e) = configs.iter().try_for_each(memory::fits_the_page) {
         lab.status.set(Status::Failed(format!("Not started: {e}.")));
         return;
     }

@@ -300,19 +300,11 @@ async fn time_steps(
     let config = step_config(args);
 
     // The step exactly as training takes it.
-    let mut trainer = Trainer::new(&config, device);
-    let mut whole = Vec::with_capacity(args.steps);
     let mut faults_before_timed = None;
-    for step in 0..args.warmup + args.steps {
-        if step == args.warmup {
-            faults_before_timed = page_faults();
-        }
-        let started = Instant::now();
-        trainer.step().await?;
-        if step >= args.warmup {
-            whole.push(ms(started));
-        }
-    }
+    let whole = step_times(args, &config, device, || {
+        faults_before_timed = page_faults()
+    })
+    .await?;
     let page_faults_per_step = faults_before_timed
         .zip(page_faults())
         .map(|(before, after)| (after - before) as f64 / args.steps as f64);
@@ -408,7 +400,10 @@ fn time_scaling(args: &BenchArgs, threads: usize) -> Result<Vec<ScalingFigures>,
             .build()
             .map_err(|e| Failure::Run(format!("could not start {t} threads: {e}")))?;
         for k in if t == 1 { vec![1] } else { vec![1, t] } {
-            let steps = pool.install(|| pollster::block_on(step_times(args, k)));
+            let mut config = step_config(args);
+            config.train.micro_batches = k;
+            let steps = pool
+                .install(|| pollster::block_on(step_times(args, &config, &Device::flex(), || {})));
             let steps = steps.map_err(run_error)?;
             let row = ScalingFigures {
                 threads: t,
@@ -435,19 +430,25 @@ fn time_scaling(args: &BenchArgs, threads: usize) -> Result<Vec<ScalingFigures>,
     Ok(rows)
 }
 
-/// The CPU training step's times, as training takes it, cut into `micro_batches`, on the
-/// threads of the pool it runs in.
-async fn step_times(args: &BenchArgs, micro_batches: usize) -> Result<Vec<f64>, TrainError> {
-    let mut config = step_config(args);
-    config.train.micro_batches = micro_batches;
-    let mut trainer = Trainer::new(&config, &Device::flex());
+/// The training step's times under `config` on `device`, as training takes it: `args.warmup`
+/// untimed steps, `timed` called, then `args.steps` timed ones (on the threads of the pool it
+/// runs in).
+async fn step_times(
+    args: &BenchArgs,
+    config: &ExperimentConfig,
+    device: &Device,
+    timed: impl FnOnce(),
+) -> Result<Vec<f64>, TrainError> {
+    let mut trainer = Trainer::new(config, device);
+    for _ in 0..args.warmup {
+        trainer.step().await?;
+    }
+    timed();
     let mut times = Vec::with_capacity(args.steps);
-    for step in 0..args.warmup + args.steps {
+    for _ in 0..args.steps {
         let started = Instant::now();
         trainer.step().await?;
-        if step >= args.warmup {
-            times.push(ms(started));
-        }
+        times.push(ms(started));
     }
     Ok(times)
 }

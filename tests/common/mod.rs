@@ -9,6 +9,38 @@ use gradcause::engine::task::{Example, Task, ood_set};
 use gradcause::engine::train::{TrainConfig, TrainingData};
 use gradcause::experiment::config::ExperimentConfig;
 
+/// Command-line flags for a run small enough to train in a blink: one layer of two heads, three
+/// steps, one OOD batch of 8 at lengths 8 and 9, thresholds and pruning counts below the model's
+/// three components.
+pub const TINY_RUN_FLAGS: &[&str] = &[
+    "--layers",
+    "1",
+    "--heads",
+    "2",
+    "--d-model",
+    "16",
+    "--d-ff",
+    "32",
+    "--max-steps",
+    "3",
+    "--eval-every",
+    "3",
+    "--eval-examples",
+    "16",
+    "--ood-lengths",
+    "8,9",
+    "--ood-batches",
+    "1",
+    "--ood-batch-size",
+    "8",
+    "--thresholds",
+    "1,2",
+    "--pruning-threshold",
+    "2",
+    "--prune-counts",
+    "1,2",
+];
+
 /// The golden examples, checked in: seed 42's first training and OOD examples of each task.
 pub const GOLDEN_EXAMPLES: &str = include_str!("../golden/examples.json");
 
