@@ -9,8 +9,9 @@ use gradcause::engine::backend::Backend;
 use gradcause::engine::component::Intervention;
 use gradcause::engine::eval::accuracy;
 use gradcause::engine::model::ModelConfig;
+use gradcause::engine::passes::{Helper, HelperPass, Helpers};
 use gradcause::engine::simd;
-use gradcause::engine::task::Task;
+use gradcause::engine::task::{Batch, Task};
 use gradcause::engine::train::{StopReason, TrainConfig, Trainer};
 use gradcause::engine::weights::{from_safetensors, to_safetensors};
 use gradcause::experiment::config::ExperimentConfig;
@@ -441,6 +442,75 @@ fn micro_batches_give_the_whole_batch_step_and_never_depend_on_the_threads() {
         assert!(
             (part.loss - all.loss).abs() < 1e-3 * all.loss,
             "{part:?} vs {all:?}"
+        );
+    }
+}
+
+/// Helpers in this process, as the page's helper workers are in theirs: each keeps its own copy
+/// of the model, sent the step's parameters with its micro-batches.
+struct InProcess {
+    helpers: Vec<Helper>,
+    /// What each helper was last started on: parameters, micro-batches, the batch's answer tokens.
+    started: Vec<Option<Started>>,
+}
+
+type Started = (Vec<f32>, Vec<Batch>, usize);
+
+impl Helpers for InProcess {
+    fn count(&self) -> usize {
+        self.helpers.len()
+    }
+
+    fn start(
+        &mut self,
+        h: usize,
+        parameters: &[f32],
+        parts: &[Batch],
+        total: usize,
+    ) -> Result<(), String> {
+        self.started[h - 1] = Some((parameters.to_vec(), parts.to_vec(), total));
+        Ok(())
+    }
+
+    async fn finish(&mut self, h: usize) -> Result<Vec<HelperPass>, String> {
+        let (parameters, parts, total) = self.started[h - 1].take().ok_or("not started")?;
+        self.helpers[h - 1].passes(parameters, &parts, total).await
+    }
+}
+
+/// Micro-batches made partly by helpers (each with its own copy of the model, sent the
+/// parameters) train to the same values bit for bit as all made by the trainer.
+#[test]
+fn micro_batches_made_by_helpers_train_to_the_same_values() {
+    let mut config = reduced(Task::Reverse, 3);
+    config.train.micro_batches = 3;
+    config.train.max_steps = 4;
+    config.train.eval_every = 2;
+    config.train.eval_examples = 32;
+    config.validate().unwrap();
+    let run = |helpers: usize| {
+        let device = Device::flex();
+        let mut helpers = InProcess {
+            helpers: (0..helpers)
+                .map(|_| Helper::new(&config.model, &device))
+                .collect(),
+            started: vec![None; helpers],
+        };
+        let mut trainer = Trainer::new(&config, &device);
+        let mut progress = Vec::new();
+        while trainer.stopped().is_none() {
+            progress.push(pollster::block_on(trainer.step_with(&mut helpers)).unwrap());
+        }
+        let weights = pollster::block_on(to_safetensors(&trainer.finish().unwrap().model));
+        (progress, weights.unwrap())
+    };
+    let (alone, weights) = run(0);
+    for helpers in [1, 2, 5] {
+        let (helped, helped_weights) = run(helpers);
+        assert_eq!(helped, alone, "{helpers} helpers");
+        assert!(
+            helped_weights == weights,
+            "the same weights with {helpers} helpers"
         );
     }
 }

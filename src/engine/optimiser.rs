@@ -9,13 +9,13 @@
 //! Both make Burn's `Adam`'s operations (adaptive momentum without weight decay or AMSGrad) in
 //! Burn's order, element by element, so a step gives Burn's values.
 
-use burn::module::{ModuleMapper, ModuleVisitor, Param};
 use burn::optim::{
     AdamConfig, AdamState, AdaptiveMomentumState, GradientsParams, LearningRate, ModuleOptimizer,
     Optimizer,
 };
 use burn::prelude::*;
 
+use crate::engine::flat::{from_end_to_end, laid_end_to_end};
 use crate::engine::model::Transformer;
 
 /// Adam's β₁ and β₂ (PyTorch's defaults, and Burn's).
@@ -155,56 +155,6 @@ impl FlatAdam {
         let stepped = param - update.mul_scalar(lr);
         self.moments = Some([moment_1, moment_2]);
         self.parameters = Some(stepped.clone());
-        model.map(&mut FromEndToEnd {
-            values: stepped,
-            offset: 0,
-        })
-    }
-}
-
-/// `model`'s parameters (or, with `gradients`, their gradients) flattened and laid end to end
-/// in the order the model lists them, without autodiff.
-fn laid_end_to_end(model: &impl Module, gradients: Option<&GradientsParams>) -> Tensor<1> {
-    /// Collects each parameter's values or gradient, flattened.
-    struct Flatten<'a> {
-        gradients: Option<&'a GradientsParams>,
-        pieces: Vec<Tensor<1>>,
-    }
-    impl ModuleVisitor for Flatten<'_> {
-        fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
-            let values = match self.gradients {
-                Some(gradients) => gradients
-                    .get::<D>(param.id)
-                    .expect("every parameter has a gradient"),
-                None => param.val().inner(),
-            };
-            let count = values.shape().num_elements();
-            self.pieces.push(values.reshape([count]));
-        }
-    }
-    let mut flatten = Flatten {
-        gradients,
-        pieces: Vec::new(),
-    };
-    model.visit(&mut flatten);
-    Tensor::cat(flatten.pieces, 0)
-}
-
-/// Gives each parameter, in the order the model lists them, its run of `values` in its shape, as
-/// a leaf of the autodiff graph again.
-struct FromEndToEnd {
-    values: Tensor<1>,
-    offset: usize,
-}
-
-impl ModuleMapper for FromEndToEnd {
-    fn map_float<const D: usize>(&mut self, param: Param<Tensor<D>>) -> Param<Tensor<D>> {
-        let (id, tensor, mapper) = param.consume();
-        let shape = tensor.shape();
-        let count = shape.num_elements();
-        let run = self.values.clone().slice(self.offset..self.offset + count);
-        self.offset += count;
-        let stepped = Tensor::from_inner(run.reshape(shape)).require_grad();
-        Param::from_mapped_value(id, stepped, mapper)
+        from_end_to_end(model, stepped)
     }
 }

@@ -128,7 +128,7 @@ impl Example {
 /// `inputs[b, t]` is token t of example b and `targets[b, t]` the token after it; `mask[b, t]` is
 /// 1 where that target is one of the example's n + 1 answer tokens (`y1..yn, END`) and 0
 /// elsewhere (the input part and the padding).
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Batch {
     /// Number of examples.
     pub size: usize,

@@ -6,7 +6,6 @@
 
 use std::fmt;
 
-use burn::module::{ModuleVisitor, Param};
 use burn::optim::GradientsParams;
 use burn::prelude::*;
 use burn::tensor::ExecutionError;
@@ -15,9 +14,10 @@ use serde::{Deserialize, Serialize};
 use crate::engine::backend::{keep_threads_polling, map_parallel};
 use crate::engine::component::Intervention;
 use crate::engine::eval::{accuracy, fresh_batches};
+use crate::engine::flat::{gradients_from_end_to_end, laid_end_to_end};
 use crate::engine::model::{ModelConfig, Positions, Transformer};
-use crate::engine::objective::{BatchTensors, exact_matches, loss};
 use crate::engine::optimiser::Optimiser;
+use crate::engine::passes::{Alone, HelperPass, Helpers, maker, pass, sum_gradients};
 use crate::engine::rng::{Rng, Stream};
 use crate::engine::task::{Batch, BatchLayout, Task, draw_examples};
 
@@ -125,6 +125,8 @@ pub enum TrainError {
     },
     /// The device failed (lost, out of memory, ...).
     Device(ExecutionError),
+    /// A helper making some of the passes failed.
+    Helper(String),
 }
 
 impl fmt::Display for TrainError {
@@ -135,6 +137,7 @@ impl fmt::Display for TrainError {
                 "the loss became NaN or infinite at step {step}; training stopped (try a smaller learning rate)"
             ),
             TrainError::Device(e) => write!(f, "the compute device failed: {e}"),
+            TrainError::Helper(why) => write!(f, "a helper worker failed: {why}"),
         }
     }
 }
@@ -282,15 +285,24 @@ impl Trainer {
     /// # Panics
     /// If training has already stopped.
     pub async fn step(&mut self) -> Result<Progress, TrainError> {
+        self.step_with(&mut Alone).await
+    }
+
+    /// [`Trainer::step`], with `helpers` making some of the micro-batches' passes (see
+    /// [`crate::engine::passes`]): the same step, whatever their number.
+    ///
+    /// # Panics
+    /// If training has already stopped.
+    pub async fn step_with(&mut self, helpers: &mut impl Helpers) -> Result<Progress, TrainError> {
         assert!(self.stopped.is_none(), "training has already stopped");
         keep_threads_polling(&self.compute_device);
-        let c = &self.setup.train;
         let batch = self.batches.next().expect("training data never ends");
-        let (gradients, stats) = if c.micro_batches == 1 {
+        let (gradients, stats) = if self.setup.train.micro_batches == 1 {
             pass(&self.model, &batch, batch.target_count(), &self.device)
         } else {
-            self.micro_passes(&batch)
+            self.micro_passes(&batch, helpers).await?
         };
+        let c = &self.setup.train;
         self.model = self.optimizer.step(c.lr, self.model.clone(), gradients);
         self.step += 1;
 
@@ -335,23 +347,72 @@ impl Trainer {
         })
     }
 
-    /// The passes of `batch` cut into the config's micro-batches, side by side where the device
-    /// has threads, each on a copy of the model whose parameters are leaves of their own (so
-    /// that each backward walks its own graph); their gradients and statistics summed in the
-    /// micro-batches' order, so that the sum never depends on which thread ran which.
-    fn micro_passes(&self, batch: &Batch) -> (GradientsParams, Tensor<1>) {
+    /// The passes of `batch` cut into the config's micro-batches: those `helpers` make (the
+    /// parameters sent to them first), and the rest here, side by side where the device has
+    /// threads, each on a copy of the model whose parameters are leaves of their own (so that
+    /// each backward walks its own graph); their gradients and statistics summed in the
+    /// micro-batches' order, so that the sum never depends on which thread or helper made which.
+    async fn micro_passes(
+        &self,
+        batch: &Batch,
+        helpers: &mut impl Helpers,
+    ) -> Result<(GradientsParams, Tensor<1>), TrainError> {
         let parts = batch.split(self.setup.train.micro_batches);
         let total = batch.target_count();
-        let passes = map_parallel(&self.compute_device, 0..parts.len(), |k| {
+        let workers = helpers.count().min(parts.len() - 1) + 1;
+        let made_by = |worker: usize| {
+            let made = (0..parts.len()).filter(move |&k| maker(k, workers) == worker);
+            made.map(|k| parts[k].clone()).collect::<Vec<_>>()
+        };
+        if workers > 1 {
+            let parameters = laid_end_to_end(&self.model, None).into_data_async().await?;
+            let parameters = parameters.try_into_vec::<f32>().expect("f32 parameters");
+            for helper in 1..workers {
+                helpers
+                    .start(helper, &parameters, &made_by(helper), total)
+                    .map_err(TrainError::Helper)?;
+            }
+        }
+        let here = made_by(0);
+        let passes = map_parallel(&self.compute_device, 0..here.len(), |i| {
             let replica = self.model.clone().fork(&self.device);
-            pass(&replica, &parts[k], total, &self.device)
+            pass(&replica, &here[i], total, &self.device)
         });
-        let (gradients, stats): (Vec<_>, Vec<_>) = passes.into_iter().unzip();
+        let mut made = vec![passes.into_iter()];
+        for helper in 1..workers {
+            let passes = helpers.finish(helper).await.map_err(TrainError::Helper)?;
+            let count = made_by(helper).len();
+            if passes.len() != count {
+                let why = format!("helper {helper} made {} of {count} passes", passes.len());
+                return Err(TrainError::Helper(why));
+            }
+            let passes = passes.into_iter().map(|p| self.helper_pass(p));
+            made.push(passes.collect::<Result<Vec<_>, _>>()?.into_iter());
+        }
+        let (gradients, stats): (Vec<_>, Vec<_>) = (0..parts.len())
+            .map(|k| made[maker(k, workers)].next().expect("each pass made once"))
+            .unzip();
         let stats = stats.into_iter().reduce(|sum, part| sum + part);
-        (
+        Ok((
             sum_gradients(&self.model, gradients),
             stats.expect("at least one micro-batch"),
-        )
+        ))
+    }
+
+    /// A helper's pass as this trainer's gradients and statistics.
+    fn helper_pass(&self, made: HelperPass) -> Result<(GradientsParams, Tensor<1>), TrainError> {
+        let count = self.model.num_params();
+        if made.gradients.len() != count {
+            let why = format!(
+                "{} gradients came for a model of {count} parameters",
+                made.gradients.len()
+            );
+            return Err(TrainError::Helper(why));
+        }
+        let gradients = TensorData::new(made.gradients, [count]);
+        let gradients = Tensor::from_data(gradients, &self.compute_device);
+        let stats = Tensor::from_floats(made.stats, &self.compute_device);
+        Ok((gradients_from_end_to_end(&self.model, gradients), stats))
     }
 
     /// Accuracy on `eval_examples` fresh training-distribution examples.
@@ -382,53 +443,6 @@ impl Trainer {
             snapshots: self.snapshots,
         })
     }
-}
-
-/// One forward and backward pass of `model` on `batch`, its loss a share of a batch with
-/// `target_count` answer tokens in all (the batch's own for a whole-batch step): the gradients,
-/// and `[loss, exact matches]` on the device.
-fn pass(
-    model: &Transformer,
-    batch: &Batch,
-    target_count: usize,
-    device: &Device,
-) -> (GradientsParams, Tensor<1>) {
-    let tensors = BatchTensors {
-        target_count,
-        ..BatchTensors::new(batch, device)
-    };
-    let logits = model.forward_batch(&tensors);
-    let loss = loss(logits.clone(), &tensors);
-    let correct = exact_matches(logits.detach(), &tensors).sum();
-    let stats = Tensor::cat(vec![loss.clone().detach(), correct], 0).inner();
-    (GradientsParams::from_grads(loss.backward(), model), stats)
-}
-
-/// Each of `model`'s parameters' gradients summed over `parts` (passes on copies of `model`,
-/// which share its parameter ids), in the parts' order.
-fn sum_gradients(model: &Transformer, parts: Vec<GradientsParams>) -> GradientsParams {
-    /// Moves each parameter's gradients out of the parts into their sum, as the model lists them.
-    struct Sum {
-        parts: Vec<GradientsParams>,
-        total: GradientsParams,
-    }
-    impl ModuleVisitor for Sum {
-        fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
-            let gradients = self
-                .parts
-                .iter_mut()
-                .filter_map(|p| p.remove::<D>(param.id));
-            if let Some(sum) = gradients.reduce(|sum, gradient| sum + gradient) {
-                self.total.register(param.id, sum);
-            }
-        }
-    }
-    let mut sum = Sum {
-        parts,
-        total: GradientsParams::new(),
-    };
-    model.visit(&mut sum);
-    sum.total
 }
 
 /// Trains to the stop rule, reporting every step to `on_progress`.
