@@ -196,14 +196,9 @@ pub fn hardware_threads() -> usize {
     (window().navigator().hardware_concurrency() as usize).max(1)
 }
 
-/// A dedicated worker running this page's own WebAssembly module (see `worker.rs`): the page's
-/// JavaScript module, found through the page's preload link, instantiated with the page's
-/// already compiled wasm module (posted to the worker first, so nothing is fetched or compiled
-/// again). `on_message` gets each message; `on_error` an error that ended the worker.
-pub fn spawn_worker(
-    on_message: Closure<dyn FnMut(web_sys::MessageEvent)>,
-    on_error: Closure<dyn FnMut(web_sys::ErrorEvent)>,
-) -> Result<WorkerHandle, String> {
+/// The address of the page's JavaScript module, found through the page's preload link: what a
+/// worker imports to run this page's WebAssembly module.
+pub fn module_url() -> Result<String, String> {
     let document = window().document().ok_or("no document")?;
     let base = document
         .base_uri()
@@ -214,9 +209,20 @@ pub fn spawn_worker(
         .map_err(message)?
         .and_then(|link| link.get_attribute("href"))
         .ok_or("the page does not preload its JavaScript module")?;
-    let module = web_sys::Url::new_with_base(&href, &base)
+    Ok(web_sys::Url::new_with_base(&href, &base)
         .map_err(message)?
-        .href();
+        .href())
+}
+
+/// A dedicated worker running this page's own WebAssembly module (see `worker.rs`), started
+/// from the page or from a worker: the JavaScript `module` ([`module_url`]), instantiated with
+/// the already compiled wasm module (posted to the worker first, so nothing is fetched or
+/// compiled again). `on_message` gets each message; `on_error` an error that ended the worker.
+pub fn spawn_worker(
+    module: &str,
+    on_message: Closure<dyn FnMut(web_sys::MessageEvent)>,
+    on_error: Closure<dyn FnMut(web_sys::ErrorEvent)>,
+) -> Result<WorkerHandle, String> {
     let script = format!(
         "self.onmessage = async (event) => {{\n  self.onmessage = null;\n  const {{ default: init }} = await import({module:?});\n  await init({{ module_or_path: event.data }});\n}};\n"
     );
@@ -243,12 +249,15 @@ pub fn spawn_worker(
     })
 }
 
-/// The buffers of `message` to transfer rather than copy.
+/// The buffers of `message` (its byte and float arrays) to transfer rather than copy.
 pub fn transferables(message: &Array) -> Array {
     message
         .iter()
-        .filter_map(|part| part.dyn_into::<Uint8Array>().ok())
-        .map(|bytes| JsValue::from(bytes.buffer()))
+        .filter_map(|part| {
+            let bytes = part.dyn_ref::<Uint8Array>().map(Uint8Array::buffer);
+            bytes.or_else(|| part.dyn_ref::<js_sys::Float32Array>().map(|f| f.buffer()))
+        })
+        .map(JsValue::from)
         .collect()
 }
 

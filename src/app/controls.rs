@@ -6,7 +6,7 @@ use leptos::prelude::*;
 use crate::engine::task::Task;
 use crate::experiment::config::ExperimentConfig;
 use crate::experiment::config::FIELDS;
-use crate::experiment::permalink::BackendChoice;
+use crate::experiment::permalink::{self, BackendChoice};
 
 use super::runner::{self, DEFAULT_SEEDS, run_all};
 use super::state::Lab;
@@ -149,6 +149,35 @@ pub fn Controls() -> impl IntoView {
                         "CPU"
                     </option>
                 </select>
+            </label>
+            <label
+                class="seed-workers"
+                title="Workers that train one seed on the CPU, each making some of every step's micro-batches. Automatic: the browser's threads less one, shared among the seeds at once. Unless the link sets micro-batches, each batch is cut into one micro-batch per worker (the run's settings record how many)."
+            >
+                "Workers per seed "
+                <input
+                    id="seed-workers"
+                    type="text"
+                    inputmode="numeric"
+                    size="4"
+                    placeholder="auto"
+                    prop:value=move || lab.seed_workers.get().map(|n| n.to_string()).unwrap_or_default()
+                    on:change=move |ev| {
+                        let text = event_target_value(&ev);
+                        let query = format!("workers={}", text.trim());
+                        match permalink::workers_from_query(&query) {
+                            Ok(workers) => {
+                                error.set(None);
+                                lab.seed_workers.set(workers);
+                            }
+                            Err(_) if text.trim().is_empty() => {
+                                error.set(None);
+                                lab.seed_workers.set(None);
+                            }
+                            Err(e) => error.set(Some(e.replace("link field ", ""))),
+                        }
+                    }
+                />
             </label>
             <button id="train" class="primary" disabled=busy on:click=train>
                 "Train"

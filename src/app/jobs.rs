@@ -1,13 +1,17 @@
 //! The messages between the page and its workers. The page posts a [`Job`]; the worker answers
-//! with [`Answer`]s. Each message is a JavaScript array: its JSON text, then, where a message
-//! carries a model, the model's weights as a safetensors file (a transferred byte array).
+//! with [`Answer`]s; a seed's worker posts its helpers [`Job::Pass`] the same way. Each message is
+//! a JavaScript array: its JSON text, then, where a message carries a model, the model's weights
+//! as a safetensors file, or a step's parameters or gradients laid end to end (a transferred
+//! byte array).
 
-use js_sys::{Array, Uint8Array};
+use js_sys::{Array, Float32Array, Uint8Array};
 use serde::{Deserialize, Serialize};
 use wasm_bindgen::{JsCast, JsValue};
 
 use crate::analysis::ablation::Ablation;
 use crate::engine::component::Component;
+use crate::engine::model::ModelConfig;
+use crate::engine::task::Batch;
 use crate::engine::train::Progress;
 use crate::experiment::config::ExperimentConfig;
 use crate::experiment::permalink::BackendChoice;
@@ -24,6 +28,20 @@ pub enum Job {
         config: ExperimentConfig,
         /// Where to train.
         backend: BackendChoice,
+        /// Workers to train on where it trains on the CPU, this one and its helpers.
+        workers: usize,
+        /// The page's JavaScript module, which helper workers load.
+        module: String,
+    },
+    /// The passes of `parts` (see [`crate::engine::passes`]) on the model whose parameters
+    /// come with the message, laid end to end; answered by [`Answer::Passed`].
+    Pass {
+        /// The model's shape.
+        model: ModelConfig,
+        /// The micro-batches.
+        parts: Vec<Batch>,
+        /// Answer tokens in the whole batch.
+        target_count: usize,
     },
     /// Exact-match accuracy at `length` with `components` ablated, on the model whose weights
     /// come with the message; answered by [`Answer::Ablated`].
@@ -51,6 +69,8 @@ pub enum Answer {
     Training {
         /// The latest step.
         progress: Progress,
+        /// Workers training the seed.
+        workers: usize,
         /// Mean milliseconds per step so far.
         ms_per_step: f64,
         /// New points of the training chart.
@@ -76,8 +96,24 @@ pub enum Answer {
         /// Accuracy with the components ablated.
         accuracy: f64,
     },
+    /// The answer to [`Job::Pass`]: each pass's `[loss, exact matches]`; the gradients of every
+    /// pass, laid end to end one after another, come with the message.
+    Passed(Vec<[f32; 2]>),
     /// The job failed; what to tell the user.
     Failed(String),
+}
+
+/// A message as posted: the JSON of `value`, then `values` (a transferred float array).
+pub fn encode_floats<T: Serialize>(value: &T, values: &[f32]) -> Array {
+    let message = encode(value, None);
+    message.push(&Float32Array::from(values));
+    message
+}
+
+/// The floats that came with a message, as [`encode_floats`] sent them.
+pub fn floats(data: &JsValue) -> Option<Vec<f32>> {
+    let message: &Array = data.dyn_ref()?;
+    Some(message.get(1).dyn_into::<Float32Array>().ok()?.to_vec())
 }
 
 /// A message as posted: the JSON of `value`, then `weights` if any.
@@ -93,7 +129,8 @@ pub fn encode<T: Serialize>(value: &T, weights: Option<&[u8]>) -> Array {
     message
 }
 
-/// A received message: its value, and the weights that came with it.
+/// A received message: its value, and the weights that came with it (bytes; see [`floats`]
+/// for floats).
 pub fn decode<T: for<'de> Deserialize<'de>>(
     data: &JsValue,
 ) -> Result<(T, Option<Vec<u8>>), String> {

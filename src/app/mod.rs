@@ -8,6 +8,7 @@ mod comparison;
 mod controls;
 mod explorer;
 mod guide;
+mod helpers;
 mod jobs;
 mod leaderboard;
 mod reading;
@@ -43,11 +44,14 @@ fn App() -> impl IntoView {
     let lab = Lab::new();
     provide_context(lab);
     sweep::ShippedSweeps::provide(lab);
-    // The address bar always links to the current settings and backend choice.
+    // The address bar always links to the current settings, backend and workers per seed.
     Effect::new(move |_| {
         let mut query = permalink::to_query(&lab.settings.get());
         if let Some(backend) = lab.backend_choice.get().key_value() {
             query.push_str(&format!("&backend={backend}"));
+        }
+        if let Some(workers) = lab.seed_workers.get() {
+            query.push_str(&format!("&workers={workers}"));
         }
         browser::set_query(&query);
     });

@@ -47,9 +47,25 @@ pub fn run_all(lab: Lab, configs: Vec<ExperimentConfig>) {
             .map(|c| SeedLine::waiting(&format!("{} seed {}", c.task, c.seed)))
             .collect(),
     );
+    let module = match browser::module_url() {
+        Ok(module) => module,
+        Err(e) => {
+            lab.status
+                .set(Status::Failed(format!("Could not start a worker: {e}")));
+            return;
+        }
+    };
     let workers = lab.parallel.get_untracked().clamp(1, configs.len().max(1));
+    // Each seed's helpers come on top of the seeds' own workers: by default the browser's
+    // threads less one, shared among the seeds at once.
+    let seed_workers = lab
+        .seed_workers
+        .get_untracked()
+        .unwrap_or_else(|| (browser::hardware_threads().saturating_sub(1) / workers).max(1));
     let pool = Rc::new(RefCell::new(Pool {
         lab,
+        module,
+        seed_workers,
         live: vec![Vec::new(); configs.len()],
         jobs: configs,
         next: 0,
@@ -90,6 +106,10 @@ fn stop_active() {
 /// The seeds of one `run_all`.
 struct Pool {
     lab: Lab,
+    /// The page's JavaScript module, which every worker loads.
+    module: String,
+    /// Workers each seed trains on (on the CPU).
+    seed_workers: usize,
     jobs: Vec<ExperimentConfig>,
     /// Each job's training chart so far.
     live: Vec<Vec<LivePoint>>,
@@ -127,7 +147,8 @@ impl Pool {
             let why = format!("its worker stopped ({})", event.message());
             with_pool(&weak, |p| p.worker_died(id, why))
         });
-        let worker = browser::spawn_worker(on_message, on_error)?;
+        let module = pool.borrow().module.clone();
+        let worker = browser::spawn_worker(&module, on_message, on_error)?;
         pool.borrow_mut().running.push(Running {
             id,
             worker,
@@ -167,6 +188,7 @@ impl Pool {
             Answer::Backend(text) => self.lab.backend.set(text),
             Answer::Training {
                 progress,
+                workers,
                 ms_per_step,
                 points,
             } => {
@@ -176,6 +198,7 @@ impl Pool {
                     Status::Training {
                         progress,
                         ms_per_step,
+                        workers,
                     },
                 );
             }
@@ -183,7 +206,7 @@ impl Pool {
             Answer::Analysing { stage, done, total } => {
                 self.show(job, Status::Analysing { stage, done, total })
             }
-            Answer::Ready | Answer::Finished(_) | Answer::Ablated { .. } => {}
+            Answer::Ready | Answer::Finished(_) | Answer::Ablated { .. } | Answer::Passed(_) => {}
         }
         Vec::new()
     }
@@ -224,6 +247,8 @@ impl Pool {
                 &Job::Run {
                     config: self.jobs[job].clone(),
                     backend: self.lab.backend_choice.get_untracked(),
+                    workers: self.seed_workers,
+                    module: self.module.clone(),
                 },
                 None,
             );
@@ -392,7 +417,8 @@ pub async fn ablate(
         let why = format!("the worker stopped ({})", event.message());
         let _ = reject.call1(&JsValue::NULL, &why.into());
     });
-    *worker.borrow_mut() = Some(browser::spawn_worker(on_message, on_error)?);
+    let module = browser::module_url()?;
+    *worker.borrow_mut() = Some(browser::spawn_worker(&module, on_message, on_error)?);
     let outcome = JsFuture::from(promise).await;
     worker.borrow_mut().take();
     let data = outcome.map_err(|e| e.as_string().unwrap_or_else(|| format!("{e:?}")))?;

@@ -31,6 +31,8 @@ pub enum Status {
         progress: Progress,
         /// Mean milliseconds per step so far.
         ms_per_step: f64,
+        /// Workers training the seed.
+        workers: usize,
     },
     /// Measuring accuracy at the OOD lengths.
     Evaluating,
@@ -118,6 +120,9 @@ pub struct Lab {
     pub lines: RwSignal<Vec<SeedLine>>,
     /// How many seeds run at once (each in its own worker).
     pub parallel: RwSignal<usize>,
+    /// How many workers train one seed on the CPU, each making some of its micro-batches;
+    /// `None`: the browser's threads less one, shared among the seeds running at once.
+    pub seed_workers: RwSignal<Option<usize>>,
     /// The reading of G the figures show (METHOD §5).
     pub g_weights: RwSignal<GWeights>,
     /// The baseline the figures compare against.
@@ -151,6 +156,10 @@ impl Lab {
                 Some(format!("{e}; choosing automatically.")),
             ),
         };
+        let (seed_workers, workers_notice) = match permalink::workers_from_query(&query) {
+            Ok(workers) => (workers, None),
+            Err(e) => (None, Some(format!("{e}; choosing automatically."))),
+        };
         let (runs, storage_notice) = load_runs();
         let selected = runs.len().checked_sub(1);
         // The reading shown first comes with the link (`g-weights`, `pruning-ablation`).
@@ -166,9 +175,15 @@ impl Lab {
             status: RwSignal::new(Status::Idle),
             live: RwSignal::new(Vec::new()),
             backend: RwSignal::new(String::new()),
-            notice: RwSignal::new(notice.or(backend_notice).or(storage_notice)),
+            notice: RwSignal::new(
+                notice
+                    .or(backend_notice)
+                    .or(workers_notice)
+                    .or(storage_notice),
+            ),
             lines: RwSignal::new(Vec::new()),
             parallel: RwSignal::new(browser::hardware_threads().saturating_sub(1).max(1)),
+            seed_workers: RwSignal::new(seed_workers),
             g_weights: RwSignal::new(g),
             ablation: RwSignal::new(ablation),
             threshold: RwSignal::new(6),

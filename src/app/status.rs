@@ -67,15 +67,21 @@ pub fn describe(status: &Status) -> String {
         Status::Training {
             progress,
             ms_per_step,
+            workers,
         } => {
             let left = (progress.max_steps - progress.step) as f64 * ms_per_step / 1000.0;
             format!(
-                "step {} / {} · loss {:.3} · batch accuracy {:.0}% · {:.0} ms/step · at most {} left (stops early at the target accuracy)",
+                "step {} / {} · loss {:.3} · batch accuracy {:.0}% · {:.0} ms/step on {} · at most {} left (stops early at the target accuracy)",
                 progress.step,
                 progress.max_steps,
                 progress.loss,
                 progress.train_accuracy * 100.0,
                 ms_per_step,
+                if workers == 1 {
+                    "1 worker".to_string()
+                } else {
+                    format!("{workers} workers")
+                },
                 duration(left)
             )
         }

@@ -1,14 +1,20 @@
 //! The page's worker: the same WebAssembly module, started in a dedicated Web Worker, where it
 //! runs the jobs the page posts (training, evaluation and analysis of a seed; an ablation on a
-//! trained model) and posts their progress back. The page's main thread only draws.
+//! trained model) and posts their progress back. The page's main thread only draws. A worker
+//! training a seed on the CPU may start helpers (`helpers.rs`), workers like it that make some
+//! of each step's micro-batch passes (the jobs it posts them).
 
-use wasm_bindgen::JsCast;
+use std::cell::RefCell;
+
 use wasm_bindgen::closure::Closure;
+use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::spawn_local;
 use web_sys::{DedicatedWorkerGlobalScope, MessageEvent};
 
 use crate::analysis::ablation::AblationSet;
 use crate::engine::backend::Backend;
+use crate::engine::model::ModelConfig;
+use crate::engine::passes::Helper;
 use crate::engine::progress::Observer;
 use crate::engine::train::Trainer;
 use crate::engine::weights::{from_safetensors, to_safetensors};
@@ -18,6 +24,7 @@ use crate::experiment::provenance::Made;
 use crate::experiment::report::{SeedReport, TrainReport};
 
 use super::browser;
+use super::helpers::HelperWorkers;
 use super::jobs::{self, Answer, Job};
 use super::state::LivePoint;
 
@@ -33,8 +40,9 @@ pub fn in_worker() -> bool {
 pub fn serve() {
     let on_message = Closure::<dyn FnMut(MessageEvent)>::new(|event: MessageEvent| {
         spawn_local(async move {
-            let outcome = match jobs::decode::<Job>(&event.data()) {
-                Ok((job, weights)) => run(job, weights).await,
+            let data = event.data();
+            let outcome = match jobs::decode::<Job>(&data) {
+                Ok((job, weights)) => run(job, weights, &data).await,
                 Err(e) => Err(format!("the worker received {e}")),
             };
             if let Err(e) = outcome {
@@ -51,17 +59,55 @@ fn scope() -> DedicatedWorkerGlobalScope {
     js_sys::global().unchecked_into()
 }
 
-/// Posts an update to the page, transferring the weights' bytes.
-fn post(update: &Answer, weights: Option<&[u8]>) {
-    let message = jobs::encode(update, weights);
-    let transfer = browser::transferables(&message);
-    // Posting fails only for values that cannot be cloned, which these are not.
-    let _ = scope().post_message_with_transfer(&message, &transfer);
+thread_local! {
+    /// A helper's copy of the model, kept from one step's passes to the next.
+    static HELPER: RefCell<Option<(ModelConfig, Helper)>> = const { RefCell::new(None) };
 }
 
-async fn run(job: Job, weights: Option<Vec<u8>>) -> Result<(), String> {
+/// Posts an update to the page (or, from a helper, to the worker it helps), transferring the
+/// weights' bytes.
+fn post(update: &Answer, weights: Option<&[u8]>) {
+    send(&jobs::encode(update, weights));
+}
+
+/// Posts `message`, transferring its byte arrays.
+fn send(message: &js_sys::Array) {
+    let transfer = browser::transferables(message);
+    // Posting fails only for values that cannot be cloned, which these are not.
+    let _ = scope().post_message_with_transfer(message, &transfer);
+}
+
+/// Runs `job`, which came in the message `data` with `weights` (bytes), if any.
+async fn run(job: Job, weights: Option<Vec<u8>>, data: &JsValue) -> Result<(), String> {
     match job {
-        Job::Run { config, backend } => run_seed(&config, backend).await,
+        Job::Run {
+            config,
+            backend,
+            workers,
+            module,
+        } => run_seed(&config, backend, workers, &module).await,
+        Job::Pass {
+            model,
+            parts,
+            target_count,
+        } => {
+            let parameters = jobs::floats(data).ok_or("no parameters came with the passes")?;
+            let kept = HELPER.with(|h| h.borrow_mut().take());
+            let mut helper = match kept {
+                Some((shape, helper)) if shape == model => helper,
+                _ => {
+                    let device = Backend::Cpu.device().await.map_err(|e| e.to_string())?;
+                    Helper::new(&model, &device)
+                }
+            };
+            let passes = helper.passes(parameters, &parts, target_count).await;
+            HELPER.with(|h| *h.borrow_mut() = Some((model, helper)));
+            let passes = passes?;
+            let stats = passes.iter().map(|p| p.stats).collect();
+            let gradients: Vec<f32> = passes.into_iter().flat_map(|p| p.gradients).collect();
+            send(&jobs::encode_floats(&Answer::Passed(stats), &gradients));
+            Ok(())
+        }
         Job::Ablate {
             config,
             length,
@@ -92,17 +138,36 @@ async fn run(job: Job, weights: Option<Vec<u8>>) -> Result<(), String> {
     }
 }
 
-/// Trains, evaluates and analyses one seed; posts the report and the weights.
-async fn run_seed(config: &ExperimentConfig, choice: BackendChoice) -> Result<(), String> {
+/// Trains, evaluates and analyses one seed; posts the report and the weights. On the CPU it
+/// trains on `workers` workers (this one and helpers started from the page's JavaScript
+/// `module`), each step's batch cut into the config's micro-batches, or, where the config
+/// leaves that at 1, into one per worker (the report's config says how many).
+async fn run_seed(
+    config: &ExperimentConfig,
+    choice: BackendChoice,
+    workers: usize,
+    module: &str,
+) -> Result<(), String> {
     let what = format!("{} seed {}", config.task, config.seed);
     let failed = |e: String| format!("{what} stopped: {e}. Finished runs are kept.");
     let (backend, device) = open_backend(choice).await;
+    let mut config = config.clone();
+    let workers = if backend == Backend::Cpu { workers } else { 1 };
+    if config.train.micro_batches == 1 {
+        config.train.micro_batches = workers.clamp(1, config.train.batch_size);
+    }
+    let workers = workers.clamp(1, config.train.micro_batches);
+    let config = &config;
+    let mut helpers = HelperWorkers::start(workers - 1, module, &config.model)
+        .await
+        .map_err(failed)?;
     let mut trainer = Trainer::new(config, &device);
     let started = browser::now_ms();
     let mut last_post = f64::NEG_INFINITY;
     let mut points = Vec::new();
     while trainer.stopped().is_none() {
-        let progress = trainer.step().await.map_err(|e| failed(e.to_string()))?;
+        let progress =
+            (trainer.step_with(&mut helpers).await).map_err(|e| failed(e.to_string()))?;
         points.push(LivePoint {
             step: progress.step,
             loss: progress.loss,
@@ -113,6 +178,7 @@ async fn run_seed(config: &ExperimentConfig, choice: BackendChoice) -> Result<()
             last_post = now;
             let update = Answer::Training {
                 progress,
+                workers,
                 ms_per_step: (now - started) / progress.step as f64,
                 points: std::mem::take(&mut points),
             };
@@ -120,6 +186,7 @@ async fn run_seed(config: &ExperimentConfig, choice: BackendChoice) -> Result<()
         }
     }
     let trained = trainer.finish().expect("training has stopped");
+    drop(helpers);
     post(&Answer::Evaluating, None);
     let mut run = TrainReport::evaluate(&trained.model, config, backend, Some(trained.summary))
         .await

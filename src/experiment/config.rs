@@ -361,9 +361,10 @@ pub const FIELDS: &[Field] = &[
         "Training",
         "Micro-batches per step",
         "Cut each training batch into this many micro-batches, their gradients summed in order \
-         before one Adam step (natively side by side on the CPU's threads; in the page one after \
-         another, for now); the result depends on this number, never on the threads. 1 (the \
-         default) is one whole-batch step",
+         before one Adam step (natively side by side on the CPU's threads; in the page on the \
+         seed's workers, and where this is 1 the page cuts one micro-batch per worker); the \
+         result depends on this number, never on the threads or workers. 1 (the default) is \
+         one whole-batch step",
         train.micro_batches,
         |c| {
             let (k, batch) = (c.train.micro_batches, c.train.batch_size);

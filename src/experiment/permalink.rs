@@ -3,7 +3,8 @@
 //!
 //! Keys are the command line's flag names (`max-steps`, `ood-lengths`, ...). A query names
 //! only the fields that differ from the paper's defaults, plus `task` and `seed`, and the page's
-//! backend when it is not chosen automatically (`backend=cpu` or `backend=webgpu`).
+//! backend when it is not chosen automatically (`backend=cpu` or `backend=webgpu`) and its
+//! workers per seed when not automatic (`workers=2`).
 
 use crate::engine::task::Task;
 use crate::experiment::config::{ExperimentConfig, FIELDS, field_by_key, parse};
@@ -48,6 +49,27 @@ pub fn backend_from_query(query: &str) -> Result<BackendChoice, String> {
     }
 }
 
+/// Most workers one seed trains on in the page.
+pub const MAX_WORKERS: usize = 16;
+
+/// The workers per seed a query asks for: `None` (automatic) where it names none or `auto`; a
+/// value that is not a whole number in `1..=MAX_WORKERS` is refused with a message.
+pub fn workers_from_query(query: &str) -> Result<Option<usize>, String> {
+    let value = query
+        .trim_start_matches('?')
+        .split('&')
+        .find_map(|pair| pair.strip_prefix("workers="));
+    match value {
+        None | Some("auto") => Ok(None),
+        Some(text) => match text.parse::<usize>() {
+            Ok(n) if (1..=MAX_WORKERS).contains(&n) => Ok(Some(n)),
+            _ => Err(format!(
+                "link field `workers`: expected auto or a whole number from 1 to {MAX_WORKERS}, got `{text}`"
+            )),
+        },
+    }
+}
+
 /// The query string (without `?`) for `config`: task, seed, and each field that differs from
 /// the paper's default, keys in [`FIELDS`] order.
 pub fn to_query(config: &ExperimentConfig) -> String {
@@ -67,8 +89,8 @@ pub fn to_query(config: &ExperimentConfig) -> String {
 
 /// The config a query describes: the paper's config for its task (default reversal) and seed
 /// (default 42) with each named field applied in [`FIELDS`] order, then validated. Unknown keys, unparsable values
-/// and values out of range are refused with a message naming the key. The `backend` key is the
-/// page's, read by [`backend_from_query`].
+/// and values out of range are refused with a message naming the key. The `backend` and
+/// `workers` keys are the page's, read by [`backend_from_query`] and [`workers_from_query`].
 pub fn from_query(query: &str) -> Result<ExperimentConfig, String> {
     let pairs: Vec<(String, String)> = query
         .trim_start_matches('?')
@@ -102,7 +124,7 @@ pub fn from_query(query: &str) -> Result<ExperimentConfig, String> {
     };
     let mut config = ExperimentConfig::new(task, seed);
     for (key, _) in &pairs {
-        let page = ["task", "seed", "backend"].contains(&key.as_str());
+        let page = ["task", "seed", "backend", "workers"].contains(&key.as_str());
         if !page && field_by_key(key).is_none() {
             return Err(format!("link field `{key}` is not a setting"));
         }
@@ -147,6 +169,14 @@ mod tests {
                 .contains("tpu")
         );
         assert_eq!(BackendChoice::Auto.key_value(), None);
+        assert_eq!(workers_from_query("?seed=1&workers=3"), Ok(Some(3)));
+        assert_eq!(workers_from_query("seed=1"), Ok(None));
+        assert_eq!(workers_from_query("workers=auto"), Ok(None));
+        for bad in ["workers=0", "workers=17", "workers=two"] {
+            let refused = workers_from_query(bad).unwrap_err();
+            assert!(refused.contains("`workers`"), "{refused}");
+        }
+        assert!(from_query("seed=1&workers=2").is_ok());
         assert_eq!(BackendChoice::Cpu.key_value(), Some("cpu"));
     }
 

@@ -7,14 +7,17 @@
 // step WARMUP and step STEPS, read off the page's own status line, and the longest main-thread
 // task meanwhile (training runs in a worker), and on WebGPU the calls a training step makes
 // (compute dispatches, queue submissions, buffer writes, read-backs). Then, on the CPU fallback, the ten default seeds of
-// a reduced config one at a time and PARALLEL at a time ("Run all 10 default seeds"). Also the
-// compressed size.
+// a reduced config one at a time and PARALLEL at a time ("Run all 10 default seeds"). Then one
+// seed of the paper config on the CPU on more workers ("workers": 1 worker in one whole-batch
+// step; 1, 2, ... SEED_WORKERS workers sharing SEED_WORKERS micro-batches, the same step on
+// each). Also the compressed size.
 //
 //   node tests/page/bench.mjs [dist-dir]
 //
 // Environment: CHROMIUM, GRADCAUSE_BENCH_PARTS (comma-separated, default
-// first-answer,training,sweep), GRADCAUSE_BENCH_STEPS (default 25), GRADCAUSE_BENCH_WARMUP (5),
-// GRADCAUSE_BENCH_MODES (comma-separated, default all), GRADCAUSE_BENCH_PARALLEL (default 2).
+// first-answer,training,sweep,workers), GRADCAUSE_BENCH_STEPS (default 25),
+// GRADCAUSE_BENCH_WARMUP (5), GRADCAUSE_BENCH_MODES (comma-separated, default all),
+// GRADCAUSE_BENCH_PARALLEL (default 2), GRADCAUSE_BENCH_SEED_WORKERS (default 2).
 
 import { readdir, readFile } from "node:fs/promises";
 import { gzipSync } from "node:zlib";
@@ -30,7 +33,8 @@ const warmup = Number(process.env.GRADCAUSE_BENCH_WARMUP ?? 5);
 const PAPER = `task=sort&seed=42&max-steps=${steps + 1}&eval-every=${steps + 1}`;
 const modes = (process.env.GRADCAUSE_BENCH_MODES ?? Object.keys(MODES).join(",")).split(",");
 const parallel = Number(process.env.GRADCAUSE_BENCH_PARALLEL ?? 2);
-const parts = (process.env.GRADCAUSE_BENCH_PARTS ?? "first-answer,training,sweep").split(",");
+const parts = (process.env.GRADCAUSE_BENCH_PARTS ?? "first-answer,training,sweep,workers").split(",");
+const seedWorkers = Number(process.env.GRADCAUSE_BENCH_SEED_WORKERS ?? 2);
 // Loads of the page timed for the first answer (the median is reported).
 const LOADS = 5;
 // The sweep's config: small enough for ten seeds in minutes, large enough that each seed's
@@ -84,7 +88,8 @@ async function gpuCalls(workers) {
   return sum;
 }
 
-async function measure(origin, name) {
+/** Training in mode `name` with `extra` added to the page's link (`&workers=2`, ...). */
+async function measure(origin, name, extra = "") {
   const browser = await launch(MODES[name].flags);
   try {
     const page = await browser.newPage();
@@ -95,17 +100,21 @@ async function measure(origin, name) {
       countGpuCalls(w).catch(() => {});
     });
     const opened = performance.now();
-    await page.goto(`${origin}/?${PAPER}${MODES[name].query}`);
+    await page.goto(`${origin}/?${PAPER}${MODES[name].query}${extra}`);
     await page.waitForSelector("#train:not([disabled])", { timeout: 120_000 });
     const mounted = performance.now();
     await watchLongTasks(page);
     await page.click("#train");
     const first = await reached(page, 1);
     const from = await reached(page, warmup);
-    const callsFrom = await gpuCalls(workers);
+    // On the CPU a training worker answers nothing between steps (it never waits on its event
+    // loop), and there are no WebGPU calls to count.
+    const counting = name === "webgpu";
+    const callsFrom = counting ? await gpuCalls(workers) : null;
     const to = await reached(page, steps);
-    const callsTo = await gpuCalls(workers);
+    const callsTo = counting ? await gpuCalls(workers) : null;
     const backend = (await page.textContent(".backend")).replace("Backend: ", "");
+    const workersLine = / on (\d+) workers?/.exec(await page.textContent("#status"));
     const longestTask = await longest(page);
     // Per training step, between step `warmup` and step `steps` (read as the status line shows
     // them: the count may include part of the step after each).
@@ -117,6 +126,8 @@ async function measure(origin, name) {
     return {
       gpu_calls_per_step,
       mode: name,
+      extra,
+      workers: workersLine ? Number(workersLine[1]) : null,
       backend,
       load_ms: mounted - opened,
       first_step_after_train_ms: first - mounted,
@@ -245,7 +256,21 @@ try {
         `longest main-thread task ${r.longest_main_thread_task_ms.toFixed(0)} ms`,
     );
   }
-  console.log(JSON.stringify({ steps, warmup, weight: size, first_answer: first, results, sweeps }));
+  const onWorkers = [];
+  const workerRuns = [["&backend=cpu&workers=1", "1 worker, whole batch"]];
+  for (let w = 1; w <= seedWorkers; w++) {
+    workerRuns.push([`&backend=cpu&micro-batches=${seedWorkers}&workers=${w}`, `${w} worker${w > 1 ? "s" : ""}, ${seedWorkers} micro-batches`]);
+  }
+  for (const [extra, label] of parts.includes("workers") ? workerRuns : []) {
+    const r = await measure(origin, "cpu-fallback", extra);
+    onWorkers.push({ label, ...r });
+    console.log(
+      `one seed on the CPU, ${label} (status line: ${r.workers} workers): ` +
+        `${r.steps_per_second.toFixed(2)} steps/s = ${(1000 / r.steps_per_second).toFixed(0)} ms/step ` +
+        `(steps ${warmup}-${steps}, paper config); longest main-thread task ${r.longest_main_thread_task_ms.toFixed(0)} ms`,
+    );
+  }
+  console.log(JSON.stringify({ steps, warmup, weight: size, first_answer: first, results, sweeps, workers: onWorkers }));
 } finally {
   server.close();
 }

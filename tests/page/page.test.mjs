@@ -600,6 +600,48 @@ async function tooLargeIsRefused(origin) {
   }
 }
 
+/**
+ * One seed on two workers (a helper making half of each step's micro-batches) trains and
+ * reports exactly what it does on one worker: the link fixes two micro-batches, the status line
+ * says how many workers train, and every number of the two reports is the same (their timings
+ * and the machine aside).
+ */
+async function workersGiveTheSameReport(origin) {
+  const browser = await launch(MODES["cpu-fallback"].flags);
+  try {
+    const reports = [];
+    for (const workers of [1, 2]) {
+      const page = await browser.newPage();
+      const errors = [];
+      page.on("pageerror", (e) => errors.push(String(e)));
+      await page.goto(`${origin}/?${REDUCED.replace("seed=3", "seed=5")}&micro-batches=2&backend=cpu&workers=${workers}`);
+      await page.waitForSelector("#train:not([disabled])", { timeout: 60_000 });
+      assert.equal(await page.inputValue("#seed-workers"), String(workers));
+      await page.click("#train");
+      await page.waitForFunction(() => /step \d+ \//.test(document.querySelector("#status")?.textContent ?? ""), null, {
+        timeout,
+      });
+      const line = await page.textContent("#status");
+      assert.match(line, new RegExp(`ms/step on ${workers} worker${workers > 1 ? "s" : ""}`), line);
+      await page.waitForSelector("#runs .run-list li", { timeout });
+      const stored = await page.evaluate(() => JSON.parse(localStorage.getItem("gradcause.runs")));
+      const run = stored.runs ?? stored;
+      assert.equal(run.length, 1, "one run kept");
+      assert.deepEqual(errors, [], `page errors with ${workers} workers`);
+      reports.push(run[0]);
+      await page.close();
+    }
+    // Timings and where they ran differ; everything measured must not.
+    const measured = (report) =>
+      JSON.parse(JSON.stringify(report, (key, value) => (["trained", "analysed", "made", "seconds", "machine", "backend_detail"].includes(key) ? undefined : value)));
+    assert.equal(reports[0].config.train.micro_batches, 2, "the link's micro-batches kept");
+    assert.deepEqual(measured(reports[1]), measured(reports[0]), "the same report on 1 and 2 workers");
+    console.log(`workers: one seed on 1 and on 2 workers, the same report (steps ${reports[0].train?.steps ?? "?"})`);
+  } finally {
+    await browser.close();
+  }
+}
+
 await mkdir(artifacts, { recursive: true });
 // WebGPU with the page at the site's root; the CPU fallback with it under a sub-path, as a
 // project site serves it (relative links: Trunk.toml's public_url).
@@ -611,6 +653,7 @@ try {
   await flow(origin(underPath, "/gradcause"), "cpu-fallback");
   await softwareAdapterMeansCpu(origin(atRoot, ""));
   await tooLargeIsRefused(origin(atRoot, ""));
+  await workersGiveTheSameReport(origin(atRoot, ""));
   await firstScreen(origin(atRoot, ""));
   console.log("page tests passed (at the root and under /gradcause/)");
 } finally {
