@@ -416,6 +416,9 @@ async function allSeeds(page) {
   const before = await page.locator("#runs .run-list li").count();
   await page.fill("#parallel", "3");
   await page.dispatchEvent("#parallel", "change");
+  // One worker a seed, whatever the machine's threads (helpers are tested on their own).
+  await page.fill("#seed-workers", "1");
+  await page.dispatchEvent("#seed-workers", "change");
   await page.click("#train-all");
   await page.waitForFunction(() => document.querySelectorAll("#seed-lines li").length === 10);
   // Three seeds at once: never more lines under way than workers.
@@ -601,6 +604,30 @@ async function tooLargeIsRefused(origin) {
 }
 
 /**
+ * A helper worker that dies (the trap WebAssembly raises when memory runs out) fails its seed's
+ * run with a message naming it and memory; the run kept before stays, and Train works again.
+ */
+async function helperDeath(page) {
+  const started = page.workers().length;
+  await page.click("#train");
+  await page.waitForFunction((n) => /step \d+ \//.test(document.querySelector("#status")?.textContent ?? ""), null, { timeout });
+  const workers = page.workers();
+  assert.ok(workers.length >= started + 2, `a training worker and its helper: ${workers.length} workers, ${started} before`);
+  // The helper starts after the worker it helps.
+  await workers.at(-1).evaluate(() => {
+    setTimeout(() => {
+      throw new WebAssembly.RuntimeError("unreachable");
+    });
+  });
+  await page.waitForSelector("#train:not([disabled])", { timeout });
+  const status = await page.textContent("#status");
+  assert.match(status, /stopped: a helper worker failed: helper worker 1 stopped \(Uncaught RuntimeError: unreachable\): most likely it ran out of memory/, status);
+  assert.match(status, /Finished runs are kept/, status);
+  assert.equal(await page.locator("#runs .run-list li").count(), 1, "the run before is kept");
+  console.log(`helper death: ${status.trim()}`);
+}
+
+/**
  * One seed on two workers (a helper making half of each step's micro-batches) trains and
  * reports exactly what it does on one worker: the link fixes two micro-batches, the status line
  * says how many workers train, and every number of the two reports is the same (their timings
@@ -629,6 +656,7 @@ async function workersGiveTheSameReport(origin) {
       assert.equal(run.length, 1, "one run kept");
       assert.deepEqual(errors, [], `page errors with ${workers} workers`);
       reports.push(run[0]);
+      if (workers === 2) await helperDeath(page);
       await page.close();
     }
     // Timings and where they ran differ; everything measured must not.
