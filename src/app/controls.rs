@@ -124,7 +124,7 @@ pub fn Controls() -> impl IntoView {
                     }
                 />
             </label>
-            <label title="Automatic: WebGPU on a hardware adapter, else the CPU">
+            <label title="Automatic: on a hardware adapter, the faster of WebGPU and the CPU's workers (a few steps of each timed once, remembered by this browser); else the CPU">
                 "Backend "
                 <select
                     name="backend"
@@ -132,6 +132,7 @@ pub fn Controls() -> impl IntoView {
                         lab.backend_choice
                             .set(
                                 match event_target_value(&ev).as_str() {
+                                    "measure" => BackendChoice::Measure,
                                     "webgpu" => BackendChoice::WebGpu,
                                     "cpu" => BackendChoice::Cpu,
                                     _ => BackendChoice::Auto,
@@ -141,6 +142,9 @@ pub fn Controls() -> impl IntoView {
                 >
                     <option value="auto" prop:selected=chosen(BackendChoice::Auto)>
                         "automatic"
+                    </option>
+                    <option value="measure" prop:selected=chosen(BackendChoice::Measure)>
+                        "the faster, measured now"
                     </option>
                     <option value="webgpu" prop:selected=chosen(BackendChoice::WebGpu)>
                         "WebGPU"

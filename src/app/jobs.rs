@@ -17,6 +17,7 @@ use crate::experiment::config::ExperimentConfig;
 use crate::experiment::permalink::BackendChoice;
 use crate::experiment::report::SeedReport;
 
+use super::measure::Measurement;
 use super::state::LivePoint;
 
 /// What the page asks a worker to do.
@@ -32,6 +33,8 @@ pub enum Job {
         workers: usize,
         /// The page's JavaScript module, which helper workers load.
         module: String,
+        /// The backends measured faster before, which the automatic choice takes.
+        remembered: Vec<Measurement>,
     },
     /// The passes of `parts` (see [`crate::engine::passes`]) on the model whose parameters
     /// come with the message, laid end to end; answered by [`Answer::Passed`].
@@ -64,6 +67,8 @@ pub enum Answer {
     Ready,
     /// The backend it trains on, or why the CPU.
     Backend(String),
+    /// Which backend it measured faster, for the page to remember.
+    Measured(Measurement),
     /// Training: the latest step, the mean time per step, and the chart points since the last
     /// update (updates are spaced out so that the page is not flooded).
     Training {

@@ -11,6 +11,7 @@ mod guide;
 mod helpers;
 mod jobs;
 mod leaderboard;
+mod measure;
 mod reading;
 mod results;
 mod runner;

@@ -20,6 +20,7 @@ use crate::experiment::memory;
 
 use super::browser::{self, WorkerHandle};
 use super::jobs::{self, Answer, Job};
+use super::measure;
 use super::state::{Lab, LivePoint, SeedLine, Status};
 
 /// The paper's default seeds (METHOD §9).
@@ -186,6 +187,11 @@ impl Pool {
                 return self.next_job(slot);
             }
             Answer::Backend(text) => self.lab.backend.set(text),
+            Answer::Measured(measurement) => {
+                if let Err(e) = measure::remember(measurement) {
+                    self.lab.notice.set(Some(e));
+                }
+            }
             Answer::Training {
                 progress,
                 workers,
@@ -249,6 +255,7 @@ impl Pool {
                     backend: self.lab.backend_choice.get_untracked(),
                     workers: self.seed_workers,
                     module: self.module.clone(),
+                    remembered: measure::remembered(),
                 },
                 None,
             );

@@ -14,7 +14,7 @@ use web_sys::{DedicatedWorkerGlobalScope, MessageEvent};
 use crate::analysis::ablation::AblationSet;
 use crate::engine::backend::Backend;
 use crate::engine::model::ModelConfig;
-use crate::engine::passes::Helper;
+use crate::engine::passes::{Alone, Helper};
 use crate::engine::progress::Observer;
 use crate::engine::train::Trainer;
 use crate::engine::weights::{from_safetensors, to_safetensors};
@@ -26,6 +26,7 @@ use crate::experiment::report::{SeedReport, TrainReport};
 use super::browser;
 use super::helpers::HelperWorkers;
 use super::jobs::{self, Answer, Job};
+use super::measure::{self, Measurement};
 use super::state::LivePoint;
 
 /// Least time between two training updates: the page redraws on each.
@@ -85,7 +86,8 @@ async fn run(job: Job, weights: Option<Vec<u8>>, data: &JsValue) -> Result<(), S
             backend,
             workers,
             module,
-        } => run_seed(&config, backend, workers, &module).await,
+            remembered,
+        } => run_seed(&config, backend, workers, &module, &remembered).await,
         Job::Pass {
             model,
             parts,
@@ -141,22 +143,22 @@ async fn run(job: Job, weights: Option<Vec<u8>>, data: &JsValue) -> Result<(), S
 /// Trains, evaluates and analyses one seed; posts the report and the weights. On the CPU it
 /// trains on `workers` workers (this one and helpers started from the page's JavaScript
 /// `module`), each step's batch cut into the config's micro-batches, or, where the config
-/// leaves that at 1, into one per worker (the report's config says how many).
+/// leaves that at 1, into one per worker (the report's config says how many). `remembered`:
+/// the page's measurements of which backend is faster.
 async fn run_seed(
     config: &ExperimentConfig,
     choice: BackendChoice,
     workers: usize,
     module: &str,
+    remembered: &[Measurement],
 ) -> Result<(), String> {
     let what = format!("{} seed {}", config.task, config.seed);
     let failed = |e: String| format!("{what} stopped: {e}. Finished runs are kept.");
-    let (backend, device) = open_backend(choice).await;
-    let mut config = config.clone();
-    let workers = if backend == Backend::Cpu { workers } else { 1 };
-    if config.train.micro_batches == 1 {
-        config.train.micro_batches = workers.clamp(1, config.train.batch_size);
-    }
-    let workers = workers.clamp(1, config.train.micro_batches);
+    let (backend, device) = open_backend(choice, config, workers, module, remembered).await;
+    let (config, workers) = match backend {
+        Backend::Cpu => on_cpu(config, workers),
+        Backend::Wgpu => (config.clone(), 1),
+    };
     let config = &config;
     let mut helpers = HelperWorkers::start(workers - 1, module, &config.model)
         .await
@@ -205,10 +207,30 @@ async fn run_seed(
     Ok(())
 }
 
-/// Opens the backend `choice` asks for: by default WebGPU on a hardware adapter, and the CPU
-/// where WebGPU is missing, fails or offers only a software adapter, telling the page which
-/// and why. A forced choice is followed, and a failing WebGPU still falls back.
-async fn open_backend(choice: BackendChoice) -> (Backend, burn::prelude::Device) {
+/// `config` as it trains on the CPU on `workers` workers, and how many it uses: its batch cut
+/// into its micro-batches, or, where it leaves that at 1, one per worker; never more workers
+/// than micro-batches.
+fn on_cpu(config: &ExperimentConfig, workers: usize) -> (ExperimentConfig, usize) {
+    let mut config = config.clone();
+    if config.train.micro_batches == 1 {
+        config.train.micro_batches = workers.clamp(1, config.train.batch_size);
+    }
+    let workers = workers.clamp(1, config.train.micro_batches);
+    (config, workers)
+}
+
+/// Opens the backend `choice` asks for, telling the page which and why: by default, on a
+/// hardware adapter, the faster of WebGPU and the CPU's `workers` as measured (once: a
+/// measurement `remembered` for this adapter and shape is taken), and the CPU where WebGPU is
+/// missing, fails or offers only a software adapter. A forced choice is followed, and a
+/// failing WebGPU still falls back.
+async fn open_backend(
+    choice: BackendChoice,
+    config: &ExperimentConfig,
+    workers: usize,
+    module: &str,
+    remembered: &[Measurement],
+) -> (Backend, burn::prelude::Device) {
     let reason = if choice == BackendChoice::Cpu {
         "chosen in the settings".to_string()
     } else {
@@ -218,9 +240,22 @@ async fn open_backend(choice: BackendChoice) -> (Backend, burn::prelude::Device)
                 adapter.name
             ),
             Ok(adapter) => match Backend::Wgpu.device().await {
-                Ok(device) => {
+                Ok(device) if choice == BackendChoice::WebGpu => {
                     post(&Answer::Backend(format!("WebGPU: {}", adapter.name)), None);
                     return (Backend::Wgpu, device);
+                }
+                Ok(device) => {
+                    let measured =
+                        measured(choice, config, workers, module, &adapter.name, remembered);
+                    match measured.await {
+                        Ok((measurement, why)) if measurement.backend == Backend::Wgpu => {
+                            let line = format!("WebGPU: {}, {why}", adapter.name);
+                            post(&Answer::Backend(line), None);
+                            return (Backend::Wgpu, device);
+                        }
+                        Ok((_, why)) => why,
+                        Err(e) => format!("measuring which backend is faster failed ({e})"),
+                    }
                 }
                 Err(e) => e.to_string(),
             },
@@ -229,6 +264,39 @@ async fn open_backend(choice: BackendChoice) -> (Backend, burn::prelude::Device)
     };
     post(&Answer::Backend(format!("CPU: {reason}")), None);
     (Backend::Cpu, Backend::Cpu.device().await.expect("the CPU"))
+}
+
+/// Which of WebGPU on `adapter` and the CPU's `workers` trains `config` faster, and why in
+/// words: measured now (and posted to the page to remember), or, unless `choice` asks to
+/// measure again, as measured before.
+async fn measured(
+    choice: BackendChoice,
+    config: &ExperimentConfig,
+    workers: usize,
+    module: &str,
+    adapter: &str,
+    remembered: &[Measurement],
+) -> Result<(Measurement, String), String> {
+    let (on_cpu, workers) = on_cpu(config, workers);
+    let key = measure::key(adapter, &on_cpu, workers);
+    let before = remembered.iter().find(|m| m.key == key);
+    if let Some(measurement) = before.filter(|_| choice == BackendChoice::Auto) {
+        let why = format!(
+            "{} (measured earlier in this browser; the backend menu's \"the faster, measured now\" measures again)",
+            measurement.reason(adapter)
+        );
+        return Ok((measurement.clone(), why));
+    }
+    let line = format!("measuring: a few training steps on WebGPU ({adapter}) and on the CPU…");
+    post(&Answer::Backend(line), None);
+    let mut helpers = HelperWorkers::start(workers - 1, module, &on_cpu.model).await?;
+    let cpu_ms = measure::step_ms(&on_cpu, Backend::Cpu, &mut helpers).await?;
+    drop(helpers);
+    let webgpu_ms = measure::step_ms(config, Backend::Wgpu, &mut Alone).await?;
+    let measurement = Measurement::new(key, cpu_ms, webgpu_ms, workers);
+    post(&Answer::Measured(measurement.clone()), None);
+    let why = measurement.reason(adapter);
+    Ok((measurement, why))
 }
 
 /// Posts analysis progress, spaced out like training's.

@@ -3,7 +3,8 @@
 //!
 //! Keys are the command line's flag names (`max-steps`, `ood-lengths`, ...). A query names
 //! only the fields that differ from the paper's defaults, plus `task` and `seed`, and the page's
-//! backend when it is not chosen automatically (`backend=cpu` or `backend=webgpu`) and its
+//! backend when it is not chosen automatically (`backend=cpu`, `backend=webgpu` or
+//! `backend=measure`) and its
 //! workers per seed when not automatic (`workers=2`).
 
 use crate::engine::task::Task;
@@ -12,10 +13,14 @@ use crate::experiment::config::{ExperimentConfig, FIELDS, field_by_key, parse};
 /// Where the page trains.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum BackendChoice {
-    /// WebGPU on a hardware adapter; the CPU where WebGPU is missing, fails, or offers only a
-    /// software adapter (which is many times slower than the CPU backend).
+    /// On a hardware adapter, the faster of WebGPU and the CPU's workers, measured once per
+    /// adapter and config shape (remembered by the page); the CPU where WebGPU is missing,
+    /// fails, or offers only a software adapter (which is many times slower than the CPU
+    /// backend).
     #[default]
     Auto,
+    /// The faster of WebGPU (on whatever adapter) and the CPU's workers, measured again now.
+    Measure,
     /// WebGPU on whatever adapter the browser offers, software included.
     WebGpu,
     /// The CPU backend.
@@ -27,6 +32,7 @@ impl BackendChoice {
     pub fn key_value(self) -> Option<&'static str> {
         match self {
             BackendChoice::Auto => None,
+            BackendChoice::Measure => Some("measure"),
             BackendChoice::WebGpu => Some("webgpu"),
             BackendChoice::Cpu => Some("cpu"),
         }
@@ -41,10 +47,11 @@ pub fn backend_from_query(query: &str) -> Result<BackendChoice, String> {
         .find_map(|pair| pair.strip_prefix("backend="));
     match value {
         None | Some("auto") => Ok(BackendChoice::Auto),
+        Some("measure") => Ok(BackendChoice::Measure),
         Some("webgpu") => Ok(BackendChoice::WebGpu),
         Some("cpu") => Ok(BackendChoice::Cpu),
         Some(other) => Err(format!(
-            "link field `backend`: expected auto, webgpu or cpu, got `{other}`"
+            "link field `backend`: expected auto, measure, webgpu or cpu, got `{other}`"
         )),
     }
 }
@@ -163,6 +170,10 @@ mod tests {
             Ok(BackendChoice::WebGpu)
         );
         assert_eq!(backend_from_query("seed=1"), Ok(BackendChoice::Auto));
+        assert_eq!(
+            backend_from_query("backend=measure"),
+            Ok(BackendChoice::Measure)
+        );
         assert!(
             backend_from_query("backend=tpu")
                 .unwrap_err()

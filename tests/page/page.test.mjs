@@ -557,7 +557,10 @@ async function firstScreen(origin) {
   }
 }
 
-/** Left to choose, the page trains on the CPU when WebGPU offers only SwiftShader, and says so. */
+/**
+ * Left to choose, the page trains on the CPU when WebGPU offers only SwiftShader, and says so;
+ * asked to measure (`backend=measure`), it times both and trains on the faster, with both times.
+ */
 async function softwareAdapterMeansCpu(origin) {
   const browser = await launch(MODES.webgpu.flags);
   try {
@@ -569,6 +572,26 @@ async function softwareAdapterMeansCpu(origin) {
     const backend = await page.textContent(".backend");
     assert.match(backend, /^Backend: CPU: WebGPU offers only a software adapter \(.*swiftshader/, backend);
     console.log(`automatic choice on SwiftShader: ${backend}`);
+
+    // Asked to measure, it times a few steps on each and takes the faster, says both times, and
+    // the page remembers the measurement.
+    await page.goto(`${origin}/?${REDUCED}&backend=measure&workers=1`);
+    await page.waitForSelector("#train:not([disabled])", { timeout: 60_000 });
+    await page.click("#train");
+    await page.waitForFunction(() => /measured faster/.test(document.querySelector(".backend")?.textContent ?? ""), null, {
+      timeout,
+    });
+    const measured = await page.textContent(".backend");
+    const times = /measured faster here: (\d+) ms a step(?: on the CPU)? against (\d+) ms/.exec(measured);
+    assert.ok(times, measured);
+    const [faster, slower] = [Number(times[1]), Number(times[2])];
+    assert.ok(faster <= slower, measured);
+    assert.match(measured, /^Backend: (CPU: measured faster here: \d+ ms a step on the CPU against \d+ ms on WebGPU \(.*swiftshader|WebGPU: .*swiftshader.*, measured faster here)/i, measured);
+    const remembered = await page.evaluate(() => JSON.parse(localStorage.getItem("gradcause.backend-measurements")));
+    assert.equal(remembered.length, 1, "one measurement remembered");
+    assert.equal(remembered[0].backend, /^Backend: CPU/.test(measured) ? "cpu" : "wgpu");
+    await page.waitForSelector("#train:not([disabled])", { timeout });
+    console.log(`measured choice on SwiftShader: ${measured}`);
   } finally {
     await browser.close();
   }
