@@ -16,6 +16,7 @@ use crate::engine::backend::Backend;
 use crate::engine::model::ModelConfig;
 use crate::engine::passes::{Alone, Helper};
 use crate::engine::progress::Observer;
+use crate::engine::task::Batch;
 use crate::engine::train::Trainer;
 use crate::engine::weights::{from_safetensors, to_safetensors};
 use crate::experiment::config::ExperimentConfig;
@@ -71,7 +72,7 @@ fn post(update: &Answer, weights: Option<&[u8]>) {
     send(&jobs::encode(update, weights));
 }
 
-/// Posts `message`, transferring its byte arrays.
+/// Posts `message`, transferring its byte and float arrays.
 fn send(message: &js_sys::Array) {
     let transfer = browser::transferables(message);
     // Posting fails only for values that cannot be cloned, which these are not.
@@ -94,21 +95,7 @@ async fn run(job: Job, weights: Option<Vec<u8>>, data: &JsValue) -> Result<(), S
             target_count,
         } => {
             let parameters = jobs::floats(data).ok_or("no parameters came with the passes")?;
-            let kept = HELPER.with(|h| h.borrow_mut().take());
-            let mut helper = match kept {
-                Some((shape, helper)) if shape == model => helper,
-                _ => {
-                    let device = Backend::Cpu.device().await.map_err(|e| e.to_string())?;
-                    Helper::new(&model, &device)
-                }
-            };
-            let passes = helper.passes(parameters, &parts, target_count).await;
-            HELPER.with(|h| *h.borrow_mut() = Some((model, helper)));
-            let passes = passes?;
-            let stats = passes.iter().map(|p| p.stats).collect();
-            let gradients: Vec<f32> = passes.into_iter().flat_map(|p| p.gradients).collect();
-            send(&jobs::encode_floats(&Answer::Passed(stats), &gradients));
-            Ok(())
+            make_passes(model, parameters, &parts, target_count).await
         }
         Job::Ablate {
             config,
@@ -138,6 +125,31 @@ async fn run(job: Job, weights: Option<Vec<u8>>, data: &JsValue) -> Result<(), S
             Ok(())
         }
     }
+}
+
+/// As a helper: the passes of `parts` (each a share of a batch with `target_count` answer
+/// tokens) on a model of shape `model` with `parameters`, posted back with their gradients.
+async fn make_passes(
+    model: ModelConfig,
+    parameters: Vec<f32>,
+    parts: &[Batch],
+    target_count: usize,
+) -> Result<(), String> {
+    let kept = HELPER.with(|h| h.borrow_mut().take());
+    let mut helper = match kept {
+        Some((shape, helper)) if shape == model => helper,
+        _ => {
+            let device = Backend::Cpu.device().await.map_err(|e| e.to_string())?;
+            Helper::new(&model, &device)
+        }
+    };
+    let passes = helper.passes(parameters, parts, target_count).await;
+    HELPER.with(|h| *h.borrow_mut() = Some((model, helper)));
+    let passes = passes?;
+    let stats = passes.iter().map(|p| p.stats).collect();
+    let gradients: Vec<f32> = passes.into_iter().flat_map(|p| p.gradients).collect();
+    send(&jobs::encode_floats(&Answer::Passed(stats), &gradients));
+    Ok(())
 }
 
 /// Trains, evaluates and analyses one seed; posts the report and the weights. On the CPU it

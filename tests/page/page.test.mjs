@@ -631,6 +631,10 @@ async function tooLargeIsRefused(origin) {
  * run with a message naming it and memory; the run kept before stays, and Train works again.
  */
 async function helperDeath(page) {
+  // A run long enough that the helper is still at work when it dies.
+  const long = REDUCED.replace(`eval-every=${STEPS}`, "eval-every=5000").replace(`max-steps=${STEPS}`, "max-steps=5000");
+  await page.goto(`${page.url().split("?")[0]}?${long}&micro-batches=2&backend=cpu&workers=2`);
+  await page.waitForSelector("#train:not([disabled])", { timeout: 60_000 });
   const started = page.workers().length;
   await page.click("#train");
   await page.waitForFunction((n) => /step \d+ \//.test(document.querySelector("#status")?.textContent ?? ""), null, { timeout });
