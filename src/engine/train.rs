@@ -360,9 +360,12 @@ impl Trainer {
         let parts = batch.split(self.setup.train.micro_batches);
         let total = batch.target_count();
         let workers = helpers.count().min(parts.len() - 1) + 1;
+        let numbers =
+            |worker: usize| (0..parts.len()).filter(move |&k| maker(k, workers) == worker);
         let made_by = |worker: usize| {
-            let made = (0..parts.len()).filter(move |&k| maker(k, workers) == worker);
-            made.map(|k| parts[k].clone()).collect::<Vec<_>>()
+            numbers(worker)
+                .map(|k| parts[k].clone())
+                .collect::<Vec<_>>()
         };
         if workers > 1 {
             let parameters = laid_end_to_end(&self.model, None).into_data_async().await?;
@@ -381,7 +384,7 @@ impl Trainer {
         let mut made = vec![passes.into_iter()];
         for helper in 1..workers {
             let passes = helpers.finish(helper).await.map_err(TrainError::Helper)?;
-            let count = made_by(helper).len();
+            let count = numbers(helper).count();
             if passes.len() != count {
                 let why = format!("helper {helper} made {} of {count} passes", passes.len());
                 return Err(TrainError::Helper(why));
