@@ -76,7 +76,7 @@ impl Measurement {
 pub fn key(adapter: &str, config: &ExperimentConfig, workers: usize) -> String {
     let (m, t) = (&config.model, &config.train);
     format!(
-        "{adapter} · {} layers, {} heads, d_model {}, d_ff {} · batch {} · {workers} workers",
+        "{adapter} · {} layers, {} heads, d_model {}, d_ff {} · batch {} · CPU workers {workers}",
         m.layers, m.heads, m.d_model, m.d_ff, t.batch_size
     )
 }

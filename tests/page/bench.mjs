@@ -265,7 +265,7 @@ try {
     const r = await measure(origin, "cpu-fallback", extra);
     onWorkers.push({ label, ...r });
     console.log(
-      `one seed on the CPU, ${label} (status line: ${r.workers} workers): ` +
+      `one seed on the CPU, ${label} (status line: ${r.workers} worker${r.workers === 1 ? "" : "s"}): ` +
         `${r.steps_per_second.toFixed(2)} steps/s = ${(1000 / r.steps_per_second).toFixed(0)} ms/step ` +
         `(steps ${warmup}-${steps}, paper config); longest main-thread task ${r.longest_main_thread_task_ms.toFixed(0)} ms`,
     );
