@@ -9,10 +9,10 @@ use gradcause::engine::backend::Backend;
 use gradcause::engine::component::Intervention;
 use gradcause::engine::eval::accuracy;
 use gradcause::engine::model::ModelConfig;
-use gradcause::engine::passes::{Helper, HelperPass, Helpers};
+use gradcause::engine::passes::{Alone, Helper, HelperPass, Helpers};
 use gradcause::engine::simd;
 use gradcause::engine::task::{Batch, Task};
-use gradcause::engine::train::{StopReason, TrainConfig, Trainer};
+use gradcause::engine::train::{Progress, StopReason, TrainConfig, Trainer};
 use gradcause::engine::weights::{from_safetensors, to_safetensors};
 use gradcause::experiment::config::ExperimentConfig;
 use gradcause::experiment::report::train_and_evaluate;
@@ -403,6 +403,21 @@ fn a_kept_model_is_evaluated_again_under_other_evaluation_settings_and_never_tra
     let _ = std::fs::remove_dir_all(&root);
 }
 
+/// Trains `config` on the CPU to its stop rule, `helpers` making some of the passes: every
+/// step's progress, and the final weights as saved.
+fn train_to_the_end(
+    config: &ExperimentConfig,
+    helpers: &mut impl Helpers,
+) -> (Vec<Progress>, Vec<u8>) {
+    let mut trainer = Trainer::new(config, &Device::flex());
+    let mut progress = Vec::new();
+    while trainer.stopped().is_none() {
+        progress.push(pollster::block_on(trainer.step_with(helpers)).unwrap());
+    }
+    let weights = pollster::block_on(to_safetensors(&trainer.finish().unwrap().model));
+    (progress, weights.unwrap())
+}
+
 /// Micro-batches: cut in two, a batch's loss and gradients are its whole-batch step's (up to the
 /// order of float sums), and the same count of micro-batches trains to the same values bit for
 /// bit whether one thread runs them or two.
@@ -419,15 +434,7 @@ fn micro_batches_give_the_whole_batch_step_and_never_depend_on_the_threads() {
             .num_threads(threads)
             .build()
             .unwrap();
-        pool.install(|| {
-            let mut trainer = Trainer::new(&config, &Device::flex());
-            let mut progress = Vec::new();
-            while trainer.stopped().is_none() {
-                progress.push(pollster::block_on(trainer.step()).unwrap());
-            }
-            let weights = pollster::block_on(to_safetensors(&trainer.finish().unwrap().model));
-            (progress, weights.unwrap())
-        })
+        pool.install(|| train_to_the_end(&config, &mut Alone))
     };
     let (whole, _) = run(1, 1);
     let (one_thread, weights) = run(2, 1);
@@ -465,10 +472,10 @@ impl Helpers for InProcess {
         &mut self,
         h: usize,
         parameters: &[f32],
-        parts: &[Batch],
+        parts: Vec<Batch>,
         total: usize,
     ) -> Result<(), String> {
-        self.started[h - 1] = Some((parameters.to_vec(), parts.to_vec(), total));
+        self.started[h - 1] = Some((parameters.to_vec(), parts, total));
         Ok(())
     }
 
@@ -489,20 +496,13 @@ fn micro_batches_made_by_helpers_train_to_the_same_values() {
     config.train.eval_examples = 32;
     config.validate().unwrap();
     let run = |helpers: usize| {
-        let device = Device::flex();
         let mut helpers = InProcess {
             helpers: (0..helpers)
-                .map(|_| Helper::new(&config.model, &device))
+                .map(|_| Helper::new(&config.model, &Device::flex()))
                 .collect(),
             started: vec![None; helpers],
         };
-        let mut trainer = Trainer::new(&config, &device);
-        let mut progress = Vec::new();
-        while trainer.stopped().is_none() {
-            progress.push(pollster::block_on(trainer.step_with(&mut helpers)).unwrap());
-        }
-        let weights = pollster::block_on(to_safetensors(&trainer.finish().unwrap().model));
-        (progress, weights.unwrap())
+        train_to_the_end(&config, &mut helpers)
     };
     let (alone, weights) = run(0);
     for helpers in [1, 2, 5] {

@@ -124,12 +124,12 @@ impl Helpers for HelperWorkers {
         &mut self,
         helper: usize,
         parameters: &[f32],
-        parts: &[Batch],
+        parts: Vec<Batch>,
         target_count: usize,
     ) -> Result<(), String> {
         let job = Job::Pass {
             model: self.model.clone(),
-            parts: parts.to_vec(),
+            parts,
             target_count,
         };
         self.helpers[helper - 1]

@@ -90,7 +90,7 @@ pub trait Helpers {
         &mut self,
         helper: usize,
         parameters: &[f32],
-        parts: &[Batch],
+        parts: Vec<Batch>,
         target_count: usize,
     ) -> Result<(), String>;
 
@@ -106,7 +106,7 @@ impl Helpers for Alone {
         0
     }
 
-    fn start(&mut self, helper: usize, _: &[f32], _: &[Batch], _: usize) -> Result<(), String> {
+    fn start(&mut self, helper: usize, _: &[f32], _: Vec<Batch>, _: usize) -> Result<(), String> {
         Err(format!("there is no helper {helper}"))
     }
 

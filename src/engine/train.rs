@@ -372,7 +372,7 @@ impl Trainer {
             let parameters = parameters.try_into_vec::<f32>().expect("f32 parameters");
             for helper in 1..workers {
                 helpers
-                    .start(helper, &parameters, &made_by(helper), total)
+                    .start(helper, &parameters, made_by(helper), total)
                     .map_err(TrainError::Helper)?;
             }
         }
