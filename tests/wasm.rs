@@ -4,10 +4,15 @@
 
 mod common;
 
+use burn::module::Param;
+use burn::nn::LayerNormConfig;
+use burn::prelude::*;
+use burn::tensor::Distribution;
 use common::{GOLDEN_EXAMPLES, sample_examples, tiny_config};
 use gradcause::analysis::analyze::Class;
 use gradcause::analysis::attribution::GWeights;
 use gradcause::engine::backend::Backend;
+use gradcause::engine::kernels::{self, LAYER_NORM_EPSILON};
 use gradcause::engine::model::Positions;
 use gradcause::engine::task::Task;
 use gradcause::engine::train::Trainer;
@@ -151,6 +156,77 @@ async fn the_analysis_runs_on_webgpu() {
         bins.iter().map(|b| b.bloats).sum::<usize>(),
         heads(Class::Bloat)
     );
+}
+
+/// The page's LayerNorm on WebGPU (kernels of our own, `src/engine/kernels/webgpu.rs`) computes
+/// what Burn's composed LayerNorm computes there, and so do its gradients in x, γ and β.
+#[wasm_bindgen_test]
+async fn layer_norm_on_webgpu_equals_burns_and_so_do_its_gradients() {
+    let device = Backend::Wgpu
+        .device()
+        .await
+        .expect("WebGPU opens")
+        .autodiff();
+    // More rows than one workgroup's threads, and a width that is no power of two.
+    let (rows, d) = ([3, 29], 40);
+    let mut norm = LayerNormConfig::new(d)
+        .with_epsilon(LAYER_NORM_EPSILON.into())
+        .init(&device);
+    let normal = |mean, std, shape: Vec<usize>| {
+        Tensor::<1>::random(
+            [shape.iter().product::<usize>()],
+            Distribution::Normal(mean, std),
+            &device,
+        )
+    };
+    norm.gamma = norm.gamma.map(|g| g + normal(0.0, 0.5, vec![d]));
+    norm.beta = norm.beta.map(|b| b.map(|b| b + normal(0.0, 0.5, vec![d])));
+    let x: Tensor<3> = normal(0.3, 2.0, vec![rows[0], rows[1], d]).reshape([rows[0], rows[1], d]);
+    let weights: Tensor<3> =
+        normal(0.0, 1.0, vec![rows[0], rows[1], d]).reshape([rows[0], rows[1], d]);
+    let mut results = Vec::new();
+    for ours in [true, false] {
+        // Each side on its own leaves: a graph is consumed by its backward pass.
+        let x = x.clone().detach().require_grad();
+        let mut norm = norm.clone();
+        norm.gamma = Param::from_tensor(norm.gamma.val().detach());
+        norm.beta = norm.beta.map(|b| Param::from_tensor(b.val().detach()));
+        let y = match ours {
+            true => {
+                let beta = norm.beta.as_ref().unwrap().val();
+                kernels::webgpu_layer_norm(&x, &norm.gamma.val(), &beta)
+                    .expect("WebGPU's tensors take our own LayerNorm")
+            }
+            false => norm.forward(x.clone()),
+        };
+        let grads = (y.clone() * weights.clone()).sum().backward();
+        let beta = norm.beta.as_ref().unwrap().val();
+        results.push([
+            floats(y.flatten(0, 2)).await,
+            floats(x.grad(&grads).unwrap().flatten(0, 2)).await,
+            floats(norm.gamma.val().grad(&grads).unwrap()).await,
+            floats(beta.grad(&grads).unwrap()).await,
+        ]);
+    }
+    for (i, what) in ["y", "dx", "dγ", "dβ"].into_iter().enumerate() {
+        let (ours, burns) = (&results[0][i], &results[1][i]);
+        assert_eq!(ours.len(), burns.len(), "{what}");
+        for (j, (o, b)) in ours.iter().zip(burns).enumerate() {
+            assert!(
+                (o - b).abs() <= 1e-4 * (1.0 + b.abs()),
+                "{what}[{j}]: ours {o}, Burn's {b}"
+            );
+        }
+    }
+}
+
+/// A tensor's values, read back without blocking.
+async fn floats(t: Tensor<1>) -> Vec<f32> {
+    t.into_data_async()
+        .await
+        .unwrap()
+        .try_to_vec::<f32>()
+        .unwrap()
 }
 
 /// GELU's SIMD128 lanes (the page's build vectorises no loop by itself) compute what its scalar

@@ -72,12 +72,16 @@ mod norm;
 mod pieces;
 mod products;
 mod softmax;
+#[cfg(target_arch = "wasm32")]
+mod webgpu;
 
 pub use adam::adam_step;
 pub use gelu::{exp_nonpositive, gelu, normal_cdf_pdf};
 pub use norm::{LAYER_NORM_EPSILON, layer_norm};
 pub use products::{linear, matmul, swap_middle_dims};
 pub use softmax::{causal_softmax, composed};
+#[cfg(target_arch = "wasm32")]
+pub use webgpu::layer_norm as webgpu_layer_norm;
 
 /// A tensor on the CPU backend under autodiff.
 type AutodiffTensor = FloatTensor<Autodiff<Flex>>;

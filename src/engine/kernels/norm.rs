@@ -32,6 +32,9 @@ pub fn layer_norm(x: Tensor<3>, norm: &LayerNorm) -> Tensor<3> {
         (Some(Route::Tracked(x)), Some(Route::Tracked(gamma)), Some(Route::Tracked(beta))) => {
             Tensor::from_primitive::<Autodiff<Flex>>(layer_norm_tracked(x, gamma, beta))
         }
+        #[cfg(target_arch = "wasm32")]
+        _ => super::webgpu::layer_norm(&x, &gamma, &beta).unwrap_or_else(|| norm.forward(x)),
+        #[cfg(not(target_arch = "wasm32"))]
         _ => norm.forward(x),
     }
 }
