@@ -12,7 +12,7 @@ use common::{GOLDEN_EXAMPLES, sample_examples, tiny_config};
 use gradcause::analysis::analyze::Class;
 use gradcause::analysis::attribution::GWeights;
 use gradcause::engine::backend::Backend;
-use gradcause::engine::kernels::{self, LAYER_NORM_EPSILON};
+use gradcause::engine::kernels::{self, LAYER_NORM_EPSILON, composed};
 use gradcause::engine::model::Positions;
 use gradcause::engine::task::Task;
 use gradcause::engine::train::Trainer;
@@ -216,6 +216,50 @@ async fn layer_norm_on_webgpu_equals_burns_and_so_do_its_gradients() {
                 (o - b).abs() <= 1e-4 * (1.0 + b.abs()),
                 "{what}[{j}]: ours {o}, Burn's {b}"
             );
+        }
+    }
+}
+
+/// The page's causal softmax on WebGPU (a kernel of our own) computes what Burn's composed
+/// operations compute there, and so does its gradient: a square pattern, and the last queries
+/// of a longer sequence of keys.
+#[wasm_bindgen_test]
+async fn causal_softmax_on_webgpu_equals_the_composed_one_and_so_does_its_gradient() {
+    let device = Backend::Wgpu
+        .device()
+        .await
+        .expect("WebGPU opens")
+        .autodiff();
+    // More rows than one workgroup's threads.
+    for shape in [[3, 4, 9, 9], [3, 4, 6, 9]] {
+        let count = shape.iter().product::<usize>();
+        let normal = |std| Tensor::<1>::random([count], Distribution::Normal(0.0, std), &device);
+        let scores: Tensor<4> = normal(3.0).reshape(shape);
+        let weights: Tensor<4> = normal(1.0).reshape(shape);
+        let mut results = Vec::new();
+        for ours in [true, false] {
+            let scores = scores.clone().detach().require_grad();
+            let y = match ours {
+                true => kernels::webgpu_causal_softmax(&scores, 2.5)
+                    .expect("WebGPU's tensors take our own softmax"),
+                false => composed::causal_softmax(scores.clone(), 2.5),
+            };
+            let grads = (y.clone() * weights.clone()).sum().backward();
+            let dx = scores.grad(&grads).unwrap();
+            results.push([
+                floats(y.flatten(0, 3)).await,
+                floats(dx.flatten(0, 3)).await,
+            ]);
+        }
+        for (i, what) in ["y", "dx"].into_iter().enumerate() {
+            let (ours, composed) = (&results[0][i], &results[1][i]);
+            assert_eq!(ours.len(), composed.len(), "{what}");
+            for (j, (o, c)) in ours.iter().zip(composed).enumerate() {
+                assert!(
+                    (o - c).abs() <= 1e-5 * (1.0 + c.abs()),
+                    "{shape:?} {what}[{j}]: ours {o}, composed {c}"
+                );
+            }
         }
     }
 }

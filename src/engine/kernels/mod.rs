@@ -81,7 +81,7 @@ pub use norm::{LAYER_NORM_EPSILON, layer_norm};
 pub use products::{linear, matmul, swap_middle_dims};
 pub use softmax::{causal_softmax, composed};
 #[cfg(target_arch = "wasm32")]
-pub use webgpu::layer_norm as webgpu_layer_norm;
+pub use webgpu::{causal_softmax as webgpu_causal_softmax, layer_norm as webgpu_layer_norm};
 
 /// A tensor on the CPU backend under autodiff.
 type AutodiffTensor = FloatTensor<Autodiff<Flex>>;

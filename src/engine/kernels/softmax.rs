@@ -24,6 +24,10 @@ pub fn causal_softmax(scores: Tensor<4>, divisor: f32) -> Tensor<4> {
         Some(Route::Tracked(s)) => {
             Tensor::from_primitive::<Autodiff<Flex>>(softmax_tracked(s, divisor))
         }
+        #[cfg(target_arch = "wasm32")]
+        None => super::webgpu::causal_softmax(&scores, divisor)
+            .unwrap_or_else(|| composed::causal_softmax(scores, divisor)),
+        #[cfg(not(target_arch = "wasm32"))]
         None => composed::causal_softmax(scores, divisor),
     }
 }

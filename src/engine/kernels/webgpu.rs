@@ -1,13 +1,16 @@
-//! LayerNorm as kernels of our own on the page's WebGPU backend, forward and backward.
+//! LayerNorm and the causal softmax as kernels of our own on the page's WebGPU backend, forward
+//! and backward.
 //!
 //! The browser build leaves out Burn's `fusion` (README: it costs half a megabyte of the page),
-//! so on WebGPU every tensor operation is a kernel dispatch of its own, and Burn composes
-//! LayerNorm from about eight operations forward and more than a dozen backward: about 200
-//! dispatches of a training step's thousand for the model's nine LayerNorms. Here the forward
-//! pass is one kernel (a thread per row) and the backward two (a thread per row for the input's
-//! gradient, a thread per feature for γ's and β's), registered in Burn's autodiff graph the way
-//! the CPU kernels are ([`super::norm`]). The values are those of Burn's composed LayerNorm up to
-//! float rounding (`tests/wasm.rs` checks values and gradients on WebGPU).
+//! so on WebGPU every tensor operation is a kernel dispatch of its own. Burn composes LayerNorm
+//! from about eight operations forward and more than a dozen backward (about 300 dispatches of
+//! a training step's thousand for the model's nine LayerNorms), and the causal softmax from a
+//! mask, a scaling and five operations forward, as many backward. Here each is one kernel
+//! forward (a thread per row) and LayerNorm two backward (a thread per row for the input's
+//! gradient, a thread per feature for γ's and β's), the softmax one, registered in Burn's
+//! autodiff graph the way the CPU kernels are ([`super::norm`], [`super::softmax`]). The values
+//! are those of Burn's composed operations up to float rounding (`tests/wasm.rs` checks values
+//! and gradients on WebGPU).
 //!
 //! Natively the wgpu backend has Burn's fusion, which these kernels would bypass, so they are the
 //! browser build's alone.
@@ -16,6 +19,7 @@ use burn::backend::autodiff::checkpoint::base::Checkpointer;
 use burn::backend::autodiff::checkpoint::strategy::NoCheckpointing;
 use burn::backend::autodiff::grads::Gradients;
 use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
+use burn::backend::tensor::FloatTensor;
 use burn::backend::wgpu::CubeTensor;
 use burn::backend::{Autodiff, Cube};
 use burn::prelude::*;
@@ -23,45 +27,121 @@ use burn::tensor::DType;
 use burn_cubecl::kernel::into_contiguous;
 use cubecl::prelude::{CubeCount, CubeDim};
 
-use shaders::{layer_norm_columns_backward, layer_norm_rows, layer_norm_rows_backward};
+use shaders::{
+    causal_softmax_rows, causal_softmax_rows_backward, layer_norm_columns_backward,
+    layer_norm_rows, layer_norm_rows_backward,
+};
 
 /// Threads in each workgroup.
 const WORKGROUP: u32 = 64;
 
+/// A tensor's primitive on the page's WebGPU backend outside autodiff, if it lives there as `f32`.
+fn plain<const D: usize>(t: &Tensor<D>) -> Option<CubeTensor> {
+    let f32 = t.dtype() == DType::F32;
+    f32.then(|| t.clone().try_into_primitive::<Cube>().ok())?
+}
+
+/// A tensor's primitive on the page's WebGPU backend under autodiff, if it lives there as `f32`.
+fn tracked<const D: usize>(t: &Tensor<D>) -> Option<FloatTensor<Autodiff<Cube>>> {
+    let f32 = t.dtype() == DType::F32;
+    f32.then(|| t.clone().try_into_primitive::<Autodiff<Cube>>().ok())?
+}
+
 /// LayerNorm of `x` `[batch, positions, d]` with gains `gamma` and biases `beta` `[d]` when the
 /// three live on the page's WebGPU backend as `f32` (tracked by autodiff or not), else `None`.
 pub fn layer_norm(x: &Tensor<3>, gamma: &Tensor<1>, beta: &Tensor<1>) -> Option<Tensor<3>> {
-    if [x.dtype(), gamma.dtype(), beta.dtype()] != [DType::F32; 3] {
-        return None;
-    }
-    let plain = |t: &Tensor<3>| t.clone().try_into_primitive::<Cube>().ok();
-    let plain1 = |t: &Tensor<1>| t.clone().try_into_primitive::<Cube>().ok();
-    if let (Some(x), Some(gamma), Some(beta)) = (plain(x), plain1(gamma), plain1(beta)) {
+    if let (Some(x), Some(gamma), Some(beta)) = (plain(x), plain(gamma), plain(beta)) {
         let (y, _) = forward(x, gamma, beta);
         return Some(Tensor::from_primitive::<Cube>(y));
     }
-    let tracked = |t: &Tensor<3>| t.clone().try_into_primitive::<Autodiff<Cube>>().ok();
-    let tracked1 = |t: &Tensor<1>| t.clone().try_into_primitive::<Autodiff<Cube>>().ok();
-    match (tracked(x), tracked1(gamma), tracked1(beta)) {
-        (Some(x), Some(gamma), Some(beta)) => {
-            let nodes = [x.node(), gamma.node(), beta.node()];
-            let (x, gamma, beta) = (x.primitive(), gamma.primitive(), beta.primitive());
-            let y = match LayerNormBackward
-                .prepare::<NoCheckpointing>(nodes)
-                .compute_bound()
-                .stateful()
-            {
-                OpsKind::Tracked(prep) => {
-                    let (y, rows) = forward(x.clone(), gamma.clone(), beta.clone());
-                    prep.finish((rows, gamma.clone()), y)
-                }
-                OpsKind::UnTracked(prep) => {
-                    prep.finish(forward(x.clone(), gamma.clone(), beta.clone()).0)
-                }
-            };
-            Some(Tensor::from_primitive::<Autodiff<Cube>>(y))
+    let (x, gamma, beta) = (tracked(x)?, tracked(gamma)?, tracked(beta)?);
+    let nodes = [x.node(), gamma.node(), beta.node()];
+    let (x, gamma, beta) = (x.primitive(), gamma.primitive(), beta.primitive());
+    let y = match LayerNormBackward
+        .prepare::<NoCheckpointing>(nodes)
+        .compute_bound()
+        .stateful()
+    {
+        OpsKind::Tracked(prep) => {
+            let (y, rows) = forward(x.clone(), gamma.clone(), beta.clone());
+            prep.finish((rows, gamma.clone()), y)
         }
-        _ => None,
+        OpsKind::UnTracked(prep) => prep.finish(forward(x.clone(), gamma.clone(), beta.clone()).0),
+    };
+    Some(Tensor::from_primitive::<Autodiff<Cube>>(y))
+}
+
+/// `softmax(scores / divisor)` over the keys of `scores` `[batch, heads, queries, keys]`, each
+/// query (the last positions of the keys' sequence) attending to itself and the keys before it,
+/// when `scores` lives on the page's WebGPU backend as `f32`, else `None`: what
+/// [`super::causal_softmax`] computes.
+pub fn causal_softmax(scores: &Tensor<4>, divisor: f32) -> Option<Tensor<4>> {
+    if let Some(scores) = plain(scores) {
+        return Some(Tensor::from_primitive::<Cube>(softmax_forward(
+            scores, divisor,
+        )));
+    }
+    let scores = tracked(scores)?;
+    let y = softmax_forward(scores.primitive().clone(), divisor);
+    let y = match SoftmaxBackward
+        .prepare::<NoCheckpointing>([scores.node()])
+        .compute_bound()
+        .stateful()
+    {
+        OpsKind::Tracked(prep) => prep.finish((y.clone(), divisor), y),
+        OpsKind::UnTracked(prep) => prep.finish(y),
+    };
+    Some(Tensor::from_primitive::<Autodiff<Cube>>(y))
+}
+
+/// The causal softmax of contiguous `scores`.
+fn softmax_forward(scores: CubeTensor, divisor: f32) -> CubeTensor {
+    let scores = into_contiguous(scores);
+    let shape = scores.meta.shape().to_vec();
+    let [.., queries, keys] = shape[..] else {
+        panic!("four dimensions")
+    };
+    let rows = shape.iter().product::<usize>() / keys;
+    let y = empty(&scores, shape.clone());
+    causal_softmax_rows::launch(
+        &scores.client.clone(),
+        workgroups(rows),
+        CubeDim::new_1d(WORKGROUP),
+        scores.into_tensor_arg(),
+        y.clone().into_tensor_arg(),
+        queries as u32,
+        keys as u32,
+        divisor,
+    );
+    y
+}
+
+#[derive(Debug)]
+struct SoftmaxBackward;
+
+impl Backward<Cube, 1> for SoftmaxBackward {
+    /// The softmax's output and the divisor of its scores.
+    type State = (CubeTensor, f32);
+
+    fn backward(self, ops: Ops<Self::State, 1>, grads: &mut Gradients, _: &mut Checkpointer) {
+        let [scores] = ops.parents.map(|p| p.map(|p| p.id));
+        let dy = into_contiguous(grads.consume::<Cube>(&ops.node));
+        let Some(id) = scores else { return };
+        let (y, divisor) = ops.state;
+        let keys = *dy.meta.shape().last().expect("four dimensions");
+        let rows = dy.meta.shape().num_elements() / keys;
+        let dx = empty(&dy, dy.meta.shape().to_vec());
+        causal_softmax_rows_backward::launch(
+            &dy.client.clone(),
+            workgroups(rows),
+            CubeDim::new_1d(WORKGROUP),
+            dy.into_tensor_arg(),
+            y.into_tensor_arg(),
+            dx.clone().into_tensor_arg(),
+            keys as u32,
+            divisor,
+        );
+        grads.register::<Cube>(id, dx);
     }
 }
 
@@ -266,5 +346,66 @@ mod shaders {
         }
         d_gamma[column] = gamma_sum;
         d_beta[column] = beta_sum;
+    }
+    /// One thread per query's row of `keys` scores: the softmax of `score / divisor` over the
+    /// keys up to and including the query's own position (the queries being the last `queries`
+    /// positions), 0 for the keys after it.
+    #[cube(launch)]
+    pub(super) fn causal_softmax_rows(
+        scores: &Tensor<f32>,
+        y: &mut Tensor<f32>,
+        queries: u32,
+        keys: u32,
+        divisor: f32,
+    ) {
+        let row = ABSOLUTE_POS;
+        let keys = keys as usize;
+        if row * keys >= y.len() {
+            terminate!();
+        }
+        let start = row * keys;
+        let visible = keys - queries as usize + row % queries as usize + 1;
+        let mut max = scores[start];
+        for j in 1..visible {
+            max = f32::max(max, scores[start + j]);
+        }
+        max /= divisor;
+        let mut sum = 0.0f32;
+        for j in 0..visible {
+            let e = f32::exp(scores[start + j] / divisor - max);
+            y[start + j] = e;
+            sum += e;
+        }
+        let inverse_sum = 1.0f32 / sum;
+        for j in 0..visible {
+            y[start + j] *= inverse_sum;
+        }
+        for j in visible..keys {
+            y[start + j] = 0.0f32;
+        }
+    }
+
+    /// One thread per query's row: the scores' gradient `y (dy − Σ dy y) / divisor`.
+    #[cube(launch)]
+    pub(super) fn causal_softmax_rows_backward(
+        dy: &Tensor<f32>,
+        y: &Tensor<f32>,
+        dx: &mut Tensor<f32>,
+        keys: u32,
+        divisor: f32,
+    ) {
+        let row = ABSOLUTE_POS;
+        let keys = keys as usize;
+        if row * keys >= dx.len() {
+            terminate!();
+        }
+        let start = row * keys;
+        let mut dot = 0.0f32;
+        for j in 0..keys {
+            dot += dy[start + j] * y[start + j];
+        }
+        for j in 0..keys {
+            dx[start + j] = y[start + j] * (dy[start + j] - dot) / divisor;
+        }
     }
 }
