@@ -10,7 +10,6 @@ use gradcause::engine::component::Intervention;
 use gradcause::engine::eval::accuracy;
 use gradcause::engine::model::ModelConfig;
 use gradcause::engine::passes::{Alone, Helper, HelperPass, Helpers};
-use gradcause::engine::simd;
 use gradcause::engine::task::{Batch, Task};
 use gradcause::engine::train::{Progress, StopReason, TrainConfig, Trainer};
 use gradcause::engine::weights::{from_safetensors, to_safetensors};
@@ -247,59 +246,10 @@ fn malformed_weights_are_refused_with_a_message() {
     );
 }
 
-/// The training's Adam (each parameter's step one fused pass on the CPU) gives Burn's `Adam`'s
-/// values bit for bit, with PyTorch's ε, at every vector width this CPU has: three steps of a
-/// linear layer whose weight is split over the threads and whose bias is not.
+/// The training's Adam gives Burn's `Adam`'s values bit for bit (`common`).
 #[test]
 fn the_fused_and_the_flat_adam_step_as_burns_adam_does() {
-    use burn::nn::{Linear, LinearConfig};
-    use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
-    use burn::tensor::Distribution;
-
-    let device = Device::flex().autodiff();
-    let layer = LinearConfig::new(300, 70).init(&device);
-    let inputs = Tensor::<2>::random([8, 300], Distribution::Normal(0.0, 1.0), &device);
-    let train = |mut optimizer: ModuleOptimizer| {
-        let mut layer: Linear = layer.clone();
-        for step in 1..=3 {
-            let loss = layer
-                .forward(inputs.clone() * step as f32)
-                .powi_scalar(3)
-                .sum();
-            let grads = GradientsParams::from_grads(loss.backward(), &layer);
-            layer = optimizer.step(1e-2, layer, grads);
-        }
-        let bias = layer.bias.expect("a bias").val();
-        [layer.weight.val().into_data(), bias.into_data()]
-            .map(|data| data.try_to_vec::<f32>().unwrap())
-    };
-    let burns = train(AdamConfig::new().with_epsilon(1e-8).init());
-    for level in simd::available() {
-        simd::limit_to(level);
-        assert_eq!(
-            train(gradcause::engine::optimiser::adam()),
-            burns,
-            "at {}",
-            level.name()
-        );
-    }
-    simd::limit_to(simd::widest());
-
-    // Adam over every parameter laid end to end (the GPU's): Burn's values too.
-    let mut flat = gradcause::engine::optimiser::FlatAdam::default();
-    let mut stepped: Linear = layer.clone();
-    for step in 1..=3 {
-        let loss = stepped
-            .forward(inputs.clone() * step as f32)
-            .powi_scalar(3)
-            .sum();
-        let grads = GradientsParams::from_grads(loss.backward(), &stepped);
-        stepped = flat.step(1e-2, stepped, &grads);
-    }
-    let bias = stepped.bias.expect("a bias").val();
-    let values = [stepped.weight.val().into_data(), bias.into_data()]
-        .map(|data| data.try_to_vec::<f32>().unwrap());
-    assert_eq!(values, burns, "laid end to end");
+    common::fused_and_flat_adam_give_burns_values();
 }
 
 /// Under `pad-between` the loss is the mean cross-entropy over the answer tokens alone: PAD in a

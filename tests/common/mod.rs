@@ -7,6 +7,7 @@ use gradcause::engine::kernels;
 use gradcause::engine::model::ModelConfig;
 use gradcause::engine::task::{Example, Task, ood_set};
 use gradcause::engine::train::{TrainConfig, TrainingData};
+use gradcause::engine::{optimiser, simd};
 use gradcause::experiment::config::ExperimentConfig;
 
 /// Command-line flags for a run small enough to train in a blink: one layer of two heads, three
@@ -153,4 +154,55 @@ pub fn gelu_equals_its_scalar_formula_bit_for_bit() {
     let slope = x.grad(&y.clone().sum().backward()).unwrap();
     assert_eq!(bits(y), expected_y, "GELU under autodiff");
     assert_eq!(bits(slope), expected_slope, "GELU's slope");
+}
+
+/// Checks that the training's Adam (each parameter's step one fused pass on the CPU) gives Burn's
+/// `Adam`'s values bit for bit, with PyTorch's ε, at every vector width this CPU has (SIMD128
+/// lanes in the browser), and so does Adam over every parameter laid end to end: three steps of
+/// a linear layer whose weight is split over the threads and whose bias is not, neither a
+/// multiple of the lanes' count as a whole (so the tails run too).
+pub fn fused_and_flat_adam_give_burns_values() {
+    use burn::nn::{Linear, LinearConfig};
+    use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
+    use burn::tensor::Distribution;
+
+    let device = Device::flex().autodiff();
+    let layer = LinearConfig::new(300, 70).init(&device);
+    let inputs = Tensor::<2>::random([8, 300], Distribution::Normal(0.0, 1.0), &device);
+    let train = |mut optimizer: ModuleOptimizer| {
+        let mut layer: Linear = layer.clone();
+        for step in 1..=3 {
+            let loss = layer
+                .forward(inputs.clone() * step as f32)
+                .powi_scalar(3)
+                .sum();
+            let grads = GradientsParams::from_grads(loss.backward(), &layer);
+            layer = optimizer.step(1e-2, layer, grads);
+        }
+        let bias = layer.bias.expect("a bias").val();
+        [layer.weight.val().into_data(), bias.into_data()]
+            .map(|data| data.try_to_vec::<f32>().unwrap())
+    };
+    let burns = train(AdamConfig::new().with_epsilon(1e-8).init());
+    for level in simd::available() {
+        simd::limit_to(level);
+        assert_eq!(train(optimiser::adam()), burns, "at {}", level.name());
+    }
+    simd::limit_to(simd::widest());
+
+    // Adam over every parameter laid end to end (the GPU's): Burn's values too.
+    let mut flat = optimiser::FlatAdam::default();
+    let mut stepped: Linear = layer.clone();
+    for step in 1..=3 {
+        let loss = stepped
+            .forward(inputs.clone() * step as f32)
+            .powi_scalar(3)
+            .sum();
+        let grads = GradientsParams::from_grads(loss.backward(), &stepped);
+        stepped = flat.step(1e-2, stepped, &grads);
+    }
+    let bias = stepped.bias.expect("a bias").val();
+    let values = [stepped.weight.val().into_data(), bias.into_data()]
+        .map(|data| data.try_to_vec::<f32>().unwrap());
+    assert_eq!(values, burns, "laid end to end");
 }
