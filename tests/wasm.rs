@@ -280,7 +280,8 @@ fn gelu_lanes_equal_the_scalar_formula_in_the_browser() {
     common::gelu_equals_its_scalar_formula_bit_for_bit();
 }
 
-/// Adam on SIMD128 lanes in the browser gives Burn's `Adam`'s values bit for bit.
+/// Adam in the browser (its own build, no vectorised loop) gives Burn's `Adam`'s values bit for
+/// bit.
 #[wasm_bindgen_test]
 fn adam_gives_burns_values_in_the_browser() {
     common::fused_and_flat_adam_give_burns_values();

@@ -1,10 +1,9 @@
-//! The arithmetic of the kernels' polynomial `erf` and `exp` and of Adam's step
-//! ([`crate::engine::kernels`]), on one `f32` or on four at once in the browser's SIMD128
-//! registers.
+//! The arithmetic of the kernels' polynomial `erf` and `exp` ([`crate::engine::kernels`]), on one `f32`
+//! or on four at once in the browser's SIMD128 registers.
 //!
 //! Natively the compiler vectorises the kernels' loops over `f32` by itself. The page's wasm is
 //! optimised for size, and at that level the compiler vectorises no loop, so GELU (a tenth of a
-//! browser training step when scalar) and Adam are written over [`Lanes`] and run on `F32x4` (four SIMD128 lanes) there.
+//! browser training step when scalar) is written over [`Lanes`] and run on `F32x4` (four SIMD128 lanes) there.
 //! Every operation is the IEEE operation of one lane, so four lanes give exactly the values of
 //! four scalar calls (the browser tests check it bit for bit).
 
@@ -23,8 +22,6 @@ pub trait Lanes:
     fn splat(value: f32) -> Self;
     /// `|x|`.
     fn abs(self) -> Self;
-    /// `√x`, correctly rounded.
-    fn sqrt(self) -> Self;
     /// The magnitude of `self` with the sign of `sign`.
     fn copysign(self, sign: Self) -> Self;
     /// `floor` where `self < floor`, else `self`: NaN stays NaN, unlike `max`.
@@ -46,11 +43,6 @@ impl Lanes for f32 {
     #[inline(always)]
     fn abs(self) -> Self {
         f32::abs(self)
-    }
-
-    #[inline(always)]
-    fn sqrt(self) -> Self {
-        f32::sqrt(self)
     }
 
     #[inline(always)]
@@ -146,11 +138,6 @@ mod simd128 {
         #[inline(always)]
         fn abs(self) -> Self {
             Self(f32x4_abs(self.0))
-        }
-
-        #[inline(always)]
-        fn sqrt(self) -> Self {
-            Self(f32x4_sqrt(self.0))
         }
 
         #[inline(always)]

@@ -157,10 +157,9 @@ pub fn gelu_equals_its_scalar_formula_bit_for_bit() {
 }
 
 /// Checks that the training's Adam (each parameter's step one fused pass on the CPU) gives Burn's
-/// `Adam`'s values bit for bit, with PyTorch's ε, at every vector width this CPU has (SIMD128
-/// lanes in the browser), and so does Adam over every parameter laid end to end: three steps of
-/// a linear layer whose weight is split over the threads and whose bias is not, neither a
-/// multiple of the lanes' count as a whole (so the tails run too).
+/// `Adam`'s values bit for bit, with PyTorch's ε, at every vector width this CPU has (natively;
+/// the browser's build has one), and so does Adam over every parameter laid end to end: three
+/// steps of a linear layer whose weight is split over the threads and whose bias is not.
 pub fn fused_and_flat_adam_give_burns_values() {
     use burn::nn::{Linear, LinearConfig};
     use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};

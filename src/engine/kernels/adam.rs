@@ -6,9 +6,6 @@ use std::mem::MaybeUninit;
 
 use super::pieces::new_rows;
 use super::{Route, route, tensor_like, values};
-#[cfg(target_arch = "wasm32")]
-use crate::engine::lanes::F32x4;
-use crate::engine::lanes::Lanes;
 
 /// One Adam step of one parameter on the CPU, in one pass on the threads: Burn's `Adam` (its
 /// adaptive momentum, without weight decay or AMSGrad) operation by operation in Burn's order, so
@@ -64,32 +61,9 @@ pub fn adam_step<const D: usize>(
     )
 }
 
-/// Adam's new moments from a gradient and the old moments, as Burn's
-/// `AdaptiveMomentum::transform` computes them (`factors`: β₁, β₂, 1 − β₁, 1 − β₂).
-#[inline(always)]
-fn moments<V: Lanes>(g: V, (m, v): (V, V), factors: [f32; 4]) -> (V, V) {
-    let [beta_1, beta_2, factor_1, factor_2] = factors.map(V::splat);
-    (m * beta_1 + g * factor_1, v * beta_2 + (g * g) * factor_2)
-}
-
-/// The first step's moments (no old ones), as Burn computes them.
-#[inline(always)]
-fn first_moments<V: Lanes>(g: V, factors: [f32; 4]) -> (V, V) {
-    let [_, _, factor_1, factor_2] = factors.map(V::splat);
-    (g * factor_1, (g * g) * factor_2)
-}
-
-/// A new parameter from the old one and the new moments, as Burn's `Adam::step` computes it
-/// (`factors`: the combined bias correction, the scaled epsilon, the learning rate).
-#[inline(always)]
-fn parameter<V: Lanes>(p: V, m: V, v: V, factors: [f32; 3]) -> V {
-    let [combined_factor, scaled_epsilon, lr] = factors.map(V::splat);
-    p - (m * combined_factor) / (v.sqrt() + scaled_epsilon) * lr
-}
-
 with_widest_vectors! {
     /// Adam's new moments from the gradient `g` and the old ones (none on the first step), every
-    /// element of `m_new` and `v_new`; on four SIMD128 lanes at a time in the browser.
+    /// element of `m_new` and `v_new`, as Burn's `AdaptiveMomentum::transform` computes them.
     fn adam_moments(
         g: &[f32],
         old: Option<(&[f32], &[f32])>,
@@ -97,39 +71,19 @@ with_widest_vectors! {
         m_new: &mut [MaybeUninit<f32>],
         v_new: &mut [MaybeUninit<f32>],
     ) {
-        #[cfg(target_arch = "wasm32")]
-        let (g, old, m_new, v_new) = {
-            let whole = g.len() / 4 * 4;
-            let out = m_new.chunks_exact_mut(4).zip(v_new.chunks_exact_mut(4));
-            for (k, (m_new, v_new)) in out.enumerate() {
-                let g = F32x4::load(&g[4 * k..][..4]);
-                let (m, v) = match old {
-                    Some((m, v)) => {
-                        let old = (F32x4::load(&m[4 * k..][..4]), F32x4::load(&v[4 * k..][..4]));
-                        moments(g, old, factors)
-                    }
-                    None => first_moments(g, factors),
-                };
-                m.write(m_new);
-                v.write(v_new);
-            }
-            let old = old.map(|(m, v)| (&m[whole..], &v[whole..]));
-            (&g[whole..], old, &mut m_new[whole..], &mut v_new[whole..])
-        };
-        let out = m_new.iter_mut().zip(v_new.iter_mut());
+        let [beta_1, beta_2, factor_1, factor_2] = factors;
+        let moments = m_new.iter_mut().zip(v_new.iter_mut());
         match old {
             Some((m, v)) => {
-                for ((m_new, v_new), (&g, (&m, &v))) in out.zip(g.iter().zip(m.iter().zip(v))) {
-                    let (m, v) = moments(g, (m, v), factors);
-                    m_new.write(m);
-                    v_new.write(v);
+                for ((m_new, v_new), (&g, (&m, &v))) in moments.zip(g.iter().zip(m.iter().zip(v))) {
+                    m_new.write(m * beta_1 + g * factor_1);
+                    v_new.write(v * beta_2 + (g * g) * factor_2);
                 }
             }
             None => {
-                for ((m_new, v_new), &g) in out.zip(g) {
-                    let (m, v) = first_moments(g, factors);
-                    m_new.write(m);
-                    v_new.write(v);
+                for ((m_new, v_new), &g) in moments.zip(g) {
+                    m_new.write(g * factor_1);
+                    v_new.write((g * g) * factor_2);
                 }
             }
         }
@@ -137,8 +91,8 @@ with_widest_vectors! {
 }
 
 with_widest_vectors! {
-    /// Adam's new parameters from the old ones and the new moments, every element of `p_new`; on
-    /// four SIMD128 lanes at a time in the browser.
+    /// Adam's new parameters from the old ones and the new moments, every element of `p_new`, as
+    /// Burn's `Adam::step` computes them.
     fn adam_parameters(
         p: &[f32],
         m: &[f32],
@@ -146,17 +100,9 @@ with_widest_vectors! {
         factors: [f32; 3],
         p_new: &mut [MaybeUninit<f32>],
     ) {
-        #[cfg(target_arch = "wasm32")]
-        let (p, m, v, p_new) = {
-            let whole = p.len() / 4 * 4;
-            for (k, p_new) in p_new.chunks_exact_mut(4).enumerate() {
-                let lanes = |x: &[f32]| F32x4::load(&x[4 * k..][..4]);
-                parameter(lanes(p), lanes(m), lanes(v), factors).write(p_new);
-            }
-            (&p[whole..], &m[whole..], &v[whole..], &mut p_new[whole..])
-        };
+        let [combined_factor, scaled_epsilon, lr] = factors;
         for ((p_new, &p), (&m, &v)) in p_new.iter_mut().zip(p).zip(m.iter().zip(v)) {
-            p_new.write(parameter(p, m, v, factors));
+            p_new.write(p - (m * combined_factor) / (v.sqrt() + scaled_epsilon) * lr);
         }
     }
 }
