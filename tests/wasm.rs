@@ -264,6 +264,30 @@ async fn causal_softmax_on_webgpu_equals_the_composed_one_and_so_does_its_gradie
     }
 }
 
+/// The WebGPU kernels reach every row when there are more than one axis of workgroups holds
+/// (65,535 of 64 threads): a softmax over one key is 1, a LayerNorm of width 1 is its bias.
+#[wasm_bindgen_test]
+async fn webgpu_kernels_reach_rows_past_one_axis_of_workgroups() {
+    let device = Backend::Wgpu.device().await.expect("WebGPU opens");
+    let rows = 65_535 * 64 + 1;
+    let ones = Tensor::<4>::ones([rows, 1, 1, 1], &device);
+    let y = kernels::webgpu_causal_softmax(&ones, 1.0).expect("our own softmax");
+    assert!(
+        floats(y.flatten(0, 3)).await.iter().all(|&y| y == 1.0),
+        "softmax"
+    );
+    let (gamma, beta) = (
+        Tensor::<1>::ones([1], &device),
+        Tensor::<1>::full([1], 0.5, &device),
+    );
+    let x = Tensor::<3>::ones([rows, 1, 1], &device);
+    let y = kernels::webgpu_layer_norm(&x, &gamma, &beta).expect("our own LayerNorm");
+    assert!(
+        floats(y.flatten(0, 2)).await.iter().all(|&y| y == 0.5),
+        "LayerNorm"
+    );
+}
+
 /// A tensor's values, read back without blocking.
 async fn floats(t: Tensor<1>) -> Vec<f32> {
     t.into_data_async()

@@ -25,6 +25,8 @@ use burn::backend::{Autodiff, Cube};
 use burn::prelude::*;
 use burn::tensor::DType;
 use burn_cubecl::kernel::into_contiguous;
+use cubecl::calculate_cube_count_elemwise;
+use cubecl::client::Client;
 use cubecl::prelude::{CubeCount, CubeDim};
 
 use shaders::{
@@ -103,9 +105,10 @@ fn softmax_forward(scores: CubeTensor, divisor: f32) -> CubeTensor {
     };
     let rows = shape.iter().product::<usize>() / keys;
     let y = empty(&scores, shape.clone());
+    let client = scores.client.clone();
     causal_softmax_rows::launch(
-        &scores.client.clone(),
-        workgroups(rows),
+        &client,
+        workgroups(&client, rows),
         CubeDim::new_1d(WORKGROUP),
         scores.into_tensor_arg(),
         y.clone().into_tensor_arg(),
@@ -131,9 +134,10 @@ impl Backward<Cube, 1> for SoftmaxBackward {
         let keys = *dy.meta.shape().last().expect("four dimensions");
         let rows = dy.meta.shape().num_elements() / keys;
         let dx = empty(&dy, dy.meta.shape().to_vec());
+        let client = dy.client.clone();
         causal_softmax_rows_backward::launch(
-            &dy.client.clone(),
-            workgroups(rows),
+            &client,
+            workgroups(&client, rows),
             CubeDim::new_1d(WORKGROUP),
             dy.into_tensor_arg(),
             y.into_tensor_arg(),
@@ -165,9 +169,10 @@ fn empty(like: &CubeTensor, shape: Vec<usize>) -> CubeTensor {
     )
 }
 
-/// Workgroups enough for `threads` threads.
-fn workgroups(threads: usize) -> CubeCount {
-    CubeCount::Static((threads as u32).div_ceil(WORKGROUP).max(1), 1, 1)
+/// Workgroups enough for `threads` threads on `client`'s device, spread over a second axis past
+/// the 65,535 one axis allows (the kernels count threads by their absolute position).
+fn workgroups(client: &Client, threads: usize) -> CubeCount {
+    calculate_cube_count_elemwise(client, threads, CubeDim::new_1d(WORKGROUP))
 }
 
 /// LayerNorm's output, and what its backward pass needs.
@@ -188,7 +193,7 @@ fn forward(x: CubeTensor, gamma: CubeTensor, beta: CubeTensor) -> (CubeTensor, N
     let client = x.client.clone();
     layer_norm_rows::launch(
         &client,
-        workgroups(rows),
+        workgroups(&client, rows),
         CubeDim::new_1d(WORKGROUP),
         x.into_tensor_arg(),
         gamma.into_tensor_arg(),
@@ -218,7 +223,7 @@ impl Backward<Cube, 3> for LayerNormBackward {
             let dx = empty(&dy, dy.meta.shape().to_vec());
             layer_norm_rows_backward::launch(
                 &client,
-                workgroups(row_count),
+                workgroups(&client, row_count),
                 CubeDim::new_1d(WORKGROUP),
                 dy.clone().into_tensor_arg(),
                 rows.x_hat.clone().into_tensor_arg(),
@@ -232,7 +237,7 @@ impl Backward<Cube, 3> for LayerNormBackward {
             let (d_gamma, d_beta) = (empty(&dy, vec![d]), empty(&dy, vec![d]));
             layer_norm_columns_backward::launch(
                 &client,
-                workgroups(d),
+                workgroups(&client, d),
                 CubeDim::new_1d(WORKGROUP),
                 dy.into_tensor_arg(),
                 rows.x_hat.into_tensor_arg(),
