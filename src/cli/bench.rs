@@ -379,8 +379,8 @@ async fn time_steps(
     })
 }
 
-/// The CPU step on 1, 2, 4, … and `threads` threads (a pool of that many), as one whole batch
-/// and in as many micro-batches as threads, printed as a table beside PyTorch's step on as many
+/// The CPU step on 1, 2, 4, … and `threads` threads (a pool of that many), as one whole batch,
+/// in as many micro-batches as threads and in `threads` micro-batches, printed as a table beside PyTorch's step on as many
 /// threads where `--pytorch` asks for it.
 fn time_scaling(args: &BenchArgs, threads: usize) -> Result<Vec<ScalingFigures>, Failure> {
     let mut counts: Vec<usize> = std::iter::successors(Some(1), |t| Some(t * 2))
@@ -399,7 +399,11 @@ fn time_scaling(args: &BenchArgs, threads: usize) -> Result<Vec<ScalingFigures>,
             .num_threads(t)
             .build()
             .map_err(|e| Failure::Run(format!("could not start {t} threads: {e}")))?;
-        for k in if t == 1 { vec![1] } else { vec![1, t] } {
+        // The whole batch; one micro-batch per thread; and the most threads' micro-batches, so
+        // that the same step is timed on every thread count.
+        let mut micro_batches = vec![1, t, threads];
+        micro_batches.dedup();
+        for k in micro_batches {
             let mut config = step_config(args);
             config.train.micro_batches = k;
             let steps = pool
