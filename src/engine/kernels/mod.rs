@@ -7,10 +7,11 @@
 //! maximum, an exponential, a sum and a division, each allocating its output. On the CPU
 //! backend (`flex`) the three functions here make one pass over their rows instead, with a
 //! backward pass of their own registered in Burn's autodiff graph (the backend-extension
-//! pattern: the concrete primitive is taken out of the tensor, computed on, and put back). On
-//! any other backend (wgpu, WebGPU) they are Burn's composed operations, so one model serves
-//! every backend. `tests/kernels.rs` checks each against its composed version and against
-//! finite differences. [`linear`] makes the same `gemm` calls and sums as Burn's `linear`, so
+//! pattern: the concrete primitive is taken out of the tensor, computed on, and put back). In the
+//! browser's WebGPU backend, which has no fusion, LayerNorm and the causal softmax are kernels
+//! of our own the same way (`webgpu.rs`); on any other backend (native wgpu, which fuses) they
+//! are Burn's composed operations, so one model serves every backend. `tests/kernels.rs` checks
+//! each against its composed version and against finite differences. [`linear`] makes the same `gemm` calls and sums as Burn's `linear`, so
 //! its values and gradients equal Burn's exactly (also tested); it saves the second allocation
 //! and the copy Burn's CPU backend makes of every product's output. So do [`matmul`] for Burn's
 //! `matmul`, [`swap_middle_dims`] for `swap_dims(1, 2)` and [`adam_step`] for Burn's `Adam`: the

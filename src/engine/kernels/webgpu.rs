@@ -96,7 +96,7 @@ pub fn causal_softmax(scores: &Tensor<4>, divisor: f32) -> Option<Tensor<4>> {
     Some(Tensor::from_primitive::<Autodiff<Cube>>(y))
 }
 
-/// The causal softmax of contiguous `scores`.
+/// The causal softmax of `scores`, made contiguous first.
 fn softmax_forward(scores: CubeTensor, divisor: f32) -> CubeTensor {
     let scores = into_contiguous(scores);
     let shape = scores.meta.shape().to_vec();
