@@ -380,8 +380,8 @@ async fn time_steps(
 }
 
 /// The CPU step on 1, 2, 4, … and `threads` threads (a pool of that many), as one whole batch,
-/// in as many micro-batches as threads and in `threads` micro-batches, printed as a table beside PyTorch's step on as many
-/// threads where `--pytorch` asks for it.
+/// in as many micro-batches as threads and in `threads` micro-batches, printed as a table beside
+/// PyTorch's step on as many threads where `--pytorch` asks for it.
 fn time_scaling(args: &BenchArgs, threads: usize) -> Result<Vec<ScalingFigures>, Failure> {
     let mut counts: Vec<usize> = std::iter::successors(Some(1), |t| Some(t * 2))
         .take_while(|&t| t < threads)

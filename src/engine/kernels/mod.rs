@@ -11,15 +11,17 @@
 //! browser's WebGPU backend, which has no fusion, LayerNorm and the causal softmax are kernels
 //! of our own the same way (`webgpu.rs`); on any other backend (native wgpu, which fuses) they
 //! are Burn's composed operations, so one model serves every backend. `tests/kernels.rs` checks
-//! each against its composed version and against finite differences. [`linear`] makes the same `gemm` calls and sums as Burn's `linear`, so
-//! its values and gradients equal Burn's exactly (also tested); it saves the second allocation
-//! and the copy Burn's CPU backend makes of every product's output. So do [`matmul`] for Burn's
+//! each against its composed version and against finite differences. [`linear`] makes the same
+//! `gemm` calls and sums as Burn's `linear`, so its values and gradients equal Burn's exactly
+//! (also tested); it saves the second allocation and the copy Burn's CPU backend makes of every
+//! product's output. So do [`matmul`] for Burn's
 //! `matmul`, [`swap_middle_dims`] for `swap_dims(1, 2)` and [`adam_step`] for Burn's `Adam`: the
 //! same values, with the work Burn does on one thread split over the threads.
 //!
 //! The loops are written to vectorise (no branches per element; `erf` and `exp` as
-//! polynomials instead of `libm` calls): SSE, AVX2 or AVX-512 natively ([`crate::engine::simd`]); in the browser, whose build is
-//! optimised for size and so vectorises no loop, GELU runs on SIMD128 lanes ([`crate::engine::lanes`]).
+//! polynomials instead of `libm` calls): SSE, AVX2 or AVX-512 natively
+//! ([`crate::engine::simd`]); in the browser, whose build is optimised for size and so vectorises
+//! no loop, GELU runs on SIMD128 lanes ([`crate::engine::lanes`]).
 //! Natively the rows of a large tensor are split over rayon's threads, a row to one thread, so
 //! the values do not depend on the number of threads.
 
