@@ -10,18 +10,10 @@ use gradcause::engine::simd;
 
 mod common;
 
+use common::assert_close;
+
 fn values<const D: usize>(t: Tensor<D>) -> Vec<f32> {
     t.into_data().try_to_vec::<f32>().unwrap()
-}
-
-fn assert_close(got: &[f32], expected: &[f32], tolerance: f32, what: &str) {
-    assert_eq!(got.len(), expected.len(), "{what}: lengths");
-    for (i, (g, e)) in got.iter().zip(expected).enumerate() {
-        assert!(
-            (g - e).abs() <= tolerance * (1.0 + e.abs()),
-            "{what}[{i}]: fused {g}, composed {e}"
-        );
-    }
 }
 
 /// A LayerNorm of width `d` with a gain and bias away from 1 and 0, on `device`.

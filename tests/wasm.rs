@@ -8,7 +8,7 @@ use burn::module::Param;
 use burn::nn::LayerNormConfig;
 use burn::prelude::*;
 use burn::tensor::Distribution;
-use common::{GOLDEN_EXAMPLES, sample_examples, tiny_config};
+use common::{GOLDEN_EXAMPLES, assert_close, sample_examples, tiny_config};
 use gradcause::analysis::analyze::Class;
 use gradcause::analysis::attribution::GWeights;
 use gradcause::engine::backend::Backend;
@@ -209,14 +209,7 @@ async fn layer_norm_on_webgpu_equals_burns_and_so_do_its_gradients() {
         ]);
     }
     for (i, what) in ["y", "dx", "dγ", "dβ"].into_iter().enumerate() {
-        let (ours, burns) = (&results[0][i], &results[1][i]);
-        assert_eq!(ours.len(), burns.len(), "{what}");
-        for (j, (o, b)) in ours.iter().zip(burns).enumerate() {
-            assert!(
-                (o - b).abs() <= 1e-4 * (1.0 + b.abs()),
-                "{what}[{j}]: ours {o}, Burn's {b}"
-            );
-        }
+        assert_close(&results[0][i], &results[1][i], 1e-4, what);
     }
 }
 
@@ -252,14 +245,12 @@ async fn causal_softmax_on_webgpu_equals_the_composed_one_and_so_does_its_gradie
             ]);
         }
         for (i, what) in ["y", "dx"].into_iter().enumerate() {
-            let (ours, composed) = (&results[0][i], &results[1][i]);
-            assert_eq!(ours.len(), composed.len(), "{what}");
-            for (j, (o, c)) in ours.iter().zip(composed).enumerate() {
-                assert!(
-                    (o - c).abs() <= 1e-5 * (1.0 + c.abs()),
-                    "{shape:?} {what}[{j}]: ours {o}, composed {c}"
-                );
-            }
+            assert_close(
+                &results[0][i],
+                &results[1][i],
+                1e-5,
+                &format!("{shape:?} {what}"),
+            );
         }
     }
 }

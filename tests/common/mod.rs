@@ -205,3 +205,15 @@ pub fn fused_and_flat_adam_give_burns_values() {
         .map(|data| data.try_to_vec::<f32>().unwrap());
     assert_eq!(values, burns, "laid end to end");
 }
+
+/// Asserts that `got` equals `expected` element by element within `tolerance`, relative above
+/// magnitude 1 and absolute below; `what` names the values in a failure.
+pub fn assert_close(got: &[f32], expected: &[f32], tolerance: f32, what: &str) {
+    assert_eq!(got.len(), expected.len(), "{what}: lengths");
+    for (i, (g, e)) in got.iter().zip(expected).enumerate() {
+        assert!(
+            (g - e).abs() <= tolerance * (1.0 + e.abs()),
+            "{what}[{i}]: {g}, expected {e}"
+        );
+    }
+}
