@@ -8,6 +8,7 @@ use burn::prelude::*;
 use gradcause::engine::backend::Backend;
 use gradcause::engine::component::Intervention;
 use gradcause::engine::eval::accuracy;
+use gradcause::engine::flat::laid_end_to_end;
 use gradcause::engine::model::ModelConfig;
 use gradcause::engine::passes::{Alone, Helper, HelperPass, Helpers};
 use gradcause::engine::task::{Batch, Task};
@@ -404,39 +405,59 @@ fn micro_batches_give_the_whole_batch_step_and_never_depend_on_the_threads() {
 }
 
 /// Helpers in this process, as the page's helper workers are in theirs: each keeps its own copy
-/// of the model, sent the step's parameters with its micro-batches.
+/// of the model, stepped with the gradients the trainer shares.
 struct InProcess {
+    /// The model's shape.
+    model: ModelConfig,
+    /// How many helpers the trainer is to find.
+    count: usize,
+    /// Their copies of the model, once replicated.
     helpers: Vec<Helper>,
-    /// What each helper was last started on: parameters, micro-batches, the batch's answer tokens.
-    started: Vec<Option<Started>>,
+    /// What each helper was last started on: the step, micro-batches, the batch's answer tokens.
+    started: Vec<Option<(usize, Vec<Batch>, usize)>>,
 }
-
-type Started = (Vec<f32>, Vec<Batch>, usize);
 
 impl Helpers for InProcess {
     fn count(&self) -> usize {
-        self.helpers.len()
+        self.count
+    }
+
+    async fn replicate(&mut self, parameters: &[f32], lr: f64) -> Result<(), String> {
+        self.helpers = (0..self.count)
+            .map(|_| Helper::new(&self.model, parameters.to_vec(), lr, &Device::flex()))
+            .collect::<Result<_, _>>()?;
+        self.started = vec![None; self.count];
+        Ok(())
     }
 
     fn start(
         &mut self,
         h: usize,
-        parameters: &[f32],
+        step: usize,
         parts: Vec<Batch>,
         total: usize,
     ) -> Result<(), String> {
-        self.started[h - 1] = Some((parameters.to_vec(), parts, total));
+        self.started[h - 1] = Some((step, parts, total));
         Ok(())
     }
 
     async fn finish(&mut self, h: usize) -> Result<Vec<HelperPass>, String> {
-        let (parameters, parts, total) = self.started[h - 1].take().ok_or("not started")?;
-        self.helpers[h - 1].passes(parameters, &parts, total).await
+        let (step, parts, total) = self.started[h - 1].take().ok_or("not started")?;
+        self.helpers[h - 1].passes(step, &parts, total).await
+    }
+
+    fn share(&mut self, gradients: &[f32]) -> Result<(), String> {
+        for helper in &mut self.helpers {
+            helper.step(gradients.to_vec())?;
+        }
+        Ok(())
     }
 }
 
-/// Micro-batches made partly by helpers (each with its own copy of the model, sent the
-/// parameters) train to the same values bit for bit as all made by the trainer.
+/// Micro-batches made partly by helpers (each with its own copy of the model, stepped with the
+/// shared gradients) train to the same values bit for bit as all made by the trainer, and every
+/// helper's copy ends as the trainer's model, the idle ones' too (5 helpers for 2 micro-batches
+/// beside the trainer's).
 #[test]
 fn micro_batches_made_by_helpers_train_to_the_same_values() {
     let mut config = reduced(Task::Reverse, 3);
@@ -445,24 +466,68 @@ fn micro_batches_made_by_helpers_train_to_the_same_values() {
     config.train.eval_every = 2;
     config.train.eval_examples = 32;
     config.validate().unwrap();
-    let run = |helpers: usize| {
-        let mut helpers = InProcess {
-            helpers: (0..helpers)
-                .map(|_| Helper::new(&config.model, &Device::flex()))
-                .collect(),
-            started: vec![None; helpers],
-        };
-        train_to_the_end(&config, &mut helpers)
+    let (alone, weights) = train_to_the_end(&config, &mut Alone);
+    let final_parameters = {
+        let trained = from_safetensors(&weights, &Device::flex()).unwrap();
+        let flat = laid_end_to_end(&trained, None).into_data();
+        flat.try_into_vec::<f32>().unwrap()
     };
-    let (alone, weights) = run(0);
-    for helpers in [1, 2, 5] {
-        let (helped, helped_weights) = run(helpers);
-        assert_eq!(helped, alone, "{helpers} helpers");
+    for count in [1, 2, 5] {
+        let mut helpers = InProcess {
+            model: config.model.clone(),
+            count,
+            helpers: Vec::new(),
+            started: Vec::new(),
+        };
+        let (helped, helped_weights) = train_to_the_end(&config, &mut helpers);
+        assert_eq!(helped, alone, "{count} helpers");
         assert!(
             helped_weights == weights,
-            "the same weights with {helpers} helpers"
+            "the same weights with {count} helpers"
         );
+        for (h, helper) in helpers.helpers.iter().enumerate() {
+            let copy = pollster::block_on(helper.parameters()).unwrap();
+            assert!(
+                copy == final_parameters,
+                "helper {} of {count} in step",
+                h + 1
+            );
+        }
     }
+}
+
+/// A helper asked for a step its copy of the model has not reached, or sent gradients of the
+/// wrong length, says so instead of making passes on another model.
+#[test]
+fn a_helper_out_of_step_says_so() {
+    let config = reduced(Task::Reverse, 3);
+    let device = Device::flex();
+    let parameters = {
+        let model = config.model.init(1, &device);
+        laid_end_to_end(&model, None)
+            .into_data()
+            .try_to_vec::<f32>()
+            .unwrap()
+    };
+    let count = parameters.len();
+    let mut helper = Helper::new(&config.model, parameters, 1e-3, &device).unwrap();
+    let why = pollster::block_on(helper.passes(1, &[], 10)).unwrap_err();
+    assert!(
+        why.contains("step 1") && why.contains("after 0 steps"),
+        "{why}"
+    );
+    let why = helper.step(vec![0.0; count - 1]).unwrap_err();
+    assert!(why.contains(&format!("{} gradients", count - 1)), "{why}");
+    helper.step(vec![0.0; count]).unwrap();
+    assert!(
+        pollster::block_on(helper.passes(1, &[], 10))
+            .unwrap()
+            .is_empty()
+    );
+    let why = Helper::new(&config.model, vec![0.0; 3], 1e-3, &device)
+        .err()
+        .unwrap();
+    assert!(why.contains("3 parameters came"), "{why}");
 }
 
 /// A whole seed trained in two micro-batches, evaluated and analysed, reports the same on one

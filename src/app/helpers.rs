@@ -1,6 +1,7 @@
 //! A seed's helper workers, as the worker training it sees them: each a worker of its own
-//! running this page's module, sent a step's parameters and micro-batches and answering with
-//! their gradients (see [`crate::engine::passes`]). Started by the training worker, they stop
+//! running this page's module, holding a copy of the model, sent a step's micro-batches and
+//! answering with their gradients, then sent the step's summed gradients to step its copy with
+//! (see [`crate::engine::passes`]). Started by the training worker, they stop
 //! with it: when the seed ends, or when the page stops that worker.
 
 use std::cell::RefCell;
@@ -120,21 +121,41 @@ impl Helpers for HelperWorkers {
         self.helpers.len()
     }
 
+    async fn replicate(&mut self, parameters: &[f32], lr: f64) -> Result<(), String> {
+        let job = Job::Replicate {
+            model: self.model.clone(),
+            lr,
+        };
+        for helper in &self.helpers {
+            helper
+                .worker
+                .post(&jobs::encode_floats(&job, &[parameters]))?;
+        }
+        for (number, helper) in (1..).zip(&self.helpers) {
+            match jobs::decode::<Answer>(&helper.next().await?)? {
+                (Answer::Ready, _) => {}
+                (Answer::Failed(why), _) => return Err(format!("helper worker {number}: {why}")),
+                (other, _) => return Err(format!("helper worker {number} answered {other:?}")),
+            }
+        }
+        Ok(())
+    }
+
     fn start(
         &mut self,
         helper: usize,
-        parameters: &[f32],
+        step: usize,
         parts: Vec<Batch>,
         target_count: usize,
     ) -> Result<(), String> {
         let job = Job::Pass {
-            model: self.model.clone(),
+            step,
             parts,
             target_count,
         };
         self.helpers[helper - 1]
             .worker
-            .post(&jobs::encode_floats(&job, parameters))
+            .post(&jobs::encode(&job, None))
     }
 
     async fn finish(&mut self, helper: usize) -> Result<Vec<HelperPass>, String> {
@@ -142,12 +163,11 @@ impl Helpers for HelperWorkers {
         match jobs::decode::<Answer>(&message)? {
             (Answer::Passed(stats), _) => {
                 let gradients = jobs::floats(&message).ok_or("no gradients came")?;
-                let each = gradients.len() / stats.len().max(1);
-                Ok(stats
-                    .into_iter()
-                    .zip(gradients.chunks_exact(each.max(1)))
-                    .map(|(stats, gradients)| HelperPass {
-                        gradients: gradients.to_vec(),
+                let each = gradients.length() / (stats.len() as u32).max(1);
+                Ok((0..)
+                    .zip(stats)
+                    .map(|(k, stats)| HelperPass {
+                        gradients: gradients.subarray(k * each, (k + 1) * each).to_vec(),
                         stats,
                     })
                     .collect())
@@ -155,5 +175,14 @@ impl Helpers for HelperWorkers {
             (Answer::Failed(why), _) => Err(format!("helper worker {helper}: {why}")),
             (other, _) => Err(format!("helper worker {helper} answered {other:?}")),
         }
+    }
+
+    fn share(&mut self, gradients: &[f32]) -> Result<(), String> {
+        for helper in &self.helpers {
+            helper
+                .worker
+                .post(&jobs::encode_floats(&Job::Step, &[gradients]))?;
+        }
+        Ok(())
     }
 }

@@ -1,8 +1,9 @@
 //! The messages between the page and its workers. The page posts a [`Job`]; the worker answers
-//! with [`Answer`]s; a seed's worker posts its helpers [`Job::Pass`] the same way. Each message is
-//! a JavaScript array: its JSON text, then, where a message carries a model, the model's weights
-//! as a safetensors file, or a step's parameters or gradients laid end to end (a transferred
-//! byte array).
+//! with [`Answer`]s; a seed's worker posts its helpers [`Job::Replicate`], [`Job::Pass`] and
+//! [`Job::Step`] the same way. Each message is a JavaScript array: its JSON text, then, where a
+//! message carries a model, the model's weights as a safetensors file (a transferred byte
+//! array), or a model's parameters or a step's gradients laid end to end (a transferred float
+//! array).
 
 use js_sys::{Array, Float32Array, Uint8Array};
 use serde::{Deserialize, Serialize};
@@ -36,16 +37,28 @@ pub enum Job {
         /// The backends measured faster before, which the automatic choice takes.
         remembered: Vec<Measurement>,
     },
-    /// The passes of `parts` (see [`crate::engine::passes`]) on the model whose parameters
-    /// come with the message, laid end to end; answered by [`Answer::Passed`].
-    Pass {
+    /// Become a helper (see [`crate::engine::passes`]): keep a copy of the model whose
+    /// parameters come with the message, laid end to end, to step at learning rate `lr`;
+    /// answered by [`Answer::Ready`].
+    Replicate {
         /// The model's shape.
         model: ModelConfig,
+        /// Adam's learning rate.
+        lr: f64,
+    },
+    /// As a helper, the passes of `parts` on the copy of the model after `step` steps; answered
+    /// by [`Answer::Passed`].
+    Pass {
+        /// Steps the copy is to have taken.
+        step: usize,
         /// The micro-batches.
         parts: Vec<Batch>,
         /// Answer tokens in the whole batch.
         target_count: usize,
     },
+    /// As a helper, one Adam step of the copy with the gradients that come with the message,
+    /// laid end to end; not answered.
+    Step,
     /// Exact-match accuracy at `length` with `components` ablated, on the model whose weights
     /// come with the message; answered by [`Answer::Ablated`].
     Ablate {
@@ -108,17 +121,25 @@ pub enum Answer {
     Failed(String),
 }
 
-/// A message as posted: the JSON of `value`, then `values` (a transferred float array).
-pub fn encode_floats<T: Serialize>(value: &T, values: &[f32]) -> Array {
+/// A message as posted: the JSON of `value`, then `runs` laid end to end in one (transferred)
+/// float array.
+pub fn encode_floats<T: Serialize>(value: &T, runs: &[&[f32]]) -> Array {
     let message = encode(value, None);
-    message.push(&Float32Array::from(values));
+    let floats = Float32Array::new_with_length(runs.iter().map(|run| run.len() as u32).sum());
+    let mut offset = 0;
+    for run in runs {
+        let end = offset + run.len() as u32;
+        floats.subarray(offset, end).copy_from(run);
+        offset = end;
+    }
+    message.push(&floats);
     message
 }
 
 /// The floats that came with a message, as [`encode_floats`] sent them.
-pub fn floats(data: &JsValue) -> Option<Vec<f32>> {
+pub fn floats(data: &JsValue) -> Option<Float32Array> {
     let message: &Array = data.dyn_ref()?;
-    Some(message.get(1).dyn_into::<Float32Array>().ok()?.to_vec())
+    message.get(1).dyn_into::<Float32Array>().ok()
 }
 
 /// A message as posted: the JSON of `value`, then `weights` if any.

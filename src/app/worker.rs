@@ -13,7 +13,6 @@ use web_sys::{DedicatedWorkerGlobalScope, MessageEvent};
 
 use crate::analysis::ablation::AblationSet;
 use crate::engine::backend::Backend;
-use crate::engine::model::ModelConfig;
 use crate::engine::passes::{Alone, Helper};
 use crate::engine::progress::Observer;
 use crate::engine::task::Batch;
@@ -62,8 +61,8 @@ fn scope() -> DedicatedWorkerGlobalScope {
 }
 
 thread_local! {
-    /// A helper's copy of the model, kept from one step's passes to the next.
-    static HELPER: RefCell<Option<(ModelConfig, Helper)>> = const { RefCell::new(None) };
+    /// A helper's copy of the model, from [`Job::Replicate`] on.
+    static HELPER: RefCell<Option<Helper>> = const { RefCell::new(None) };
 }
 
 /// Posts an update to the page (or, from a helper, to the worker it helps), transferring the
@@ -89,13 +88,27 @@ async fn run(job: Job, weights: Option<Vec<u8>>, data: &JsValue) -> Result<(), S
             module,
             remembered,
         } => run_seed(&config, backend, workers, &module, &remembered).await,
+        Job::Replicate { model, lr } => {
+            let parameters = jobs::floats(data).ok_or("no parameters came with the model")?;
+            let parameters = parameters.to_vec();
+            let device = Backend::Cpu.device().await.map_err(|e| e.to_string())?;
+            let helper = Helper::new(&model, parameters, lr, &device)?;
+            HELPER.with(|h| *h.borrow_mut() = Some(helper));
+            post(&Answer::Ready, None);
+            Ok(())
+        }
         Job::Pass {
-            model,
+            step,
             parts,
             target_count,
-        } => {
-            let parameters = jobs::floats(data).ok_or("no parameters came with the passes")?;
-            make_passes(model, parameters, &parts, target_count).await
+        } => make_passes(step, &parts, target_count).await,
+        Job::Step => {
+            let gradients = jobs::floats(data).ok_or("no gradients came with the step")?;
+            let gradients = gradients.to_vec();
+            HELPER.with(|h| match h.borrow_mut().as_mut() {
+                Some(helper) => helper.step(gradients),
+                None => Err(NO_MODEL.into()),
+            })
         }
         Job::Ablate {
             config,
@@ -127,27 +140,18 @@ async fn run(job: Job, weights: Option<Vec<u8>>, data: &JsValue) -> Result<(), S
     }
 }
 
+/// What a helper asked for passes or a step before its model came says.
+const NO_MODEL: &str = "a helper was asked to train before it had the model";
+
 /// As a helper: the passes of `parts` (each a share of a batch with `target_count` answer
-/// tokens) on a model of shape `model` with `parameters`, posted back with their gradients.
-async fn make_passes(
-    model: ModelConfig,
-    parameters: Vec<f32>,
-    parts: &[Batch],
-    target_count: usize,
-) -> Result<(), String> {
-    let kept = HELPER.with(|h| h.borrow_mut().take());
-    let mut helper = match kept {
-        Some((shape, helper)) if shape == model => helper,
-        _ => {
-            let device = Backend::Cpu.device().await.map_err(|e| e.to_string())?;
-            Helper::new(&model, &device)
-        }
-    };
-    let passes = helper.passes(parameters, parts, target_count).await;
-    HELPER.with(|h| *h.borrow_mut() = Some((model, helper)));
+/// tokens) on its copy of the model after `step` steps, posted back with their gradients.
+async fn make_passes(step: usize, parts: &[Batch], target_count: usize) -> Result<(), String> {
+    let mut helper = HELPER.with(|h| h.borrow_mut().take()).ok_or(NO_MODEL)?;
+    let passes = helper.passes(step, parts, target_count).await;
+    HELPER.with(|h| *h.borrow_mut() = Some(helper));
     let passes = passes?;
     let stats = passes.iter().map(|p| p.stats).collect();
-    let gradients: Vec<f32> = passes.into_iter().flat_map(|p| p.gradients).collect();
+    let gradients: Vec<&[f32]> = passes.iter().map(|p| p.gradients.as_slice()).collect();
     send(&jobs::encode_floats(&Answer::Passed(stats), &gradients));
     Ok(())
 }

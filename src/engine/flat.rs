@@ -1,7 +1,7 @@
 //! A model's parameters, or their gradients, laid end to end in one vector, in the order the
 //! model lists them: how Adam steps every parameter at once on a GPU
-//! ([`crate::engine::optimiser::FlatAdam`]), and how a training step's parameters and gradients
-//! travel between the page's workers ([`crate::engine::passes::Helpers`]).
+//! ([`crate::engine::optimiser::FlatAdam`]), and how a model's parameters and a training step's
+//! gradients travel between the page's workers ([`crate::engine::passes::Helpers`]).
 
 use burn::module::{ModuleMapper, ModuleVisitor, Param};
 use burn::optim::GradientsParams;

@@ -17,7 +17,7 @@ use crate::engine::eval::{accuracy, fresh_batches};
 use crate::engine::flat::{gradients_from_end_to_end, laid_end_to_end};
 use crate::engine::model::{ModelConfig, Positions, Transformer};
 use crate::engine::optimiser::Optimiser;
-use crate::engine::passes::{Alone, HelperPass, Helpers, maker, pass, sum_gradients};
+use crate::engine::passes::{Alone, HelperPass, Helpers, end_to_end, maker, pass, sum_gradients};
 use crate::engine::rng::{Rng, Stream};
 use crate::engine::task::{Batch, BatchLayout, Task, draw_examples};
 
@@ -227,6 +227,13 @@ pub struct Trainer {
     curve: Vec<(usize, f64, f64)>,
     snapshots: Vec<Snapshot>,
     stopped: Option<StopReason>,
+    /// Whether helpers hold copies of the model, stepped as this one is (see
+    /// [`Trainer::step_with`]).
+    helpers_replicate: bool,
+    /// Whether the helpers have this step's micro-batches already.
+    helpers_started: bool,
+    /// This step's batch, if drawn already (by the step before, for the helpers).
+    ahead: Option<Batch>,
 }
 
 /// The model as it was after `step` steps, kept for the checkpoint analysis.
@@ -267,6 +274,9 @@ impl Trainer {
             curve: Vec::new(),
             snapshots: Vec::new(),
             stopped: None,
+            helpers_replicate: false,
+            helpers_started: false,
+            ahead: None,
         }
     }
 
@@ -289,18 +299,24 @@ impl Trainer {
     }
 
     /// [`Trainer::step`], with `helpers` making some of the micro-batches' passes (see
-    /// [`crate::engine::passes`]): the same step, whatever their number.
+    /// [`crate::engine::passes`]): the same step, whatever their number. From the first step
+    /// with helpers on, every step must be given the same helpers (they hold copies of the model,
+    /// which step with it); a helper asked for a step its copy has not reached fails the step.
     ///
     /// # Panics
     /// If training has already stopped.
     pub async fn step_with(&mut self, helpers: &mut impl Helpers) -> Result<Progress, TrainError> {
         assert!(self.stopped.is_none(), "training has already stopped");
         keep_threads_polling(&self.compute_device);
-        let batch = self.batches.next().expect("training data never ends");
+        let batch = match self.ahead.take() {
+            Some(batch) => batch,
+            None => self.batches.next().expect("training data never ends"),
+        };
+        let batch_size = batch.size;
         let (gradients, stats) = if self.setup.train.micro_batches == 1 {
             pass(&self.model, &batch, batch.target_count(), &self.device)
         } else {
-            self.micro_passes(&batch, helpers).await?
+            self.micro_passes(batch, helpers).await?
         };
         let c = &self.setup.train;
         self.model = self.optimizer.step(c.lr, self.model.clone(), gradients);
@@ -341,50 +357,65 @@ impl Trainer {
             step: self.step,
             max_steps: self.setup.train.max_steps,
             loss,
-            train_accuracy: correct / batch.size as f64,
+            train_accuracy: correct / batch_size as f64,
             eval_accuracy,
             stopped: self.stopped,
         })
     }
 
-    /// The passes of `batch` cut into the config's micro-batches: those `helpers` make (the
-    /// parameters sent to them first), and the rest here, side by side where the device has
-    /// threads, each on a copy of the model whose parameters are leaves of their own (so that
-    /// each backward walks its own graph); their gradients and statistics summed in the
-    /// micro-batches' order, so that the sum never depends on which thread or helper made which.
+    /// The passes of `batch` cut into the config's micro-batches: those `helpers` make, and the
+    /// rest here, side by side where the device has threads, each on a copy of the model whose
+    /// parameters are leaves of their own (so that each backward walks its own graph); their
+    /// gradients and statistics summed in the micro-batches' order, so that the sum never
+    /// depends on which thread or helper made which.
+    ///
+    /// With helpers (given the model before the first step with them), the sum is shared with
+    /// them for their copies of the model to step as this one does, and the next step's batch is
+    /// drawn and handed to them at once (`self.ahead`), so that each starts its next passes as
+    /// soon as it has stepped, without waiting to hear from this worker.
     async fn micro_passes(
-        &self,
-        batch: &Batch,
+        &mut self,
+        batch: Batch,
         helpers: &mut impl Helpers,
     ) -> Result<(GradientsParams, Tensor<1>), TrainError> {
-        let parts = batch.split(self.setup.train.micro_batches);
-        let total = batch.target_count();
-        let workers = helpers.count().min(parts.len() - 1) + 1;
-        let numbers =
-            |worker: usize| (0..parts.len()).filter(move |&k| maker(k, workers) == worker);
-        let made_by = |worker: usize| {
-            numbers(worker)
-                .map(|k| parts[k].clone())
-                .collect::<Vec<_>>()
-        };
-        if workers > 1 {
+        let micro_batches = self.setup.train.micro_batches;
+        let workers = helpers.count().min(micro_batches - 1) + 1;
+        if workers > 1 && !self.helpers_replicate {
             let parameters = laid_end_to_end(&self.model, None).into_data_async().await?;
             let parameters = parameters.try_into_vec::<f32>().expect("f32 parameters");
-            for helper in 1..workers {
-                helpers
-                    .start(helper, &parameters, made_by(helper), total)
-                    .map_err(TrainError::Helper)?;
-            }
+            let lr = self.setup.train.lr;
+            let replicated = helpers.replicate(&parameters, lr).await;
+            replicated.map_err(TrainError::Helper)?;
+            self.helpers_replicate = true;
         }
-        let here = made_by(0);
+        let helping = if self.helpers_replicate {
+            helpers.count()
+        } else {
+            0
+        };
+        let parts = batch.split(micro_batches);
+        let total = batch.target_count();
+        if helping > 0 && !self.helpers_started {
+            start_helpers(helpers, self.step, &parts, total, workers)?;
+        }
+        let here = made_by(&parts, 0, workers);
         let passes = map_parallel(&self.compute_device, 0..here.len(), |i| {
             let replica = self.model.clone().fork(&self.device);
             pass(&replica, &here[i], total, &self.device)
         });
-        let mut made = vec![passes.into_iter()];
-        for helper in 1..workers {
+        if helping == 0 {
+            let (gradients, stats): (Vec<_>, Vec<_>) = passes.into_iter().unzip();
+            let stats = stats.into_iter().reduce(|sum, part| sum + part);
+            let gradients = sum_gradients(&self.model, gradients);
+            return Ok((gradients, stats.expect("at least one micro-batch")));
+        }
+        let own = passes
+            .into_iter()
+            .map(|(gradients, stats)| (laid_end_to_end(&self.model, Some(&gradients)), stats));
+        let mut made = vec![own.collect::<Vec<_>>().into_iter()];
+        for helper in 1..=helping {
             let passes = helpers.finish(helper).await.map_err(TrainError::Helper)?;
-            let count = numbers(helper).count();
+            let count = made_by(&parts, helper, workers).len();
             if passes.len() != count {
                 let why = format!("helper {helper} made {} of {count} passes", passes.len());
                 return Err(TrainError::Helper(why));
@@ -395,27 +426,40 @@ impl Trainer {
         let (gradients, stats): (Vec<_>, Vec<_>) = (0..parts.len())
             .map(|k| made[maker(k, workers)].next().expect("each pass made once"))
             .unzip();
+        let gradients = gradients.into_iter().reduce(|sum, part| sum + part);
+        let gradients = gradients.expect("at least one micro-batch");
+        let shared = gradients.clone().into_data_async().await?;
+        helpers
+            .share(&shared.try_into_vec::<f32>().expect("f32 gradients"))
+            .map_err(TrainError::Helper)?;
+        let next = self.batches.next().expect("training data never ends");
+        let next_parts = next.split(micro_batches);
+        start_helpers(
+            helpers,
+            self.step + 1,
+            &next_parts,
+            next.target_count(),
+            workers,
+        )?;
+        self.ahead = Some(next);
+        self.helpers_started = true;
         let stats = stats.into_iter().reduce(|sum, part| sum + part);
         Ok((
-            sum_gradients(&self.model, gradients),
+            gradients_from_end_to_end(&self.model, gradients),
             stats.expect("at least one micro-batch"),
         ))
     }
 
-    /// A helper's pass as this trainer's gradients and statistics.
-    fn helper_pass(&self, made: HelperPass) -> Result<(GradientsParams, Tensor<1>), TrainError> {
-        let count = self.model.num_params();
-        if made.gradients.len() != count {
-            let why = format!(
-                "{} gradients came for a model of {count} parameters",
-                made.gradients.len()
-            );
-            return Err(TrainError::Helper(why));
-        }
-        let gradients = TensorData::new(made.gradients, [count]);
-        let gradients = Tensor::from_data(gradients, &self.compute_device);
+    /// A helper's pass as this trainer's gradients (laid end to end) and statistics.
+    fn helper_pass(&self, made: HelperPass) -> Result<(Tensor<1>, Tensor<1>), TrainError> {
+        let gradients = end_to_end(
+            &self.model,
+            made.gradients,
+            "gradients",
+            &self.compute_device,
+        );
         let stats = Tensor::from_floats(made.stats, &self.compute_device);
-        Ok((gradients_from_end_to_end(&self.model, gradients), stats))
+        Ok((gradients.map_err(TrainError::Helper)?, stats))
     }
 
     /// Accuracy on `eval_examples` fresh training-distribution examples.
@@ -446,6 +490,30 @@ impl Trainer {
             snapshots: self.snapshots,
         })
     }
+}
+
+/// Of `parts`, a step's micro-batches, those worker `worker` makes when `workers` share the step
+/// (the trainer is 0).
+fn made_by(parts: &[Batch], worker: usize, workers: usize) -> Vec<Batch> {
+    let mine = (0..parts.len()).filter(|&k| maker(k, workers) == worker);
+    mine.map(|k| parts[k].clone()).collect()
+}
+
+/// Starts every helper on its share of `parts`, the micro-batches of step `step` (counted from
+/// 0) of a batch with `target_count` answer tokens.
+fn start_helpers(
+    helpers: &mut impl Helpers,
+    step: usize,
+    parts: &[Batch],
+    target_count: usize,
+    workers: usize,
+) -> Result<(), TrainError> {
+    for helper in 1..=helpers.count() {
+        helpers
+            .start(helper, step, made_by(parts, helper, workers), target_count)
+            .map_err(TrainError::Helper)?;
+    }
+    Ok(())
 }
 
 /// Trains to the stop rule, reporting every step to `on_progress`.

@@ -10,12 +10,14 @@
 // a reduced config one at a time and PARALLEL at a time ("Run all 10 default seeds"). Then one
 // seed of the paper config on the CPU on more workers ("workers": 1 worker in one whole-batch
 // step; 1, 2, ... SEED_WORKERS workers sharing SEED_WORKERS micro-batches, the same step on
-// each). Also the compressed size.
+// each). Then ("side-by-side") the machine's own ceiling for those workers: two seeds of the paper
+// config, one worker each, trained in two pages at once, against one alone (nothing passes
+// between them, so what they lose is the cost of sharing the cores). Also the compressed size.
 //
 //   node tests/page/bench.mjs [dist-dir]
 //
 // Environment: CHROMIUM, GRADCAUSE_BENCH_PARTS (comma-separated, default
-// first-answer,training,sweep,workers), GRADCAUSE_BENCH_STEPS (default 25),
+// first-answer,training,sweep,workers,side-by-side), GRADCAUSE_BENCH_STEPS (default 25),
 // GRADCAUSE_BENCH_WARMUP (5), GRADCAUSE_BENCH_MODES (comma-separated, default all),
 // GRADCAUSE_BENCH_PARALLEL (default 2), GRADCAUSE_BENCH_SEED_WORKERS (default 2).
 
@@ -33,7 +35,7 @@ const warmup = Number(process.env.GRADCAUSE_BENCH_WARMUP ?? 5);
 const PAPER = `task=sort&seed=42&max-steps=${steps + 1}&eval-every=${steps + 1}`;
 const modes = (process.env.GRADCAUSE_BENCH_MODES ?? Object.keys(MODES).join(",")).split(",");
 const parallel = Number(process.env.GRADCAUSE_BENCH_PARALLEL ?? 2);
-const parts = (process.env.GRADCAUSE_BENCH_PARTS ?? "first-answer,training,sweep,workers").split(",");
+const parts = (process.env.GRADCAUSE_BENCH_PARTS ?? "first-answer,training,sweep,workers,side-by-side").split(",");
 const seedWorkers = Number(process.env.GRADCAUSE_BENCH_SEED_WORKERS ?? 2);
 // Loads of the page timed for the first answer (the median is reported).
 const LOADS = 5;
@@ -135,6 +137,31 @@ async function measure(origin, name, extra = "") {
       steps_per_second: (steps - warmup) / ((to - from) / 1000),
       longest_main_thread_task_ms: longestTask,
     };
+  } finally {
+    await browser.close();
+  }
+}
+
+/** Steps per second of `count` seeds of the paper config (seeds 42, 43, ...), one worker each,
+ * trained at once in as many pages of one browser, each timed as `measure` times one. */
+async function sideBySide(origin, count) {
+  const browser = await launch(MODES["cpu-fallback"].flags);
+  try {
+    const pages = [];
+    for (let i = 0; i < count; i++) {
+      const page = await browser.newPage();
+      await page.goto(`${origin}/?${PAPER.replace("seed=42", `seed=${42 + i}`)}&backend=cpu&workers=1`);
+      await page.waitForSelector("#train:not([disabled])", { timeout: 120_000 });
+      pages.push(page);
+    }
+    await Promise.all(pages.map((page) => page.click("#train")));
+    return await Promise.all(
+      pages.map(async (page) => {
+        const from = await reached(page, warmup);
+        const to = await reached(page, steps);
+        return (steps - warmup) / ((to - from) / 1000);
+      }),
+    );
   } finally {
     await browser.close();
   }
@@ -270,7 +297,18 @@ try {
         `(steps ${warmup}-${steps}, paper config); longest main-thread task ${r.longest_main_thread_task_ms.toFixed(0)} ms`,
     );
   }
-  console.log(JSON.stringify({ steps, warmup, weight: size, first_answer: first, results, sweeps, workers: onWorkers }));
+  let side_by_side = null;
+  if (parts.includes("side-by-side")) {
+    const [alone] = await sideBySide(origin, 1);
+    const together = await sideBySide(origin, 2);
+    const sum = together.reduce((a, b) => a + b, 0);
+    side_by_side = { alone, together };
+    console.log(
+      `two seeds side by side (paper config, CPU, one worker each): ${together.map((r) => r.toFixed(2)).join(" and ")} steps/s ` +
+        `against ${alone.toFixed(2)} alone: ${(sum / alone).toFixed(2)}x the steps of one (steps ${warmup}-${steps})`,
+    );
+  }
+  console.log(JSON.stringify({ steps, warmup, weight: size, first_answer: first, results, sweeps, workers: onWorkers, side_by_side }));
 } finally {
   server.close();
 }
