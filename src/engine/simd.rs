@@ -5,9 +5,10 @@
 //! operations lane by lane. The browser's build runs SIMD128.
 //!
 //! The matrix products are `gemm`'s, which picks its own kernels (AVX-512 ones included, through
-//! its `x86-v4` feature); those do change rounding between AVX2 and AVX-512, so a report records
-//! the level ([`crate::experiment::provenance`]) and a model trained on one may differ in its last bits from
-//! the same seed trained on the other.
+//! its `x86-v4` feature, which this crate's `avx512` feature turns on); those do change rounding
+//! between AVX2 and AVX-512, so a report records the level ([`crate::experiment::provenance`]) and
+//! a model trained on one may differ from the same seed trained on the other (training amplifies
+//! the last bits). A build without `avx512` tops at AVX2, products included.
 
 use std::sync::atomic::{AtomicU8, Ordering};
 
@@ -56,11 +57,12 @@ impl std::str::FromStr for Level {
     }
 }
 
-/// The widest level this CPU has.
+/// The widest level this CPU has (AVX2 at most in a build without the `avx512` feature, whose
+/// products go no wider either).
 pub fn widest() -> Level {
     #[cfg(target_arch = "x86_64")]
     {
-        if std::arch::is_x86_feature_detected!("avx512f") {
+        if cfg!(feature = "avx512") && std::arch::is_x86_feature_detected!("avx512f") {
             return Level::Avx512;
         }
         if std::arch::is_x86_feature_detected!("avx2") {
