@@ -1034,3 +1034,38 @@ fn a_column_with_no_analysed_seed_of_a_task_is_not_measured_except_for_the_windo
         }
     }
 }
+
+/// `gradcause complete` on a sweep whose models are not all kept completes the others and leaves
+/// a report without its model as it was, saying how many (METHOD's default sweep keeps models
+/// for the paper's seeds only).
+#[test]
+fn complete_leaves_reports_without_a_kept_model_as_they_were() {
+    let dir = std::env::temp_dir().join(format!("gradcause-complete-{}", std::process::id()));
+    let (sweep, models) = (dir.join("sort"), dir.join("models"));
+    std::fs::create_dir_all(&sweep).unwrap();
+    std::fs::create_dir_all(&models).unwrap();
+    // A published report without its joint ablations: `complete` would measure them again.
+    let shipped =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/sweep-published/sort");
+    let mut report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(shipped.join("sort-seed42.json")).unwrap()).unwrap();
+    report["joints"] = serde_json::json!([]);
+    let report = serde_json::to_vec(&report).unwrap();
+    std::fs::write(sweep.join("sort-seed42.json"), &report).unwrap();
+    let completed = Command::new(env!("CARGO_BIN_EXE_gradcause"))
+        .arg("complete")
+        .arg(&sweep)
+        .arg("--models")
+        .arg(&models)
+        .output()
+        .expect("gradcause runs");
+    let stderr = String::from_utf8_lossy(&completed.stderr);
+    assert!(completed.status.success(), "{stderr}");
+    assert!(stderr.contains("0 reports completed"), "{stderr}");
+    assert!(stderr.contains("1 left as they were"), "{stderr}");
+    assert_eq!(
+        std::fs::read(sweep.join("sort-seed42.json")).unwrap(),
+        report
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -38,7 +38,7 @@ fn missing(report: &SeedReport) -> Vec<(Vec<Component>, Ablation)> {
 
 pub async fn complete(args: &CompleteArgs) -> Result<(), Failure> {
     let device = args.backend.device().await.map_err(run_error)?;
-    let mut completed = 0;
+    let (mut completed, mut without_model) = (0, 0);
     for path in sweep_files(&args.dir)? {
         let mut report = read_report(&path)?;
         let needs_fresh = report
@@ -58,6 +58,10 @@ pub async fn complete(args: &CompleteArgs) -> Result<(), Failure> {
         let weights = args
             .models
             .join(format!("{}-seed{}.safetensors", config.task, config.seed));
+        if !weights.exists() {
+            without_model += 1;
+            continue;
+        }
         let model = from_safetensors(&read_file(&weights)?, &device).map_err(run_error)?;
         let ood = config.eval.ood_set(config.task, config.seed, length);
         let set = AblationSet::new(&model, &ood, config.seed, &device)
@@ -96,7 +100,12 @@ pub async fn complete(args: &CompleteArgs) -> Result<(), Failure> {
         write_file(&path, to_json(&report).as_bytes())?;
         completed += 1;
     }
-    eprintln!("{completed} reports completed in {}", args.dir.display());
+    eprint!("{completed} reports completed in {}", args.dir.display());
+    if without_model > 0 {
+        let models = args.models.display();
+        eprint!("; {without_model} left as they were, their models not kept in {models}");
+    }
+    eprintln!();
     Ok(())
 }
 
