@@ -88,3 +88,21 @@ pub fn gradients_from_end_to_end(model: &impl Module, values: Tensor<1>) -> Grad
     model.visit(&mut register);
     register.gradients
 }
+
+/// `values` (one per parameter of `model`, laid end to end) as a tensor on `device`; an error
+/// naming `what` they are if their count is not the model's.
+pub fn end_to_end(
+    model: &impl Module,
+    values: Vec<f32>,
+    what: &str,
+    device: &Device,
+) -> Result<Tensor<1>, String> {
+    let count = model.num_params();
+    if values.len() != count {
+        let came = values.len();
+        return Err(format!(
+            "{came} {what} came for a model of {count} parameters"
+        ));
+    }
+    Ok(Tensor::from_data(TensorData::new(values, [count]), device))
+}

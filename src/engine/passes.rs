@@ -12,7 +12,9 @@ use burn::module::{ModuleVisitor, Param};
 use burn::optim::GradientsParams;
 use burn::prelude::*;
 
-use crate::engine::flat::{from_end_to_end, gradients_from_end_to_end, laid_end_to_end};
+use crate::engine::flat::{
+    end_to_end, from_end_to_end, gradients_from_end_to_end, laid_end_to_end,
+};
 use crate::engine::model::{ModelConfig, Transformer};
 use crate::engine::objective::{BatchTensors, exact_matches, loss};
 use crate::engine::optimiser::Optimiser;
@@ -225,22 +227,4 @@ impl Helper {
         let values = values.map_err(|e| format!("reading the parameters failed: {e}"))?;
         Ok(values.try_into_vec().expect("f32 parameters"))
     }
-}
-
-/// `values` (one per parameter of `model`, laid end to end) as a tensor on `device`; an error
-/// naming `what` they are if their count is not the model's.
-pub fn end_to_end(
-    model: &Transformer,
-    values: Vec<f32>,
-    what: &str,
-    device: &Device,
-) -> Result<Tensor<1>, String> {
-    let count = model.num_params();
-    if values.len() != count {
-        let came = values.len();
-        return Err(format!(
-            "{came} {what} came for a model of {count} parameters"
-        ));
-    }
-    Ok(Tensor::from_data(TensorData::new(values, [count]), device))
 }

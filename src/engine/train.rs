@@ -14,10 +14,10 @@ use serde::{Deserialize, Serialize};
 use crate::engine::backend::{keep_threads_polling, map_parallel};
 use crate::engine::component::Intervention;
 use crate::engine::eval::{accuracy, fresh_batches};
-use crate::engine::flat::{gradients_from_end_to_end, laid_end_to_end};
+use crate::engine::flat::{end_to_end, gradients_from_end_to_end, laid_end_to_end};
 use crate::engine::model::{ModelConfig, Positions, Transformer};
 use crate::engine::optimiser::Optimiser;
-use crate::engine::passes::{Alone, HelperPass, Helpers, end_to_end, maker, pass, sum_gradients};
+use crate::engine::passes::{Alone, HelperPass, Helpers, maker, pass, sum_gradients};
 use crate::engine::rng::{Rng, Stream};
 use crate::engine::task::{Batch, BatchLayout, Task, draw_examples};
 
@@ -230,8 +230,6 @@ pub struct Trainer {
     /// Whether helpers hold copies of the model, stepped as this one is (see
     /// [`Trainer::step_with`]).
     helpers_replicate: bool,
-    /// Whether the helpers have this step's micro-batches already.
-    helpers_started: bool,
     /// This step's batch, if drawn already (by the step before, for the helpers).
     ahead: Option<Batch>,
 }
@@ -275,7 +273,6 @@ impl Trainer {
             snapshots: Vec::new(),
             stopped: None,
             helpers_replicate: false,
-            helpers_started: false,
             ahead: None,
         }
     }
@@ -308,15 +305,19 @@ impl Trainer {
     pub async fn step_with(&mut self, helpers: &mut impl Helpers) -> Result<Progress, TrainError> {
         assert!(self.stopped.is_none(), "training has already stopped");
         keep_threads_polling(&self.compute_device);
-        let batch = match self.ahead.take() {
-            Some(batch) => batch,
-            None => self.batches.next().expect("training data never ends"),
+        // A batch drawn ahead was handed to the helpers by the step before.
+        let (batch, handed_out) = match self.ahead.take() {
+            Some(batch) => (batch, true),
+            None => (
+                self.batches.next().expect("training data never ends"),
+                false,
+            ),
         };
         let batch_size = batch.size;
         let (gradients, stats) = if self.setup.train.micro_batches == 1 {
             pass(&self.model, &batch, batch.target_count(), &self.device)
         } else {
-            self.micro_passes(batch, helpers).await?
+            self.micro_passes(batch, handed_out, helpers).await?
         };
         let c = &self.setup.train;
         self.model = self.optimizer.step(c.lr, self.model.clone(), gradients);
@@ -372,10 +373,12 @@ impl Trainer {
     /// With helpers (given the model before the first step with them), the sum is shared with
     /// them for their copies of the model to step as this one does, and the next step's batch is
     /// drawn and handed to them at once (`self.ahead`), so that each starts its next passes as
-    /// soon as it has stepped, without waiting to hear from this worker.
+    /// soon as it has stepped, without waiting to hear from this worker. `handed_out`: `batch`
+    /// was handed to them so.
     async fn micro_passes(
         &mut self,
         batch: Batch,
+        handed_out: bool,
         helpers: &mut impl Helpers,
     ) -> Result<(GradientsParams, Tensor<1>), TrainError> {
         let micro_batches = self.setup.train.micro_batches;
@@ -395,7 +398,7 @@ impl Trainer {
         };
         let parts = batch.split(micro_batches);
         let total = batch.target_count();
-        if helping > 0 && !self.helpers_started {
+        if helping > 0 && !handed_out {
             start_helpers(helpers, self.step, &parts, total, workers)?;
         }
         let here = made_by(&parts, 0, workers);
@@ -442,7 +445,6 @@ impl Trainer {
             workers,
         )?;
         self.ahead = Some(next);
-        self.helpers_started = true;
         let stats = stats.into_iter().reduce(|sum, part| sum + part);
         Ok((
             gradients_from_end_to_end(&self.model, gradients),
