@@ -10,8 +10,8 @@ use gradcause::engine::component::Intervention;
 use gradcause::engine::eval::accuracy;
 use gradcause::engine::flat::laid_end_to_end;
 use gradcause::engine::model::ModelConfig;
-use gradcause::engine::passes::{Alone, Helper, HelperPass, Helpers};
-use gradcause::engine::task::{Batch, Task};
+use gradcause::engine::passes::{Alone, Helper, HelperPass, Helpers, Share};
+use gradcause::engine::task::Task;
 use gradcause::engine::train::{Progress, StopReason, TrainConfig, Trainer};
 use gradcause::engine::weights::{from_safetensors, to_safetensors};
 use gradcause::experiment::config::ExperimentConfig;
@@ -405,7 +405,7 @@ fn micro_batches_give_the_whole_batch_step_and_never_depend_on_the_threads() {
 }
 
 /// Helpers in this process, as the page's helper workers are in theirs: each keeps its own copy
-/// of the model, stepped with the gradients the trainer shares.
+/// of the model, and reads what the trainer sends it in the order sent, at once.
 struct InProcess {
     /// The model's shape.
     model: ModelConfig,
@@ -413,8 +413,8 @@ struct InProcess {
     count: usize,
     /// Their copies of the model, once replicated.
     helpers: Vec<Helper>,
-    /// What each helper was last started on: the step, micro-batches, the batch's answer tokens.
-    started: Vec<Option<(usize, Vec<Batch>, usize)>>,
+    /// The passes each helper made when last started, or why it could not.
+    made: Vec<Option<Result<Vec<HelperPass>, String>>>,
 }
 
 impl Helpers for InProcess {
@@ -426,29 +426,31 @@ impl Helpers for InProcess {
         self.helpers = (0..self.count)
             .map(|_| Helper::new(&self.model, parameters.to_vec(), lr, &Device::flex()))
             .collect::<Result<_, _>>()?;
-        self.started = vec![None; self.count];
+        self.made = vec![None; self.count];
         Ok(())
     }
 
-    fn start(
-        &mut self,
-        h: usize,
-        step: usize,
-        parts: Vec<Batch>,
-        total: usize,
-    ) -> Result<(), String> {
-        self.started[h - 1] = Some((step, parts, total));
+    fn start(&mut self, h: usize, share: Share) -> Result<(), String> {
+        let helper = &mut self.helpers[h - 1];
+        let made = pollster::block_on(helper.passes(&share)).map(|stats| {
+            (share.parts.iter().zip(stats))
+                .map(|((k, _), stats)| HelperPass {
+                    gradients: helper.gradients(*k).expect("made").to_vec(),
+                    stats,
+                })
+                .collect()
+        });
+        self.made[h - 1] = Some(made);
         Ok(())
     }
 
     async fn finish(&mut self, h: usize) -> Result<Vec<HelperPass>, String> {
-        let (step, parts, total) = self.started[h - 1].take().ok_or("not started")?;
-        self.helpers[h - 1].passes(step, &parts, total).await
+        self.made[h - 1].take().ok_or("not started")?
     }
 
-    fn share(&mut self, gradients: &[f32]) -> Result<(), String> {
-        for helper in &mut self.helpers {
-            helper.step(gradients.to_vec())?;
+    fn hand(&mut self, h: usize, step: usize, gradients: &[(usize, &[f32])]) -> Result<(), String> {
+        for (k, made) in gradients {
+            self.helpers[h - 1].receive(step, *k, made.to_vec())?;
         }
         Ok(())
     }
@@ -477,7 +479,7 @@ fn micro_batches_made_by_helpers_train_to_the_same_values() {
             model: config.model.clone(),
             count,
             helpers: Vec::new(),
-            started: Vec::new(),
+            made: Vec::new(),
         };
         let (helped, helped_weights) = train_to_the_end(&config, &mut helpers);
         assert_eq!(helped, alone, "{count} helpers");
@@ -496,8 +498,8 @@ fn micro_batches_made_by_helpers_train_to_the_same_values() {
     }
 }
 
-/// A helper asked for a step its copy of the model has not reached, or sent gradients of the
-/// wrong length, says so instead of making passes on another model.
+/// A helper asked for a step its copy of the model has not reached, or handed gradients of the
+/// wrong length, of another step or twice, says so instead of making passes on another model.
 #[test]
 fn a_helper_out_of_step_says_so() {
     let config = reduced(Task::Reverse, 3);
@@ -511,16 +513,35 @@ fn a_helper_out_of_step_says_so() {
     };
     let count = parameters.len();
     let mut helper = Helper::new(&config.model, parameters, 1e-3, &device).unwrap();
-    let why = pollster::block_on(helper.passes(1, &[], 10)).unwrap_err();
+    let share = |step| Share {
+        step,
+        micro_batches: 2,
+        parts: Vec::new(),
+        target_count: 10,
+    };
+    let why = pollster::block_on(helper.passes(&share(1))).unwrap_err();
     assert!(
         why.contains("step 1") && why.contains("after 0 steps"),
         "{why}"
     );
-    let why = helper.step(vec![0.0; count - 1]).unwrap_err();
-    assert!(why.contains(&format!("{} gradients", count - 1)), "{why}");
-    helper.step(vec![0.0; count]).unwrap();
+    let why = helper.receive(0, 0, vec![0.0; count]).unwrap_err();
+    assert!(why.contains("before that step's passes"), "{why}");
     assert!(
-        pollster::block_on(helper.passes(1, &[], 10))
+        pollster::block_on(helper.passes(&share(0)))
+            .unwrap()
+            .is_empty()
+    );
+    let why = helper.receive(0, 0, vec![0.0; count - 1]).unwrap_err();
+    assert!(why.contains(&format!("{} gradients", count - 1)), "{why}");
+    let why = helper.receive(0, 2, vec![0.0; count]).unwrap_err();
+    assert!(why.contains("micro-batch 2 of a step of 2"), "{why}");
+    helper.receive(0, 0, vec![0.0; count]).unwrap();
+    let why = helper.receive(0, 0, vec![0.0; count]).unwrap_err();
+    assert!(why.contains("came twice"), "{why}");
+    // The second micro-batch's gradients complete the step.
+    helper.receive(0, 1, vec![0.0; count]).unwrap();
+    assert!(
+        pollster::block_on(helper.passes(&share(1)))
             .unwrap()
             .is_empty()
     );

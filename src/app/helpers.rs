@@ -1,7 +1,7 @@
 //! A seed's helper workers, as the worker training it sees them: each a worker of its own
-//! running this page's module, holding a copy of the model, sent a step's micro-batches and
-//! answering with their gradients, then sent the step's summed gradients to step its copy with
-//! (see [`crate::engine::passes`]). Started by the training worker, they stop
+//! running this page's module, holding a copy of the model, sent its share of a step's
+//! micro-batches and answering with their gradients, and handed the other workers' gradients,
+//! with which it steps its copy (see [`crate::engine::passes`]). Started by the training worker, they stop
 //! with it: when the seed ends, or when the page stops that worker.
 
 use std::cell::RefCell;
@@ -15,8 +15,7 @@ use wasm_bindgen_futures::JsFuture;
 use web_sys::{ErrorEvent, MessageEvent};
 
 use crate::engine::model::ModelConfig;
-use crate::engine::passes::{HelperPass, Helpers};
-use crate::engine::task::Batch;
+use crate::engine::passes::{HelperPass, Helpers, Share};
 
 use super::browser::{self, WorkerHandle};
 use super::jobs::{self, Answer, Job};
@@ -141,21 +140,10 @@ impl Helpers for HelperWorkers {
         Ok(())
     }
 
-    fn start(
-        &mut self,
-        helper: usize,
-        step: usize,
-        parts: Vec<Batch>,
-        target_count: usize,
-    ) -> Result<(), String> {
-        let job = Job::Pass {
-            step,
-            parts,
-            target_count,
-        };
+    fn start(&mut self, helper: usize, share: Share) -> Result<(), String> {
         self.helpers[helper - 1]
             .worker
-            .post(&jobs::encode(&job, None))
+            .post(&jobs::encode(&Job::Pass(share), None))
     }
 
     async fn finish(&mut self, helper: usize) -> Result<Vec<HelperPass>, String> {
@@ -177,12 +165,17 @@ impl Helpers for HelperWorkers {
         }
     }
 
-    fn share(&mut self, gradients: &[f32]) -> Result<(), String> {
-        for helper in &self.helpers {
-            helper
-                .worker
-                .post(&jobs::encode_floats(&Job::Step, &[gradients]))?;
-        }
-        Ok(())
+    fn hand(
+        &mut self,
+        helper: usize,
+        step: usize,
+        gradients: &[(usize, &[f32])],
+    ) -> Result<(), String> {
+        let numbers = gradients.iter().map(|(k, _)| *k).collect();
+        let runs: Vec<&[f32]> = gradients.iter().map(|(_, run)| *run).collect();
+        let job = Job::Gradients { step, numbers };
+        self.helpers[helper - 1]
+            .worker
+            .post(&jobs::encode_floats(&job, &runs))
     }
 }

@@ -1,6 +1,6 @@
 //! The messages between the page and its workers. The page posts a [`Job`]; the worker answers
 //! with [`Answer`]s; a seed's worker posts its helpers [`Job::Replicate`], [`Job::Pass`] and
-//! [`Job::Step`] the same way. Each message is a JavaScript array: its JSON text, then, where a
+//! [`Job::Gradients`] the same way. Each message is a JavaScript array: its JSON text, then, where a
 //! message carries a model, the model's weights as a safetensors file (a transferred byte
 //! array), or a model's parameters or a step's gradients laid end to end (a transferred float
 //! array).
@@ -12,7 +12,7 @@ use wasm_bindgen::{JsCast, JsValue};
 use crate::analysis::ablation::Ablation;
 use crate::engine::component::Component;
 use crate::engine::model::ModelConfig;
-use crate::engine::task::Batch;
+use crate::engine::passes::Share;
 use crate::engine::train::Progress;
 use crate::experiment::config::ExperimentConfig;
 use crate::experiment::permalink::BackendChoice;
@@ -46,19 +46,17 @@ pub enum Job {
         /// Adam's learning rate.
         lr: f64,
     },
-    /// As a helper, the passes of `parts` on the copy of the model after `step` steps; answered
-    /// by [`Answer::Passed`].
-    Pass {
-        /// Steps the copy is to have taken.
+    /// As a helper, the passes of its share of a step; answered by [`Answer::Passed`].
+    Pass(Share),
+    /// As a helper, the gradients of micro-batches `numbers` of step `step`, made by other
+    /// workers, which come with the message laid end to end one after another; not answered.
+    /// Once it has every micro-batch's gradients, the helper steps its copy of the model.
+    Gradients {
+        /// Steps the model had taken before the step whose gradients these are.
         step: usize,
-        /// The micro-batches.
-        parts: Vec<Batch>,
-        /// Answer tokens in the whole batch.
-        target_count: usize,
+        /// The micro-batches whose gradients came, in their order in the message.
+        numbers: Vec<usize>,
     },
-    /// As a helper, one Adam step of the copy with the gradients that come with the message,
-    /// laid end to end; not answered.
-    Step,
     /// Exact-match accuracy at `length` with `components` ablated, on the model whose weights
     /// come with the message; answered by [`Answer::Ablated`].
     Ablate {

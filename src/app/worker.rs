@@ -4,7 +4,8 @@
 //! training a seed on the CPU may start helpers (`helpers.rs`), workers like it that make some
 //! of each step's micro-batch passes (the jobs it posts them).
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
+use std::collections::VecDeque;
 
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::{JsCast, JsValue};
@@ -13,9 +14,8 @@ use web_sys::{DedicatedWorkerGlobalScope, MessageEvent};
 
 use crate::analysis::ablation::AblationSet;
 use crate::engine::backend::Backend;
-use crate::engine::passes::{Alone, Helper};
+use crate::engine::passes::{Alone, Helper, Share};
 use crate::engine::progress::Observer;
-use crate::engine::task::Batch;
 use crate::engine::train::Trainer;
 use crate::engine::weights::{from_safetensors, to_safetensors};
 use crate::experiment::config::ExperimentConfig;
@@ -37,23 +37,32 @@ pub fn in_worker() -> bool {
     js_sys::global().has_type::<DedicatedWorkerGlobalScope>()
 }
 
-/// Listens for jobs, one at a time, and says it is ready.
+/// Listens for jobs and runs them one at a time, in the order they came (a helper is handed
+/// gradients while it still makes its passes), and says it is ready.
 pub fn serve() {
     let on_message = Closure::<dyn FnMut(MessageEvent)>::new(|event: MessageEvent| {
-        spawn_local(async move {
-            let data = event.data();
-            let outcome = match jobs::decode::<Job>(&data) {
-                Ok((job, weights)) => run(job, weights, &data).await,
-                Err(e) => Err(format!("the worker received {e}")),
-            };
-            if let Err(e) = outcome {
-                post(&Answer::Failed(e), None);
-            }
-        });
+        INBOX.with(|inbox| inbox.borrow_mut().push_back(event.data()));
+        if !RUNNING.replace(true) {
+            spawn_local(run_in_order());
+        }
     });
     scope().set_onmessage(Some(on_message.as_ref().unchecked_ref()));
     on_message.forget();
     post(&Answer::Ready, None);
+}
+
+/// Runs the jobs waiting, in order, until none is left.
+async fn run_in_order() {
+    while let Some(data) = INBOX.with(|inbox| inbox.borrow_mut().pop_front()) {
+        let outcome = match jobs::decode::<Job>(&data) {
+            Ok((job, weights)) => run(job, weights, &data).await,
+            Err(e) => Err(format!("the worker received {e}")),
+        };
+        if let Err(e) = outcome {
+            post(&Answer::Failed(e), None);
+        }
+    }
+    RUNNING.set(false);
 }
 
 fn scope() -> DedicatedWorkerGlobalScope {
@@ -63,6 +72,10 @@ fn scope() -> DedicatedWorkerGlobalScope {
 thread_local! {
     /// A helper's copy of the model, from [`Job::Replicate`] on.
     static HELPER: RefCell<Option<Helper>> = const { RefCell::new(None) };
+    /// The messages not run yet, in the order they came.
+    static INBOX: RefCell<VecDeque<JsValue>> = const { RefCell::new(VecDeque::new()) };
+    /// Whether a job is running (and will run those in the inbox after it).
+    static RUNNING: Cell<bool> = const { Cell::new(false) };
 }
 
 /// Posts an update to the page (or, from a helper, to the worker it helps), transferring the
@@ -97,17 +110,18 @@ async fn run(job: Job, weights: Option<Vec<u8>>, data: &JsValue) -> Result<(), S
             post(&Answer::Ready, None);
             Ok(())
         }
-        Job::Pass {
-            step,
-            parts,
-            target_count,
-        } => make_passes(step, &parts, target_count).await,
-        Job::Step => {
-            let gradients = jobs::floats(data).ok_or("no gradients came with the step")?;
-            let gradients = gradients.to_vec();
-            HELPER.with(|h| match h.borrow_mut().as_mut() {
-                Some(helper) => helper.step(gradients),
-                None => Err(NO_MODEL.into()),
+        Job::Pass(share) => make_passes(&share).await,
+        Job::Gradients { step, numbers } => {
+            let gradients = jobs::floats(data).ok_or("no gradients came")?;
+            let each = gradients.length() / (numbers.len() as u32).max(1);
+            HELPER.with(|h| {
+                let mut helper = h.borrow_mut();
+                let helper = helper.as_mut().ok_or(NO_MODEL)?;
+                for (i, k) in (0..).zip(numbers) {
+                    let run = gradients.subarray(i * each, (i + 1) * each).to_vec();
+                    helper.receive(step, k, run)?;
+                }
+                Ok(())
             })
         }
         Job::Ablate {
@@ -143,17 +157,22 @@ async fn run(job: Job, weights: Option<Vec<u8>>, data: &JsValue) -> Result<(), S
 /// What a helper asked for passes or a step before its model came says.
 const NO_MODEL: &str = "a helper was asked to train before it had the model";
 
-/// As a helper: the passes of `parts` (each a share of a batch with `target_count` answer
-/// tokens) on its copy of the model after `step` steps, posted back with their gradients.
-async fn make_passes(step: usize, parts: &[Batch], target_count: usize) -> Result<(), String> {
+/// As a helper: the passes of `share` on its copy of the model, posted back with their
+/// gradients.
+async fn make_passes(share: &Share) -> Result<(), String> {
     let mut helper = HELPER.with(|h| h.borrow_mut().take()).ok_or(NO_MODEL)?;
-    let passes = helper.passes(step, parts, target_count).await;
+    let stats = helper.passes(share).await;
+    if let Ok(stats) = &stats {
+        let gradients: Vec<&[f32]> = (share.parts.iter())
+            .map(|(k, _)| helper.gradients(*k).expect("made"))
+            .collect();
+        send(&jobs::encode_floats(
+            &Answer::Passed(stats.clone()),
+            &gradients,
+        ));
+    }
     HELPER.with(|h| *h.borrow_mut() = Some(helper));
-    let passes = passes?;
-    let stats = passes.iter().map(|p| p.stats).collect();
-    let gradients: Vec<&[f32]> = passes.iter().map(|p| p.gradients.as_slice()).collect();
-    send(&jobs::encode_floats(&Answer::Passed(stats), &gradients));
-    Ok(())
+    stats.map(drop)
 }
 
 /// Trains, evaluates and analyses one seed; posts the report and the weights. On the CPU it

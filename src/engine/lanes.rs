@@ -22,6 +22,8 @@ pub trait Lanes:
     fn splat(value: f32) -> Self;
     /// `|x|`.
     fn abs(self) -> Self;
+    /// `√x`, correctly rounded.
+    fn sqrt(self) -> Self;
     /// The magnitude of `self` with the sign of `sign`.
     fn copysign(self, sign: Self) -> Self;
     /// `floor` where `self < floor`, else `self`: NaN stays NaN, unlike `max`.
@@ -43,6 +45,11 @@ impl Lanes for f32 {
     #[inline(always)]
     fn abs(self) -> Self {
         f32::abs(self)
+    }
+
+    #[inline(always)]
+    fn sqrt(self) -> Self {
+        f32::sqrt(self)
     }
 
     #[inline(always)]
@@ -95,6 +102,26 @@ mod simd128 {
             unsafe { v128_store(out.as_mut_ptr().cast(), self.0) }
         }
 
+        /// The four values from `from` on.
+        ///
+        /// # Safety
+        /// `from` points at four readable `f32`s.
+        #[inline(always)]
+        pub unsafe fn read(from: *const f32) -> Self {
+            // SAFETY: the caller's promise; SIMD128 loads need no alignment.
+            Self(unsafe { v128_load(from.cast()) })
+        }
+
+        /// Writes the four lanes from `to` on.
+        ///
+        /// # Safety
+        /// `to` points at four writable `f32`s.
+        #[inline(always)]
+        pub unsafe fn put(self, to: *mut f32) {
+            // SAFETY: the caller's promise; SIMD128 stores need no alignment.
+            unsafe { v128_store(to.cast(), self.0) }
+        }
+
         /// Writes the four lanes into `out`, which holds exactly four, written or not before.
         #[inline(always)]
         pub fn write(self, out: &mut [std::mem::MaybeUninit<f32>]) {
@@ -138,6 +165,11 @@ mod simd128 {
         #[inline(always)]
         fn abs(self) -> Self {
             Self(f32x4_abs(self.0))
+        }
+
+        #[inline(always)]
+        fn sqrt(self) -> Self {
+            Self(f32x4_sqrt(self.0))
         }
 
         #[inline(always)]

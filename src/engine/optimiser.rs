@@ -16,6 +16,7 @@ use burn::optim::{
 use burn::prelude::*;
 
 use crate::engine::flat::{from_end_to_end, laid_end_to_end};
+use crate::engine::kernels::adam_step_in_place;
 use crate::engine::model::Transformer;
 
 /// Adam's β₁ and β₂ (PyTorch's defaults, and Burn's).
@@ -156,5 +157,67 @@ impl FlatAdam {
         self.moments = Some([moment_1, moment_2]);
         self.parameters = Some(stepped.clone());
         from_end_to_end(model, stepped)
+    }
+}
+
+/// Adam over a model's parameters laid end to end in memory ([`crate::engine::flat`]), stepped in
+/// place with the sum of a step's micro-batches' gradients: how a trainer with helpers steps its
+/// model, and each helper its copy ([`crate::engine::passes`]). Element by element [`adam`]'s
+/// operations, so the same values, and every copy steps alike.
+pub struct EndToEndAdam {
+    /// The parameters after the last step.
+    parameters: Vec<f32>,
+    /// The first and second moments after the last step (not read before the first).
+    moments: [Vec<f32>; 2],
+    /// Steps taken.
+    time: usize,
+}
+
+impl EndToEndAdam {
+    /// Adam before its first step, on `parameters` laid end to end.
+    pub fn new(parameters: Vec<f32>) -> Self {
+        let count = parameters.len();
+        Self {
+            parameters,
+            moments: [vec![0.0; count], vec![0.0; count]],
+            time: 0,
+        }
+    }
+
+    /// One step at learning rate `lr` with the sum of `parts` (a step's micro-batches' gradients,
+    /// laid end to end) taken in their order: `model` (whose parameters are this optimiser's)
+    /// with the parameters after it, on `device` (without autodiff). A part of another length
+    /// than the parameters is refused, and nothing steps.
+    pub fn step<M: Module>(
+        &mut self,
+        lr: f64,
+        model: M,
+        parts: Vec<Vec<f32>>,
+        device: &Device,
+    ) -> Result<M, String> {
+        let count = self.parameters.len();
+        if let Some(part) = parts.iter().find(|part| part.len() != count) {
+            let came = part.len();
+            return Err(format!(
+                "{came} gradients came for a model of {count} parameters"
+            ));
+        }
+        if parts.is_empty() {
+            return Err("no gradients came".into());
+        }
+        self.time += 1;
+        let [moment_1, moment_2] = &mut self.moments;
+        let parts: Vec<&[f32]> = parts.iter().map(Vec::as_slice).collect();
+        adam_step_in_place(
+            ADAM_BETAS,
+            ADAM_EPSILON,
+            lr,
+            self.time,
+            &mut self.parameters,
+            &parts,
+            [moment_1, moment_2],
+        );
+        let values = TensorData::new(self.parameters.clone(), [count]);
+        Ok(from_end_to_end(model, Tensor::from_data(values, device)))
     }
 }

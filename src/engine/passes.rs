@@ -1,23 +1,22 @@
 //! A training step's forward and backward passes: on the whole batch, or on micro-batches whose
 //! gradients are summed in order, some of them made by helpers (the page's other workers, each
-//! with its own copy of the model and of Adam, stepped with the gradients the trainer shares).
+//! with its own copy of the model and of Adam, stepped with every worker's gradients summed).
 //!
 //! Of a step's K micro-batches, with H helpers at work, helper h (from 1) makes those numbered
 //! k ≡ h (mod H + 1), the trainer those ≡ 0. Each pass is the same arithmetic wherever it runs,
-//! and the gradients are summed in the micro-batches' order, so a step never depends on how many
-//! helpers made it; every copy of the model steps with the same sum, so the copies stay the
-//! same bit for bit.
+//! and every worker sums the gradients in the micro-batches' order, so a step never depends on
+//! how many helpers made it, and every copy of the model steps with the same sum: the copies
+//! stay the same bit for bit.
 
 use burn::module::{ModuleVisitor, Param};
 use burn::optim::GradientsParams;
 use burn::prelude::*;
+use serde::{Deserialize, Serialize};
 
-use crate::engine::flat::{
-    end_to_end, from_end_to_end, gradients_from_end_to_end, laid_end_to_end,
-};
+use crate::engine::flat::{end_to_end, from_end_to_end, laid_end_to_end};
 use crate::engine::model::{ModelConfig, Transformer};
 use crate::engine::objective::{BatchTensors, exact_matches, loss};
-use crate::engine::optimiser::Optimiser;
+use crate::engine::optimiser::EndToEndAdam;
 use crate::engine::task::Batch;
 
 /// One forward and backward pass of `model` on `batch`, its loss a share of a batch with
@@ -73,6 +72,19 @@ pub fn maker(k: usize, workers: usize) -> usize {
     k % workers
 }
 
+/// A helper's share of one step: the micro-batches it makes, and how many the step has.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Share {
+    /// Steps its model is to have taken.
+    pub step: usize,
+    /// The step's micro-batch count.
+    pub micro_batches: usize,
+    /// The micro-batches this helper makes, each with its number in the step (from 0).
+    pub parts: Vec<(usize, Batch)>,
+    /// Answer tokens in the whole batch.
+    pub target_count: usize,
+}
+
 /// One micro-batch's pass as a helper made it.
 #[derive(Clone, Debug, PartialEq)]
 pub struct HelperPass {
@@ -83,8 +95,10 @@ pub struct HelperPass {
 }
 
 /// The helpers a trainer can hand micro-batches to (the page's other workers). Each keeps a
-/// copy of the model and of Adam's state, stepped with the gradients the trainer shares, so
-/// that after the first step only micro-batches and gradients travel, never the parameters.
+/// copy of the model and of Adam's state and steps it once it has every micro-batch's gradients
+/// (its own and those the trainer hands it), summed in order as the trainer sums them; so after
+/// the first step only micro-batches and gradients travel, never the parameters, and no worker
+/// waits for another's sum.
 pub trait Helpers {
     /// How many helpers there are.
     fn count(&self) -> usize;
@@ -97,23 +111,20 @@ pub trait Helpers {
         lr: f64,
     ) -> impl Future<Output = Result<(), String>>;
 
-    /// Starts helper `helper` (from 1) on the passes of `parts` (maybe none), each a share of a
-    /// batch with `target_count` answer tokens, on its copy of the model after `step` steps;
-    /// returns without waiting for them.
-    fn start(
+    /// Starts helper `helper` (from 1) on `share` (maybe no passes); returns without waiting.
+    fn start(&mut self, helper: usize, share: Share) -> Result<(), String>;
+
+    /// The passes helper `helper` was last started on, in its share's order, once made.
+    fn finish(&mut self, helper: usize) -> impl Future<Output = Result<Vec<HelperPass>, String>>;
+
+    /// Hands helper `helper` the gradients of micro-batches of step `step` that it did not make:
+    /// each micro-batch's number and its gradients, laid end to end.
+    fn hand(
         &mut self,
         helper: usize,
         step: usize,
-        parts: Vec<Batch>,
-        target_count: usize,
+        gradients: &[(usize, &[f32])],
     ) -> Result<(), String>;
-
-    /// The passes helper `helper` was last started on, in its parts' order, once made.
-    fn finish(&mut self, helper: usize) -> impl Future<Output = Result<Vec<HelperPass>, String>>;
-
-    /// Sends every helper the step's gradients (summed over its micro-batches, laid end to end),
-    /// with which each steps its copy of the model as the trainer steps its own.
-    fn share(&mut self, gradients: &[f32]) -> Result<(), String>;
 }
 
 /// No helpers: the trainer makes every pass.
@@ -128,7 +139,7 @@ impl Helpers for Alone {
         Err("there are no helpers".into())
     }
 
-    fn start(&mut self, helper: usize, _: usize, _: Vec<Batch>, _: usize) -> Result<(), String> {
+    fn start(&mut self, helper: usize, _: Share) -> Result<(), String> {
         Err(format!("there is no helper {helper}"))
     }
 
@@ -136,22 +147,26 @@ impl Helpers for Alone {
         Err(format!("there is no helper {helper}"))
     }
 
-    fn share(&mut self, _: &[f32]) -> Result<(), String> {
-        Err("there are no helpers".into())
+    fn hand(&mut self, helper: usize, _: usize, _: &[(usize, &[f32])]) -> Result<(), String> {
+        Err(format!("there is no helper {helper}"))
     }
 }
 
-/// A helper's copy of the model and of Adam's state: it makes the passes a trainer sends it and
-/// steps with the gradients the trainer shares, the same arithmetic as the trainer's.
+/// A helper's copy of the model and of Adam's state: it makes the passes a trainer sends it,
+/// gathers the step's other gradients as they come, and steps once it has them all, the same
+/// arithmetic as the trainer's.
 pub struct Helper {
     /// The model after `steps` steps.
     model: Transformer,
     /// Adam, stepped as the trainer's is.
-    optimiser: Optimiser,
+    adam: EndToEndAdam,
     /// Adam's learning rate.
     lr: f64,
     /// Steps taken.
     steps: usize,
+    /// The gradients of this step's micro-batches, by number, as made or handed over; empty
+    /// until the step's share came.
+    gathered: Vec<Option<Vec<f32>>>,
     /// The device with autodiff.
     device: Device,
     /// The same device without: where the parameters and gradients arrive.
@@ -170,53 +185,91 @@ impl Helper {
         let device = compute_device.clone().autodiff();
         // Any weights: they are all replaced.
         let shape = model.init(0, &device);
-        let values = end_to_end(&shape, parameters, "parameters", compute_device)?;
+        let values = end_to_end(&shape, parameters.clone(), "parameters", compute_device)?;
         Ok(Self {
             model: from_end_to_end(shape, values),
-            optimiser: Optimiser::for_device(compute_device),
+            adam: EndToEndAdam::new(parameters),
             lr,
             steps: 0,
+            gathered: Vec::new(),
             device,
             compute_device: compute_device.clone(),
         })
     }
 
-    /// The passes of `parts` (each a share of a batch with `target_count` answer tokens) on the
-    /// model after `step` steps, each pass as the trainer would make it.
-    pub async fn passes(
-        &mut self,
-        step: usize,
-        parts: &[Batch],
-        target_count: usize,
-    ) -> Result<Vec<HelperPass>, String> {
-        if step != self.steps {
+    /// The passes of `share` on the model, each as the trainer would make it: their statistics,
+    /// in the share's order; their gradients are kept for the step (see [`Helper::gradients`]).
+    pub async fn passes(&mut self, share: &Share) -> Result<Vec<[f32; 2]>, String> {
+        if share.step != self.steps || !self.gathered.is_empty() {
             let steps = self.steps;
+            let step = share.step;
             return Err(format!(
                 "asked for step {step}'s passes after {steps} steps"
             ));
         }
-        let mut passes = Vec::with_capacity(parts.len());
-        for part in parts {
+        self.gathered = vec![None; share.micro_batches];
+        let mut stats = Vec::with_capacity(share.parts.len());
+        for (k, part) in &share.parts {
             let replica = self.model.clone().fork(&self.device);
-            let (gradients, stats) = pass(&replica, part, target_count, &self.device);
+            let (gradients, made) = pass(&replica, part, share.target_count, &self.device);
             let gradients = laid_end_to_end(&replica, Some(&gradients));
             let read = |e: burn::tensor::ExecutionError| format!("reading a pass failed: {e}");
             let gradients = gradients.into_data_async().await.map_err(read)?;
-            let stats = stats.into_data_async().await.map_err(read)?;
-            let stats = stats.try_into_vec::<f32>().expect("f32 stats");
-            passes.push(HelperPass {
-                gradients: gradients.try_into_vec().expect("f32 gradients"),
-                stats: [stats[0], stats[1]],
-            });
+            let made = made.into_data_async().await.map_err(read)?;
+            let made = made.try_into_vec::<f32>().expect("f32 stats");
+            stats.push([made[0], made[1]]);
+            let gradients = gradients.try_into_vec().expect("f32 gradients");
+            self.keep(*k, gradients)?;
         }
-        Ok(passes)
+        // Micro-batch 0 is always the trainer's: the step waits for its gradients.
+        Ok(stats)
     }
 
-    /// One Adam step of the model with `gradients` (the step's, laid end to end).
-    pub fn step(&mut self, gradients: Vec<f32>) -> Result<(), String> {
-        let gradients = end_to_end(&self.model, gradients, "gradients", &self.compute_device)?;
-        let gradients = gradients_from_end_to_end(&self.model, gradients);
-        self.model = self.optimiser.step(self.lr, self.model.clone(), gradients);
+    /// The gradients of micro-batch `k` of this step, if this helper made it.
+    pub fn gradients(&self, k: usize) -> Option<&[f32]> {
+        self.gathered.get(k)?.as_deref()
+    }
+
+    /// Takes the gradients of micro-batch `k` of step `step` (laid end to end), made by another
+    /// worker; steps the model once every micro-batch's are here.
+    pub fn receive(&mut self, step: usize, k: usize, gradients: Vec<f32>) -> Result<(), String> {
+        if step != self.steps || self.gathered.is_empty() {
+            let steps = self.steps;
+            return Err(format!(
+                "handed step {step}'s gradients after {steps} steps, before that step's passes"
+            ));
+        }
+        self.keep(k, gradients)?;
+        self.step_if_gathered()
+    }
+
+    /// Keeps micro-batch `k`'s gradients for this step.
+    fn keep(&mut self, k: usize, gradients: Vec<f32>) -> Result<(), String> {
+        let (came, parameters) = (gradients.len(), self.model.num_params());
+        if came != parameters {
+            return Err(format!(
+                "{came} gradients came for a model of {parameters} parameters"
+            ));
+        }
+        let count = self.gathered.len();
+        match self.gathered.get_mut(k) {
+            Some(slot @ None) => {
+                *slot = Some(gradients);
+                Ok(())
+            }
+            Some(Some(_)) => Err(format!("micro-batch {k}'s gradients came twice")),
+            None => Err(format!("micro-batch {k} of a step of {count}")),
+        }
+    }
+
+    /// One Adam step with the sum of the step's gradients, once each micro-batch's is here.
+    fn step_if_gathered(&mut self) -> Result<(), String> {
+        if self.gathered.iter().any(Option::is_none) {
+            return Ok(());
+        }
+        let parts = std::mem::take(&mut self.gathered).into_iter().flatten();
+        let model = self.model.clone();
+        self.model = (self.adam).step(self.lr, model, parts.collect(), &self.compute_device)?;
         self.steps += 1;
         Ok(())
     }

@@ -6,7 +6,6 @@
 
 use std::fmt;
 
-use burn::optim::GradientsParams;
 use burn::prelude::*;
 use burn::tensor::ExecutionError;
 use serde::{Deserialize, Serialize};
@@ -14,10 +13,10 @@ use serde::{Deserialize, Serialize};
 use crate::engine::backend::{keep_threads_polling, map_parallel};
 use crate::engine::component::Intervention;
 use crate::engine::eval::{accuracy, fresh_batches};
-use crate::engine::flat::{end_to_end, gradients_from_end_to_end, laid_end_to_end};
+use crate::engine::flat::laid_end_to_end;
 use crate::engine::model::{ModelConfig, Positions, Transformer};
-use crate::engine::optimiser::Optimiser;
-use crate::engine::passes::{Alone, HelperPass, Helpers, maker, pass, sum_gradients};
+use crate::engine::optimiser::{EndToEndAdam, Optimiser};
+use crate::engine::passes::{Alone, Helpers, Share, maker, pass, sum_gradients};
 use crate::engine::rng::{Rng, Stream};
 use crate::engine::task::{Batch, BatchLayout, Task, draw_examples};
 
@@ -227,9 +226,10 @@ pub struct Trainer {
     curve: Vec<(usize, f64, f64)>,
     snapshots: Vec<Snapshot>,
     stopped: Option<StopReason>,
-    /// Whether helpers hold copies of the model, stepped as this one is (see
-    /// [`Trainer::step_with`]).
-    helpers_replicate: bool,
+    /// Once helpers hold copies of the model (from the first step, see [`Trainer::step_with`]):
+    /// Adam over the parameters laid end to end, stepped as each helper steps its copy, in place
+    /// of `optimizer`.
+    with_helpers: Option<EndToEndAdam>,
     /// This step's batch, if drawn already (by the step before, for the helpers).
     ahead: Option<Batch>,
 }
@@ -272,7 +272,7 @@ impl Trainer {
             curve: Vec::new(),
             snapshots: Vec::new(),
             stopped: None,
-            helpers_replicate: false,
+            with_helpers: None,
             ahead: None,
         }
     }
@@ -314,13 +314,15 @@ impl Trainer {
             ),
         };
         let batch_size = batch.size;
-        let (gradients, stats) = if self.setup.train.micro_batches == 1 {
-            pass(&self.model, &batch, batch.target_count(), &self.device)
+        let stats = if self.setup.train.micro_batches == 1 {
+            let (gradients, stats) = pass(&self.model, &batch, batch.target_count(), &self.device);
+            let lr = self.setup.train.lr;
+            self.model = self.optimizer.step(lr, self.model.clone(), gradients);
+            stats
         } else {
-            self.micro_passes(batch, handed_out, helpers).await?
+            self.micro_step(batch, handed_out, helpers).await?
         };
         let c = &self.setup.train;
-        self.model = self.optimizer.step(c.lr, self.model.clone(), gradients);
         self.step += 1;
 
         let stats: Vec<f32> = stats
@@ -364,34 +366,35 @@ impl Trainer {
         })
     }
 
-    /// The passes of `batch` cut into the config's micro-batches: those `helpers` make, and the
-    /// rest here, side by side where the device has threads, each on a copy of the model whose
-    /// parameters are leaves of their own (so that each backward walks its own graph); their
-    /// gradients and statistics summed in the micro-batches' order, so that the sum never
-    /// depends on which thread or helper made which.
+    /// One step on `batch` cut into the config's micro-batches: the passes `helpers` make, and
+    /// the rest here, side by side where the device has threads, each on a copy of the model
+    /// whose parameters are leaves of their own (so that each backward walks its own graph);
+    /// their gradients and statistics summed in the micro-batches' order, so that the sum never
+    /// depends on which thread or helper made which. Returns the statistics.
     ///
-    /// With helpers (given the model before the first step with them), the sum is shared with
-    /// them for their copies of the model to step as this one does, and the next step's batch is
-    /// drawn and handed to them at once (`self.ahead`), so that each starts its next passes as
-    /// soon as it has stepped, without waiting to hear from this worker. `handed_out`: `batch`
-    /// was handed to them so.
-    async fn micro_passes(
+    /// Helpers are given the model at the first step, or never (a helper's Adam starts with the
+    /// model). Then every worker's gradients are handed to every other as soon as they are made,
+    /// and each sums them all and steps its copy of the model as this one does; the next step's
+    /// batch is drawn and handed to them at once (`self.ahead`), so that each starts its next
+    /// passes as soon as it has stepped, without waiting to hear from this worker.
+    /// `handed_out`: `batch` was handed to them so.
+    async fn micro_step(
         &mut self,
         batch: Batch,
         handed_out: bool,
         helpers: &mut impl Helpers,
-    ) -> Result<(GradientsParams, Tensor<1>), TrainError> {
+    ) -> Result<Tensor<1>, TrainError> {
         let micro_batches = self.setup.train.micro_batches;
+        let lr = self.setup.train.lr;
         let workers = helpers.count().min(micro_batches - 1) + 1;
-        if workers > 1 && !self.helpers_replicate {
+        if workers > 1 && self.step == 0 && self.with_helpers.is_none() {
             let parameters = laid_end_to_end(&self.model, None).into_data_async().await?;
             let parameters = parameters.try_into_vec::<f32>().expect("f32 parameters");
-            let lr = self.setup.train.lr;
             let replicated = helpers.replicate(&parameters, lr).await;
             replicated.map_err(TrainError::Helper)?;
-            self.helpers_replicate = true;
+            self.with_helpers = Some(EndToEndAdam::new(parameters));
         }
-        let helping = if self.helpers_replicate {
+        let helping = if self.with_helpers.is_some() {
             helpers.count()
         } else {
             0
@@ -401,67 +404,65 @@ impl Trainer {
         if helping > 0 && !handed_out {
             start_helpers(helpers, self.step, &parts, total, workers)?;
         }
-        let here = made_by(&parts, 0, workers);
+        let here = numbers_made_by(micro_batches, 0, workers);
         let passes = map_parallel(&self.compute_device, 0..here.len(), |i| {
             let replica = self.model.clone().fork(&self.device);
-            pass(&replica, &here[i], total, &self.device)
+            pass(&replica, &parts[here[i]], total, &self.device)
         });
         if helping == 0 {
             let (gradients, stats): (Vec<_>, Vec<_>) = passes.into_iter().unzip();
             let stats = stats.into_iter().reduce(|sum, part| sum + part);
             let gradients = sum_gradients(&self.model, gradients);
-            return Ok((gradients, stats.expect("at least one micro-batch")));
+            self.model = self.optimizer.step(lr, self.model.clone(), gradients);
+            return Ok(stats.expect("at least one micro-batch"));
         }
-        let own = passes
-            .into_iter()
-            .map(|(gradients, stats)| (laid_end_to_end(&self.model, Some(&gradients)), stats));
-        let mut made = vec![own.collect::<Vec<_>>().into_iter()];
+        let mut gradients = vec![None; micro_batches];
+        let mut stats = vec![[0.0; 2]; micro_batches];
+        for (&k, (made, made_stats)) in here.iter().zip(passes) {
+            let made = laid_end_to_end(&self.model, Some(&made));
+            let made = made.into_data_async().await?;
+            gradients[k] = Some(made.try_into_vec::<f32>().expect("f32 gradients"));
+            let made_stats = made_stats.into_data_async().await?.try_into_vec::<f32>();
+            stats[k] = [0, 1].map(|i| made_stats.as_ref().expect("f32 stats")[i]);
+        }
+        let own: Vec<_> = (here.iter())
+            .map(|&k| (k, gradients[k].as_deref().expect("made here")))
+            .collect();
+        hand_to_all_but(helpers, 0, self.step, &own)?;
         for helper in 1..=helping {
             let passes = helpers.finish(helper).await.map_err(TrainError::Helper)?;
-            let count = made_by(&parts, helper, workers).len();
-            if passes.len() != count {
+            let theirs = numbers_made_by(micro_batches, helper, workers);
+            if passes.len() != theirs.len() {
+                let count = theirs.len();
                 let why = format!("helper {helper} made {} of {count} passes", passes.len());
                 return Err(TrainError::Helper(why));
             }
-            let passes = passes.into_iter().map(|p| self.helper_pass(p));
-            made.push(passes.collect::<Result<Vec<_>, _>>()?.into_iter());
+            let handed: Vec<_> = (theirs.iter().zip(&passes))
+                .map(|(&k, made)| (k, made.gradients.as_slice()))
+                .collect();
+            hand_to_all_but(helpers, helper, self.step, &handed)?;
+            for (k, made) in theirs.into_iter().zip(passes) {
+                gradients[k] = Some(made.gradients);
+                stats[k] = made.stats;
+            }
         }
-        let (gradients, stats): (Vec<_>, Vec<_>) = (0..parts.len())
-            .map(|k| made[maker(k, workers)].next().expect("each pass made once"))
-            .unzip();
-        let gradients = gradients.into_iter().reduce(|sum, part| sum + part);
-        let gradients = gradients.expect("at least one micro-batch");
-        let shared = gradients.clone().into_data_async().await?;
-        helpers
-            .share(&shared.try_into_vec::<f32>().expect("f32 gradients"))
-            .map_err(TrainError::Helper)?;
+        // Each helper has every gradient of this step once it reads this far: it steps, then
+        // finds the next step's micro-batches.
         let next = self.batches.next().expect("training data never ends");
         let next_parts = next.split(micro_batches);
-        start_helpers(
-            helpers,
-            self.step + 1,
-            &next_parts,
-            next.target_count(),
-            workers,
-        )?;
+        let next_count = next.target_count();
+        start_helpers(helpers, self.step + 1, &next_parts, next_count, workers)?;
         self.ahead = Some(next);
-        let stats = stats.into_iter().reduce(|sum, part| sum + part);
-        Ok((
-            gradients_from_end_to_end(&self.model, gradients),
-            stats.expect("at least one micro-batch"),
-        ))
-    }
-
-    /// A helper's pass as this trainer's gradients (laid end to end) and statistics.
-    fn helper_pass(&self, made: HelperPass) -> Result<(Tensor<1>, Tensor<1>), TrainError> {
-        let gradients = end_to_end(
-            &self.model,
-            made.gradients,
-            "gradients",
-            &self.compute_device,
-        );
-        let stats = Tensor::from_floats(made.stats, &self.compute_device);
-        Ok((gradients.map_err(TrainError::Helper)?, stats))
+        let gradients = gradients.into_iter().map(|g| g.expect("each pass made"));
+        let adam = self.with_helpers.as_mut().expect("helping");
+        let model = self.model.clone();
+        let stepped = adam.step(lr, model, gradients.collect(), &self.compute_device);
+        self.model = stepped.map_err(TrainError::Helper)?;
+        let stats = stats
+            .into_iter()
+            .reduce(|[l, c], [dl, dc]| [l + dl, c + dc]);
+        let stats = stats.expect("at least one micro-batch");
+        Ok(Tensor::from_floats(stats, &self.compute_device))
     }
 
     /// Accuracy on `eval_examples` fresh training-distribution examples.
@@ -494,11 +495,12 @@ impl Trainer {
     }
 }
 
-/// Of `parts`, a step's micro-batches, those worker `worker` makes when `workers` share the step
-/// (the trainer is 0).
-fn made_by(parts: &[Batch], worker: usize, workers: usize) -> Vec<Batch> {
-    let mine = (0..parts.len()).filter(|&k| maker(k, workers) == worker);
-    mine.map(|k| parts[k].clone()).collect()
+/// The numbers of the micro-batches (of `micro_batches`) that worker `worker` makes when
+/// `workers` share the step (the trainer is 0).
+fn numbers_made_by(micro_batches: usize, worker: usize, workers: usize) -> Vec<usize> {
+    (0..micro_batches)
+        .filter(|&k| maker(k, workers) == worker)
+        .collect()
 }
 
 /// Starts every helper on its share of `parts`, the micro-batches of step `step` (counted from
@@ -511,8 +513,29 @@ fn start_helpers(
     workers: usize,
 ) -> Result<(), TrainError> {
     for helper in 1..=helpers.count() {
+        let numbers = numbers_made_by(parts.len(), helper, workers);
+        let share = Share {
+            step,
+            micro_batches: parts.len(),
+            parts: numbers.into_iter().map(|k| (k, parts[k].clone())).collect(),
+            target_count,
+        };
+        helpers.start(helper, share).map_err(TrainError::Helper)?;
+    }
+    Ok(())
+}
+
+/// Hands `gradients` (micro-batches of step `step`, made by worker `maker`) to every helper but
+/// the one that made them.
+fn hand_to_all_but(
+    helpers: &mut impl Helpers,
+    maker: usize,
+    step: usize,
+    gradients: &[(usize, &[f32])],
+) -> Result<(), TrainError> {
+    for helper in (1..=helpers.count()).filter(|&h| h != maker) {
         helpers
-            .start(helper, step, made_by(parts, helper, workers), target_count)
+            .hand(helper, step, gradients)
             .map_err(TrainError::Helper)?;
     }
     Ok(())

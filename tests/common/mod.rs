@@ -164,6 +164,7 @@ pub fn fused_and_flat_adam_give_burns_values() {
     use burn::nn::{Linear, LinearConfig};
     use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
     use burn::tensor::Distribution;
+    use gradcause::engine::flat::laid_end_to_end;
 
     let device = Device::flex().autodiff();
     let layer = LinearConfig::new(300, 70).init(&device);
@@ -204,6 +205,49 @@ pub fn fused_and_flat_adam_give_burns_values() {
     let values = [stepped.weight.val().into_data(), bias.into_data()]
         .map(|data| data.try_to_vec::<f32>().unwrap());
     assert_eq!(values, burns, "laid end to end");
+
+    // Adam over every parameter laid end to end in memory (a trainer's with helpers; in the
+    // browser on SIMD128 lanes): Burn's values too; and a step's gradient handed over in two parts
+    // steps as their sum does (21,070 parameters: lanes and a scalar tail).
+    let values = |model: &Linear| {
+        let flat = laid_end_to_end(model, None).into_data();
+        flat.try_to_vec::<f32>().unwrap()
+    };
+    let [mut whole, mut in_parts, mut summed] =
+        [(); 3].map(|_| optimiser::EndToEndAdam::new(values(&layer)));
+    let [mut stepped, mut stepped_in_parts, mut stepped_summed] = [(); 3].map(|_| layer.clone());
+    let cpu = Device::flex();
+    for step in 1..=3 {
+        let loss = stepped
+            .forward(inputs.clone() * step as f32)
+            .powi_scalar(3)
+            .sum();
+        let grads = GradientsParams::from_grads(loss.backward(), &stepped);
+        let gradient = laid_end_to_end(&stepped, Some(&grads)).into_data();
+        let gradient = gradient.try_to_vec::<f32>().unwrap();
+        let first: Vec<f32> = gradient.iter().map(|g| g * 0.3).collect();
+        let second: Vec<f32> = gradient.iter().map(|g| g * 0.7).collect();
+        let sum = first.iter().zip(&second).map(|(a, b)| a + b).collect();
+        let parts = vec![first, second];
+        stepped_in_parts = in_parts.step(1e-2, stepped_in_parts, parts, &cpu).unwrap();
+        stepped_summed = summed.step(1e-2, stepped_summed, vec![sum], &cpu).unwrap();
+        stepped = whole.step(1e-2, stepped, vec![gradient], &cpu).unwrap();
+        assert!(
+            values(&stepped_in_parts) == values(&stepped_summed),
+            "step {step} in parts"
+        );
+    }
+    let bias = stepped.bias.expect("a bias").val();
+    let values = [stepped.weight.val().into_data(), bias.into_data()]
+        .map(|data| data.try_to_vec::<f32>().unwrap());
+    assert_eq!(values, burns, "laid end to end in memory");
+    let why = whole
+        .step(1e-2, layer.clone(), vec![vec![0.0; 3]], &cpu)
+        .err();
+    assert!(
+        why.unwrap()
+            .contains("3 gradients came for a model of 21070")
+    );
 }
 
 /// Asserts that `got` equals `expected` element by element within `tolerance`, relative above
