@@ -205,6 +205,21 @@ impl Column {
     pub fn is_base(&self) -> bool {
         self.switched.is_none()
     }
+
+    /// Why a claim needing `needs` is not measured in this column, in a few words: its runs are
+    /// not made yet, were analysed before its reading, none is in the OOD window, or their
+    /// ablations for it were not made.
+    fn why_unmeasured(&self, needs: &[Task]) -> &'static str {
+        for t in needs {
+            match self.seeds.get(t) {
+                None if self.predating.contains(t) => return "analysed before its reading",
+                None => return "not run yet",
+                Some((0, _)) => return "no seed in the OOD window",
+                Some(_) => {}
+            }
+        }
+        "its ablations not made"
+    }
 }
 
 /// A claim's name and words.
@@ -374,11 +389,27 @@ impl Decomposition {
             }
             out += ".";
         }
-        let unmeasured = self.columns.iter().filter(|c| !c.verdicts[i].measured());
-        let switches = self.columns.iter().filter(|c| !c.is_base()).count();
-        match unmeasured.filter(|c| !c.is_base()).count() {
-            0 => {}
-            n => out += &format!(" {n} of {switches} switches not measured yet."),
+        let unmeasured: Vec<&Column> = (self.columns.iter())
+            .filter(|c| !c.is_base() && !c.verdicts[i].measured())
+            .collect();
+        if !unmeasured.is_empty() {
+            let mut why: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+            for c in &unmeasured {
+                // A switch made from both sides is named with the side.
+                let switched = c.switched.as_deref().unwrap_or_default();
+                let sides = (self.columns.iter())
+                    .filter(|o| o.switched.as_deref() == Some(switched))
+                    .count();
+                let name = match sides {
+                    1 => switched.to_string(),
+                    _ => format!("{switched} from {}", c.from),
+                };
+                why.entry(c.why_unmeasured(needs)).or_default().push(name);
+            }
+            let why: Vec<String> = (why.into_iter())
+                .map(|(why, names)| format!("{} ({why})", names.join(", ")))
+                .collect();
+            out += &format!(" Not measured: {}.", why.join("; "));
         }
         out
     }
@@ -671,7 +702,30 @@ mod tests {
             [
                 "Holds under published; does not hold once a or e (5 seeds) alone is switched to \
               the default. Under METHOD's default it does not hold; it holds once f alone is \
-              switched to published. 1 of 5 switches not measured yet."
+              switched to published. Not measured: c (not run yet)."
+            ]
+        );
+    }
+
+    #[test]
+    fn the_sentence_says_why_each_switch_not_measured_is_not() {
+        let mut empty = column(P, Some("d"), Some(Unsure), 0);
+        empty.verdicts[0].missing = Some("no sort seed analysed".into());
+        let mut stale = column(D, Some("c"), None, 0);
+        stale.predating = vec![Task::Sort];
+        let d = decomposition(vec![
+            column(P, None, Some(Yes), 10),
+            empty,
+            column(P, Some("c"), None, 0),
+            column(D, None, Some(Yes), 10),
+            stale,
+        ]);
+        assert_eq!(
+            d.why_lines(),
+            [
+                "Holds under published, and no single switch measured so far turns it. Not \
+                 measured: c from default (analysed before its reading); d (no seed in the OOD \
+                 window); c from published (not run yet)."
             ]
         );
     }
@@ -696,7 +750,7 @@ mod tests {
             unsure.why_lines(),
             [
                 "Holds under published; it is inconclusive once b (3 seeds) alone is switched \
-                 to the default. 1 of 2 switches not measured yet."
+                 to the default. Not measured: c (not run yet)."
             ]
         );
         let never = decomposition(vec![
