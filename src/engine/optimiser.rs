@@ -4,9 +4,11 @@
 //! each of Adam's element-wise operations runs once for the whole model instead of once per
 //! parameter tensor: each operation is a kernel dispatch, and in a browser a dispatch costs tens
 //! of microseconds whatever its size; Burn's `Adam` makes about 13 per parameter tensor, half a
-//! training step's dispatches (BENCHMARKS.md).
+//! training step's dispatches (BENCHMARKS.md). A trainer with helpers, and each helper, keeps
+//! the parameters laid end to end in memory and steps them in place with the sum of a step's
+//! micro-batches' gradients ([`EndToEndAdam`]).
 //!
-//! Both make Burn's `Adam`'s operations (adaptive momentum without weight decay or AMSGrad) in
+//! All make Burn's `Adam`'s operations (adaptive momentum without weight decay or AMSGrad) in
 //! Burn's order, element by element, so a step gives Burn's values.
 
 use burn::optim::{

@@ -6,6 +6,7 @@
 
 use std::fmt;
 
+use burn::optim::GradientsParams;
 use burn::prelude::*;
 use burn::tensor::ExecutionError;
 use serde::{Deserialize, Serialize};
@@ -416,6 +417,23 @@ impl Trainer {
             self.model = self.optimizer.step(lr, self.model.clone(), gradients);
             return Ok(stats.expect("at least one micro-batch"));
         }
+        self.step_with_helpers(helpers, workers, &here, passes)
+            .await
+    }
+
+    /// The rest of [`Trainer::micro_step`] with helpers: this worker's `passes` (of the
+    /// micro-batches numbered `here`) handed to every helper, each helper's handed to every
+    /// other as it comes, all of them summed in order into one step of this model (as each
+    /// helper steps its copy), and the next step's micro-batches handed out. Returns the
+    /// statistics.
+    async fn step_with_helpers(
+        &mut self,
+        helpers: &mut impl Helpers,
+        workers: usize,
+        here: &[usize],
+        passes: Vec<(GradientsParams, Tensor<1>)>,
+    ) -> Result<Tensor<1>, TrainError> {
+        let (micro_batches, lr) = (self.setup.train.micro_batches, self.setup.train.lr);
         let mut gradients = vec![None; micro_batches];
         let mut stats = vec![[0.0; 2]; micro_batches];
         for (&k, (made, made_stats)) in here.iter().zip(passes) {
@@ -429,7 +447,7 @@ impl Trainer {
             .map(|&k| (k, gradients[k].as_deref().expect("made here")))
             .collect();
         hand_to_all_but(helpers, 0, self.step, &own)?;
-        for helper in 1..=helping {
+        for helper in 1..=helpers.count() {
             let passes = helpers.finish(helper).await.map_err(TrainError::Helper)?;
             let theirs = numbers_made_by(micro_batches, helper, workers);
             if passes.len() != theirs.len() {
