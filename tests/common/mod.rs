@@ -169,19 +169,26 @@ pub fn fused_and_flat_adam_give_burns_values() {
     let device = Device::flex().autodiff();
     let layer = LinearConfig::new(300, 70).init(&device);
     let inputs = Tensor::<2>::random([8, 300], Distribution::Normal(0.0, 1.0), &device);
-    let train = |mut optimizer: ModuleOptimizer| {
-        let mut layer: Linear = layer.clone();
-        for step in 1..=3 {
-            let loss = layer
-                .forward(inputs.clone() * step as f32)
-                .powi_scalar(3)
-                .sum();
-            let grads = GradientsParams::from_grads(loss.backward(), &layer);
-            layer = optimizer.step(1e-2, layer, grads);
-        }
+    // Step `step`'s gradients: of a loss that changes from step to step.
+    let gradients = |layer: &Linear, step: usize| {
+        let loss = layer
+            .forward(inputs.clone() * step as f32)
+            .powi_scalar(3)
+            .sum();
+        GradientsParams::from_grads(loss.backward(), layer)
+    };
+    let weight_and_bias = |layer: Linear| {
         let bias = layer.bias.expect("a bias").val();
         [layer.weight.val().into_data(), bias.into_data()]
             .map(|data| data.try_to_vec::<f32>().unwrap())
+    };
+    let train = |mut optimizer: ModuleOptimizer| {
+        let mut layer: Linear = layer.clone();
+        for step in 1..=3 {
+            let grads = gradients(&layer, step);
+            layer = optimizer.step(1e-2, layer, grads);
+        }
+        weight_and_bias(layer)
     };
     let burns = train(AdamConfig::new().with_epsilon(1e-8).init());
     for level in simd::available() {
@@ -194,17 +201,10 @@ pub fn fused_and_flat_adam_give_burns_values() {
     let mut flat = optimiser::FlatAdam::default();
     let mut stepped: Linear = layer.clone();
     for step in 1..=3 {
-        let loss = stepped
-            .forward(inputs.clone() * step as f32)
-            .powi_scalar(3)
-            .sum();
-        let grads = GradientsParams::from_grads(loss.backward(), &stepped);
+        let grads = gradients(&stepped, step);
         stepped = flat.step(1e-2, stepped, &grads);
     }
-    let bias = stepped.bias.expect("a bias").val();
-    let values = [stepped.weight.val().into_data(), bias.into_data()]
-        .map(|data| data.try_to_vec::<f32>().unwrap());
-    assert_eq!(values, burns, "laid end to end");
+    assert_eq!(weight_and_bias(stepped), burns, "laid end to end");
 
     // Adam over every parameter laid end to end in memory (a trainer's with helpers; in the
     // browser on SIMD128 lanes): Burn's values too; and a step's gradient handed over in two parts
@@ -218,11 +218,7 @@ pub fn fused_and_flat_adam_give_burns_values() {
     let [mut stepped, mut stepped_in_parts, mut stepped_summed] = [(); 3].map(|_| layer.clone());
     let cpu = Device::flex();
     for step in 1..=3 {
-        let loss = stepped
-            .forward(inputs.clone() * step as f32)
-            .powi_scalar(3)
-            .sum();
-        let grads = GradientsParams::from_grads(loss.backward(), &stepped);
+        let grads = gradients(&stepped, step);
         let gradient = laid_end_to_end(&stepped, Some(&grads)).into_data();
         let gradient = gradient.try_to_vec::<f32>().unwrap();
         let first: Vec<f32> = gradient.iter().map(|g| g * 0.3).collect();
@@ -237,16 +233,12 @@ pub fn fused_and_flat_adam_give_burns_values() {
             "step {step} in parts"
         );
     }
-    let bias = stepped.bias.expect("a bias").val();
-    let values = [stepped.weight.val().into_data(), bias.into_data()]
-        .map(|data| data.try_to_vec::<f32>().unwrap());
-    assert_eq!(values, burns, "laid end to end in memory");
-    let why = whole
-        .step(1e-2, layer.clone(), vec![vec![0.0; 3]], &cpu)
-        .err();
+    assert_eq!(weight_and_bias(stepped), burns, "laid end to end in memory");
+    let why = whole.step(1e-2, layer.clone(), vec![vec![0.0; 3]], &cpu);
+    let why = why.err().unwrap();
     assert!(
-        why.unwrap()
-            .contains("3 gradients came for a model of 21070")
+        why.contains("3 gradients came for a model of 21070"),
+        "{why}"
     );
 }
 
