@@ -454,12 +454,16 @@ impl Helpers for InProcess {
         }
         Ok(())
     }
+
+    fn hand_sum(&mut self, h: usize, step: usize, sum: &[f32]) -> Result<(), String> {
+        self.helpers[h - 1].receive_sum(step, sum.to_vec())
+    }
 }
 
 /// Micro-batches made partly by helpers (each with its own copy of the model, stepped with the
-/// shared gradients) train to the same values bit for bit as all made by the trainer, and every
-/// helper's copy ends as the trainer's model, the idle ones' too (5 helpers for 2 micro-batches
-/// beside the trainer's).
+/// gradients handed over: one helper is handed the parts, several the sum) train to the same
+/// values bit for bit as all made by the trainer, and every helper's copy ends as the trainer's
+/// model, the idle ones' too (5 helpers for 2 micro-batches beside the trainer's).
 #[test]
 fn micro_batches_made_by_helpers_train_to_the_same_values() {
     let mut config = reduced(Task::Reverse, 3);
@@ -498,8 +502,9 @@ fn micro_batches_made_by_helpers_train_to_the_same_values() {
     }
 }
 
-/// A helper asked for a step its copy of the model has not reached, or handed gradients of the
-/// wrong length, of another step or twice, says so instead of making passes on another model.
+/// A helper asked for a step its copy of the model has not reached, or handed gradients (or
+/// their sum) of the wrong length, of another step or twice, says so instead of making passes on
+/// another model.
 #[test]
 fn a_helper_out_of_step_says_so() {
     let config = reduced(Task::Reverse, 3);
@@ -542,6 +547,17 @@ fn a_helper_out_of_step_says_so() {
     helper.receive(0, 1, vec![0.0; count]).unwrap();
     assert!(
         pollster::block_on(helper.passes(&share(1)))
+            .unwrap()
+            .is_empty()
+    );
+    // So does a sum of the right length, in place of the parts.
+    let why = helper.receive_sum(2, vec![0.0; count]).unwrap_err();
+    assert!(why.contains("step 2's gradients after 1 steps"), "{why}");
+    let why = helper.receive_sum(1, vec![0.0; 5]).unwrap_err();
+    assert!(why.contains("5 gradients came"), "{why}");
+    helper.receive_sum(1, vec![0.0; count]).unwrap();
+    assert!(
+        pollster::block_on(helper.passes(&share(2)))
             .unwrap()
             .is_empty()
     );

@@ -1,7 +1,7 @@
 //! A seed's helper workers, as the worker training it sees them: each a worker of its own
 //! running this page's module, holding a copy of the model, sent its share of a step's
-//! micro-batches and answering with their gradients, and handed the other workers' gradients,
-//! with which it steps its copy (see [`crate::engine::passes`]). Started by the training worker, they stop
+//! micro-batches and answering with their gradients, and handed the other workers' gradients or
+//! their sum, with which it steps its copy (see [`crate::engine::passes`]). Started by the training worker, they stop
 //! with it: when the seed ends, or when the page stops that worker.
 
 use std::cell::RefCell;
@@ -177,5 +177,12 @@ impl Helpers for HelperWorkers {
         self.helpers[helper - 1]
             .worker
             .post(&jobs::encode_floats(&job, &runs))
+    }
+
+    fn hand_sum(&mut self, helper: usize, step: usize, sum: &[f32]) -> Result<(), String> {
+        let job = Job::Summed { step };
+        self.helpers[helper - 1]
+            .worker
+            .post(&jobs::encode_floats(&job, &[sum]))
     }
 }

@@ -1,6 +1,6 @@
 //! The messages between the page and its workers. The page posts a [`Job`]; the worker answers
-//! with [`Answer`]s; a seed's worker posts its helpers [`Job::Replicate`], [`Job::Pass`] and
-//! [`Job::Gradients`] the same way. Each message is a JavaScript array: its JSON text, then, where a
+//! with [`Answer`]s; a seed's worker posts its helpers [`Job::Replicate`], [`Job::Pass`],
+//! [`Job::Gradients`] and [`Job::Summed`] the same way. Each message is a JavaScript array: its JSON text, then, where a
 //! message carries a model, the model's weights as a safetensors file (a transferred byte
 //! array), or a model's parameters or a step's gradients laid end to end (a transferred float
 //! array).
@@ -56,6 +56,12 @@ pub enum Job {
         step: usize,
         /// The micro-batches whose gradients came, in their order in the message.
         numbers: Vec<usize>,
+    },
+    /// As a helper, the sum of every micro-batch's gradients of step `step`, which comes with the
+    /// message laid end to end; the helper steps its copy of the model with it. Not answered.
+    Summed {
+        /// Steps the model had taken before the step whose gradients these are.
+        step: usize,
     },
     /// Exact-match accuracy at `length` with `components` ablated, on the model whose weights
     /// come with the message; answered by [`Answer::Ablated`].

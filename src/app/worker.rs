@@ -124,6 +124,13 @@ async fn run(job: Job, weights: Option<Vec<u8>>, data: &JsValue) -> Result<(), S
                 Ok(())
             })
         }
+        Job::Summed { step } => {
+            let sum = jobs::floats(data).ok_or("no gradients came")?.to_vec();
+            HELPER.with(|h| match h.borrow_mut().as_mut() {
+                Some(helper) => helper.receive_sum(step, sum),
+                None => Err(NO_MODEL.into()),
+            })
+        }
         Job::Ablate {
             config,
             length,

@@ -4,9 +4,12 @@
 //!
 //! Of a step's K micro-batches, with H helpers at work, helper h (from 1) makes those numbered
 //! k ≡ h (mod H + 1), the trainer those ≡ 0. Each pass is the same arithmetic wherever it runs,
-//! and every worker sums the gradients in the micro-batches' order, so a step never depends on
-//! how many helpers made it, and every copy of the model steps with the same sum: the copies
-//! stay the same bit for bit.
+//! and the gradients are summed in the micro-batches' order, so a step never depends on how many
+//! helpers made it, and every copy of the model steps with the same sum: the copies stay the
+//! same bit for bit. With one helper, the trainer and the helper hand each other their gradients
+//! as soon as they are made and each sums them (no worker waits for the other's sum); with more,
+//! the trainer sums them and hands each helper the sum (one copy a helper, rather than every
+//! part to every helper).
 
 use burn::module::{ModuleVisitor, Param};
 use burn::optim::GradientsParams;
@@ -96,9 +99,8 @@ pub struct HelperPass {
 
 /// The helpers a trainer can hand micro-batches to (the page's other workers). Each keeps a
 /// copy of the model and of Adam's state and steps it once it has every micro-batch's gradients
-/// (its own and those the trainer hands it), summed in order as the trainer sums them; so after
-/// the first step only micro-batches and gradients travel, never the parameters, and no worker
-/// waits for another's sum.
+/// (its own and those the trainer hands it, summed in order as the trainer sums them) or their
+/// sum; so after the first step only micro-batches and gradients travel, never the parameters.
 pub trait Helpers {
     /// How many helpers there are.
     fn count(&self) -> usize;
@@ -125,6 +127,10 @@ pub trait Helpers {
         step: usize,
         gradients: &[(usize, &[f32])],
     ) -> Result<(), String>;
+
+    /// Hands helper `helper` the sum of every micro-batch's gradients of step `step`, laid end to
+    /// end, in place of the parts.
+    fn hand_sum(&mut self, helper: usize, step: usize, sum: &[f32]) -> Result<(), String>;
 }
 
 /// No helpers: the trainer makes every pass.
@@ -150,11 +156,15 @@ impl Helpers for Alone {
     fn hand(&mut self, helper: usize, _: usize, _: &[(usize, &[f32])]) -> Result<(), String> {
         Err(format!("there is no helper {helper}"))
     }
+
+    fn hand_sum(&mut self, helper: usize, _: usize, _: &[f32]) -> Result<(), String> {
+        Err(format!("there is no helper {helper}"))
+    }
 }
 
 /// A helper's copy of the model and of Adam's state: it makes the passes a trainer sends it,
-/// gathers the step's other gradients as they come, and steps once it has them all, the same
-/// arithmetic as the trainer's.
+/// gathers the step's other gradients as they come (or their sum), and steps once it has them
+/// all, the same arithmetic as the trainer's.
 pub struct Helper {
     /// The model after `steps` steps.
     model: Transformer,
@@ -233,24 +243,46 @@ impl Helper {
     /// Takes the gradients of micro-batch `k` of step `step` (laid end to end), made by another
     /// worker; steps the model once every micro-batch's are here.
     pub fn receive(&mut self, step: usize, k: usize, gradients: Vec<f32>) -> Result<(), String> {
+        self.in_step(step)?;
+        self.keep(k, gradients)?;
+        self.step_if_gathered()
+    }
+
+    /// Takes the sum of every micro-batch's gradients of step `step` (laid end to end) and steps
+    /// the model with it.
+    pub fn receive_sum(&mut self, step: usize, sum: Vec<f32>) -> Result<(), String> {
+        self.in_step(step)?;
+        self.fits(&sum)?;
+        self.gathered = vec![Some(sum)];
+        self.step_if_gathered()
+    }
+
+    /// Whether gradients of step `step` are this helper's to take: its model has taken the steps
+    /// before, and it has had the step's share.
+    fn in_step(&self, step: usize) -> Result<(), String> {
         if step != self.steps || self.gathered.is_empty() {
             let steps = self.steps;
             return Err(format!(
                 "handed step {step}'s gradients after {steps} steps, before that step's passes"
             ));
         }
-        self.keep(k, gradients)?;
-        self.step_if_gathered()
+        Ok(())
     }
 
-    /// Keeps micro-batch `k`'s gradients for this step.
-    fn keep(&mut self, k: usize, gradients: Vec<f32>) -> Result<(), String> {
+    /// Whether `gradients` are as many as the model's parameters.
+    fn fits(&self, gradients: &[f32]) -> Result<(), String> {
         let (came, parameters) = (gradients.len(), self.model.num_params());
         if came != parameters {
             return Err(format!(
                 "{came} gradients came for a model of {parameters} parameters"
             ));
         }
+        Ok(())
+    }
+
+    /// Keeps micro-batch `k`'s gradients for this step.
+    fn keep(&mut self, k: usize, gradients: Vec<f32>) -> Result<(), String> {
+        self.fits(&gradients)?;
         let count = self.gathered.len();
         match self.gathered.get_mut(k) {
             Some(slot @ None) => {

@@ -15,6 +15,7 @@ use crate::engine::backend::{keep_threads_polling, map_parallel};
 use crate::engine::component::Intervention;
 use crate::engine::eval::{accuracy, fresh_batches};
 use crate::engine::flat::laid_end_to_end;
+use crate::engine::kernels::add_in_place;
 use crate::engine::model::{ModelConfig, Positions, Transformer};
 use crate::engine::optimiser::{EndToEndAdam, Optimiser};
 use crate::engine::passes::{Alone, Helpers, Share, maker, pass, sum_gradients};
@@ -374,10 +375,10 @@ impl Trainer {
     /// depends on which thread or helper made which. Returns the statistics.
     ///
     /// Helpers are given the model at the first step, or never (a helper's Adam starts with the
-    /// model). Then every worker's gradients are handed to every other as soon as they are made,
-    /// and each sums them all and steps its copy of the model as this one does; the next step's
-    /// batch is drawn and handed to them at once (`self.ahead`), so that each starts its next
-    /// passes as soon as it has stepped, without waiting to hear from this worker.
+    /// model). Then each steps its copy of the model with the same sum of gradients as this one
+    /// ([`Trainer::step_with_helpers`]); the next step's batch is drawn and handed to them at
+    /// once (`self.ahead`), so that each starts its next passes as soon as it has stepped,
+    /// without waiting to hear from this worker.
     /// `handed_out`: `batch` was handed to them so.
     async fn micro_step(
         &mut self,
@@ -422,10 +423,10 @@ impl Trainer {
     }
 
     /// The rest of [`Trainer::micro_step`] with helpers: this worker's `passes` (of the
-    /// micro-batches numbered `here`) handed to every helper, each helper's handed to every
-    /// other as it comes, all of them summed in order into one step of this model (as each
-    /// helper steps its copy), and the next step's micro-batches handed out. Returns the
-    /// statistics.
+    /// micro-batches numbered `here`) and the helpers', summed in order into one step of this
+    /// model as each helper steps its copy (with one helper, the two hand each other their
+    /// gradients and each sums them; with more, this worker sums them and hands each helper the
+    /// sum), and the next step's micro-batches handed out. Returns the statistics.
     async fn step_with_helpers(
         &mut self,
         helpers: &mut impl Helpers,
@@ -443,10 +444,20 @@ impl Trainer {
             let made_stats = made_stats.into_data_async().await?.try_into_vec::<f32>();
             stats[k] = [0, 1].map(|i| made_stats.as_ref().expect("f32 stats")[i]);
         }
-        let own: Vec<_> = (here.iter())
-            .map(|&k| (k, gradients[k].as_deref().expect("made here")))
-            .collect();
-        hand_to_all_but(helpers, 0, self.step, &own)?;
+        // With one helper, the two workers hand each other their gradients as soon as they are
+        // made and each sums them; with more, every part would go to every helper (copies
+        // growing as the square of the helpers), so this worker sums them all and hands each
+        // helper the sum.
+        let direct = helpers.count() == 1;
+        if direct {
+            let own: Vec<_> = (here.iter())
+                .map(|&k| (k, gradients[k].as_deref().expect("made here")))
+                .collect();
+            helpers
+                .hand(1, self.step, &own)
+                .map_err(TrainError::Helper)?;
+        }
+        let parameters = self.model.num_params();
         for helper in 1..=helpers.count() {
             let passes = helpers.finish(helper).await.map_err(TrainError::Helper)?;
             let theirs = numbers_made_by(micro_batches, helper, workers);
@@ -455,14 +466,31 @@ impl Trainer {
                 let why = format!("helper {helper} made {} of {count} passes", passes.len());
                 return Err(TrainError::Helper(why));
             }
-            let handed: Vec<_> = (theirs.iter().zip(&passes))
-                .map(|(&k, made)| (k, made.gradients.as_slice()))
-                .collect();
-            hand_to_all_but(helpers, helper, self.step, &handed)?;
             for (k, made) in theirs.into_iter().zip(passes) {
+                if made.gradients.len() != parameters {
+                    let came = made.gradients.len();
+                    let why = format!(
+                        "helper {helper} sent {came} gradients for a model of {parameters} parameters"
+                    );
+                    return Err(TrainError::Helper(why));
+                }
                 gradients[k] = Some(made.gradients);
                 stats[k] = made.stats;
             }
+        }
+        let mut gradients: Vec<Vec<f32>> = (gradients.into_iter())
+            .map(|g| g.expect("each pass made"))
+            .collect();
+        if !direct {
+            let mut parts = gradients.into_iter();
+            let mut sum = parts.next().expect("at least one micro-batch");
+            parts.for_each(|part| add_in_place(&mut sum, &part));
+            for helper in 1..=helpers.count() {
+                helpers
+                    .hand_sum(helper, self.step, &sum)
+                    .map_err(TrainError::Helper)?;
+            }
+            gradients = vec![sum];
         }
         // Each helper has every gradient of this step once it reads this far: it steps, then
         // finds the next step's micro-batches.
@@ -471,10 +499,9 @@ impl Trainer {
         let next_count = next.target_count();
         start_helpers(helpers, self.step + 1, &next_parts, next_count, workers)?;
         self.ahead = Some(next);
-        let gradients = gradients.into_iter().map(|g| g.expect("each pass made"));
         let adam = self.with_helpers.as_mut().expect("helping");
         let model = self.model.clone();
-        let stepped = adam.step(lr, model, gradients.collect(), &self.compute_device);
+        let stepped = adam.step(lr, model, gradients, &self.compute_device);
         self.model = stepped.map_err(TrainError::Helper)?;
         let stats = stats
             .into_iter()
@@ -539,22 +566,6 @@ fn start_helpers(
             target_count,
         };
         helpers.start(helper, share).map_err(TrainError::Helper)?;
-    }
-    Ok(())
-}
-
-/// Hands `gradients` (micro-batches of step `step`, made by worker `maker`) to every helper but
-/// the one that made them.
-fn hand_to_all_but(
-    helpers: &mut impl Helpers,
-    maker: usize,
-    step: usize,
-    gradients: &[(usize, &[f32])],
-) -> Result<(), TrainError> {
-    for helper in (1..=helpers.count()).filter(|&h| h != maker) {
-        helpers
-            .hand(helper, step, gradients)
-            .map_err(TrainError::Helper)?;
     }
     Ok(())
 }

@@ -208,7 +208,8 @@ pub fn fused_and_flat_adam_give_burns_values() {
 
     // Adam over every parameter laid end to end in memory (a trainer's with helpers; in the
     // browser on SIMD128 lanes): Burn's values too; and a step's gradient handed over in two parts
-    // steps as their sum does (21,070 parameters: lanes and a scalar tail).
+    // steps as their sum does, which `add_in_place` makes (21,070 parameters: lanes and a scalar
+    // tail).
     let values = |model: &Linear| {
         let flat = laid_end_to_end(model, None).into_data();
         flat.try_to_vec::<f32>().unwrap()
@@ -223,7 +224,10 @@ pub fn fused_and_flat_adam_give_burns_values() {
         let gradient = gradient.try_to_vec::<f32>().unwrap();
         let first: Vec<f32> = gradient.iter().map(|g| g * 0.3).collect();
         let second: Vec<f32> = gradient.iter().map(|g| g * 0.7).collect();
-        let sum = first.iter().zip(&second).map(|(a, b)| a + b).collect();
+        let sum: Vec<f32> = first.iter().zip(&second).map(|(a, b)| a + b).collect();
+        let mut added = first.clone();
+        kernels::add_in_place(&mut added, &second);
+        assert!(added == sum, "step {step}: the sum of two parts");
         let parts = vec![first, second];
         stepped_in_parts = in_parts.step(1e-2, stepped_in_parts, parts, &cpu).unwrap();
         stepped_summed = summed.step(1e-2, stepped_summed, vec![sum], &cpu).unwrap();

@@ -664,20 +664,22 @@ async function helperDeath(page) {
 }
 
 /**
- * One seed on two workers (a helper making half of each step's micro-batches) trains and
- * reports exactly what it does on one worker: the link fixes two micro-batches, the status line
- * says how many workers train, and every number of the two reports is the same (their timings
- * and the machine aside).
+ * One seed on two and on three workers (helpers making some of each step's micro-batches)
+ * trains and reports exactly what it does on one worker: the link fixes three micro-batches, the
+ * status line says how many workers train, and every number of the reports is the same (their
+ * timings and the machine aside).
  */
 async function workersGiveTheSameReport(origin) {
   const browser = await launch(MODES["cpu-fallback"].flags);
   try {
     const reports = [];
-    for (const workers of [1, 2]) {
+    // Three micro-batches: on 2 workers the two hand each other their gradients, on 3 the
+    // training worker hands each helper the sum.
+    for (const workers of [1, 2, 3]) {
       const page = await browser.newPage();
       const errors = [];
       page.on("pageerror", (e) => errors.push(String(e)));
-      await page.goto(`${origin}/?${REDUCED.replace("seed=3", "seed=5")}&micro-batches=2&backend=cpu&workers=${workers}`);
+      await page.goto(`${origin}/?${REDUCED.replace("seed=3", "seed=5")}&micro-batches=3&backend=cpu&workers=${workers}`);
       await page.waitForSelector("#train:not([disabled])", { timeout: 60_000 });
       assert.equal(await page.inputValue("#seed-workers"), String(workers));
       await page.click("#train");
@@ -698,9 +700,10 @@ async function workersGiveTheSameReport(origin) {
     // Timings and where they ran differ; everything measured must not.
     const measured = (report) =>
       JSON.parse(JSON.stringify(report, (key, value) => (["trained", "analysed", "made", "seconds", "machine", "backend_detail"].includes(key) ? undefined : value)));
-    assert.equal(reports[0].config.train.micro_batches, 2, "the link's micro-batches kept");
+    assert.equal(reports[0].config.train.micro_batches, 3, "the link's micro-batches kept");
     assert.deepEqual(measured(reports[1]), measured(reports[0]), "the same report on 1 and 2 workers");
-    console.log(`workers: one seed on 1 and on 2 workers, the same report (steps ${reports[0].train?.steps ?? "?"})`);
+    assert.deepEqual(measured(reports[2]), measured(reports[0]), "the same report on 1 and 3 workers");
+    console.log(`workers: one seed on 1, 2 and 3 workers, the same report (steps ${reports[0].train?.steps ?? "?"})`);
   } finally {
     await browser.close();
   }

@@ -78,7 +78,7 @@ mod softmax;
 #[cfg(target_arch = "wasm32")]
 mod webgpu;
 
-pub use adam::{adam_step, adam_step_in_place};
+pub use adam::{adam_step, adam_step_in_place, add_in_place};
 pub use gelu::{exp_nonpositive, gelu, normal_cdf_pdf};
 pub use norm::{LAYER_NORM_EPSILON, layer_norm};
 pub use products::{linear, matmul, swap_middle_dims};
