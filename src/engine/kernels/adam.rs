@@ -1,4 +1,5 @@
-//! Adam's step: one fused pass over each parameter, Burn's `Adam` operation by operation.
+//! Adam's step: one fused pass over each parameter, or over every parameter laid end to end,
+//! Burn's `Adam` operation by operation.
 
 use burn::backend::Flex;
 use burn::prelude::*;
@@ -84,7 +85,8 @@ pub fn adam_step<const D: usize>(
 
 /// Adam's scalars at step `time`, as Burn's `AdaptiveMomentum::transform` and `Adam::step`
 /// compute them, in f32: for the moments `[β₁, β₂, 1 − β₁, 1 − β₂]`, for the parameters the
-/// combined bias correction, the scaled ε and the learning rate.
+/// combined bias correction, the scaled ε, the learning rate and an unused 0 (both rows four
+/// wide, to splat into lanes alike).
 fn scalars((beta_1, beta_2): (f32, f32), epsilon: f32, lr: f64, time: usize) -> [[f32; 4]; 2] {
     let (factor_1, factor_2) = (1.0 - beta_1, 1.0 - beta_2);
     let bias_correction_2_sqrt = (1.0 - beta_2.powi(time as i32)).sqrt();
