@@ -150,14 +150,9 @@ impl Helpers for HelperWorkers {
         let message = self.helpers[helper - 1].next().await?;
         match jobs::decode::<Answer>(&message)? {
             (Answer::Passed(stats), _) => {
-                let gradients = jobs::floats(&message).ok_or("no gradients came")?;
-                let each = gradients.length() / (stats.len() as u32).max(1);
-                Ok((0..)
-                    .zip(stats)
-                    .map(|(k, stats)| HelperPass {
-                        gradients: gradients.subarray(k * each, (k + 1) * each).to_vec(),
-                        stats,
-                    })
+                let gradients = jobs::runs(&message, stats.len()).ok_or("no gradients came")?;
+                Ok((gradients.into_iter().zip(stats))
+                    .map(|(gradients, stats)| HelperPass { gradients, stats })
                     .collect())
             }
             (Answer::Failed(why), _) => Err(format!("helper worker {helper}: {why}")),

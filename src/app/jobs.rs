@@ -140,10 +140,19 @@ pub fn encode_floats<T: Serialize>(value: &T, runs: &[&[f32]]) -> Array {
     message
 }
 
-/// The floats that came with a message, as [`encode_floats`] sent them.
-pub fn floats(data: &JsValue) -> Option<Float32Array> {
+/// The floats that came with a message, as [`encode_floats`] sent them, cut back into `count`
+/// runs of equal length; `None` where none came.
+pub fn runs(data: &JsValue, count: usize) -> Option<Vec<Vec<f32>>> {
     let message: &Array = data.dyn_ref()?;
-    message.get(1).dyn_into::<Float32Array>().ok()
+    let floats = message.get(1).dyn_into::<Float32Array>().ok()?;
+    let each = floats.length() / (count as u32).max(1);
+    let run = |k: u32| floats.subarray(k * each, (k + 1) * each).to_vec();
+    Some((0..count as u32).map(run).collect())
+}
+
+/// The floats that came with a message as one run ([`runs`]).
+pub fn floats(data: &JsValue) -> Option<Vec<f32>> {
+    runs(data, 1)?.pop()
 }
 
 /// A message as posted: the JSON of `value`, then `weights` if any.

@@ -103,7 +103,6 @@ async fn run(job: Job, weights: Option<Vec<u8>>, data: &JsValue) -> Result<(), S
         } => run_seed(&config, backend, workers, &module, &remembered).await,
         Job::Replicate { model, lr } => {
             let parameters = jobs::floats(data).ok_or("no parameters came with the model")?;
-            let parameters = parameters.to_vec();
             let device = Backend::Cpu.device().await.map_err(|e| e.to_string())?;
             let helper = Helper::new(&model, parameters, lr, &device)?;
             HELPER.with(|h| *h.borrow_mut() = Some(helper));
@@ -112,20 +111,18 @@ async fn run(job: Job, weights: Option<Vec<u8>>, data: &JsValue) -> Result<(), S
         }
         Job::Pass(share) => make_passes(&share).await,
         Job::Gradients { step, numbers } => {
-            let gradients = jobs::floats(data).ok_or("no gradients came")?;
-            let each = gradients.length() / (numbers.len() as u32).max(1);
+            let gradients = jobs::runs(data, numbers.len()).ok_or("no gradients came")?;
             HELPER.with(|h| {
                 let mut helper = h.borrow_mut();
                 let helper = helper.as_mut().ok_or(NO_MODEL)?;
-                for (i, k) in (0..).zip(numbers) {
-                    let run = gradients.subarray(i * each, (i + 1) * each).to_vec();
+                for (k, run) in numbers.into_iter().zip(gradients) {
                     helper.receive(step, k, run)?;
                 }
                 Ok(())
             })
         }
         Job::Summed { step } => {
-            let sum = jobs::floats(data).ok_or("no gradients came")?.to_vec();
+            let sum = jobs::floats(data).ok_or("no gradients came")?;
             HELPER.with(|h| match h.borrow_mut().as_mut() {
                 Some(helper) => helper.receive_sum(step, sum),
                 None => Err(NO_MODEL.into()),

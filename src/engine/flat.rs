@@ -97,12 +97,19 @@ pub fn end_to_end(
     what: &str,
     device: &Device,
 ) -> Result<Tensor<1>, String> {
-    let count = model.num_params();
-    if values.len() != count {
-        let came = values.len();
+    fits(model, &values, what)?;
+    let count = values.len();
+    Ok(Tensor::from_data(TensorData::new(values, [count]), device))
+}
+
+/// Whether `values` are one per parameter of `model`, laid end to end; an error naming `what`
+/// they are where their count is not the model's.
+pub fn fits(model: &impl Module, values: &[f32], what: &str) -> Result<(), String> {
+    let (came, count) = (values.len(), model.num_params());
+    if came != count {
         return Err(format!(
             "{came} {what} came for a model of {count} parameters"
         ));
     }
-    Ok(Tensor::from_data(TensorData::new(values, [count]), device))
+    Ok(())
 }

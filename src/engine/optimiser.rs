@@ -17,7 +17,7 @@ use burn::optim::{
 };
 use burn::prelude::*;
 
-use crate::engine::flat::{from_end_to_end, laid_end_to_end};
+use crate::engine::flat::{fits, from_end_to_end, laid_end_to_end};
 use crate::engine::kernels::adam_step_in_place;
 use crate::engine::model::Transformer;
 
@@ -188,8 +188,8 @@ impl EndToEndAdam {
 
     /// One step at learning rate `lr` with the sum of `parts` (a step's micro-batches' gradients,
     /// laid end to end) taken in their order: `model` (whose parameters are this optimiser's)
-    /// with the parameters after it, on `device` (without autodiff). A part of another length
-    /// than the parameters is refused, and nothing steps.
+    /// with the parameters after it, on `device` (without autodiff). A part (or this optimiser's
+    /// parameters) of another length than the model's parameters is refused, and nothing steps.
     pub fn step<M: Module>(
         &mut self,
         lr: f64,
@@ -197,12 +197,9 @@ impl EndToEndAdam {
         parts: Vec<Vec<f32>>,
         device: &Device,
     ) -> Result<M, String> {
-        let count = self.parameters.len();
-        if let Some(part) = parts.iter().find(|part| part.len() != count) {
-            let came = part.len();
-            return Err(format!(
-                "{came} gradients came for a model of {count} parameters"
-            ));
+        fits(&model, &self.parameters, "parameters")?;
+        for part in &parts {
+            fits(&model, part, "gradients")?;
         }
         if parts.is_empty() {
             return Err("no gradients came".into());
@@ -219,6 +216,7 @@ impl EndToEndAdam {
             &parts,
             [moment_1, moment_2],
         );
+        let count = self.parameters.len();
         let values = TensorData::new(self.parameters.clone(), [count]);
         Ok(from_end_to_end(model, Tensor::from_data(values, device)))
     }

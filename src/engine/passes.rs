@@ -16,7 +16,7 @@ use burn::optim::GradientsParams;
 use burn::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::engine::flat::{end_to_end, from_end_to_end, laid_end_to_end};
+use crate::engine::flat::{end_to_end, fits, from_end_to_end, laid_end_to_end};
 use crate::engine::model::{ModelConfig, Transformer};
 use crate::engine::objective::{BatchTensors, exact_matches, loss};
 use crate::engine::optimiser::EndToEndAdam;
@@ -252,7 +252,7 @@ impl Helper {
     /// the model with it.
     pub fn receive_sum(&mut self, step: usize, sum: Vec<f32>) -> Result<(), String> {
         self.in_step(step)?;
-        self.fits(&sum)?;
+        fits(&self.model, &sum, "gradients")?;
         self.gathered = vec![Some(sum)];
         self.step_if_gathered()
     }
@@ -269,20 +269,9 @@ impl Helper {
         Ok(())
     }
 
-    /// Whether `gradients` are as many as the model's parameters.
-    fn fits(&self, gradients: &[f32]) -> Result<(), String> {
-        let (came, parameters) = (gradients.len(), self.model.num_params());
-        if came != parameters {
-            return Err(format!(
-                "{came} gradients came for a model of {parameters} parameters"
-            ));
-        }
-        Ok(())
-    }
-
     /// Keeps micro-batch `k`'s gradients for this step.
     fn keep(&mut self, k: usize, gradients: Vec<f32>) -> Result<(), String> {
-        self.fits(&gradients)?;
+        fits(&self.model, &gradients, "gradients")?;
         let count = self.gathered.len();
         match self.gathered.get_mut(k) {
             Some(slot @ None) => {

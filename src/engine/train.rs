@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use crate::engine::backend::{keep_threads_polling, map_parallel};
 use crate::engine::component::Intervention;
 use crate::engine::eval::{accuracy, fresh_batches};
-use crate::engine::flat::laid_end_to_end;
+use crate::engine::flat::{fits, laid_end_to_end};
 use crate::engine::kernels::add_in_place;
 use crate::engine::model::{ModelConfig, Positions, Transformer};
 use crate::engine::optimiser::{EndToEndAdam, Optimiser};
@@ -457,7 +457,6 @@ impl Trainer {
                 .hand(1, self.step, &own)
                 .map_err(TrainError::Helper)?;
         }
-        let parameters = self.model.num_params();
         for helper in 1..=helpers.count() {
             let passes = helpers.finish(helper).await.map_err(TrainError::Helper)?;
             let theirs = numbers_made_by(micro_batches, helper, workers);
@@ -467,13 +466,8 @@ impl Trainer {
                 return Err(TrainError::Helper(why));
             }
             for (k, made) in theirs.into_iter().zip(passes) {
-                if made.gradients.len() != parameters {
-                    let came = made.gradients.len();
-                    let why = format!(
-                        "helper {helper} sent {came} gradients for a model of {parameters} parameters"
-                    );
-                    return Err(TrainError::Helper(why));
-                }
+                let sent = fits(&self.model, &made.gradients, "gradients");
+                sent.map_err(|why| TrainError::Helper(format!("helper {helper}: {why}")))?;
                 gradients[k] = Some(made.gradients);
                 stats[k] = made.stats;
             }
