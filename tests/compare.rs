@@ -1027,7 +1027,7 @@ fn a_column_with_no_analysed_seed_of_a_task_is_not_measured_except_for_the_windo
         } else if claim.needs.contains(&Task::Sort) {
             let missing = verdict.missing.as_deref().unwrap_or_default();
             assert!(
-                missing.starts_with("no sort seed analysed: none of 10"),
+                missing.starts_with("no sort seed analysed: none of 20"),
                 "{}: {verdict:?}",
                 claim.key
             );

@@ -95,15 +95,29 @@ pub fn bootstrap_interval(
     n: usize,
     statistic: impl Fn(&[usize]) -> Option<f64>,
 ) -> Option<[f64; 2]> {
-    if n < 2 {
+    grouped_interval(&[n], |sample| statistic(&sample[0]))
+}
+
+/// The 95% percentile-bootstrap interval of `statistic` over independent groups of items (the
+/// seeds of each task, or of two sweeps), `sizes[g]` items in group `g`, each group resampled
+/// on its own: `statistic` gets one resample's indices per group. Undefined resamples are left
+/// out as in [`bootstrap_interval`], which this is for one group. `None` when a group has fewer
+/// than two items, or when the statistic is undefined on half the resamples or more.
+pub fn grouped_interval(
+    sizes: &[usize],
+    statistic: impl Fn(&[Vec<usize>]) -> Option<f64>,
+) -> Option<[f64; 2]> {
+    if sizes.is_empty() || sizes.iter().any(|&n| n < 2) {
         return None;
     }
     let mut rng = Rng::new(BOOTSTRAP_SEED, Stream::Bootstrap);
-    let mut sample = vec![0; n];
+    let mut sample: Vec<Vec<usize>> = sizes.iter().map(|&n| vec![0; n]).collect();
     let mut values = Vec::with_capacity(BOOTSTRAP_RESAMPLES);
     for _ in 0..BOOTSTRAP_RESAMPLES {
-        for slot in &mut sample {
-            *slot = rng.range(0, n - 1);
+        for (group, &n) in sample.iter_mut().zip(sizes) {
+            for slot in group.iter_mut() {
+                *slot = rng.range(0, n - 1);
+            }
         }
         values.extend(statistic(&sample));
     }
@@ -124,19 +138,12 @@ pub fn mean_interval(values: &[f64]) -> Option<[f64; 2]> {
 /// The bootstrap interval of `mean(a) − mean(b)` for two independent samples (the seeds of two
 /// tasks), each resampled on its own; `None` when either has fewer than two values.
 pub fn difference_interval(a: &[f64], b: &[f64]) -> Option<[f64; 2]> {
-    if a.len() < 2 || b.len() < 2 {
-        return None;
-    }
-    let (n, m) = (a.len(), b.len());
-    let mut rng = Rng::new(BOOTSTRAP_SEED, Stream::Bootstrap);
-    let mut values = Vec::with_capacity(BOOTSTRAP_RESAMPLES);
-    for _ in 0..BOOTSTRAP_RESAMPLES {
-        let mean_a = (0..n).map(|_| a[rng.range(0, n - 1)]).sum::<f64>() / n as f64;
-        let mean_b = (0..m).map(|_| b[rng.range(0, m - 1)]).sum::<f64>() / m as f64;
-        values.push(mean_a - mean_b);
-    }
-    values.sort_by(f64::total_cmp);
-    Some([quantile(&values, 0.025), quantile(&values, 0.975)])
+    let mean = |values: &[f64], sample: &[usize]| {
+        sample.iter().map(|&i| values[i]).sum::<f64>() / sample.len() as f64
+    };
+    grouped_interval(&[a.len(), b.len()], |s| {
+        Some(mean(a, &s[0]) - mean(b, &s[1]))
+    })
 }
 
 /// The `q` quantile of sorted `values`, linearly interpolated (numpy's default).

@@ -40,7 +40,7 @@ pub fn ClaimTable() -> impl IntoView {
     let decomposition = LocalResource::new(shipped_decomposition);
     let why = Memo::new(move |_| {
         decomposition.with(|d| match d.as_ref()? {
-            Ok(d) => Some(Ok((d.clone(), d.why_lines()))),
+            Ok(d) => Some(Ok((d.clone(), d.why_lines(), d.why_details()))),
             Err(e) => Some(Err(e.clone())),
         })
     });
@@ -78,18 +78,20 @@ pub fn ClaimTable() -> impl IntoView {
                     Some(Err(e)) => (None, Some(e)),
                     None => (None, None),
                 };
-                let forest = found.as_ref().map(|(d, _)| forest_svg(d));
+                let forest = found.as_ref().map(|(d, _, _)| forest_svg(d));
+                let everywhere = found.as_ref().and_then(|(d, _, _)| d.unmeasured_everywhere());
                 let rows = checked
                     .get()
                     .unwrap_or_default()
                     .into_iter()
                     .map(|claim| {
-                        let switches = found.as_ref().and_then(|(d, lines)| {
+                        let switches = found.as_ref().and_then(|(d, lines, details)| {
                             let i = d.claims.iter().position(|c| c.key == claim.key)?;
                             Some(Switches {
                                 published: d.base(Protocol::Published).map(|c| c.verdicts[i].clone()),
                                 cells: d.columns.iter().map(|c| (c.label(), c.verdicts[i].text())).collect(),
                                 line: lines[i].clone(),
+                                detail: details[i].clone(),
                             })
                         });
                         view! { <ClaimRow claim=claim switches=switches /> }
@@ -117,6 +119,7 @@ pub fn ClaimTable() -> impl IntoView {
                 view! {
                     <p class="hint">{reading}</p>
                     {failed.map(|e| view! { <p class="error">{e}</p> })}
+                    {everywhere.map(|e| view! { <p class="hint unmeasured-everywhere">{e}</p> })}
                     <table class="claim-table">
                         <thead>
                             <tr>
@@ -246,6 +249,8 @@ struct Switches {
     cells: Vec<(String, String)>,
     /// Its why-sentence.
     line: String,
+    /// What the sentence leaves to be unfolded: changes within noise, switches not measured.
+    detail: String,
 }
 
 /// A verdict word, coloured.
@@ -291,6 +296,7 @@ fn ClaimRow(claim: Claim, switches: Option<Switches>) -> impl IntoView {
             <p class="why-line">{s.line}</p>
             <details>
                 <summary>"Every switch"</summary>
+                {(!s.detail.is_empty()).then(|| view! { <p class="why-detail">{s.detail}</p> })}
                 <table class="switch-cells">
                     <tbody>{cells}</tbody>
                 </table>

@@ -70,11 +70,11 @@ pub(super) fn refuse_outdated(reports: &[SeedReport], dir: &Path) -> Result<(), 
 }
 
 pub fn compare_command(args: &CompareArgs) -> Result<(), Failure> {
-    let reports = sweep_reports(&args.dir)?;
+    let every_seed = sweep_reports(&args.dir)?;
     let reports = if args.all_seeds {
-        reports
+        every_seed.clone()
     } else {
-        of_seeds(&reports, &Reported::shipped().seeds)
+        of_seeds(&every_seed, &Reported::shipped().seeds)
     };
     let summaries = Summary::per_task(&reports, args.g_weights);
     let lines = compare(&Reported::shipped(), &summaries, args.ablation);
@@ -107,14 +107,24 @@ pub fn compare_command(args: &CompareArgs) -> Result<(), Failure> {
             made_sweep_reports(&args.none_sweep)?,
         );
         let switched = switch_sweeps(&args.switches)?;
-        let d = decomposition(&reports, &default, &none, &switched);
+        // The decomposition rests on every seed of every sweep (METHOD §9).
+        let d = decomposition(&every_seed, &default, &none, &switched);
         println!(
-            "\nWhich choice makes each finding (switch sweeps in {}):\n",
+            "\nWhich choice makes each finding, on every seed (switch sweeps in {}):\n",
             args.switches.display()
         );
-        for (claim, line) in d.claims.iter().zip(d.why_lines()) {
-            println!("  {}: {line}", claim.key);
+        if let Some(everywhere) = d.unmeasured_everywhere() {
+            println!("  {everywhere}");
         }
+        for ((claim, line), detail) in d.claims.iter().zip(d.why_lines()).zip(d.why_details()) {
+            println!("  {}: {line} {detail}", claim.key);
+        }
+        let (replicated, halves, effects) = d.agreement();
+        println!(
+            "\nSplit halves: {replicated} of {halves} effects measured on both halves (the \
+             paper's ten seeds, 1–10) agree in sign ({effects} effects in all).\n"
+        );
+        print!("{}", d.effects_table().text());
         println!();
         print!("{}", d.table().text());
         println!();

@@ -24,6 +24,8 @@ pub enum Stream {
     Analysis,
     /// Resamples of seeds for the bootstrap intervals across seeds.
     Bootstrap,
+    /// Random relabellings of a layer's heads, for the test of a head keeping its role.
+    Relabel,
 }
 
 impl Stream {
@@ -36,6 +38,7 @@ impl Stream {
             Stream::Analysis => 4,
             Stream::Bootstrap => 5,
             Stream::CausalSample => 6,
+            Stream::Relabel => 7,
             Stream::OodEval(length) => 0x100 + length as u64,
             Stream::WindowSample(length) => 0x10_000 + length as u64,
         }

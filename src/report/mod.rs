@@ -17,6 +17,7 @@ pub mod leaderboard;
 pub mod paper;
 pub mod plot;
 pub mod reproduction;
+pub mod statistic;
 pub mod study;
 pub mod summary;
 pub mod switches;

@@ -484,9 +484,9 @@ const VERDICT = { holds: "holds", "does-not-hold": "does not hold", inconclusive
 /**
  * The first screen: every claim with its verdicts and why-line in view at 1400 x 1000 without
  * scrolling, stacked at 390 px; each sentence checked against the decomposition it came from
- * (dist/decomposition.json): its opening says published's verdict, each switch it names has the
- * verdict it says, "no single switch" means none turns it, and it counts and names the switches not
- * measured.
+ * (dist/decomposition.json): its opening says published's verdict and statistic, it names every
+ * switch that turns the claim (from either protocol) with the verdict and effect the JSON holds,
+ * and the switches measured for no claim are said once above the table.
  */
 async function firstScreen(origin) {
   const browser = await launch(MODES["cpu-fallback"].flags);
@@ -519,36 +519,47 @@ async function firstScreen(origin) {
       }[word];
       assert.ok(row.line.startsWith(opening), `${claim.key}: "${row.line}" opens with "${opening}"`);
       if (p.missing) continue;
-      const switches = (from) => decomposition.columns.filter((c) => c.from === from && c.switched !== null);
-      const named = /(holds|does not hold|is inconclusive) once (.+?) alone is switched to (the default|published)/g;
-      let turned = 0;
-      for (const [, verb, names, side] of row.line.matchAll(named)) {
-        for (const name of names.split(/, | or /)) {
-          const label = name.replace(/ \(\d+ seeds\)$/, "");
-          const from = side === "the default" ? "published" : "default";
-          const cell = switches(from).find((c) => c.switched === label)?.verdicts[i];
-          assert.ok(cell && !cell.missing, `${claim.key}: "${label}" is a measured switch from ${from}`);
-          assert.equal(VERDICT[cell.verdict], verb.replace(/^is /, ""), `${claim.key}: ${label}`);
-          turned += 1;
+      // Every switch it names turns the claim by the JSON (its verdict differs from its
+      // protocol's, its effect's interval excludes 0), with that verdict and that effect; and it
+      // names every such switch of either protocol, published's before the default's.
+      const turns = (c, from) => {
+        const v = c.verdicts[i];
+        const b = base(from).verdicts[i];
+        const [low, high] = v.effect?.interval ?? [0, 0];
+        return !v.missing && !b.missing && v.verdict !== b.verdict && (low > 0 || high < 0);
+      };
+      const signed = (x) => (x < 0 ? "−" : "+") + Math.abs(x).toFixed(2);
+      const plain = (x) => (x < 0 ? "−" : "") + Math.abs(x).toFixed(2);
+      const made = { "makes it hold": "holds", "makes it fail": "does-not-hold", "leaves it inconclusive": "inconclusive" };
+      const [publishedPart, defaultPart = ""] = row.line.split(" Under METHOD's default it ");
+      for (const [from, part] of [["published", publishedPart], ["default", defaultPart]]) {
+        const named = [...part.matchAll(/; ([^;]+?) alone (makes it hold|makes it fail|leaves it inconclusive) \(([^()]*)\)/g)];
+        const expected = decomposition.columns.filter((c) => c.from === from && c.switched !== null && turns(c, from));
+        const sides = (c) => decomposition.columns.filter((o) => o.switched === c.switched).length;
+        const label = (c) => (sides(c) > 1 ? `${c.switched} from ${c.from}` : c.switched);
+        assert.deepEqual(named.map((m) => m[1]).sort(), expected.map(label).sort(), `${claim.key}: the switches that turn it from ${from}`);
+        for (const [, name, verb, effect] of named) {
+          const c = expected.find((c) => label(c) === name);
+          const e = c.verdicts[i].effect;
+          assert.equal(c.verdicts[i].verdict, made[verb], `${claim.key}: ${name}`);
+          const numbers = `${signed(e.value)} [${plain(e.interval[0])}, ${plain(e.interval[1])}]`;
+          assert.ok(effect.startsWith(numbers), `${claim.key}: ${name}'s effect "${effect}" is ${numbers}`);
         }
       }
-      if (/no single switch (to the default|measured so far) turns it/.test(row.line)) {
-        assert.equal(turned, 0);
-        for (const c of switches("published").filter((c) => !c.verdicts[i].missing)) {
-          assert.equal(c.verdicts[i].verdict, p.verdict, `${claim.key}: ${c.switched} turns it`);
-        }
+      const statistic = (m) => `${plain(m.value)} [${plain(m.interval[0])}, ${plain(m.interval[1])}]`;
+      if (p.measured.value !== null && p.measured.interval) {
+        assert.ok(publishedPart.includes(`(${statistic(p.measured)}`), `${claim.key}: published's statistic in "${publishedPart}"`);
       }
-      const unmeasured = decomposition.columns.filter((c) => c.switched !== null && c.verdicts[i].missing);
-      // Each named with why: "Not measured: x, y from default (why); y from published (why)." (a
-      // switch made from both sides named with its side).
-      const named_ = row.line.match(/ Not measured: (.+)\.$/);
-      const listed = named_ ? named_[1].split("; ").flatMap((group) => group.replace(/ \([^)]*\)$/, "").split(", ")) : [];
-      const sides = (c) => decomposition.columns.filter((o) => o.switched === c.switched).length;
-      assert.deepEqual(
-        listed.sort(),
-        unmeasured.map((c) => (sides(c) > 1 ? `${c.switched} from ${c.from}` : c.switched)).sort(),
-        `${claim.key}: the switches named as not measured`,
-      );
+    }
+    // Switches measured for no claim that needs an analysed seed are said once above the table.
+    const never = decomposition.columns.filter(
+      (c) => c.switched !== null && c.verdicts.every((v, i) => v.missing || !decomposition.claims[i].analysed),
+    );
+    const said = await page.locator("#claims p.unmeasured-everywhere").allTextContents();
+    if (never.length === 0) {
+      assert.equal(said.length, 0, "nothing said of switches measured for no claim");
+    } else {
+      for (const c of never) assert.ok(said[0].includes(c.switched), `"${said[0]}" names ${c.switched}`);
     }
     // The forest plot: a dot per measured column and task, at the ρ the JSON holds.
     const dots = await page.locator("#forest circle.rho").evaluateAll((cs) => cs.map((c) => Number(c.dataset.rho)));

@@ -22,7 +22,8 @@ use crate::report::switches::decomposition::Decomposition;
 use crate::report::switches::switch_table;
 use crate::report::workshop::{WORKSHOP_CITATION, Workshop, per_seed_table, role_table, table1};
 
-pub use crate::report::claims::{Claim, Holds, MIN_SEEDS, claims};
+pub use crate::report::claims::{Claim, Holds, claims};
+pub use crate::report::statistic::MIN_SEEDS;
 
 /// One sweep the document reads: the position scheme its models were trained under, where its
 /// reports are and what it is, as the reader should see them, and the reports.
@@ -376,17 +377,35 @@ fn decomposition_section((dir, d): (&str, &Decomposition)) -> String {
     let mut out = String::from(
         "\n## Which choice makes each finding\n\nEach claim judged under protocol `published`, \
          under METHOD's default, and under each with one choice switched to the other \
-         protocol's, on the paper's ten seeds, by the rules above. The analysis switches read \
-         the same models; each training switch has a sweep of its own (",
+         protocol's, on every seed each sweep holds (the paper's ten and 1–10), by the rules \
+         above. The analysis switches read the same models; each training switch has a sweep of \
+         its own (",
     );
     out += &format!(
         "`{dir}/SCHEME/TASK`, SCHEME as `scripts/parallel-runs` names it; \
          `docs/published-pipeline.md` says how to rerun one). The sentences are computed from \
-         the table, never written by hand. The forest plot of ρ: `docs/forest.svg`.\n\n"
+         the table, never written by hand. A switch turns a claim when its verdict differs from \
+         its protocol's and its effect's interval excludes 0 (METHOD §9.2); a verdict change \
+         whose effect's interval includes 0 is within noise. The forest plot of ρ: \
+         `docs/forest.svg`.\n\n"
     );
-    for (claim, line) in d.claims.iter().zip(d.why_lines()) {
-        out += &format!("- `{}` ({}): {line}\n", claim.key, claim.claim);
+    if let Some(everywhere) = d.unmeasured_everywhere() {
+        out += &format!("{everywhere}\n\n");
     }
+    for ((claim, line), detail) in d.claims.iter().zip(d.why_lines()).zip(d.why_details()) {
+        out += &format!("- `{}` ({}): {line}", claim.key, claim.claim);
+        if !detail.is_empty() {
+            out += &format!(" {detail}");
+        }
+        out += "\n";
+    }
+    let (replicated, halves, effects) = d.agreement();
+    out += &format!(
+        "\n### Split halves\n\nEach effect computed again on the paper's ten seeds and on \
+         seeds 1–10 apart: {replicated} of the {halves} claim × switch effects measured on both \
+         halves have the same sign on both ({effects} effects in all; the others lack a half).\n\n"
+    );
+    out += &d.effects_table().markdown();
     out += "\n";
     out += &d.table().markdown();
     out += "\n";

@@ -1,13 +1,15 @@
 //! Which choice makes each finding: the paper's claims judged under protocol `published`, under
 //! METHOD's default, and under each with one choice switched to the other protocol's, one column
-//! per row of [`VARIANTS`]; and per claim a sentence computed from those columns that names the
-//! switches turning its verdict ([`Decomposition::why_lines`]).
+//! per row of [`VARIANTS`], on every seed the sweeps hold (the paper's ten and 1–10, METHOD §9);
+//! per switch and claim its effect on the claim's statistic with an interval, on all the seeds
+//! and on each half (METHOD §9.2); and per claim a sentence computed from those effects that
+//! names every switch changing its verdict ([`Decomposition::why_lines`]).
 //!
 //! A column is data: the protocol it starts from, the switch, the sweep whose models it reads
 //! (by training scheme) and how it reads them ([`Reading`]). Analysis switches read the base's
 //! own models through a [`Reading::view`]; training switches read a sweep of their own.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
@@ -16,14 +18,18 @@ use crate::analysis::stats::MeanStd;
 use crate::engine::task::Task;
 use crate::experiment::protocol::Protocol;
 use crate::experiment::report::SeedReport;
-use crate::report::claims::{Holds, claims};
+use crate::report::claims::{Claim, Holds, claims};
 use crate::report::paper::Reported;
+use crate::report::statistic::{Effect, Measured};
 use crate::report::summary::Summary;
 use crate::report::switches::{READINGS, Reading};
 use crate::report::table::{Cell, Format, Table};
 
-/// The analysed seeds per task below which a sentence names a switch with its seed count.
+/// The analysed seeds per task below which the forest plot names a column's seed count.
 pub const WELL_MEASURED: usize = 8;
+
+/// The seeds a column is meant to rest on per task: the paper's ten and 1–10 (METHOD §9).
+pub const SEEDS_WANTED: usize = 20;
 
 /// One column: a protocol, or a protocol with one choice switched to the other's.
 #[derive(Clone, Copy, Debug)]
@@ -37,6 +43,9 @@ pub struct Variant {
     pub models: &'static str,
     /// How the models are read.
     pub reading: Reading,
+    /// Whether its models are trained apart from the base's (a training switch): its effects
+    /// resample the two columns' seeds apart, where the others pair them.
+    pub trains: bool,
 }
 
 /// The columns, each protocol first and then its single switches. A training switch is the
@@ -125,19 +134,44 @@ pub const VARIANTS: [Variant; 16] = [
     ),
 ];
 
-/// A column starting from `from`.
+/// A column starting from `from`: it trains its own models when its training scheme is not
+/// the protocol's own, except the window's sample, which evaluates the published models again.
 const fn variant(
     from: Protocol,
     switched: Option<&'static str>,
     models: &'static str,
     reading: Reading,
 ) -> Variant {
+    let own = match from {
+        Protocol::Published => "published",
+        Protocol::Default => "default",
+    };
     Variant {
         from,
         switched,
         models,
         reading,
+        trains: !same(models, own) && !same(models, WINDOW_SAMPLE),
     }
+}
+
+/// The window's sample switched: the published models evaluated out of distribution again.
+const WINDOW_SAMPLE: &str = "published+window-sample=0";
+
+/// Whether two names are the same (`==` is not `const` on `str`).
+const fn same(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    if a.len() != b.len() {
+        return false;
+    }
+    let mut i = 0;
+    while i < a.len() {
+        if a[i] != b[i] {
+            return false;
+        }
+        i += 1;
+    }
+    true
 }
 
 /// One claim under one column.
@@ -153,12 +187,28 @@ pub struct Verdict {
     /// needs, none of them analysed (none in the OOD window), reports made before the reading,
     /// no C to compare with, or joint ablations the analyses did not make. `None` where it is measured.
     pub missing: Option<String>,
+    /// The claim's statistic on the column's seeds (METHOD §9.1).
+    pub measured: Measured,
+    /// A switch's effect on the statistic against its protocol's column (METHOD §9.2); `None`
+    /// for a protocol's own column and where either is not measured.
+    pub effect: Option<Effect>,
 }
 
 impl Verdict {
     /// Whether the cell is measured.
     pub fn measured(&self) -> bool {
         self.missing.is_none()
+    }
+
+    /// Whether a switch turns the claim: its verdict differs from its protocol's and its
+    /// effect's interval excludes 0 (METHOD §9.2).
+    pub fn turns(&self, base: &Verdict) -> bool {
+        self.changes(base) && self.effect.as_ref().is_some_and(Effect::excludes_zero)
+    }
+
+    /// Whether both are measured and their verdicts differ.
+    pub fn changes(&self, base: &Verdict) -> bool {
+        self.measured() && base.measured() && self.verdict != base.verdict
     }
 
     /// The cell as a table shows it: `holds: 0.72 vs 0.40`, or `not measured (why)`.
@@ -184,8 +234,8 @@ pub struct Column {
     /// Per task measured: seeds analysed, seeds run (the paper's seeds). A task whose reports
     /// do not all hold the column's reading is not measured.
     pub seeds: BTreeMap<Task, (usize, usize)>,
-    /// The tasks whose reports were made before the column's reading (analyse them again).
-    pub predating: Vec<Task>,
+    /// Per task, the reports made before the column's reading, left out (analyse them again).
+    pub predating: BTreeMap<Task, usize>,
     /// Per task: ρ of G against C across the analysed seeds.
     pub rho: BTreeMap<Task, MeanStd>,
     /// One per claim, in the claims' order.
@@ -209,16 +259,31 @@ impl Column {
     /// Why a claim needing `needs` is not measured in this column, in a few words: its runs are
     /// not made yet, were analysed before its reading, none is in the OOD window, or their
     /// ablations for it were not made.
-    fn why_unmeasured(&self, needs: &[Task]) -> &'static str {
+    fn why_unmeasured(&self, needs: &[Task]) -> String {
         for t in needs {
             match self.seeds.get(t) {
-                None if self.predating.contains(t) => return "analysed before its reading",
-                None => return "not run yet",
-                Some((0, _)) => return "no seed in the OOD window",
+                None if self.predating.contains_key(t) => {
+                    return "analysed before its reading".into();
+                }
+                None => return "not run yet".into(),
+                Some((0, n)) => return format!("0 of {n} runs a task in the OOD window"),
                 Some(_) => {}
             }
         }
-        "its ablations not made"
+        "its ablations not made".into()
+    }
+
+    /// The switch's name in a list of both protocols' switches: with its side where both
+    /// protocols switch a choice of that name.
+    fn name_among(&self, columns: &[Column]) -> String {
+        let switched = self.switched.as_deref().unwrap_or_default();
+        let sides = (columns.iter())
+            .filter(|o| o.switched.as_deref() == Some(switched))
+            .count();
+        match sides {
+            1 => switched.to_string(),
+            _ => format!("{switched} from {}", self.from),
+        }
     }
 }
 
@@ -233,6 +298,10 @@ pub struct ClaimName {
     pub claim: String,
     /// The tasks its verdict is drawn from.
     pub needs: Vec<Task>,
+    /// What its statistic is (METHOD §9.1).
+    pub statistic: String,
+    /// Whether it needs analysed seeds (every claim but the window's).
+    pub analysed: bool,
 }
 
 /// Every claim under every column: what `gradcause compare`, REPRODUCTION.md and the page show
@@ -249,12 +318,43 @@ pub struct Decomposition {
 }
 
 impl Decomposition {
-    /// Every claim under every column on the paper's seeds, `sweeps` giving each training
-    /// scheme's reports (a scheme with none gives columns with nothing measured).
+    /// Every claim under every column on every seed the sweeps hold, `sweeps` giving each
+    /// training scheme's reports (a scheme with none gives columns with nothing measured), and
+    /// each switch's effect on every claim against its protocol's column.
     pub fn new(reported: &Reported, sweeps: &BTreeMap<&str, &[SeedReport]>) -> Self {
-        let columns: Vec<Column> = VARIANTS
+        let computed: Vec<(Column, Vec<Claim>)> = VARIANTS
             .iter()
             .map(|variant| column(reported, variant, sweeps))
+            .collect();
+        let paper_half = |seed: u64| reported.seeds.contains(&seed);
+        let columns = VARIANTS
+            .iter()
+            .zip(&computed)
+            .map(|(variant, (column, checked))| {
+                let mut column = column.clone();
+                let base = VARIANTS
+                    .iter()
+                    .position(|o| o.from == variant.from && o.switched.is_none());
+                let Some((base, base_checked)) = base.map(|b| &computed[b]) else {
+                    return column;
+                };
+                if column.is_base() {
+                    return column;
+                }
+                for (i, verdict) in column.verdicts.iter_mut().enumerate() {
+                    if !verdict.measured() || !base.verdicts[i].measured() {
+                        continue;
+                    }
+                    let (claim, base_claim) = (&checked[i], &base_checked[i]);
+                    verdict.effect = Some(claim.statistic.effect(
+                        &base_claim.sample,
+                        &claim.sample,
+                        !variant.trains,
+                        paper_half,
+                    ));
+                }
+                column
+            })
             .collect();
         let claims = claims(reported, &BTreeMap::new(), READINGS[0].key())
             .into_iter()
@@ -263,6 +363,8 @@ impl Decomposition {
                 title: c.title.into(),
                 claim: c.claim.into(),
                 needs: c.needs.to_vec(),
+                statistic: c.statistic.what.into(),
+                analysed: c.analysed,
             })
             .collect();
         let paper_rho = reported
@@ -282,10 +384,72 @@ impl Decomposition {
         self.columns.iter().find(|c| c.from == from && c.is_base())
     }
 
-    /// Per claim, one sentence saying under which switch its verdict turns, computed from the
-    /// columns: from `published` first, then what METHOD's default says where it differs.
+    /// Per claim, one sentence computed from the columns: its verdict under `published` with
+    /// its statistic, each single switch that turns it with its effect (METHOD §9.2), then the
+    /// same from METHOD's default where its verdict differs or a switch turns it there.
     pub fn why_lines(&self) -> Vec<String> {
         (0..self.claims.len()).map(|i| self.why_line(i)).collect()
+    }
+
+    /// Per claim, what its sentence leaves to be unfolded: every other verdict change, each
+    /// within noise (its effect's interval includes 0), and the switches not measured for it
+    /// alone (those measured for no claim are [`Decomposition::unmeasured_everywhere`]).
+    pub fn why_details(&self) -> Vec<String> {
+        (0..self.claims.len()).map(|i| self.why_detail(i)).collect()
+    }
+
+    /// The switches measured for no claim that needs an analysed seed, with why, said once for
+    /// every row: `None` when there are none.
+    pub fn unmeasured_everywhere(&self) -> Option<String> {
+        let names =
+            self.grouped_unmeasured(self.unmeasured_columns().filter(|c| self.said_once(c)));
+        (!names.is_empty()).then(|| format!("Not measured in any row: {names}."))
+    }
+
+    /// Whether `c` is measured for no claim that needs an analysed seed, so that its rows'
+    /// sentences leave it to [`Decomposition::unmeasured_everywhere`].
+    fn said_once(&self, c: &Column) -> bool {
+        (self.claims.iter().zip(&c.verdicts))
+            .filter(|(claim, _)| claim.analysed)
+            .all(|(_, v)| !v.measured())
+    }
+
+    /// The switch columns, with their verdicts on claim `i` and their protocol's.
+    fn switches(&self, i: usize) -> impl Iterator<Item = (&Column, &Verdict, &Verdict)> {
+        self.columns
+            .iter()
+            .filter(|c| !c.is_base())
+            .filter_map(move |c| {
+                let base = self.base(c.from)?;
+                Some((c, &c.verdicts[i], &base.verdicts[i]))
+            })
+    }
+
+    /// The switch columns not measured for at least one claim.
+    fn unmeasured_columns(&self) -> impl Iterator<Item = &Column> {
+        self.columns
+            .iter()
+            .filter(|c| !c.is_base() && c.verdicts.iter().any(|v| !v.measured()))
+    }
+
+    /// `a, b from default (why); c (why)`: columns named with why each is not measured, those
+    /// with one reason together.
+    fn grouped_unmeasured<'a>(&'a self, columns: impl Iterator<Item = &'a Column>) -> String {
+        let mut why: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for c in columns {
+            // The tasks it ran, or every task where it ran none.
+            let mut needs: Vec<Task> = c.seeds.keys().chain(c.predating.keys()).copied().collect();
+            if needs.is_empty() {
+                needs = Task::ALL.to_vec();
+            }
+            why.entry(c.why_unmeasured(&needs))
+                .or_default()
+                .push(c.name_among(&self.columns));
+        }
+        (why.into_iter())
+            .map(|(why, names)| format!("{} ({why})", names.join(", ")))
+            .collect::<Vec<_>>()
+            .join("; ")
     }
 
     /// The sentence of claim `i` ([`Decomposition::why_lines`]).
@@ -297,121 +461,87 @@ impl Decomposition {
         if let Some(missing) = &p.missing {
             return format!("Not measured under published: {missing}.");
         }
-        let needs = &self.claims[i].needs;
-        let switches = |from: Protocol| {
-            self.columns
-                .iter()
-                .filter(move |c| c.from == from && !c.is_base())
+        let opening = match p.verdict {
+            Holds::Holds => "Holds under published",
+            Holds::DoesNotHold => "Does not hold even under published",
+            Holds::Inconclusive => "Inconclusive under published",
         };
-        let turned_to = |from: Protocol, to: Holds| -> Vec<String> {
-            switches(from)
-                .filter(|c| c.verdicts[i].measured() && c.verdicts[i].verdict == to)
-                .filter_map(|c| {
-                    let seeds = needs
-                        .iter()
-                        .map(|t| c.seeds.get(t).map_or(0, |s| s.0))
-                        .min()?;
-                    let switched = c.switched.clone()?;
-                    Some(if seeds < WELL_MEASURED {
-                        format!("{switched} ({seeds} seeds)")
-                    } else {
-                        switched
-                    })
-                })
+        let turning = |from: Protocol| -> Vec<String> {
+            self.switches(i)
+                .filter(|(c, v, base)| c.from == from && v.turns(base))
+                .map(|(c, v, _)| change(c, v, &self.columns))
                 .collect()
         };
-        // "no single switch" speaks for the switches measured; the count of the others follows.
-        let so_far = if switches(Protocol::Published).any(|c| !c.verdicts[i].measured()) {
-            "measured so far"
+        let mut out = format!("{opening} ({})", p.measured.text(2));
+        let from_published = turning(Protocol::Published);
+        if from_published.is_empty() {
+            out += "; no single switch to the default turns it";
         } else {
-            "to the default"
-        };
-        let mut out = match p.verdict {
-            Holds::Holds => {
-                let fails = turned_to(Protocol::Published, Holds::DoesNotHold);
-                let unsure = turned_to(Protocol::Published, Holds::Inconclusive);
-                if !fails.is_empty() {
-                    format!(
-                        "Holds under published; does not hold once {} alone is switched to the \
-                         default.",
-                        or_list(&fails)
-                    )
-                } else if !unsure.is_empty() {
-                    format!(
-                        "Holds under published; it is inconclusive once {} alone is switched to \
-                         the default.",
-                        or_list(&unsure)
-                    )
-                } else {
-                    format!("Holds under published, and no single switch {so_far} turns it.")
-                }
-            }
-            Holds::DoesNotHold => {
-                let holds = turned_to(Protocol::Published, Holds::Holds);
-                let mut s = "Does not hold even under published".to_string();
-                if !holds.is_empty() {
-                    s += &format!(
-                        "; it holds once {} alone is switched to the default",
-                        or_list(&holds)
-                    );
-                }
-                s + "."
-            }
-            Holds::Inconclusive => {
-                let mut s = "Inconclusive under published".to_string();
-                for (to, words) in [
-                    (Holds::Holds, "holds"),
-                    (Holds::DoesNotHold, "does not hold"),
-                ] {
-                    let turned = turned_to(Protocol::Published, to);
-                    if !turned.is_empty() {
-                        s += &format!(
-                            "; it {words} once {} alone is switched to the default",
-                            or_list(&turned)
-                        );
-                    }
-                }
-                s + "."
-            }
-        };
+            out += &format!("; {}", from_published.join("; "));
+        }
+        out += ".";
         if let Some(d) = self.base(Protocol::Default).map(|c| &c.verdicts[i])
             && d.measured()
-            && d.verdict != p.verdict
         {
-            out += &format!(" Under METHOD's default it {}", phrase(d.verdict));
-            let back = turned_to(Protocol::Default, p.verdict);
-            if !back.is_empty() {
+            let from_default = turning(Protocol::Default);
+            if d.verdict != p.verdict || !from_default.is_empty() {
                 out += &format!(
-                    "; it {} once {} alone is switched to published",
-                    phrase(p.verdict),
-                    or_list(&back)
+                    " Under METHOD's default it {} ({})",
+                    phrase(d.verdict),
+                    d.measured.text(2)
                 );
+                for turned in from_default {
+                    out += &format!("; {turned}");
+                }
+                out += ".";
             }
-            out += ".";
         }
-        let unmeasured: Vec<&Column> = (self.columns.iter())
-            .filter(|c| !c.is_base() && !c.verdicts[i].measured())
+        out
+    }
+
+    /// What claim `i`'s sentence leaves out ([`Decomposition::why_details`]).
+    fn why_detail(&self, i: usize) -> String {
+        let mut parts = Vec::new();
+        let noise: Vec<String> = self
+            .switches(i)
+            .filter(|(_, v, base)| v.changes(base) && !v.turns(base))
+            .map(|(c, v, _)| change(c, v, &self.columns))
+            .collect();
+        if !noise.is_empty() {
+            parts.push(format!("Within noise: {}.", noise.join("; ")));
+        }
+        let needs = &self.claims[i].needs;
+        let unmeasured: Vec<&Column> = self
+            .unmeasured_columns()
+            .filter(|c| !c.verdicts[i].measured() && !self.said_once(c))
             .collect();
         if !unmeasured.is_empty() {
-            let mut why: BTreeMap<&str, Vec<String>> = BTreeMap::new();
-            for c in &unmeasured {
-                // A switch made from both sides is named with the side.
-                let switched = c.switched.as_deref().unwrap_or_default();
-                let sides = (self.columns.iter())
-                    .filter(|o| o.switched.as_deref() == Some(switched))
-                    .count();
-                let name = match sides {
-                    1 => switched.to_string(),
-                    _ => format!("{switched} from {}", c.from),
-                };
-                why.entry(c.why_unmeasured(needs)).or_default().push(name);
+            let mut why: BTreeMap<String, Vec<String>> = BTreeMap::new();
+            for c in unmeasured {
+                why.entry(c.why_unmeasured(needs))
+                    .or_default()
+                    .push(c.name_among(&self.columns));
             }
             let why: Vec<String> = (why.into_iter())
                 .map(|(why, names)| format!("{} ({why})", names.join(", ")))
                 .collect();
-            out += &format!(" Not measured: {}.", why.join("; "));
+            parts.push(format!("Not measured: {}.", why.join("; ")));
         }
-        out
+        parts.join(" ")
+    }
+
+    /// Per claim and switch, whether its effect has the same sign on the paper's ten seeds and
+    /// on 1–10: (replicated, effects with both halves, effects measured).
+    pub fn agreement(&self) -> (usize, usize, usize) {
+        let effects: Vec<&Effect> = (self.columns.iter())
+            .flat_map(|c| c.verdicts.iter().filter_map(|v| v.effect.as_ref()))
+            .collect();
+        let halves = effects.iter().filter(|e| e.replicated.is_some()).count();
+        let replicated = effects
+            .iter()
+            .filter(|e| e.replicated == Some(true))
+            .count();
+        (replicated, halves, effects.len())
     }
 
     /// Columns × claims: each cell the verdict and its number, beside the seeds analysed.
@@ -434,10 +564,49 @@ impl Decomposition {
         Table {
             name: "decomposition",
             title: "Each claim under protocol published, METHOD's default, and each with one \
-                    choice switched to the other's, on the paper's seeds: the verdict and the \
-                    number behind it (the rules of the robustness table)"
+                    choice switched to the other's, on every seed of each sweep: the verdict and \
+                    the number behind it (the rules of the robustness table)"
                 .into(),
             columns,
+            rows,
+        }
+    }
+
+    /// Per switch and claim, its effect on the claim's statistic (METHOD §9.2): the verdicts
+    /// before and after, S(switched) − S(base) with its interval and seeds, the effect on each
+    /// half of the seeds, and whether the switch turns the claim.
+    pub fn effects_table(&self) -> Table {
+        let mut rows = Vec::new();
+        for (i, claim) in self.claims.iter().enumerate() {
+            for (c, v, base) in self.switches(i) {
+                let Some(e) = &v.effect else { continue };
+                let half = |h: Option<f64>| h.map_or("—".into(), |x| format!("{x:+.2}"));
+                let reading = if v.turns(base) {
+                    "turns it"
+                } else if v.changes(base) {
+                    "within noise"
+                } else {
+                    "same verdict"
+                };
+                rows.push(vec![
+                    Cell::Text(claim.key.clone()),
+                    Cell::Text(c.label()),
+                    Cell::Text(format!("{} → {}", base.verdict.word(), v.verdict.word())),
+                    Cell::Text(e.text(2)),
+                    Cell::Text(format!("{} / {}", half(e.halves[0]), half(e.halves[1]))),
+                    Cell::Text(reading.into()),
+                ]);
+            }
+        }
+        Table {
+            name: "decomposition-effects",
+            title: "Each switch's effect on each claim's statistic: S(switched) − S(protocol) \
+                    [95% bootstrap interval], paired on the seeds both analysed where the two \
+                    read the same models; on the paper's ten seeds / on seeds 1–10"
+                .into(),
+            columns: ["claim", "column", "verdict", "effect", "halves", "reading"]
+                .map(String::from)
+                .into(),
             rows,
         }
     }
@@ -470,35 +639,34 @@ impl Decomposition {
     }
 }
 
-/// One column computed: the variant's models on the paper's seeds, seen under its reading.
+/// One column computed: the variant's models on every seed of its sweep, seen under its reading,
+/// with the claims checked on them (their samples give the switches' effects).
 fn column(
     reported: &Reported,
     variant: &Variant,
     sweeps: &BTreeMap<&str, &[SeedReport]>,
-) -> Column {
+) -> (Column, Vec<Claim>) {
     let reading = variant.reading;
     let reports: Vec<&SeedReport> = sweeps
         .get(variant.models)
         .copied()
         .unwrap_or_default()
         .iter()
-        .filter(|r| reported.seeds.contains(&r.run.seed))
         .collect();
-    let views: Vec<SeedReport> = reports.iter().map(|r| reading.view(r)).collect();
-    // An analysed report whose view has no analysis predates the reading.
-    let predating: Vec<Task> = Task::ALL
-        .into_iter()
-        .filter(|&t| {
-            reports
-                .iter()
-                .zip(&views)
-                .any(|(r, v)| r.run.task == t && r.analysis.is_some() && v.analysis.is_none())
+    // An analysed report whose view has no analysis predates the reading: it is left out.
+    let mut predating: BTreeMap<Task, usize> = BTreeMap::new();
+    let views: Vec<SeedReport> = reports
+        .iter()
+        .filter_map(|r| {
+            let view = reading.view(r);
+            if r.analysis.is_some() && view.analysis.is_none() {
+                *predating.entry(r.run.task).or_default() += 1;
+                return None;
+            }
+            Some(view)
         })
         .collect();
-    let summaries: BTreeMap<Task, Summary> = Summary::per_task(&views, reading.g)
-        .into_iter()
-        .filter(|(t, _)| !predating.contains(t))
-        .collect();
+    let summaries: BTreeMap<Task, Summary> = Summary::per_task(&views, reading.g);
     let seeds: BTreeMap<Task, (usize, usize)> = summaries
         .iter()
         .map(|(&t, s)| (t, (s.analysed(), s.seeds.len())))
@@ -508,12 +676,13 @@ fn column(
         .filter(|(_, s)| s.analysed() > 0)
         .map(|(&t, s)| (t, s.table1.of(reading.key())))
         .collect();
-    let verdicts = claims(reported, &summaries, reading.key())
-        .into_iter()
+    let checked = claims(reported, &summaries, reading.key());
+    let verdicts = checked
+        .iter()
         .map(|c| Verdict {
             missing: c.needs.iter().find_map(|&t| {
                 let Some(s) = summaries.get(&t) else {
-                    return Some(if predating.contains(&t) {
+                    return Some(if predating.contains_key(&t) {
                         format!("the {t} reports were made before this reading")
                     } else {
                         format!("no {t} runs")
@@ -540,11 +709,13 @@ fn column(
                 })
             }),
             verdict: c.verdict,
-            headline: c.headline,
-            ours: c.ours,
+            headline: c.headline.clone(),
+            ours: c.ours.clone(),
+            measured: c.measured.clone(),
+            effect: None,
         })
         .collect();
-    Column {
+    let column = Column {
         from: variant.from,
         switched: variant.switched.map(String::from),
         models: variant.models.into(),
@@ -553,7 +724,8 @@ fn column(
         predating,
         rho,
         verdicts,
-    }
+    };
+    (column, checked)
 }
 
 /// Of the analysed `task` seeds among `views` that have Heroes or Bloats at the pruning
@@ -592,23 +764,47 @@ fn joints_made(views: &[SeedReport], task: Task, reading: Reading) -> (usize, us
     counts
 }
 
-/// `reverse 9/10, sort 10/10`, `sort: reports made before this reading`, or `no runs`.
+/// `reverse 9/10, sort 10/20 (of 20 seeds wanted; 10 made before this reading left out)`, or
+/// `no runs`.
 fn seeds_text(c: &Column) -> String {
-    let mut parts: Vec<String> = c
-        .seeds
-        .iter()
-        .map(|(t, (k, n))| format!("{t} {k}/{n}"))
+    let tasks: BTreeSet<Task> = c.seeds.keys().chain(c.predating.keys()).copied().collect();
+    let parts: Vec<String> = tasks
+        .into_iter()
+        .map(|t| {
+            let (k, n) = c.seeds.get(&t).copied().unwrap_or((0, 0));
+            let mut notes = Vec::new();
+            if n < SEEDS_WANTED {
+                notes.push(format!("of {SEEDS_WANTED} seeds wanted"));
+            }
+            if let Some(old) = c.predating.get(&t) {
+                notes.push(format!("{old} made before this reading left out"));
+            }
+            match notes.is_empty() {
+                true => format!("{t} {k}/{n}"),
+                false => format!("{t} {k}/{n} ({})", notes.join("; ")),
+            }
+        })
         .collect();
-    parts.extend(
-        c.predating
-            .iter()
-            .map(|t| format!("{t}: reports made before this reading")),
-    );
     if parts.is_empty() {
         "no runs".into()
     } else {
         parts.join(", ")
     }
+}
+
+/// `init gpt2 alone makes it fail (−0.35 [−0.55, −0.15], 20 and 18 seeds, both halves)`: a
+/// switch's verdict with its effect.
+fn change(c: &Column, v: &Verdict, columns: &[Column]) -> String {
+    let made = match v.verdict {
+        Holds::Holds => "makes it hold",
+        Holds::DoesNotHold => "makes it fail",
+        Holds::Inconclusive => "leaves it inconclusive",
+    };
+    let effect = v
+        .effect
+        .as_ref()
+        .map_or("no effect measured".into(), |e| e.text(2));
+    format!("{} alone {made} ({effect})", c.name_among(columns))
 }
 
 /// `holds`, `does not hold`, `is inconclusive`.
@@ -620,43 +816,51 @@ fn phrase(h: Holds) -> &'static str {
     }
 }
 
-/// `a`, `a or b`, `a, b or c`.
-fn or_list(items: &[String]) -> String {
-    match items {
-        [] => String::new(),
-        [one] => one.clone(),
-        [rest @ .., last] => format!("{} or {last}", rest.join(", ")),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     /// A column from `from` with one claim on sorting: `verdict` over `seeds` analysed seeds, or
-    /// not measured (`None`).
+    /// not measured (`None`); a switch's effect `effect` with interval `[low, high]`.
     fn column(
         from: Protocol,
         switched: Option<&str>,
         verdict: Option<Holds>,
         seeds: usize,
+        effect: Option<[f64; 3]>,
     ) -> Column {
+        let measured = Measured {
+            value: Some(0.5),
+            interval: Some([0.4, 0.6]),
+            seeds: [(Task::Sort, seeds)].into(),
+            verdict: verdict.unwrap_or(Holds::Inconclusive),
+            p: None,
+        };
         Column {
             from,
             switched: switched.map(String::from),
             models: "m".into(),
             reading: "r".into(),
             seeds: verdict
-                .map(|_| (Task::Sort, (seeds, 10)))
+                .map(|_| (Task::Sort, (seeds, 20)))
                 .into_iter()
                 .collect(),
-            predating: Vec::new(),
+            predating: BTreeMap::new(),
             rho: BTreeMap::new(),
             verdicts: vec![Verdict {
                 verdict: verdict.unwrap_or(Holds::Inconclusive),
                 headline: "h".into(),
                 ours: "o".into(),
                 missing: verdict.is_none().then(|| "no sort runs".into()),
+                measured,
+                effect: effect.map(|[value, low, high]| Effect {
+                    value: Some(value),
+                    interval: Some([low, high]),
+                    paired: false,
+                    seeds: [20, seeds],
+                    halves: [Some(value), Some(value)],
+                    replicated: Some(true),
+                }),
             }],
         }
     }
@@ -668,6 +872,8 @@ mod tests {
                 title: "t".into(),
                 claim: "c".into(),
                 needs: vec![Task::Sort],
+                statistic: "s".into(),
+                analysed: true,
             }],
             columns,
             paper_rho: BTreeMap::new(),
@@ -679,93 +885,82 @@ mod tests {
 
     #[test]
     fn a_switchs_name_reads_alone_in_a_list_of_names() {
-        // Sentences list switches as `a, b or c`, and the page test reads them back.
+        // Sentences list switches as `a alone …; b alone …`, and the page test reads them back.
         for variant in VARIANTS {
             let name = variant.switched.unwrap_or_default();
-            assert!(!name.contains(", ") && !name.contains(" or "), "{name}");
+            assert!(!name.contains("; ") && !name.contains(" alone "), "{name}");
         }
     }
 
     #[test]
-    fn the_sentence_names_the_switches_that_turn_the_verdict_from_either_side() {
+    fn only_switches_that_train_other_models_resample_apart() {
+        for variant in VARIANTS {
+            let own = if variant.from == P {
+                "published"
+            } else {
+                "default"
+            };
+            let evaluated_again = variant.models == own || variant.models == WINDOW_SAMPLE;
+            assert_eq!(variant.trains, !evaluated_again, "{}", variant.models);
+        }
+    }
+
+    #[test]
+    fn the_sentence_names_each_switch_that_turns_the_verdict_with_its_effect() {
         let d = decomposition(vec![
-            column(P, None, Some(Yes), 10),
-            column(P, Some("a"), Some(No), 10),
-            column(P, Some("b"), Some(Unsure), 3),
-            column(P, Some("c"), None, 0),
-            column(P, Some("e"), Some(No), 5),
-            column(D, None, Some(No), 10),
-            column(D, Some("f"), Some(Yes), 9),
+            column(P, None, Some(Yes), 20, None),
+            column(P, Some("a"), Some(No), 18, Some([-0.3, -0.5, -0.1])),
+            column(P, Some("b"), Some(Unsure), 19, Some([-0.1, -0.3, 0.1])),
+            column(P, Some("c"), None, 0, None),
+            column(P, Some("e"), Some(Yes), 20, Some([0.1, 0.0, 0.2])),
+            column(D, None, Some(No), 20, None),
+            column(D, Some("f"), Some(Yes), 17, Some([0.4, 0.2, 0.6])),
         ]);
         assert_eq!(
             d.why_lines(),
             [
-                "Holds under published; does not hold once a or e (5 seeds) alone is switched to \
-              the default. Under METHOD's default it does not hold; it holds once f alone is \
-              switched to published. Not measured: c (not run yet)."
+                "Holds under published (0.50 [0.40, 0.60], 20 seeds); a alone makes it fail \
+                 (−0.30 [−0.50, −0.10], 20 and 18 seeds, both halves). Under METHOD's default it \
+                 does not hold (0.50 [0.40, 0.60], 20 seeds); f alone makes it hold (+0.40 [0.20, \
+                 0.60], 20 and 17 seeds, both halves)."
             ]
+        );
+        assert_eq!(
+            d.why_details(),
+            [
+                "Within noise: b alone leaves it inconclusive (−0.10 [−0.30, 0.10], 20 and 19 \
+                 seeds, both halves)."
+            ]
+        );
+        assert_eq!(
+            d.unmeasured_everywhere().as_deref(),
+            Some("Not measured in any row: c (not run yet).")
         );
     }
 
     #[test]
-    fn the_sentence_says_why_each_switch_not_measured_is_not() {
-        let mut empty = column(P, Some("d"), Some(Unsure), 0);
-        empty.verdicts[0].missing = Some("no sort seed analysed".into());
-        let mut stale = column(D, Some("c"), None, 0);
-        stale.predating = vec![Task::Sort];
+    fn a_switch_measured_for_no_claim_is_said_once_and_not_in_each_row() {
+        let mut never = column(P, Some("d"), Some(Unsure), 0, None);
+        never.verdicts[0].missing = Some("no sort seed analysed".into());
+        never.seeds = [(Task::Sort, (0, 10))].into();
         let d = decomposition(vec![
-            column(P, None, Some(Yes), 10),
-            empty,
-            column(P, Some("c"), None, 0),
-            column(D, None, Some(Yes), 10),
-            stale,
+            column(P, None, Some(Unsure), 20, None),
+            never,
+            column(D, None, Some(Unsure), 20, None),
         ]);
         assert_eq!(
             d.why_lines(),
             [
-                "Holds under published, and no single switch measured so far turns it. Not \
-                 measured: c from default (analysed before its reading); d (no seed in the OOD \
-                 window); c from published (not run yet)."
+                "Inconclusive under published (0.50 [0.40, 0.60], 20 seeds); no single switch to \
+              the default turns it."
             ]
         );
-    }
-
-    #[test]
-    fn the_sentence_says_when_no_switch_turns_it_or_it_never_holds() {
-        let none = decomposition(vec![
-            column(P, None, Some(Yes), 10),
-            column(P, Some("a"), Some(Yes), 10),
-            column(D, None, Some(Yes), 10),
-        ]);
+        assert_eq!(d.why_details(), [""]);
         assert_eq!(
-            none.why_lines(),
-            ["Holds under published, and no single switch to the default turns it."]
+            d.unmeasured_everywhere().as_deref(),
+            Some("Not measured in any row: d (0 of 10 runs a task in the OOD window).")
         );
-        let unsure = decomposition(vec![
-            column(P, None, Some(Yes), 10),
-            column(P, Some("b"), Some(Unsure), 3),
-            column(P, Some("c"), None, 0),
-        ]);
-        assert_eq!(
-            unsure.why_lines(),
-            [
-                "Holds under published; it is inconclusive once b (3 seeds) alone is switched \
-                 to the default. Not measured: c (not run yet)."
-            ]
-        );
-        let never = decomposition(vec![
-            column(P, None, Some(No), 10),
-            column(P, Some("a"), Some(No), 10),
-            column(P, Some("g"), Some(Yes), 10),
-        ]);
-        assert_eq!(
-            never.why_lines(),
-            [
-                "Does not hold even under published; it holds once g alone is switched to the \
-              default."
-            ]
-        );
-        let unmeasured = decomposition(vec![column(P, None, None, 0)]);
+        let unmeasured = decomposition(vec![column(P, None, None, 0, None)]);
         assert_eq!(
             unmeasured.why_lines(),
             ["Not measured under published: no sort runs."]
