@@ -311,6 +311,7 @@ fn ClaimRow(claim: Claim, switches: Option<Switches>) -> impl IntoView {
                     <p>{claim.claim}</p>
                     <p>{claim.ours}</p>
                     <p>{claim.rule}</p>
+                    <p class="paper-under-rule">"The paper's own numbers under this rule: " {claim.paper.text()}</p>
                     {(!claim.why.is_empty()).then(|| view! { <p>{claim.why}</p> })}
                 </details>
             </th>

@@ -224,6 +224,27 @@ impl Statistic {
         (as_large + 1) as f64 / (BOOTSTRAP_RESAMPLES + 1) as f64
     }
 
+    /// S known only as a value with an interval computed elsewhere (the paper's mean ± sd), on
+    /// `seeds` seeds a task, judged as [`Statistic::measure`] judges a sample.
+    pub fn judge(
+        &self,
+        value: Option<f64>,
+        interval: Option<[f64; 2]>,
+        seeds: BTreeMap<Task, usize>,
+    ) -> Measured {
+        let fewest = seeds.values().copied().min().unwrap_or(0);
+        Measured {
+            value,
+            interval,
+            verdict: match fewest {
+                n if n < MIN_SEEDS => Holds::Inconclusive,
+                _ => self.verdict(interval),
+            },
+            seeds,
+            p: None,
+        }
+    }
+
     /// The verdict an interval of S gives: wholly on the paper's side holds, wholly on the other
     /// does not, across the threshold (or none) is inconclusive.
     pub fn verdict(&self, interval: Option<[f64; 2]>) -> Holds {

@@ -223,11 +223,14 @@ pub fn document(inputs: &Inputs) -> String {
     );
     for claim in claims(reported, summaries, default.c) {
         out += &format!(
-            "- *{}* — **{}** on ours: {}\n  Rule: {}.",
+            "- *{}* — **{}** on ours: {}\n  Rule: {}; S on ours {}. The paper's own numbers \
+             under the same rule: {}.",
             claim.claim,
             claim.verdict.word(),
             claim.ours,
-            claim.rule
+            claim.rule,
+            claim.measured.text(2),
+            claim.paper.text()
         );
         if claim.verdict != Holds::Holds {
             out += &format!(" Why it may differ: {}", claim.why);

@@ -18,7 +18,7 @@ use crate::analysis::stats::MeanStd;
 use crate::engine::task::Task;
 use crate::experiment::protocol::Protocol;
 use crate::experiment::report::SeedReport;
-use crate::report::claims::{Claim, Holds, claims};
+use crate::report::claims::{Claim, Holds, PaperVerdict, claims};
 use crate::report::paper::Reported;
 use crate::report::statistic::{Effect, Measured};
 use crate::report::summary::Summary;
@@ -302,6 +302,8 @@ pub struct ClaimName {
     pub statistic: String,
     /// Whether it needs analysed seeds (every claim but the window's).
     pub analysed: bool,
+    /// The paper's own numbers judged by its rule.
+    pub paper: PaperVerdict,
 }
 
 /// Every claim under every column: what `gradcause compare`, REPRODUCTION.md and the page show
@@ -365,6 +367,7 @@ impl Decomposition {
                 needs: c.needs.to_vec(),
                 statistic: c.statistic.what.into(),
                 analysed: c.analysed,
+                paper: c.paper,
             })
             .collect();
         let paper_rho = reported
@@ -874,6 +877,10 @@ mod tests {
                 needs: vec![Task::Sort],
                 statistic: "s".into(),
                 analysed: true,
+                paper: PaperVerdict {
+                    measured: None,
+                    basis: "b".into(),
+                },
             }],
             columns,
             paper_rho: BTreeMap::new(),
