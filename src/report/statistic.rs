@@ -15,7 +15,29 @@ use serde::{Deserialize, Serialize};
 use crate::analysis::stats::{BOOTSTRAP_RESAMPLES, BOOTSTRAP_SEED, grouped_interval};
 use crate::engine::rng::{Rng, Stream};
 use crate::engine::task::Task;
-use crate::report::claims::Holds;
+
+/// Whether a claim of the paper holds on ours, judged on a 95% interval over our seeds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Holds {
+    /// Our interval supports the paper's statement.
+    Holds,
+    /// Our interval excludes it.
+    DoesNotHold,
+    /// Too few seeds, or an interval on both sides.
+    Inconclusive,
+}
+
+impl Holds {
+    /// The verdict in words.
+    pub fn word(self) -> &'static str {
+        match self {
+            Holds::Holds => "holds",
+            Holds::DoesNotHold => "does not hold",
+            Holds::Inconclusive => "inconclusive",
+        }
+    }
+}
 
 /// The fewest seeds a task may give a verdict from: a bootstrap over fewer resamples too few
 /// distinct draws to say anything, so below it every claim is inconclusive (the interval is

@@ -7,6 +7,7 @@
 
 pub mod decomposition;
 pub mod forest;
+mod sentences;
 mod view;
 
 use crate::analysis::ablation::Ablation;
