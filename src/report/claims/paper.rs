@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::engine::task::Task;
-use crate::report::paper::Reported;
+use crate::report::paper::{PaperLayerCounts, Reported};
 use crate::report::statistic::{Group, Measured, Sample, Statistic};
 
 use super::evidence::HEADS;
@@ -122,16 +122,22 @@ pub(super) fn mean_zero_agree_paper(reported: &Reported, statistic: &Statistic) 
     }
 }
 
+/// The paper's Table 5 at t = 6, or the verdict that it gives none.
+fn table5_at_6(reported: &Reported) -> Result<&PaperLayerCounts, PaperVerdict> {
+    (reported
+        .table5_sort_heads_only_counts_summed_over_seeds
+        .get("t6"))
+    .ok_or_else(|| PaperVerdict {
+        measured: None,
+        basis: "the paper gives no Table 5 at t = 6".into(),
+    })
+}
+
 /// The paper's Table 5 at t = 6: Hero and Bloat heads per layer summed over its seeds.
 pub(super) fn layer_pattern_paper(reported: &Reported, statistic: &Statistic) -> PaperVerdict {
-    let Some(t6) = reported
-        .table5_sort_heads_only_counts_summed_over_seeds
-        .get("t6")
-    else {
-        return PaperVerdict {
-            measured: None,
-            basis: "the paper gives no Table 5 at t = 6".into(),
-        };
+    let t6 = match table5_at_6(reported) {
+        Ok(t6) => t6,
+        Err(none) => return none,
     };
     let seeds = paper_seeds(reported, &[Task::Sort]);
     let n = seeds[&Task::Sort] as f64;
@@ -149,14 +155,9 @@ pub(super) fn layer_pattern_paper(reported: &Reported, statistic: &Statistic) ->
 /// The paper's named heads' counts against their layer's Table 5 count at t = 6.
 pub(super) fn identity_paper(reported: &Reported, statistic: &Statistic) -> PaperVerdict {
     let identity = &reported.component_identity_sort;
-    let Some(t6) = reported
-        .table5_sort_heads_only_counts_summed_over_seeds
-        .get("t6")
-    else {
-        return PaperVerdict {
-            measured: None,
-            basis: "the paper gives no Table 5 at t = 6".into(),
-        };
+    let t6 = match table5_at_6(reported) {
+        Ok(t6) => t6,
+        Err(none) => return none,
     };
     let n = identity.out_of as f64;
     let excess = |top: usize, layer: usize| top as f64 / n - layer as f64 / (HEADS as f64 * n);
