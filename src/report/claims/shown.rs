@@ -195,7 +195,8 @@ pub(super) fn identity(e: &Evidence) -> Judged {
             "Bloat"
         }
     };
-    let named: Vec<String> = NAMED_ROLES
+    // Per head the paper names: its name, its role, and the seeds it has that role in.
+    let named: Vec<(&str, Class, usize)> = NAMED_ROLES
         .iter()
         .map(|&(name, class)| {
             let k = name
@@ -203,7 +204,7 @@ pub(super) fn identity(e: &Evidence) -> Judged {
                 .ok()
                 .and_then(|head| sort.roles.count(head, class, c))
                 .unwrap_or(0);
-            format!("{name} a {} in {k} of {n}", class_name(class))
+            (name, class, k)
         })
         .collect();
     let layers: Vec<String> = IDENTITY_LAYERS
@@ -233,20 +234,18 @@ pub(super) fn identity(e: &Evidence) -> Judged {
         })
         .collect();
     Judged {
-        headline: NAMED_ROLES
+        headline: named
             .iter()
-            .zip(&named)
-            .map(|(_, text)| {
-                text.split(" in ")
-                    .nth(1)
-                    .unwrap_or("—")
-                    .replace(" of ", "/")
-            })
+            .map(|(_, _, k)| format!("{k}/{n}"))
             .collect::<Vec<_>>()
             .join(", "),
         ours: format!(
             "the paper's names: {}; ours: {}.",
-            named.join(", "),
+            named
+                .iter()
+                .map(|(name, class, k)| format!("{name} a {} in {k} of {n}", class_name(*class)))
+                .collect::<Vec<_>>()
+                .join(", "),
             layers.join("; ")
         ),
     }
