@@ -149,49 +149,58 @@ fn verdicts_follow_the_papers_spread() {
     let lines = compare(&reported, &summaries, Ablation::Mean);
 
     let rev = line(&lines, "table1_rho_mean_std.reverse.mean_ablation");
-    assert!(matches!(rev.verdict, Verdict::Within(_)), "{rev:?}");
+    assert!(matches!(rev.verdict(), Verdict::Within(_)), "{rev:?}");
     assert_eq!((rev.paper.as_str(), rev.seeds), ("0.72 ± 0.08", 2));
     assert_eq!(rev.ours, "0.66 ± 0.01 [0.65, 0.66]");
     let sort = line(&lines, "table1_rho_mean_std.sort.mean_ablation");
-    assert!(matches!(sort.verdict, Verdict::Differs(_)), "{sort:?}");
+    assert!(matches!(sort.verdict(), Verdict::Differs(_)), "{sort:?}");
     // No zero-ablation ρ in the summaries' Table 1: the mean of nothing.
     let zero = line(&lines, "table1_rho_mean_std.sort.zero_ablation");
-    assert!(matches!(zero.verdict, Verdict::Unavailable(_)), "{zero:?}");
+    assert!(
+        matches!(zero.verdict(), Verdict::Unavailable(_)),
+        "{zero:?}"
+    );
 
     // Per seed: sort 2020 is -0.18 ± 0.24 in the paper; ours -0.2.
     let s2020 = line(&lines, "table3_rho_mean_ablation_per_seed.sort.2020");
-    assert!(matches!(s2020.verdict, Verdict::Within(_)), "{s2020:?}");
+    assert!(matches!(s2020.verdict(), Verdict::Within(_)), "{s2020:?}");
     // Sort 456: paper 0.00; ours 0.6 is outside ±0.24.
     let s456 = line(&lines, "table3_rho_mean_ablation_per_seed.sort.456");
-    assert!(matches!(s456.verdict, Verdict::Differs(_)), "{s456:?}");
+    assert!(matches!(s456.verdict(), Verdict::Differs(_)), "{s456:?}");
     // Sort 4040: ours skipped; reversal 4040: both skipped; sort 789: ours not run.
     let s4040 = line(&lines, "table3_rho_mean_ablation_per_seed.sort.4040");
     assert_eq!(
-        s4040.verdict,
+        s4040.verdict(),
         Verdict::Unavailable("our seed 4040 is skipped".into())
     );
     let r4040 = line(&lines, "table3_rho_mean_ablation_per_seed.reverse.4040");
     assert_eq!(r4040.paper, "skipped");
-    assert_eq!(r4040.verdict, Verdict::Within("both skipped".into()));
+    assert_eq!(r4040.verdict(), Verdict::Within("both skipped".into()));
     let s789 = line(&lines, "table3_rho_mean_ablation_per_seed.sort.789");
     assert_eq!(
-        s789.verdict,
+        s789.verdict(),
         Verdict::Unavailable("our seed 789 was not run".into())
     );
 
     // Seeds in the window: reversal 9 of 10 against 9 of 10 is within one seed of ten; sorting
     // 2 of 3 against 10 of 10 is not. The skipped seeds agree for reversal.
     let window = line(&lines, "seeds_in_window.reverse");
-    assert!(matches!(window.verdict, Verdict::Within(_)), "{window:?}");
+    assert!(matches!(window.verdict(), Verdict::Within(_)), "{window:?}");
     let skipped = line(&lines, "seeds_in_window.skipped.reverse");
     assert_eq!(
         (skipped.paper.as_str(), skipped.ours.as_str()),
         ("4040", "4040")
     );
-    assert!(matches!(skipped.verdict, Verdict::Within(_)), "{skipped:?}");
+    assert!(
+        matches!(skipped.verdict(), Verdict::Within(_)),
+        "{skipped:?}"
+    );
     let window = line(&lines, "seeds_in_window.sort");
     assert_eq!(window.ours, "2 of 3");
-    assert!(matches!(window.verdict, Verdict::Differs(_)), "{window:?}");
+    assert!(
+        matches!(window.verdict(), Verdict::Differs(_)),
+        "{window:?}"
+    );
 
     // The activation-patching ρ (-0.445, no seed named) against our range -0.2..0.6.
     let patching = line(
@@ -199,7 +208,7 @@ fn verdicts_follow_the_papers_spread() {
         "text_activation_patching_rho_best_characterized_seed",
     );
     assert!(
-        matches!(patching.verdict, Verdict::Differs(_)),
+        matches!(patching.verdict(), Verdict::Differs(_)),
         "{patching:?}"
     );
 }
@@ -224,7 +233,10 @@ fn counts_are_scaled_to_the_papers_seeds_and_figure5_needs_all_four_heads() {
     let summaries = BTreeMap::from([(Task::Sort, sort.clone())]);
     let lines = compare(&reported, &summaries, Ablation::Mean);
     let figure5 = line(&lines, "figure5_sort_seed2020_n10");
-    assert!(matches!(figure5.verdict, Verdict::Within(_)), "{figure5:?}");
+    assert!(
+        matches!(figure5.verdict(), Verdict::Within(_)),
+        "{figure5:?}"
+    );
     assert!(figure5.ours.contains("n = 8"), "{}", figure5.ours);
 
     sort.roles.seeds[0].bloats = BTreeMap::from([(Ablation::Mean, heads(&["L1_H0"]))]);
@@ -235,14 +247,14 @@ fn counts_are_scaled_to_the_papers_seeds_and_figure5_needs_all_four_heads() {
     );
     let figure5 = line(&lines, "figure5_sort_seed2020_n10");
     assert_eq!(
-        figure5.verdict,
+        figure5.verdict(),
         Verdict::Differs("the paper's 4 heads in the same class; ours 3".into())
     );
     // No roles per component were computed for these hand-made rows: identity is unavailable
     // rather than zero.
     let identity = line(&lines, "component_identity_sort.L3_H3_hero_seeds");
     assert!(
-        matches!(identity.verdict, Verdict::Unavailable(_)),
+        matches!(identity.verdict(), Verdict::Unavailable(_)),
         "{identity:?}"
     );
 }
@@ -275,7 +287,7 @@ fn verdict_with(
     let mut changed = summaries.clone();
     set(&mut changed);
     let lines = compare(&Reported::shipped(), &changed, Ablation::Mean);
-    line(&lines, key).verdict.word()
+    line(&lines, key).verdict().word()
 }
 
 /// Asserts the verdict word of the line `key` for each `(value, word)` of `cases`, `set` putting

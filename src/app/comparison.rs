@@ -44,14 +44,15 @@ pub fn PaperBeside(
             let rows = group
                 .into_iter()
                 .map(|l| {
-                    let class = format!("verdict verdict-{}", l.verdict.word().replace('/', ""));
+                    let verdict = l.verdict();
+                    let class = format!("verdict verdict-{}", verdict.word().replace('/', ""));
                     view! {
                         <tr>
                             <td>{l.what}</td>
                             <td class="paper">{l.paper}</td>
                             <td>{l.ours}</td>
                             <td>{l.seeds}</td>
-                            <td class=class>{l.verdict.to_string()}</td>
+                            <td class=class>{verdict.to_string()}</td>
                         </tr>
                     }
                 })

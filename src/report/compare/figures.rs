@@ -1,8 +1,6 @@
 //! The comparison's lines for the seeds in the OOD window, the claims of the paper's text,
 //! the same heads across seeds, and Figures 4 and 5.
 
-use std::collections::BTreeMap;
-
 use crate::analysis::ablation::Ablation;
 use crate::analysis::analyze::Class;
 use crate::analysis::stats::MeanStd;
@@ -12,33 +10,25 @@ use crate::engine::task::Task;
 use crate::report::summary::Summary;
 
 use super::tables::seed_rho;
-use super::{Line, Verdict, analysed, count_text, judge, judge_count, mean_std, missing, rho};
-use crate::report::paper::Reported;
+use super::{Inputs, Line, Rule, count_text, mean_std, rho};
 
-pub(super) fn seeds_in_window(
-    r: &Reported,
-    summaries: &BTreeMap<Task, Summary>,
-    lines: &mut Vec<Line>,
-) {
+pub(super) fn seeds_in_window(i: &Inputs) -> Vec<Line> {
+    let r = i.reported;
+    let mut lines = Vec::new();
     let paper_seeds = r.seeds.len();
     for task in Task::ALL {
         let paper = match task {
             Task::Reverse => r.seeds_in_window.reverse,
             Task::Sort => r.seeds_in_window.sort,
         };
-        let summary = summaries.get(&task);
+        let summary = i.summaries.get(&task);
         let (ours, run) = summary.map_or((0, 0), |s| (s.analysed(), s.seeds.len()));
-        let verdict = if run == 0 {
-            Verdict::Unavailable(format!("no {task} runs"))
-        } else {
-            // Within one seed of ten.
-            let gap = (ours as f64 / run as f64 - paper as f64 / paper_seeds as f64).abs();
-            let basis = format!("±1 seed of {paper_seeds}");
-            if gap <= 1.0 / paper_seeds as f64 + 1e-9 {
-                Verdict::Within(basis)
-            } else {
-                Verdict::Differs(basis)
-            }
+        let rule = match run {
+            0 => Rule::Unavailable(format!("no {task} runs")),
+            _ => Rule::Share {
+                ours: (ours, run),
+                paper: (paper, paper_seeds),
+            },
         };
         lines.push(Line {
             key: format!("seeds_in_window.{task}"),
@@ -47,7 +37,7 @@ pub(super) fn seeds_in_window(
             paper: format!("{paper} of {paper_seeds}"),
             ours: format!("{ours} of {run}"),
             seeds: ours,
-            verdict,
+            rule,
         });
 
         let paper_skipped = r
@@ -67,23 +57,21 @@ pub(super) fn seeds_in_window(
                     .join(", ")
             }
         };
-        let (ours_skipped, verdict) = match summary {
+        let (ours_skipped, rule) = match summary {
             None => (
                 "—".to_string(),
-                Verdict::Unavailable(format!("no {task} runs")),
+                Rule::Unavailable(format!("no {task} runs")),
             ),
             Some(s) => {
                 let mut skipped: Vec<u64> = s.skipped.iter().map(|k| k.seed).collect();
                 skipped.sort_unstable();
                 let mut paper_sorted = paper_skipped.clone();
                 paper_sorted.sort_unstable();
-                let basis = "the same seeds".to_string();
-                let verdict = if skipped == paper_sorted {
-                    Verdict::Within(basis)
-                } else {
-                    Verdict::Differs(basis)
+                let rule = Rule::Check {
+                    holds: skipped == paper_sorted,
+                    basis: "the same seeds".into(),
                 };
-                (list(&skipped), verdict)
+                (list(&skipped), rule)
             }
         };
         lines.push(Line {
@@ -93,38 +81,33 @@ pub(super) fn seeds_in_window(
             paper: list(&paper_skipped),
             ours: ours_skipped,
             seeds: summary.map_or(0, |s| s.seeds.len()),
-            verdict,
+            rule,
         });
     }
+    lines
 }
 
-pub(super) fn text_claims(
-    r: &Reported,
-    summaries: &BTreeMap<Task, Summary>,
-    c: Ablation,
-    lines: &mut Vec<Line>,
-) {
+pub(super) fn text_claims(i: &Inputs) -> Vec<Line> {
+    let (r, c) = (i.reported, i.ablation);
     // Sorting seed 456: ρ ≈ 0 under both baselines.
     let paper = r.text_sort_seed456_rho_both_baselines_about;
     let table1 = r.table1_rho_mean_std.get(&Task::Sort);
-    let both = [c, Ablation::Zero].map(|a| seed_rho(summaries, Task::Sort, 456, a));
-    let verdict = match (&both, table1) {
-        (_, None) => Verdict::Unavailable("reported.json has no sorting Table 1".into()),
-        ([Err(why), _] | [_, Err(why)], _) => Verdict::Unavailable(why.to_string()),
+    let both = [c, Ablation::Zero].map(|a| seed_rho(i.summaries, Task::Sort, 456, a));
+    let rule = match (&both, table1) {
+        (_, None) => Rule::Unavailable("reported.json has no sorting Table 1".into()),
+        ([Err(why), _] | [_, Err(why)], _) => Rule::Unavailable(why.to_string()),
         ([Ok(mean), Ok(zero)], Some(t)) => {
             let within = |x: &Option<f64>, sd: f64| x.is_some_and(|x| (x - paper).abs() <= sd);
-            let basis = format!(
-                "±{:.2} / ±{:.2}, the paper's sd per baseline",
-                t.mean_ablation[1], t.zero_ablation[1]
-            );
-            if within(mean, t.mean_ablation[1]) && within(zero, t.zero_ablation[1]) {
-                Verdict::Within(basis)
-            } else {
-                Verdict::Differs(basis)
+            Rule::Check {
+                holds: within(mean, t.mean_ablation[1]) && within(zero, t.zero_ablation[1]),
+                basis: format!(
+                    "±{:.2} / ±{:.2}, the paper's sd per baseline",
+                    t.mean_ablation[1], t.zero_ablation[1]
+                ),
             }
         }
     };
-    lines.push(Line {
+    let seed456 = Line {
         key: "text_sort_seed456_rho_both_baselines_about".into(),
         section: "§3.1 in the text",
         what: format!("sort seed 456: ρ under {c} and zero ablation"),
@@ -134,124 +117,138 @@ pub(super) fn text_claims(
             _ => "skipped".into(),
         },
         seeds: usize::from(both[0].is_ok()),
-        verdict,
-    });
+        rule,
+    };
 
     // Activation patching on an unnamed sorting seed: compared with the range of ours.
     let paper = r.text_activation_patching_rho_best_characterized_seed;
-    let values: Vec<f64> = analysed(Task::Sort, summaries)
-        .map(|s| {
-            s.table3
-                .rows
-                .iter()
-                .filter_map(|r| r.spearman[&Ablation::Resample])
-                .collect()
-        })
-        .unwrap_or_default();
+    let values: Vec<f64> = i.analysed(Task::Sort).map_or(Vec::new(), |s| {
+        s.table3
+            .rows
+            .iter()
+            .filter_map(|r| r.spearman[&Ablation::Resample])
+            .collect()
+    });
     let (low, high) = (
         values.iter().copied().reduce(f64::min),
         values.iter().copied().reduce(f64::max),
     );
-    let verdict = match (low, high) {
-        (Some(low), Some(high)) => {
-            let basis = "the paper names no seed: our seeds' range".to_string();
-            if (low..=high).contains(&paper) {
-                Verdict::Within(basis)
-            } else {
-                Verdict::Differs(basis)
-            }
-        }
-        _ => Verdict::Unavailable(missing(Task::Sort, summaries)),
-    };
-    lines.push(Line {
-        key: "text_activation_patching_rho_best_characterized_seed".into(),
-        section: "§3.1 in the text",
-        what: "sort: ρ of G against activation patching (resample ablation), one seed".into(),
-        paper: format!("{paper:.3} (seed not named)"),
-        ours: match (low, high) {
-            (Some(low), Some(high)) => format!(
+    let (ours, rule) = match (low, high) {
+        (Some(low), Some(high)) => (
+            format!(
                 "{} to {} (mean {})",
                 rho(Some(low)),
                 rho(Some(high)),
                 rho(mean(&values))
             ),
-            _ => "—".into(),
-        },
+            Rule::Range {
+                ours: (low, high),
+                paper,
+            },
+        ),
+        _ => (
+            "—".into(),
+            Rule::Unavailable(
+                i.analysed(Task::Sort)
+                    .err()
+                    .unwrap_or_else(|| "no ρ under resample ablation".into()),
+            ),
+        ),
+    };
+    let patching = Line {
+        key: "text_activation_patching_rho_best_characterized_seed".into(),
+        section: "§3.1 in the text",
+        what: "sort: ρ of G against activation patching (resample ablation), one seed".into(),
+        paper: format!("{paper:.3} (seed not named)"),
+        ours,
         seeds: values.len(),
-        verdict,
-    });
+        rule,
+    };
+    vec![seed456, patching]
 }
 
-pub(super) fn identity(
-    r: &Reported,
-    summaries: &BTreeMap<Task, Summary>,
-    c: Ablation,
-    lines: &mut Vec<Line>,
-) {
-    let summary = analysed(Task::Sort, summaries);
-    let p = &r.component_identity_sort;
-    for (key, name, is_hero, paper) in [
+pub(super) fn identity(i: &Inputs) -> Vec<Line> {
+    let c = i.ablation;
+    let summary = i.analysed(Task::Sort);
+    let p = &i.reported.component_identity_sort;
+    let rows = [
         ("L3_H3_hero_seeds", "L3_H3", true, p.l3_h3_hero_seeds),
         ("L1_H1_bloat_seeds", "L1_H1", false, p.l1_h1_bloat_seeds),
         ("L1_H3_bloat_seeds", "L1_H3", false, p.l1_h3_bloat_seeds),
-    ] {
+    ];
+    rows.map(|(key, name, is_hero, paper)| {
         let component: Component = name.parse().expect("a component name");
         let class = if is_hero { Class::Hero } else { Class::Bloat };
-        let n = summary.map_or(0, Summary::analysed);
-        let ours = summary.and_then(|s| s.roles.count(component, class, c));
+        let n = summary.as_ref().map_or(0, |s| s.analysed());
+        let ours = summary.clone().and_then(|s| {
+            s.roles
+                .count(component, class, c)
+                .ok_or_else(|| format!("no roles under {c} ablation"))
+        });
         let class = if is_hero { "Hero" } else { "Bloat" };
-        lines.push(Line {
+        Line {
             key: format!("component_identity_sort.{key}"),
             section: "§3.4: component identity (sorting, mean ablation)",
             what: format!(
                 "{name} a {class} (t = {}, {c} ablation)",
-                summary.map_or(6, |s| s.roles.threshold)
+                summary.as_ref().map_or(6, |s| s.roles.threshold)
             ),
             paper: format!("{paper} of {}", p.out_of),
-            ours: ours.map_or("—".into(), |c| count_text(c, n)),
+            ours: ours.as_ref().map_or("—".into(), |&c| count_text(c, n)),
             seeds: n,
-            verdict: match ours {
-                Some(c) => judge_count(c, n, paper, p.out_of),
-                None => Verdict::Unavailable(missing(Task::Sort, summaries)),
+            rule: match ours {
+                Ok(c) => Rule::Count {
+                    ours: (c, n),
+                    paper: (paper, p.out_of),
+                },
+                Err(why) => Rule::Unavailable(why),
             },
-        });
-    }
+        }
+    })
+    .into()
 }
 
-pub(super) fn figure4(r: &Reported, summaries: &BTreeMap<Task, Summary>, lines: &mut Vec<Line>) {
+pub(super) fn figure4(i: &Inputs) -> Vec<Line> {
+    let r = i.reported;
+    let mut lines = Vec::new();
     let section = "Figure 4: W_V gradient norm per layer";
-    let sort = analysed(Task::Sort, summaries);
+    let sort = i.analysed(Task::Sort);
     for (layer, &paper) in r.figure4_sort_layer_wv_grad_norm.iter().enumerate() {
-        let ours = sort.and_then(|s| s.figure4.raw.get(layer)).copied();
-        let verdict = match ours {
-            Some(MeanStd {
+        let ours = sort.clone().and_then(|s| {
+            s.figure4
+                .raw
+                .get(layer)
+                .copied()
+                .ok_or_else(|| format!("no layer {layer}"))
+        });
+        let rule = match ours {
+            Ok(MeanStd {
                 mean: Some(m),
                 std: Some(sd),
                 ..
-            }) => judge(
-                Some(m),
+            }) => Rule::Spread {
+                ours: m,
                 paper,
-                sd,
-                format!("±{sd:.3}, our seeds' sd (the paper gives none)"),
-                "",
-            ),
-            Some(_) => Verdict::Unavailable("one seed: no spread to compare with".into()),
-            None => Verdict::Unavailable(missing(Task::Sort, summaries)),
+                spread: sd,
+                basis: format!("±{sd:.3}, our seeds' sd (the paper gives none)"),
+            },
+            Ok(_) => Rule::Unavailable("one seed: no spread to compare with".into()),
+            Err(ref why) => Rule::Unavailable(why.clone()),
         };
         lines.push(Line {
             key: format!("figure4_sort_layer_wv_grad_norm.{layer}"),
             section,
             what: format!("sort, layer {layer}"),
             paper: format!("{paper:.3}"),
-            ours: ours.map_or("—".into(), |o| mean_std(&o, 1.0, 3)),
-            seeds: ours.map_or(0, |o| o.n),
-            verdict,
+            ours: ours.as_ref().map_or("—".into(), |o| mean_std(o, 1.0, 3)),
+            seeds: ours.as_ref().map_or(0, |o| o.n),
+            rule,
         });
     }
 
     // Reversal: in words only. Checked as the paper words it: decreasing from layer 1 on, and
     // above sorting at every layer.
-    let reverse = analysed(Task::Reverse, summaries);
+    let reverse = i.analysed(Task::Reverse);
     let means = |s: &Summary| -> Vec<f64> {
         s.figure4
             .raw
@@ -259,8 +256,8 @@ pub(super) fn figure4(r: &Reported, summaries: &BTreeMap<Task, Summary>, lines: 
             .map(|m| m.mean.unwrap_or(f64::NAN))
             .collect()
     };
-    let (ours, verdict) = match (reverse, sort) {
-        (Some(rev), Some(sort)) => {
+    let (ours, rule) = match (&reverse, &sort) {
+        (Ok(rev), Ok(sort)) => {
             let (rev_means, sort_means) = (means(rev), means(sort));
             let decreasing = rev_means.iter().skip(1).is_sorted_by(|a, b| a >= b);
             let higher = rev_means.iter().zip(&sort_means).all(|(r, s)| r > s);
@@ -275,23 +272,16 @@ pub(super) fn figure4(r: &Reported, summaries: &BTreeMap<Task, Summary>, lines: 
                 if decreasing { "yes" } else { "no" },
                 if higher { "yes" } else { "no" }
             );
-            let verdict = if decreasing && higher {
-                Verdict::Within(basis)
-            } else {
-                Verdict::Differs(basis)
+            let rule = Rule::Check {
+                holds: decreasing && higher,
+                basis,
             };
-            (text, verdict)
+            (text, rule)
         }
-        (None, _) => (
+        (Err(why), _) => ("—".to_string(), Rule::Unavailable(why.clone())),
+        (_, Err(why)) => (
             "—".to_string(),
-            Verdict::Unavailable(missing(Task::Reverse, summaries)),
-        ),
-        (_, None) => (
-            "—".to_string(),
-            Verdict::Unavailable(format!(
-                "needs sorting to compare with: {}",
-                missing(Task::Sort, summaries)
-            )),
+            Rule::Unavailable(format!("needs sorting to compare with: {why}")),
         ),
     };
     lines.push(Line {
@@ -300,18 +290,15 @@ pub(super) fn figure4(r: &Reported, summaries: &BTreeMap<Task, Summary>, lines: 
         what: "reverse, all layers".into(),
         paper: r.figure4_reverse_layer_wv_grad_norm.clone(),
         ours,
-        seeds: reverse.map_or(0, Summary::analysed),
-        verdict,
+        seeds: reverse.map_or(0, |s| s.analysed()),
+        rule,
     });
+    lines
 }
 
-pub(super) fn figure5(
-    r: &Reported,
-    summaries: &BTreeMap<Task, Summary>,
-    c: Ablation,
-    lines: &mut Vec<Line>,
-) {
-    let paper = &r.figure5_sort_seed2020_n10;
+pub(super) fn figure5(i: &Inputs) -> Vec<Line> {
+    let (c, summaries) = (i.ablation, i.summaries);
+    let paper = &i.reported.figure5_sort_seed2020_n10;
     let names = |heads: &[Component]| {
         heads
             .iter()
@@ -327,7 +314,7 @@ pub(super) fn figure5(
         .get(&Task::Sort)
         .and_then(|s| s.table3.rows.iter().find(|r| r.seed == seed))
         .map(|r| r.analysis_length);
-    let (ours, verdict) = match (roles, length) {
+    let (ours, rule) = match (roles, length) {
         (Some(roles), Some(length)) => {
             let heroes = &roles.heroes[&c];
             let bloats = &roles.bloats[&c];
@@ -356,23 +343,22 @@ pub(super) fn figure5(
                     names(bloats)
                 },
             );
-            let verdict = if same == named {
-                Verdict::Within(basis)
-            } else {
-                Verdict::Differs(basis)
+            let rule = Rule::Check {
+                holds: same == named,
+                basis,
             };
-            (text, verdict)
+            (text, rule)
         }
         _ => (
             "—".to_string(),
-            Verdict::Unavailable(
+            Rule::Unavailable(
                 seed_rho(summaries, Task::Sort, seed, c)
                     .err()
                     .map_or_else(|| "no roles recorded".into(), |why| why.to_string()),
             ),
         ),
     };
-    lines.push(Line {
+    vec![Line {
         key: "figure5_sort_seed2020_n10".into(),
         section: "Figure 5: sorting seed 2020, heads shown",
         what: format!("Hero and Bloat heads ({c} ablation)"),
@@ -383,6 +369,6 @@ pub(super) fn figure5(
         ),
         ours,
         seeds: usize::from(roles.is_some()),
-        verdict,
-    });
+        rule,
+    }]
 }

@@ -2,6 +2,10 @@
 //! from the paper's text and tables) next to the same quantity over a sweep's analysed seeds,
 //! with a plain verdict per line.
 //!
+//! Each line is a row of data: the reported.json key, the paper's value, ours, and the rule that
+//! judges them ([`Rule`], decided in [`Rule::verdict`] alone), read alike by the text, Markdown
+//! and page renderers; [`compare`] reads each section of the table in turn.
+//!
 //! The paper's numbers are shown only as the paper's. A verdict says whether ours lies within
 //! the paper's spread, and which spread: the paper's standard deviation where it gives one, the
 //! spread of the paper's per-seed values for a per-seed entry, counting noise for counts, our
@@ -20,8 +24,38 @@ use crate::report::paper::Reported;
 mod figures;
 mod tables;
 
-use figures::{figure4, figure5, identity, seeds_in_window, text_claims};
-use tables::{pruning, table1, table3, table4, table5};
+/// What each section reads: the paper's numbers, our summaries per task (those holding C under
+/// the reading compared), and the reading of the paper's "mean ablation".
+pub(crate) struct Inputs<'a> {
+    reported: &'a Reported,
+    summaries: &'a BTreeMap<Task, Summary>,
+    ablation: Ablation,
+}
+
+impl Inputs<'_> {
+    /// The summary of `task` if it has an analysed seed; else why there is nothing to compare.
+    fn analysed(&self, task: Task) -> Result<&Summary, String> {
+        analysed(task, self.summaries).ok_or_else(|| match self.summaries.get(&task) {
+            None => format!("no {task} runs (under this reading)"),
+            Some(_) => format!("no {task} seed analysed (all skipped)"),
+        })
+    }
+}
+
+/// The comparison's sections in the order shown, each reading its entries of reported.json and
+/// ours into lines.
+const SECTIONS: [fn(&Inputs) -> Vec<Line>; 10] = [
+    figures::seeds_in_window,
+    tables::table1,
+    tables::table3,
+    figures::text_claims,
+    tables::table4,
+    tables::pruning,
+    tables::table5,
+    figures::identity,
+    figures::figure4,
+    figures::figure5,
+];
 
 /// Whether ours agrees with the paper's value.
 #[derive(Clone, Debug, PartialEq)]
@@ -55,7 +89,140 @@ impl Verdict {
     }
 }
 
-/// One reported number beside ours.
+/// How ours is judged against the paper's number: the rule as data, with the numbers it
+/// reads, decided in one place ([`Rule::verdict`]).
+#[derive(Clone, Debug, PartialEq)]
+pub enum Rule {
+    /// Within when |ours − paper| ≤ `spread`; `basis` names the spread.
+    Spread {
+        /// Ours.
+        ours: f64,
+        /// The paper's.
+        paper: f64,
+        /// The largest difference within.
+        spread: f64,
+        /// Which spread it is.
+        basis: String,
+    },
+    /// A ratio the paper gives without a spread: within a factor of 2 either way.
+    Factor {
+        /// Ours.
+        ours: f64,
+        /// The paper's.
+        paper: f64,
+    },
+    /// A count over seeds, ours scaled to the paper's number of seeds: within
+    /// ±max(2, √paper), counting noise.
+    Count {
+        /// Our count and the seeds it is over.
+        ours: (usize, usize),
+        /// The paper's count and the seeds it is over.
+        paper: (usize, usize),
+    },
+    /// A share of seeds: within one seed of the paper's seeds.
+    Share {
+        /// Our count and the seeds it is over.
+        ours: (usize, usize),
+        /// The paper's count and the seeds it is over.
+        paper: (usize, usize),
+    },
+    /// The paper names no seed: its number within the range of ours.
+    Range {
+        /// Our lowest and highest.
+        ours: (f64, f64),
+        /// The paper's.
+        paper: f64,
+    },
+    /// A check of several parts, made where the line is read: whether it holds, and `basis`,
+    /// what it asks.
+    Check {
+        /// Whether ours passes.
+        holds: bool,
+        /// What it asks.
+        basis: String,
+    },
+    /// Nothing to compare; why.
+    Unavailable(String),
+}
+
+impl Rule {
+    /// [`Rule::Spread`] on ours, or [`Rule::Unavailable`] with why there is none.
+    fn spread(ours: Result<f64, String>, paper: f64, spread: f64, basis: String) -> Self {
+        match ours {
+            Ok(ours) => Rule::Spread {
+                ours,
+                paper,
+                spread,
+                basis,
+            },
+            Err(why) => Rule::Unavailable(why),
+        }
+    }
+
+    /// [`Rule::Factor`] on ours, or [`Rule::Unavailable`] with why there is none.
+    fn factor(ours: Result<f64, String>, paper: f64) -> Self {
+        match ours {
+            Ok(ours) => Rule::Factor { ours, paper },
+            Err(why) => Rule::Unavailable(why),
+        }
+    }
+
+    /// The verdict the rule gives.
+    pub fn verdict(&self) -> Verdict {
+        let decide = |within: bool, basis: String| match within {
+            true => Verdict::Within(basis),
+            false => Verdict::Differs(basis),
+        };
+        match self {
+            // A small allowance so a value on the edge as printed counts as within.
+            Rule::Spread {
+                ours,
+                paper,
+                spread,
+                basis,
+            } => decide((ours - paper).abs() <= spread + 1e-9, basis.clone()),
+            Rule::Factor { ours, paper } => decide(
+                *ours >= paper / 2.0 && *ours <= paper * 2.0,
+                "no spread given: a factor of 2 either way".into(),
+            ),
+            Rule::Count { ours: (_, 0), .. } => Verdict::Unavailable("no seed analysed".into()),
+            Rule::Count {
+                ours: (count, seeds),
+                paper: (paper, paper_seeds),
+            } => {
+                let scaled = *count as f64 * *paper_seeds as f64 / *seeds as f64;
+                let spread = (*paper as f64).sqrt().max(2.0);
+                decide(
+                    (scaled - *paper as f64).abs() <= spread + 1e-9,
+                    format!("±{spread:.1}, counting noise, ours scaled to {paper_seeds} seeds"),
+                )
+            }
+            Rule::Share { ours: (_, 0), .. } => Verdict::Unavailable("no runs".into()),
+            Rule::Share {
+                ours: (count, seeds),
+                paper: (paper, paper_seeds),
+            } => {
+                let gap =
+                    (*count as f64 / *seeds as f64 - *paper as f64 / *paper_seeds as f64).abs();
+                decide(
+                    gap <= 1.0 / *paper_seeds as f64 + 1e-9,
+                    format!("±1 seed of {paper_seeds}"),
+                )
+            }
+            Rule::Range {
+                ours: (low, high),
+                paper,
+            } => decide(
+                (low..=high).contains(&paper),
+                "the paper names no seed: our seeds' range".into(),
+            ),
+            Rule::Check { holds, basis } => decide(*holds, basis.clone()),
+            Rule::Unavailable(why) => Verdict::Unavailable(why.clone()),
+        }
+    }
+}
+
+/// One reported number beside ours: a row of the comparison, read by every renderer.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Line {
     /// Where the number stands in `reported.json` (dotted path).
@@ -70,45 +237,15 @@ pub struct Line {
     pub ours: String,
     /// How many analysed seeds are behind ours.
     pub seeds: usize,
-    /// The verdict.
-    pub verdict: Verdict,
+    /// The rule that judges ours against the paper's.
+    pub rule: Rule,
 }
 
-/// `|ours − paper| ≤ spread` as a verdict, `basis` naming the spread.
-fn judge(ours: Option<f64>, paper: f64, spread: f64, basis: String, missing: &str) -> Verdict {
-    match ours {
-        None => Verdict::Unavailable(missing.to_string()),
-        // A small allowance so a value on the edge as printed counts as within.
-        Some(x) if (x - paper).abs() <= spread + 1e-9 => Verdict::Within(basis),
-        Some(_) => Verdict::Differs(basis),
+impl Line {
+    /// Whether ours agrees with the paper's, by the line's rule.
+    pub fn verdict(&self) -> Verdict {
+        self.rule.verdict()
     }
-}
-
-/// A ratio the paper gives without a spread: within when ours is within a factor of 2.
-fn judge_ratio(ours: Option<f64>, paper: f64, missing: &str) -> Verdict {
-    let basis = "no spread given: a factor of 2 either way".to_string();
-    match ours {
-        None => Verdict::Unavailable(missing.to_string()),
-        Some(x) if x >= paper / 2.0 && x <= paper * 2.0 => Verdict::Within(basis),
-        Some(_) => Verdict::Differs(basis),
-    }
-}
-
-/// A count over seeds (ours scaled to the paper's number of seeds): within `±max(2, √paper)`,
-/// counting noise.
-fn judge_count(ours: usize, our_seeds: usize, paper: usize, paper_seeds: usize) -> Verdict {
-    if our_seeds == 0 {
-        return Verdict::Unavailable("no seed analysed".into());
-    }
-    let scaled = ours as f64 * paper_seeds as f64 / our_seeds as f64;
-    let spread = (paper as f64).sqrt().max(2.0);
-    judge(
-        Some(scaled),
-        paper as f64,
-        spread,
-        format!("±{spread:.1}, counting noise, ours scaled to {paper_seeds} seeds"),
-        "",
-    )
 }
 
 fn rho(x: Option<f64>) -> String {
@@ -142,18 +279,12 @@ pub fn compare(
     ablation: Ablation,
 ) -> Vec<Line> {
     let summaries = &holding(summaries, ablation);
-    let mut lines = Vec::new();
-    seeds_in_window(reported, summaries, &mut lines);
-    table1(reported, summaries, ablation, &mut lines);
-    table3(reported, summaries, ablation, &mut lines);
-    text_claims(reported, summaries, ablation, &mut lines);
-    table4(reported, summaries, ablation, &mut lines);
-    pruning(reported, summaries, ablation, &mut lines);
-    table5(reported, summaries, ablation, &mut lines);
-    identity(reported, summaries, ablation, &mut lines);
-    figure4(reported, summaries, &mut lines);
-    figure5(reported, summaries, ablation, &mut lines);
-    lines
+    let inputs = Inputs {
+        reported,
+        summaries,
+        ablation,
+    };
+    SECTIONS.iter().flat_map(|lines| lines(&inputs)).collect()
 }
 
 /// The summaries that hold C under `ablation` (those of reports made before a reading do not).
@@ -166,14 +297,6 @@ pub(crate) fn holding(
         .filter(|(_, s)| s.ablations().contains(&ablation))
         .map(|(&t, s)| (t, s.clone()))
         .collect()
-}
-
-/// Why a task has nothing to compare.
-fn missing(task: Task, summaries: &BTreeMap<Task, Summary>) -> String {
-    match summaries.get(&task) {
-        None => format!("no {task} runs (under this reading)"),
-        Some(_) => format!("no {task} seed analysed (all skipped)"),
-    }
 }
 
 /// The summary of `task`, if it has an analysed seed.
@@ -199,7 +322,7 @@ pub fn markdown(lines: &[Line]) -> String {
             cell(&line.paper),
             cell(&line.ours),
             line.seeds,
-            cell(&line.verdict.to_string())
+            cell(&line.verdict().to_string())
         );
     }
     out
@@ -216,7 +339,11 @@ pub fn text(lines: &[Line]) -> String {
         }
         out += &format!(
             "  {:<52} paper {:<22} ours {:<26} [{} seeds] {}\n",
-            line.what, line.paper, line.ours, line.seeds, line.verdict
+            line.what,
+            line.paper,
+            line.ours,
+            line.seeds,
+            line.verdict()
         );
     }
     out
@@ -226,7 +353,7 @@ pub fn text(lines: &[Line]) -> String {
 pub fn tally(lines: &[Line]) -> (usize, usize, usize) {
     lines
         .iter()
-        .fold((0, 0, 0), |(w, d, u), l| match l.verdict {
+        .fold((0, 0, 0), |(w, d, u), l| match l.verdict() {
             Verdict::Within(_) => (w + 1, d, u),
             Verdict::Differs(_) => (w, d + 1, u),
             Verdict::Unavailable(_) => (w, d, u + 1),

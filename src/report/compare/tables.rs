@@ -4,45 +4,39 @@
 use std::collections::BTreeMap;
 
 use crate::analysis::ablation::Ablation;
-use crate::analysis::stats::sample_std;
+use crate::analysis::stats::{MeanStd, sample_std};
 use crate::engine::task::Task;
 use crate::report::summary::{Summary, Table4Row};
 
-use super::{
-    Line, Verdict, analysed, count_text, judge, judge_count, judge_ratio, mean_std, missing, rho,
-};
-use crate::report::paper::{PaperTable4Row, Reported};
+use super::{Inputs, Line, Rule, count_text, mean_std, rho};
+use crate::report::paper::PaperTable4Row;
 use crate::report::table::Format;
 
-pub(super) fn table1(
-    r: &Reported,
-    summaries: &BTreeMap<Task, Summary>,
-    c: Ablation,
-    lines: &mut Vec<Line>,
-) {
-    for (&task, paper) in &r.table1_rho_mean_std {
+pub(super) fn table1(i: &Inputs) -> Vec<Line> {
+    let mut lines = Vec::new();
+    for (&task, paper) in &i.reported.table1_rho_mean_std {
         for (key, baseline, [m, sd]) in [
-            ("mean_ablation", c, paper.mean_ablation),
+            ("mean_ablation", i.ablation, paper.mean_ablation),
             ("zero_ablation", Ablation::Zero, paper.zero_ablation),
         ] {
-            let ours = analysed(task, summaries).map(|s| s.table1.of(baseline));
+            let ours = i.analysed(task).map(|s| s.table1.of(baseline));
             lines.push(Line {
                 key: format!("table1_rho_mean_std.{task}.{key}"),
                 section: "Table 1: Spearman ρ across seeds",
                 what: format!("{task}, {baseline} ablation: ρ mean ± sd"),
                 paper: format!("{m:.2} ± {sd:.2}"),
-                ours: ours.map_or("—".into(), |o| mean_std(&o, 1.0, 2)),
-                seeds: ours.map_or(0, |o| o.n),
-                verdict: judge(
-                    ours.and_then(|o| o.mean),
+                ours: ours.as_ref().map_or("—".into(), |o| mean_std(o, 1.0, 2)),
+                seeds: ours.as_ref().map_or(0, |o| o.n),
+                rule: Rule::spread(
+                    ours.and_then(|o| o.mean.ok_or_else(|| "ρ undefined".into())),
                     m,
                     sd,
                     format!("±{sd:.2}, the paper's sd"),
-                    &missing(task, summaries),
                 ),
             });
         }
     }
+    lines
 }
 
 /// Why one of our seeds has no analysis.
@@ -82,34 +76,33 @@ pub(super) fn seed_rho(
     }
 }
 
-pub(super) fn table3(
-    r: &Reported,
-    summaries: &BTreeMap<Task, Summary>,
-    c: Ablation,
-    lines: &mut Vec<Line>,
-) {
+pub(super) fn table3(i: &Inputs) -> Vec<Line> {
+    let (r, c) = (i.reported, i.ablation);
+    let mut lines = Vec::new();
     for (&task, per_seed) in &r.table3_rho_mean_ablation_per_seed {
         let sd = r.table1_rho_mean_std.get(&task).map(|t| t.mean_ablation[1]);
         for &seed in &r.seeds {
             let Some(&paper) = per_seed.get(&seed.to_string()) else {
                 continue;
             };
-            let ours = seed_rho(summaries, task, seed, c);
-            let verdict = match (paper, &ours, sd) {
-                (None, Err(NoSeed::Skipped(_)), _) => Verdict::Within("both skipped".into()),
-                (None, Err(why), _) => Verdict::Unavailable(why.to_string()),
+            let ours = seed_rho(i.summaries, task, seed, c);
+            let rule = match (paper, &ours, sd) {
+                (None, Err(NoSeed::Skipped(_)), _) => Rule::Check {
+                    holds: true,
+                    basis: "both skipped".into(),
+                },
+                (None, Err(why), _) => Rule::Unavailable(why.to_string()),
                 (None, Ok(_), _) => {
-                    Verdict::Unavailable("the paper skipped this seed; ours is analysed".into())
+                    Rule::Unavailable("the paper skipped this seed; ours is analysed".into())
                 }
-                (Some(_), Err(why), _) => Verdict::Unavailable(why.to_string()),
-                (Some(p), Ok(x), Some(sd)) => judge(
-                    *x,
+                (Some(_), Err(why), _) => Rule::Unavailable(why.to_string()),
+                (Some(p), Ok(x), Some(sd)) => Rule::spread(
+                    x.ok_or_else(|| "ρ undefined".into()),
                     p,
                     sd,
                     format!("±{sd:.2}, the paper's sd across seeds"),
-                    "ρ undefined",
                 ),
-                (Some(_), Ok(_), None) => Verdict::Unavailable("the paper gives no sd".into()),
+                (Some(_), Ok(_), None) => Rule::Unavailable("the paper gives no sd".into()),
             };
             lines.push(Line {
                 key: format!("table3_rho_mean_ablation_per_seed.{task}.{seed}"),
@@ -122,20 +115,18 @@ pub(super) fn table3(
                     Err(_) => "—".into(),
                 },
                 seeds: usize::from(ours.is_ok()),
-                verdict,
+                rule,
             });
         }
     }
+    lines
 }
 
-pub(super) fn table4(
-    r: &Reported,
-    summaries: &BTreeMap<Task, Summary>,
-    c: Ablation,
-    lines: &mut Vec<Line>,
-) {
+pub(super) fn table4(i: &Inputs) -> Vec<Line> {
+    let (r, c) = (i.reported, i.ablation);
+    let mut lines = Vec::new();
     let t4 = &r.table4_sort_bloat_superadditivity_percent;
-    let summary = analysed(Task::Sort, summaries);
+    let summary = i.analysed(Task::Sort);
     let section = "Table 4: sorting, top-two Bloats ablated alone and together";
     let columns = [
         Table4Column {
@@ -166,8 +157,11 @@ pub(super) fn table4(
         let Some(paper) = t4.per_seed.get(&seed.to_string()) else {
             continue;
         };
-        let row = summary.and_then(|s| s.table4[&c].rows.iter().find(|r| r.seed == seed));
-        let why = match seed_rho(summaries, Task::Sort, seed, c) {
+        let row = summary
+            .as_ref()
+            .ok()
+            .and_then(|s| s.table4[&c].rows.iter().find(|r| r.seed == seed));
+        let why = match seed_rho(i.summaries, Task::Sort, seed, c) {
             Err(why) => why.to_string(),
             Ok(_) => "this seed has no Bloats".into(),
         };
@@ -183,12 +177,11 @@ pub(super) fn table4(
                 paper: format!("{:.1}", (column.paper)(paper)),
                 ours: Format::Points.number(ours),
                 seeds: usize::from(ours.is_some()),
-                verdict: judge(
-                    ours.map(|x| 100.0 * x),
+                rule: Rule::spread(
+                    ours.map(|x| 100.0 * x).ok_or_else(|| why.clone()),
                     (column.paper)(paper),
                     spread,
                     format!("±{spread:.1}, the spread of the paper's seeds"),
-                    &why,
                 ),
             });
         }
@@ -198,14 +191,14 @@ pub(super) fn table4(
             "mean_individual_drop",
             "mean single drop (points)",
             t4.mean_individual_drop,
-            summary.map(|s| s.table4[&c].individual_drop),
+            summary.clone().map(|s| s.table4[&c].individual_drop),
             spreads[1],
         ),
         (
             "mean_joint_drop",
             "mean joint drop (points)",
             t4.mean_joint_drop,
-            summary.map(|s| s.table4[&c].joint_drop),
+            summary.clone().map(|s| s.table4[&c].joint_drop),
             spreads[2],
         ),
     ] {
@@ -214,14 +207,13 @@ pub(super) fn table4(
             section,
             what: what.into(),
             paper: format!("{paper:.1}"),
-            ours: ours.map_or("—".into(), |o| mean_std(&o, 100.0, 1)),
-            seeds: ours.map_or(0, |o| o.n),
-            verdict: judge(
-                ours.and_then(|o| o.mean).map(|x| 100.0 * x),
+            ours: ours.as_ref().map_or("—".into(), |o| mean_std(o, 100.0, 1)),
+            seeds: ours.as_ref().map_or(0, |o| o.n),
+            rule: Rule::spread(
+                percent(ours),
                 paper,
                 spread,
                 format!("±{spread:.1}, the spread of the paper's seeds"),
-                &missing(Task::Sort, summaries),
             ),
         });
     }
@@ -231,14 +223,20 @@ pub(super) fn table4(
         section,
         what: "superadditivity: mean joint / mean single drop".into(),
         paper: format!("{:.1}×", t4.ratio),
-        ours: ratio.map_or("—".into(), |x| x.display_times()),
-        seeds: ratio.map_or(0, |x| x.n),
-        verdict: judge_ratio(
-            ratio.and_then(|x| x.value),
+        ours: ratio.as_ref().map_or("—".into(), |x| x.display_times()),
+        seeds: ratio.as_ref().map_or(0, |x| x.n),
+        rule: Rule::factor(
+            ratio.and_then(|x| x.value.ok_or_else(|| "undefined".into())),
             t4.ratio,
-            &missing(Task::Sort, summaries),
         ),
     });
+    lines
+}
+
+/// Ours in points, or why there is none.
+fn percent(ours: Result<MeanStd, String>) -> Result<f64, String> {
+    ours.and_then(|o| o.mean.ok_or_else(|| "undefined".into()))
+        .map(|x| 100.0 * x)
 }
 
 /// One per-seed column of Table 4: the paper's value (points) and ours (a fraction).
@@ -250,17 +248,18 @@ struct Table4Column {
     ours: fn(&Table4Row) -> Option<f64>,
 }
 
-pub(super) fn pruning(
-    r: &Reported,
-    summaries: &BTreeMap<Task, Summary>,
-    c: Ablation,
-    lines: &mut Vec<Line>,
-) {
+pub(super) fn pruning(i: &Inputs) -> Vec<Line> {
+    let c = i.ablation;
+    let mut lines = Vec::new();
     let section = "§3.3: pruning the top two (accuracy change, points)";
-    for (&task, paper) in &r.pruning_top_two_accuracy_change_percent_mean_std {
-        let summary = analysed(task, summaries);
+    for (&task, paper) in &i.reported.pruning_top_two_accuracy_change_percent_mean_std {
+        let pruned = i.analysed(task).and_then(|s| {
+            s.pruning
+                .get(&c)
+                .ok_or_else(|| format!("no pruning under {c} ablation"))
+        });
         for (key, [m, sd]) in [("heroes", paper.heroes), ("bloats", paper.bloats)] {
-            let ours = summary.and_then(|s| s.pruning.get(&c)).map(|p| match key {
+            let ours = pruned.clone().map(|p| match key {
                 "heroes" => p.heroes,
                 _ => p.bloats,
             });
@@ -269,21 +268,13 @@ pub(super) fn pruning(
                 section,
                 what: format!("{task}: top-two {key} ablated together"),
                 paper: format!("{m:.1} ± {sd:.1}"),
-                ours: ours.map_or("—".into(), |o| mean_std(&o, 100.0, 1)),
-                seeds: ours.map_or(0, |o| o.n),
-                verdict: judge(
-                    ours.and_then(|o| o.mean).map(|x| 100.0 * x),
-                    m,
-                    sd,
-                    format!("±{sd:.1}, the paper's sd"),
-                    &missing(task, summaries),
-                ),
+                ours: ours.as_ref().map_or("—".into(), |o| mean_std(o, 100.0, 1)),
+                seeds: ours.as_ref().map_or(0, |o| o.n),
+                rule: Rule::spread(percent(ours), m, sd, format!("±{sd:.1}, the paper's sd")),
             });
         }
         if let Some(paper_ratio) = paper.hero_to_bloat_damage {
-            let ours = summary
-                .and_then(|s| s.pruning.get(&c))
-                .map(|p| p.hero_to_bloat);
+            let ours = pruned.clone().map(|p| p.hero_to_bloat);
             lines.push(Line {
                 key: format!(
                     "pruning_top_two_accuracy_change_percent_mean_std.{task}.hero_to_bloat_damage"
@@ -291,73 +282,67 @@ pub(super) fn pruning(
                 section,
                 what: format!("{task}: Hero damage / Bloat damage"),
                 paper: format!("{paper_ratio:.1}×"),
-                ours: ours.map_or("—".into(), |x| x.display_times()),
-                seeds: ours.map_or(0, |x| x.n),
-                verdict: judge_ratio(
-                    ours.and_then(|x| x.value),
+                ours: ours.as_ref().map_or("—".into(), |x| x.display_times()),
+                seeds: ours.as_ref().map_or(0, |x| x.n),
+                rule: Rule::factor(
+                    ours.and_then(|x| x.value.ok_or_else(|| "undefined".into())),
                     paper_ratio,
-                    &missing(task, summaries),
                 ),
             });
         }
     }
+    lines
 }
 
-pub(super) fn table5(
-    r: &Reported,
-    summaries: &BTreeMap<Task, Summary>,
-    c: Ablation,
-    lines: &mut Vec<Line>,
-) {
-    let summary = analysed(Task::Sort, summaries);
-    let paper_seeds = r.seeds_in_window.sort;
-    for (key, paper) in &r.table5_sort_heads_only_counts_summed_over_seeds {
+pub(super) fn table5(i: &Inputs) -> Vec<Line> {
+    let mut lines = Vec::new();
+    let section = "Table 5: sorting, Hero and Bloat heads per layer (mean ablation)";
+    let summary = i.analysed(Task::Sort);
+    let paper_seeds = i.reported.seeds_in_window.sort;
+    for (key, paper) in &i.reported.table5_sort_heads_only_counts_summed_over_seeds {
         let Some(t) = key.strip_prefix('t').and_then(|t| t.parse::<usize>().ok()) else {
             lines.push(Line {
                 key: format!("table5_sort_heads_only_counts_summed_over_seeds.{key}"),
-                section: "Table 5: sorting, Hero and Bloat heads per layer",
+                section,
                 what: format!("threshold {key}"),
                 paper: "?".into(),
                 ours: "—".into(),
                 seeds: 0,
-                verdict: Verdict::Unavailable(format!("{key} is not a threshold")),
+                rule: Rule::Unavailable(format!("{key} is not a threshold")),
             });
             continue;
         };
+        let n = summary.as_ref().map_or(0, |s| s.analysed());
         for (class, counts) in [("heroes", &paper.heroes), ("bloats", &paper.bloats)] {
             for (layer, &paper_count) in counts.iter().enumerate() {
-                let ours = summary.and_then(|s| {
-                    s.table5
-                        .at(c, t)
-                        .iter()
-                        .find(|c| c.layer == layer)
-                        .map(|c| {
-                            if class == "heroes" {
-                                c.heroes
-                            } else {
-                                c.bloats
-                            }
-                        })
+                let ours = summary.clone().and_then(|s| {
+                    let bin = s.table5.at(i.ablation, t).iter().find(|c| c.layer == layer);
+                    let bin = bin.ok_or_else(|| format!("threshold {t} not computed"))?;
+                    Ok(if class == "heroes" {
+                        bin.heroes
+                    } else {
+                        bin.bloats
+                    })
                 });
-                let n = summary.map_or(0, Summary::analysed);
                 lines.push(Line {
                     key: format!(
                         "table5_sort_heads_only_counts_summed_over_seeds.{key}.{class}.{layer}"
                     ),
-                    section: "Table 5: sorting, Hero and Bloat heads per layer (mean ablation)",
+                    section,
                     what: format!("t = {t}, layer {layer}: {class}"),
                     paper: format!("{paper_count} over {paper_seeds} seeds"),
-                    ours: ours.map_or("—".into(), |c| count_text(c, n)),
+                    ours: ours.as_ref().map_or("—".into(), |&c| count_text(c, n)),
                     seeds: n,
-                    verdict: match ours {
-                        Some(c) => judge_count(c, n, paper_count, paper_seeds),
-                        None if summary.is_some() => {
-                            Verdict::Unavailable(format!("threshold {t} not computed"))
-                        }
-                        None => Verdict::Unavailable(missing(Task::Sort, summaries)),
+                    rule: match ours {
+                        Ok(c) => Rule::Count {
+                            ours: (c, n),
+                            paper: (paper_count, paper_seeds),
+                        },
+                        Err(why) => Rule::Unavailable(why),
                     },
                 });
             }
         }
     }
+    lines
 }
