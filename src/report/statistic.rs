@@ -341,11 +341,11 @@ impl Statistic {
             .into_iter()
             .chain(switched.everyone())
             .collect();
+        // Tasks missing from one side leave S of the two on different tasks: no effect.
+        let same_tasks = groups == switched.groups.len();
         Effect {
-            value: (base.groups.len() == switched.groups.len())
-                .then(|| apart(&everyone))
-                .flatten(),
-            interval: (base.groups.len() == switched.groups.len())
+            value: same_tasks.then(|| apart(&everyone)).flatten(),
+            interval: same_tasks
                 .then(|| grouped_interval(&sizes, apart))
                 .flatten(),
             paired,
