@@ -135,9 +135,10 @@ pub fn ClaimTable() -> impl IntoView {
                     {forest.map(|svg| view! {
                         <figure id="forest" class="chart">
                             <figcaption>
-                                "ρ under protocol published (orange), METHOD's default (blue) and each with one choice switched: mean over the paper's seeds with its 95% interval. Dashed: the two protocols; dotted: the paper's own ρ (its Table 1, mean ablation)."
+                                "Each switch's effect on each claim's statistic: S with the switch minus S under its protocol, published (orange) or METHOD's default (blue), with its 95% interval, on every seed the sweeps hold. Filled: the switch turns the claim (its verdict differs and the interval excludes 0); hollow: it does not; no dot: not measured (the table says why). Each panel has its own scale."
                             </figcaption>
-                            <div inner_html=svg></div>
+                            // Wider than a narrow window: it scrolls, and a keyboard can scroll it.
+                            <div inner_html=svg tabindex="0" role="region" aria-label="Forest plot of effects, scrollable"></div>
                         </figure>
                     })}
                     <h3>"Per layer (Figures 2–4): ours, with the paper's numbers drawn on them"</h3>

@@ -240,7 +240,7 @@ struct ReproductionArgs {
     /// The decomposition's data, which the page reads.
     #[arg(long, default_value = "assets/decomposition.json")]
     decomposition: PathBuf,
-    /// The decomposition's forest plot.
+    /// The decomposition's forest plot of effects.
     #[arg(long, default_value = "docs/forest.svg")]
     forest: PathBuf,
     /// Write nothing; fail if the file differs from what would be written.

@@ -561,10 +561,27 @@ async function firstScreen(origin) {
     } else {
       for (const c of never) assert.ok(said[0].includes(c.switched), `"${said[0]}" names ${c.switched}`);
     }
-    // The forest plot: a dot per measured column and task, at the ρ the JSON holds.
-    const dots = await page.locator("#forest circle.rho").evaluateAll((cs) => cs.map((c) => Number(c.dataset.rho)));
-    const rhos = decomposition.columns.flatMap((c) => Object.values(c.rho).filter((m) => m.mean !== null).map((m) => m.mean));
-    assert.equal(dots.length, rhos.length, "a dot per column and task measured");
+    // The forest plot: a dot per switch and claim with an effect, at the effect the JSON holds,
+    // filled exactly where the switch turns the claim.
+    const dots = await page
+      .locator("#forest circle.effect")
+      .evaluateAll((cs) => cs.map((c) => [c.dataset.claim, c.dataset.column, Number(c.dataset.effect), c.dataset.turns]));
+    const effects = decomposition.columns.flatMap((c) =>
+      c.switched === null
+        ? []
+        : c.verdicts.flatMap((v, i) => (v.effect && v.effect.value !== null ? [[decomposition.claims[i].key, c, v, i]] : [])),
+    );
+    assert.equal(dots.length, effects.length, "a dot per switch and claim with an effect");
+    for (const [key, c, v, i] of effects) {
+      const label = `${c.from}, ${c.switched}`;
+      const dot = dots.find(([k, l]) => k === key && l === label);
+      assert.ok(dot, `a dot for ${label} on ${key}`);
+      assert.ok(Math.abs(dot[2] - v.effect.value) < 1e-4, `${label} on ${key}: ${dot[2]} against ${v.effect.value}`);
+      const b = base(c.from).verdicts[i];
+      const [low, high] = v.effect.interval ?? [0, 0];
+      const turns = !v.missing && !b.missing && v.verdict !== b.verdict && (low > 0 || high < 0);
+      assert.equal(dot[3], String(turns), `${label} on ${key}: filled exactly where it turns the claim`);
+    }
     await page.setViewportSize({ width: 390, height: 844 });
     const stacked = await page.locator("#claims tr.claim").first().evaluate((r) => {
       const [th, , , why] = r.children;

@@ -389,8 +389,8 @@ fn decomposition_section((dir, d): (&str, &Decomposition)) -> String {
          `docs/published-pipeline.md` says how to rerun one). The sentences are computed from \
          the table, never written by hand. A switch turns a claim when its verdict differs from \
          its protocol's and its effect's interval excludes 0 (METHOD §9.2); a verdict change \
-         whose effect's interval includes 0 is within noise. The forest plot of ρ: \
-         `docs/forest.svg`.\n\n"
+         whose effect's interval includes 0 is within noise. The forest plot of \
+         the effects: `docs/forest.svg`.\n\n"
     );
     if let Some(everywhere) = d.unmeasured_everywhere() {
         out += &format!("{everywhere}\n\n");

@@ -25,9 +25,6 @@ use crate::report::summary::Summary;
 use crate::report::switches::{READINGS, Reading};
 use crate::report::table::{Cell, Format, Table};
 
-/// The analysed seeds per task below which the forest plot names a column's seed count.
-pub const WELL_MEASURED: usize = 8;
-
 /// The seeds a column is meant to rest on per task: the paper's ten and 1–10 (METHOD §9).
 pub const SEEDS_WANTED: usize = 20;
 
