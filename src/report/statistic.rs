@@ -119,6 +119,11 @@ impl Group {
         self.values.push(values);
     }
 
+    /// Value `k` of every seed, in the seeds' order.
+    pub fn column(&self, k: usize) -> Vec<f64> {
+        self.values.iter().map(|v| v[k]).collect()
+    }
+
     /// The group with only the seeds `keep` accepts.
     fn only(&self, keep: impl Fn(u64) -> bool) -> Self {
         let mut out = Self::new(self.task, self.width);

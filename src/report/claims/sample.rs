@@ -43,9 +43,11 @@ pub(super) fn rho_order_sample(e: &Evidence) -> Sample {
 
 /// ρ (mean) − ρ (zero) per seed on each task, on the same examples.
 pub(super) fn mean_zero_agree_sample(e: &Evidence) -> Sample {
-    let Some(c) = agreeing(e.c) else {
-        return Sample::default();
-    };
+    agreeing(e.c).map_or_else(Sample::default, |c| rho_gap_sample(e, c))
+}
+
+/// ρ (c) − ρ (zero) per seed on each task (seeds where either is undefined left out).
+pub(super) fn rho_gap_sample(e: &Evidence, c: Ablation) -> Sample {
     per_task(e, &[Task::Reverse, Task::Sort], 1, |s, i| {
         let rho = |a| s.table3.rows[i].spearman.get(&a).copied().flatten();
         Some(vec![rho(c)? - rho(Ablation::Zero)?])
@@ -54,21 +56,24 @@ pub(super) fn mean_zero_agree_sample(e: &Evidence) -> Sample {
 
 /// Per sorting seed, (late − early) Hero heads and (early − late) Bloat heads.
 pub(super) fn layer_pattern_sample(e: &Evidence) -> Sample {
-    let late_minus_early = |members: &[Component]| -> f64 {
-        members
+    // Heads among `members` in layers 2–3 and in layers 0–1.
+    let late_and_early = |members: &[Component]| -> (f64, f64) {
+        let heads = members
             .iter()
-            .filter(|m| matches!(m, Component::Head { .. }))
-            .map(|m| if m.layer() >= 2 { 1.0 } else { -1.0 })
-            .sum()
+            .filter(|m| matches!(m, Component::Head { .. }));
+        let late = heads.clone().filter(|m| m.layer() >= 2).count();
+        (late as f64, (heads.count() - late) as f64)
     };
     let mut group = Group::new(Task::Sort, 2);
     for r in e.sort.map_or(&[][..], |s| s.roles.seeds.as_slice()) {
         let (Some(heroes), Some(bloats)) = (r.heroes.get(&e.c), r.bloats.get(&e.c)) else {
             continue;
         };
+        let ((hero_late, hero_early), (bloat_late, bloat_early)) =
+            (late_and_early(heroes), late_and_early(bloats));
         group.push(
             r.seed,
-            vec![late_minus_early(heroes), -late_minus_early(bloats)],
+            vec![hero_late - hero_early, bloat_early - bloat_late],
         );
     }
     Sample {

@@ -11,6 +11,7 @@ use crate::report::summary::Summary;
 use crate::report::table::Format;
 
 use super::evidence::{Evidence, HEADS, IDENTITY_LAYERS, NAMED_ROLES, agreeing, per_seed};
+use super::sample::{layer_pattern_sample, rho_gap_sample};
 
 /// What a claim's judge shows of ours.
 pub(super) struct Judged {
@@ -70,12 +71,14 @@ pub(super) fn mean_zero_agree(e: &Evidence) -> Judged {
     };
     // Per task: the mean per-seed ρ (c) − ρ (zero), with its interval.
     let differences = |c: Ablation| -> Vec<String> {
-        [Task::Reverse, Task::Sort]
-            .into_iter()
-            .map(|t| {
-                let d = e.analysed(t).map_or(Vec::new(), |s| rho_gap(s, c));
+        rho_gap_sample(e, c)
+            .groups
+            .iter()
+            .map(|g| {
+                let d = g.column(0);
                 format!(
-                    "{t}: ρ ({c}) − ρ (zero) {} {}",
+                    "{}: ρ ({c}) − ρ (zero) {} {}",
+                    g.task,
                     mean_signed(&d),
                     interval(mean_interval(&d), 1.0, 2)
                 )
@@ -91,21 +94,14 @@ pub(super) fn mean_zero_agree(e: &Evidence) -> Judged {
         );
     }
     Judged {
-        headline: [Task::Reverse, Task::Sort]
-            .map(|t| {
-                let d = e.analysed(t).map_or(Vec::new(), |s| rho_gap(s, c));
-                format!("{t} {}", mean_signed(&d))
-            })
+        headline: rho_gap_sample(e, c)
+            .groups
+            .iter()
+            .map(|g| format!("{} {}", g.task, mean_signed(&g.column(0))))
+            .collect::<Vec<_>>()
             .join(", "),
         ours: ours + ".",
     }
-}
-
-/// Per analysed seed of `s`, ρ under `c` minus ρ under zero ablation (where both are defined).
-pub(super) fn rho_gap(s: &Summary, c: Ablation) -> Vec<f64> {
-    per_seed(s, |r| {
-        Some(r.spearman.get(&c).copied()?? - r.spearman.get(&Ablation::Zero).copied()??)
-    })
 }
 
 /// `+0.04` (the mean of the values), or `—`.
@@ -117,28 +113,8 @@ fn mean_signed(values: &[f64]) -> String {
 /// sums shown at every threshold.
 pub(super) fn layer_pattern(e: &Evidence) -> Judged {
     let Evidence { sort, c, .. } = *e;
-    let late_minus_early = |members: &[Component], late: bool| {
-        let heads = members
-            .iter()
-            .filter(|m| matches!(m, Component::Head { .. }));
-        let (l, e) = heads.fold((0.0, 0.0), |(l, e), m| {
-            if m.layer() >= 2 {
-                (l + 1.0, e)
-            } else {
-                (l, e + 1.0)
-            }
-        });
-        if late { l - e } else { e - l }
-    };
-    let seeds = sort.map_or(&[][..], |s| s.roles.seeds.as_slice());
-    let heroes: Vec<f64> = seeds
-        .iter()
-        .map(|r| late_minus_early(&r.heroes[&c], true))
-        .collect();
-    let bloats: Vec<f64> = seeds
-        .iter()
-        .map(|r| late_minus_early(&r.bloats[&c], false))
-        .collect();
+    let sample = layer_pattern_sample(e);
+    let (heroes, bloats) = (sample.groups[0].column(0), sample.groups[0].column(1));
     let (hi, bi) = (mean_interval(&heroes), mean_interval(&bloats));
     let mut pattern = vec![format!(
         "per seed at t = {}: late − early Hero heads {} {}, early − late Bloat heads {} {}",
